@@ -1,0 +1,98 @@
+//! `AmendOrder`: the owner changes a resting order's price or quantity.
+//! Reducing the quantity keeps the order's place in its queue; a new price
+//! or a larger quantity sends it to the back (and a new price that crosses
+//! trades at once, unless the order is post-only).
+
+use serde::{Deserialize, Serialize};
+
+use crate::book::crosses;
+use crate::cmd::place_order::{Side, TimeInForce};
+use crate::cmd::OrderRef;
+use crate::event::Event;
+use crate::market::Market;
+use crate::reject::Reject;
+use crate::reply::{Ack, Reply};
+use crate::units::{AgentId, Amount, Lots, Price, Quantity, Timestamp};
+
+/// Change an open order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AmendOrder {
+    /// The owner.
+    pub agent: AgentId,
+    /// Which order.
+    pub order: OrderRef,
+    /// New limit price, if it changes.
+    pub price: Option<Price>,
+    /// New total quantity (filled + remaining), if it changes.
+    pub quantity: Option<Quantity>,
+}
+
+impl AmendOrder {
+    pub(crate) fn apply(&self, market: &mut Market, time: Timestamp, events: &mut Vec<Event>) -> Reply {
+        let slot = market.own_open_order(self.agent, &self.order)?;
+        let order = market.orders.get(slot).clone();
+        let asset = *market.assets.get(order.asset);
+        let price = match self.price {
+            Some(p) => asset.ticks(p)?,
+            None => order.price,
+        };
+        let total = match self.quantity {
+            Some(q) => asset.lots(q)?,
+            None => Lots(order.filled.0 + order.remaining.0),
+        };
+        if total <= order.filled {
+            return Err(Reject::AmendBelowFilled {
+                filled: asset.quantity(order.filled),
+            });
+        }
+        let remaining = Lots(total.0 - order.filled.0);
+        let new_notional = asset.checked_notional(price, remaining)?;
+        if price == order.price && remaining == order.remaining {
+            return Ok(Ack::Order(market.order_ack(slot)));
+        }
+        let old_hold = match order.side {
+            Side::Buy => asset.notional(order.price, order.remaining),
+            Side::Sell => Amount::ZERO,
+        };
+        let new_hold = match order.side {
+            Side::Buy => new_notional,
+            Side::Sell => Amount::ZERO,
+        };
+        let priority_kept = price == order.price && remaining < order.remaining;
+        let event = Event::OrderAmended {
+            order_id: order.id,
+            agent: order.agent,
+            price: asset.price(price),
+            quantity: asset.quantity(total),
+            priority_kept,
+        };
+        if priority_kept {
+            events.push(event);
+            let mut ctx = market.book_ctx(order.asset, time, events);
+            ctx.book.reduce(order.side, price, Lots(order.remaining.0 - remaining.0));
+            ctx.orders.get_mut(slot).remaining = remaining;
+            ctx.release(order.agent, Amount(old_hold.0 - new_hold.0), Some(order.id));
+            return Ok(Ack::Order(ctx.ack(slot)));
+        }
+
+        let book = market.book(order.asset);
+        let opposite = book.best(order.side.opposite()).map(|l| l.price);
+        if order.time_in_force == TimeInForce::PostOnly && opposite.is_some_and(|best| crosses(order.side, price, best)) {
+            return Err(Reject::PostOnlyWouldCross);
+        }
+        if !book.has_room(order.side, price, market.config.book_levels_per_side_max) {
+            return Err(Reject::TooManyLevels);
+        }
+        let extra = Amount((new_hold.0 - old_hold.0).max(0));
+        market.check_available(order.agent, asset.currency, extra)?;
+
+        // Validated: the order leaves its queue and comes back as if new.
+        events.push(event);
+        let mut ctx = market.book_ctx(order.asset, time, events);
+        ctx.book.remove(ctx.orders, slot);
+        let o = ctx.orders.get_mut(slot);
+        o.price = price;
+        o.remaining = remaining;
+        Ok(Ack::Order(ctx.execute(slot, old_hold, extra)))
+    }
+}

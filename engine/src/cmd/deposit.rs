@@ -1,0 +1,50 @@
+//! `Deposit`: money enters an agent's wallet from outside.
+
+use serde::{Deserialize, Serialize};
+
+use crate::event::{Account, Event, PostingKind};
+use crate::market::Market;
+use crate::reject::Reject;
+use crate::reply::{Ack, Reply};
+use crate::units::{AgentId, Amount, Currency};
+
+/// Credit `amount` of `currency` to `agent`'s available funds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deposit {
+    /// Receiving agent.
+    pub agent: AgentId,
+    /// Currency.
+    pub currency: Currency,
+    /// Positive amount.
+    pub amount: Amount,
+}
+
+impl Deposit {
+    pub(crate) fn apply(&self, market: &mut Market, events: &mut Vec<Event>) -> Reply {
+        if self.amount.0 <= 0 {
+            return Err(Reject::AmountNotPositive);
+        }
+        // Every account is non-negative and all of them add up to the
+        // currency's net deposits, so if that total fits, every balance does.
+        let total = market
+            .ledger
+            .find_currency(&self.currency)
+            .map_or(Amount::ZERO, |c| market.ledger.deposited_net(c));
+        if total.checked_add(self.amount).is_none() {
+            return Err(Reject::AmountTooLarge);
+        }
+        let currency = market.ledger.currency_id(self.currency);
+        market.ledger.transfer(
+            PostingKind::Deposit,
+            currency,
+            Account::External,
+            Account::Available(self.agent),
+            self.amount,
+            None,
+            events,
+        );
+        Ok(Ack::FundsMoved {
+            available: market.ledger.balance(self.agent, currency).available,
+        })
+    }
+}

@@ -1,0 +1,105 @@
+//! Commands: the only way to change the engine's state. One file per
+//! command; each validates and applies itself against the [`Market`].
+//!
+//! Every command carries what is non-deterministic about it (the time in
+//! [`Input`], new ids inside the command), so replaying the same inputs
+//! rebuilds the same state.
+
+pub mod amend_order;
+pub mod cancel_all;
+pub mod cancel_order;
+pub mod deposit;
+pub mod place_order;
+pub mod register_asset;
+pub mod withdraw;
+
+use serde::{Deserialize, Serialize};
+
+use crate::event::Event;
+use crate::market::Market;
+use crate::reply::Reply;
+use crate::units::{ClientOrderId, OrderId, Timestamp};
+
+pub use amend_order::AmendOrder;
+pub use cancel_all::CancelAll;
+pub use cancel_order::CancelOrder;
+pub use deposit::Deposit;
+pub use place_order::PlaceOrder;
+pub use register_asset::RegisterAsset;
+pub use withdraw::Withdraw;
+
+/// A state-changing command.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Command {
+    /// Register an asset with its own tick and lot sizes (operator).
+    RegisterAsset(RegisterAsset),
+    /// Credit an agent's wallet from outside (operator / payment provider).
+    Deposit(Deposit),
+    /// Debit an agent's available funds to outside (operator).
+    Withdraw(Withdraw),
+    /// Place a limit or market order.
+    PlaceOrder(PlaceOrder),
+    /// Cancel one open order.
+    CancelOrder(CancelOrder),
+    /// Change an open order's price or quantity.
+    AmendOrder(AmendOrder),
+    /// Cancel all of an agent's open orders, optionally in one asset.
+    CancelAll(CancelAll),
+}
+
+/// A command with the time the gateway stamped on it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Input {
+    /// When the command was accepted by the gateway.
+    pub time: Timestamp,
+    /// What to do.
+    pub command: Command,
+}
+
+/// An [`Input`] tagged with its format version, for journals and snapshots:
+/// a newer engine decodes every older version it supports.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum VersionedInput {
+    /// Format 1.
+    V1(Input),
+}
+
+impl From<Input> for VersionedInput {
+    fn from(input: Input) -> Self {
+        VersionedInput::V1(input)
+    }
+}
+
+impl From<VersionedInput> for Input {
+    fn from(versioned: VersionedInput) -> Self {
+        match versioned {
+            VersionedInput::V1(input) => input,
+        }
+    }
+}
+
+/// Names an existing order: by the engine's id or the owner's client id.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderRef {
+    /// By order id.
+    Id(OrderId),
+    /// By the owner's client order id.
+    ClientId(ClientOrderId),
+}
+
+impl Command {
+    /// Validates and applies the command; on rejection nothing changed.
+    pub(crate) fn apply(&self, market: &mut Market, time: Timestamp, events: &mut Vec<Event>) -> Reply {
+        match self {
+            Command::RegisterAsset(c) => c.apply(market, events),
+            Command::Deposit(c) => c.apply(market, events),
+            Command::Withdraw(c) => c.apply(market, events),
+            Command::PlaceOrder(c) => c.apply(market, time, events),
+            Command::CancelOrder(c) => c.apply(market, time, events),
+            Command::AmendOrder(c) => c.apply(market, time, events),
+            Command::CancelAll(c) => c.apply(market, time, events),
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! Every limit and default of the engine, named in one place.
+//!
+//! The configuration is part of the engine's state: a replay must run under
+//! the same configuration as the original run to reach the same state.
+
+use serde::{Deserialize, Serialize};
+
+use crate::units::{Currency, Price, Quantity, SCALE};
+
+/// Parameters given to an asset that is created implicitly by its first order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssetDefaults {
+    /// Currency that prices are quoted in.
+    pub quote_currency: Currency,
+    /// Smallest price step.
+    pub tick_size: Price,
+    /// Smallest quantity step.
+    pub lot_size: Quantity,
+    /// Smallest order quantity.
+    pub quantity_min: Quantity,
+    /// Largest order quantity.
+    pub quantity_max: Quantity,
+}
+
+/// The engine's limits and defaults.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngineConfig {
+    /// Whether an order may name an asset that was never registered (it is
+    /// then created with [`EngineConfig::asset_defaults`]).
+    pub assets_implicit: bool,
+    /// Parameters of implicitly created assets.
+    pub asset_defaults: AssetDefaults,
+    /// Assets the engine may hold.
+    pub assets_max: u32,
+    /// Resting orders in one book (both sides).
+    pub book_orders_max: u32,
+    /// Price levels on one side of one book.
+    pub book_levels_per_side_max: u32,
+    /// Open orders one agent may have across all books.
+    pub agent_orders_open_max: u32,
+    /// Finished orders kept for lookup by id, oldest forgotten first.
+    pub orders_finished_retained_max: u32,
+    /// Trades kept per book for the recent-trades query.
+    pub book_trades_recent_max: u32,
+    /// Levels a depth query may ask for.
+    pub depth_levels_max: u32,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            assets_implicit: true,
+            asset_defaults: AssetDefaults {
+                quote_currency: Currency::new("CREDITS").expect("valid currency"),
+                tick_size: Price(SCALE / 10_000),
+                lot_size: Quantity(SCALE / 10_000),
+                quantity_min: Quantity(SCALE / 10_000),
+                quantity_max: Quantity::units(1_000_000_000),
+            },
+            assets_max: 100_000,
+            book_orders_max: 4_000_000,
+            book_levels_per_side_max: 200_000,
+            agent_orders_open_max: 2_000_000,
+            orders_finished_retained_max: 100_000,
+            book_trades_recent_max: 1_000,
+            depth_levels_max: 1_000,
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! A stable hash of the whole state, to prove that two runs (or a run and
+//! its replay) reached the same state.
+//!
+//! It covers what the state means, not how it is laid out: slot numbers,
+//! hash-map order and spare capacity do not enter it.
+
+use std::io::Write;
+
+use crate::cmd::place_order::Side;
+use crate::market::Market;
+use crate::orders::{Order, NIL};
+
+/// Feeds one value's meaning into the hasher.
+fn put(h: &mut blake3::Hasher, value: impl std::fmt::Debug) {
+    write!(h, "{value:?};").expect("hashing does not fail");
+}
+
+fn put_order(h: &mut blake3::Hasher, market: &Market, slot: u32) {
+    let o: &Order = market.orders.get(slot);
+    put(
+        h,
+        (
+            o.id,
+            o.agent,
+            o.price,
+            o.remaining,
+            o.filled,
+            o.placed_at,
+        ),
+    );
+    put(
+        h,
+        (
+            o.asset,
+            o.side,
+            o.order_type,
+            o.time_in_force,
+            o.stp,
+            o.status,
+            market.orders.client_id(slot),
+        ),
+    );
+}
+
+impl Market {
+    /// A 32-byte digest of the whole state.
+    pub fn state_digest(&self) -> [u8; 32] {
+        let mut h = blake3::Hasher::new();
+        put(&mut h, &self.config);
+        put(&mut h, self.next_trade_id);
+        for (id, asset) in self.assets.iter() {
+            put(&mut h, (asset.spec, asset.currency));
+            let book = self.book(id);
+            put(&mut h, (book.last_price(), book.trades()));
+            for side in [Side::Buy, Side::Sell] {
+                for level in book.levels(side) {
+                    put(&mut h, (level.price, level.total, level.count));
+                    let mut slot = level.head;
+                    while slot != NIL {
+                        put_order(&mut h, self, slot);
+                        slot = self.orders.get(slot).next;
+                    }
+                }
+            }
+        }
+        for agent in self.orders.agents_sorted() {
+            put(&mut h, agent);
+            for slot in self.orders.open_slots_of(agent) {
+                put(&mut h, self.orders.get(slot).id);
+            }
+        }
+        for slot in self.orders.finished_slots() {
+            put_order(&mut h, self, slot);
+        }
+        put(&mut h, self.orders.client_id_count());
+        for (key, balance) in self.ledger.wallets_sorted() {
+            put(&mut h, (key, balance));
+        }
+        for t in self.ledger.totals() {
+            put(&mut h, t);
+        }
+        for escrow in self.ledger.escrows() {
+            put(&mut h, escrow);
+        }
+        *h.finalize().as_bytes()
+    }
+}

@@ -1,0 +1,169 @@
+//! What happened: the engine's output stream, in the order it happened.
+
+use serde::{Deserialize, Serialize};
+
+use crate::asset::AssetSpec;
+use crate::cmd::place_order::{OrderType, SelfTradePrevention, Side, TimeInForce};
+use crate::units::{
+    AgentId, Amount, ClientOrderId, Currency, EscrowId, OrderId, Price, Quantity, Symbol,
+    Timestamp, TradeId,
+};
+
+/// One side of a ledger posting.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Account {
+    /// Outside the platform: the source of deposits, the sink of withdrawals.
+    External,
+    /// An agent's spendable funds.
+    Available(AgentId),
+    /// An agent's funds held for open orders.
+    Held(AgentId),
+    /// Funds held in one escrow record.
+    Escrow(EscrowId),
+    /// The platform's fee account.
+    Platform,
+}
+
+/// Why money moved.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PostingKind {
+    /// Money came in from outside.
+    Deposit,
+    /// Money went out.
+    Withdrawal,
+    /// Funds held for an order.
+    OrderHold,
+    /// Held funds an order no longer needs.
+    OrderRelease,
+    /// A fill's amount moved from the buyer's hold into escrow.
+    TradeEscrow,
+}
+
+/// One balanced movement of money: `amount` leaves `from` and enters `to`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Posting {
+    /// Why.
+    pub kind: PostingKind,
+    /// Currency.
+    pub currency: Currency,
+    /// Account debited.
+    pub from: Account,
+    /// Account credited.
+    pub to: Account,
+    /// Always positive.
+    pub amount: Amount,
+    /// The order the posting belongs to, if any.
+    pub order_id: Option<OrderId>,
+}
+
+/// A fill between a resting (maker) and an incoming (taker) order.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trade {
+    /// The trade.
+    pub trade_id: TradeId,
+    /// The escrow record that holds its amount.
+    pub escrow_id: EscrowId,
+    /// The asset.
+    pub asset: Symbol,
+    /// Price (the maker's).
+    pub price: Price,
+    /// Quantity.
+    pub quantity: Quantity,
+    /// Price × quantity, in the asset's quote currency.
+    pub amount: Amount,
+    /// The resting order.
+    pub maker_order_id: OrderId,
+    /// The incoming order.
+    pub taker_order_id: OrderId,
+    /// The buying agent.
+    pub buyer: AgentId,
+    /// The selling agent.
+    pub seller: AgentId,
+    /// The taker's side.
+    pub taker_side: Side,
+    /// What the maker has left after this fill.
+    pub maker_remaining: Quantity,
+    /// When.
+    pub time: Timestamp,
+}
+
+/// Why an order left the book without filling.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CancelReason {
+    /// Its owner cancelled it.
+    Requested,
+    /// Its owner cancelled all orders.
+    CancelAll,
+    /// Self-trade prevention.
+    SelfTrade,
+    /// An immediate (IOC or market) order's unfilled remainder.
+    Unfilled,
+}
+
+/// An order the engine accepted, as it arrived.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderAccepted {
+    /// The order.
+    pub order_id: OrderId,
+    /// The client's id for it.
+    pub client_order_id: Option<ClientOrderId>,
+    /// Owner.
+    pub agent: AgentId,
+    /// The asset.
+    pub asset: Symbol,
+    /// Buy or sell.
+    pub side: Side,
+    /// Limit or market.
+    pub order_type: OrderType,
+    /// Time in force.
+    pub time_in_force: TimeInForce,
+    /// Self-trade prevention mode.
+    pub stp: SelfTradePrevention,
+    /// Limit price (or a market order's protection price).
+    pub price: Option<Price>,
+    /// Quantity.
+    pub quantity: Quantity,
+    /// When.
+    pub time: Timestamp,
+}
+
+/// Something that happened in the market.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Event {
+    /// An asset was registered (explicitly, or by its first order).
+    AssetRegistered(AssetSpec),
+    /// An order was accepted.
+    OrderAccepted(OrderAccepted),
+    /// Two orders matched.
+    Trade(Trade),
+    /// An order's price or quantity changed.
+    OrderAmended {
+        /// The order.
+        order_id: OrderId,
+        /// Owner.
+        agent: AgentId,
+        /// New price.
+        price: Price,
+        /// New total quantity.
+        quantity: Quantity,
+        /// Whether it kept its place in the queue.
+        priority_kept: bool,
+    },
+    /// An order left the book with `remaining` unfilled.
+    OrderCancelled {
+        /// The order.
+        order_id: OrderId,
+        /// Owner.
+        agent: AgentId,
+        /// What was left unfilled.
+        remaining: Quantity,
+        /// Why.
+        reason: CancelReason,
+    },
+    /// Money moved.
+    Posting(Posting),
+}

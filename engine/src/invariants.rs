@@ -1,0 +1,137 @@
+//! State invariants, checked after every step in tests. A failure names
+//! the first broken invariant.
+
+use rustc_hash::FxHashMap;
+
+use crate::cmd::place_order::Side;
+use crate::ledger::{CurrencyId, EscrowStatus};
+use crate::market::Market;
+use crate::orders::NIL;
+use crate::units::AgentId;
+
+macro_rules! ensure {
+    ($cond:expr, $($msg:tt)+) => {
+        if !$cond {
+            return Err(format!($($msg)+));
+        }
+    };
+}
+
+impl Market {
+    /// Checks every invariant of the state: books sorted, uncrossed and
+    /// consistent with their orders; holds equal to what open orders need;
+    /// no negative balance; money conserved per currency.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        let mut open_in_books = 0usize;
+        let mut held: FxHashMap<(AgentId, CurrencyId), i64> = FxHashMap::default();
+        for (id, asset) in self.assets.iter() {
+            let book = self.book(id);
+            let mut orders = 0u32;
+            for side in [Side::Buy, Side::Sell] {
+                let levels = book.levels(side);
+                for pair in levels.windows(2) {
+                    let sorted = match side {
+                        Side::Buy => pair[0].price < pair[1].price,
+                        Side::Sell => pair[0].price > pair[1].price,
+                    };
+                    ensure!(sorted, "{}: {side:?} levels out of order", asset.spec.symbol);
+                }
+                for level in levels {
+                    let mut slot = level.head;
+                    let mut prev = NIL;
+                    let (mut count, mut total) = (0u32, 0i64);
+                    while slot != NIL {
+                        let o = self.orders.get(slot);
+                        ensure!(o.prev == prev, "order {} has a broken queue link", o.id);
+                        ensure!(o.status.is_open(), "order {} rests but is {:?}", o.id, o.status);
+                        ensure!(o.asset == id && o.side == side && o.price == level.price,
+                            "order {} rests in the wrong level", o.id);
+                        ensure!(o.remaining.0 > 0, "order {} rests with nothing left", o.id);
+                        ensure!(self.orders.find(o.id) == Some(slot), "order {} not indexed", o.id);
+                        if side == Side::Buy {
+                            *held.entry((o.agent, asset.currency)).or_default() +=
+                                asset.notional(o.price, o.remaining).0;
+                        }
+                        count += 1;
+                        total += o.remaining.0;
+                        prev = slot;
+                        slot = o.next;
+                    }
+                    ensure!(level.tail == prev, "level {:?} has a wrong tail", level.price);
+                    ensure!(count == level.count && count > 0, "level {:?} count is wrong", level.price);
+                    ensure!(total == level.total.0, "level {:?} total is not the sum of its orders", level.price);
+                    orders += count;
+                }
+            }
+            ensure!(orders == book.orders_count(), "{}: order count is wrong", asset.spec.symbol);
+            open_in_books += orders as usize;
+            if let (Some(bid), Some(ask)) = (book.best(Side::Buy), book.best(Side::Sell)) {
+                ensure!(bid.price < ask.price, "{}: book is crossed", asset.spec.symbol);
+            }
+        }
+        self.check_order_lists(open_in_books)?;
+        self.check_money(&held)
+    }
+
+    fn check_order_lists(&self, open_in_books: usize) -> Result<(), String> {
+        let mut open = 0usize;
+        for agent in self.orders.agents_sorted() {
+            for slot in self.orders.open_slots_of(agent) {
+                let o = self.orders.get(slot);
+                ensure!(o.agent == agent && o.status.is_open(), "agent {agent} lists order {} wrongly", o.id);
+                open += 1;
+            }
+            ensure!(
+                self.orders.open_slots_of(agent).len() == self.orders.open_count(agent) as usize,
+                "agent {agent} open count is wrong"
+            );
+        }
+        ensure!(open == open_in_books, "{open} open orders listed, {open_in_books} in books");
+        for slot in self.orders.finished_slots() {
+            ensure!(!self.orders.get(slot).status.is_open(), "a finished order is open");
+        }
+        let retained = self.orders.finished_slots().count();
+        ensure!(
+            retained <= self.config.orders_finished_retained_max as usize,
+            "too many finished orders retained"
+        );
+        ensure!(self.orders.len() == open + retained, "order index size is wrong");
+        Ok(())
+    }
+
+    fn check_money(&self, held: &FxHashMap<(AgentId, CurrencyId), i64>) -> Result<(), String> {
+        let currencies = self.ledger.totals().count();
+        let mut sums = vec![0i128; currencies];
+        for ((agent, currency), balance) in self.ledger.wallets_sorted() {
+            ensure!(balance.available.0 >= 0 && balance.held.0 >= 0, "agent {agent} has a negative balance");
+            let expected = held.get(&(agent, currency)).copied().unwrap_or(0);
+            ensure!(
+                balance.held.0 == expected,
+                "agent {agent} holds {} but its open orders need {}",
+                balance.held,
+                crate::units::Amount(expected)
+            );
+            sums[currency.0 as usize] += i128::from(balance.available.0) + i128::from(balance.held.0);
+        }
+        for (key, need) in held {
+            ensure!(*need == 0 || self.ledger.balance(key.0, key.1).held.0 == *need, "agent {} has no hold for its orders", key.0);
+        }
+        for escrow in self.ledger.escrows() {
+            ensure!(escrow.balance.0 >= 0, "escrow {} is negative", escrow.escrow_id);
+            if escrow.status == EscrowStatus::EscrowFunded {
+                ensure!(escrow.balance == escrow.amount, "escrow {} is not fully funded", escrow.escrow_id);
+            }
+            let currency = self.ledger.find_currency(&escrow.currency).expect("escrow currency known");
+            sums[currency.0 as usize] += i128::from(escrow.balance.0);
+        }
+        for (id, code, deposited, platform) in self.ledger.totals() {
+            ensure!(platform.0 >= 0, "{code}: platform balance is negative");
+            let total = sums[id.0 as usize] + i128::from(platform.0);
+            ensure!(
+                total == i128::from(deposited.0),
+                "{code}: accounts hold {total} but net deposits are {deposited}"
+            );
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,36 @@
+//! Agora's matching engine: one thread owns all market state (books,
+//! wallets, escrow) and changes it only by applying [`Command`]s.
+//!
+//! [`Market::apply`] is a pure state machine: no clock, no I/O, no
+//! randomness, no locks. Time and new ids arrive inside each [`Input`], so
+//! replaying the same inputs rebuilds the same state, as
+//! [`Market::state_digest`] proves. [`EngineHandle`] runs a market on its
+//! own thread behind a bounded channel.
+
+pub mod asset;
+mod book;
+pub mod cmd;
+pub mod config;
+mod digest;
+pub mod event;
+mod invariants;
+pub mod ledger;
+mod market;
+mod matching;
+mod orders;
+pub mod query;
+pub mod reject;
+pub mod reply;
+pub mod thread;
+pub mod units;
+
+pub use asset::AssetSpec;
+pub use cmd::place_order::{OrderType, SelfTradePrevention, Side, TimeInForce};
+pub use cmd::{Command, Input, OrderRef, VersionedInput};
+pub use config::{AssetDefaults, EngineConfig};
+pub use event::Event;
+pub use market::Market;
+pub use query::{Answer, Query};
+pub use reject::Reject;
+pub use reply::{Ack, OrderAck, OrderStatus, Reply};
+pub use thread::{Batch, BatchSink, Completion, EngineHandle, Request, Responder, ThreadOptions};

@@ -1,0 +1,232 @@
+//! The engine's whole state and the one entry point that changes it:
+//! [`Market::apply`].
+
+use crate::asset::{Asset, AssetId, AssetSpec, AssetTable, Grid};
+use crate::book::Book;
+use crate::cmd::place_order::{SelfTradePrevention, Side};
+use crate::cmd::{Input, OrderRef};
+use crate::config::EngineConfig;
+use crate::event::Event;
+use crate::ledger::{CurrencyId, Ledger};
+use crate::matching::BookCtx;
+use crate::orders::OrderStore;
+use crate::reject::Reject;
+use crate::reply::{OrderAck, Reply};
+use crate::units::{AgentId, Amount, Lots, Symbol, Ticks, Timestamp};
+
+/// All market state: assets and their books, orders, wallets and escrow.
+///
+/// A pure state machine: [`Market::apply`] reads no clock, does no I/O and
+/// uses no randomness, so the same inputs always give the same state.
+#[derive(Clone, Debug)]
+pub struct Market {
+    pub(crate) config: EngineConfig,
+    pub(crate) assets: AssetTable,
+    pub(crate) books: Vec<Book>,
+    pub(crate) orders: OrderStore,
+    pub(crate) ledger: Ledger,
+    pub(crate) next_trade_id: u64,
+    /// Currency of implicitly created assets, interned at start.
+    default_currency: CurrencyId,
+    default_grid: Grid,
+}
+
+impl Market {
+    /// An empty market.
+    ///
+    /// # Panics
+    /// If the configured asset defaults are not a valid asset.
+    pub fn new(config: EngineConfig) -> Market {
+        let mut ledger = Ledger::default();
+        let d = &config.asset_defaults;
+        let default_currency = ledger.currency_id(d.quote_currency);
+        let default_grid = Grid::new(&AssetSpec {
+            symbol: Symbol::new("DEFAULT").expect("valid symbol"),
+            quote_currency: d.quote_currency,
+            tick_size: d.tick_size,
+            lot_size: d.lot_size,
+            quantity_min: d.quantity_min,
+            quantity_max: d.quantity_max,
+        })
+        .expect("configured asset defaults form a valid asset");
+        Market {
+            config,
+            assets: AssetTable::default(),
+            books: Vec::new(),
+            orders: OrderStore::default(),
+            ledger,
+            next_trade_id: 1,
+            default_currency,
+            default_grid,
+        }
+    }
+
+    /// The configuration the market runs under.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// Validates and applies one command, appending what happened to
+    /// `events`. A rejected command changes nothing and adds no events.
+    pub fn apply(&mut self, input: &Input, events: &mut Vec<Event>) -> Reply {
+        let before = events.len();
+        let reply = input.command.apply(self, input.time, events);
+        debug_assert!(reply.is_ok() || events.len() == before, "a rejection produced events");
+        reply
+    }
+
+    /// The asset an order names: its id if registered, or (when implicit
+    /// assets are allowed) a new asset with the default parameters, which
+    /// [`Market::commit_asset`] registers once the order is accepted.
+    pub(crate) fn asset_for_order(&self, symbol: &Symbol) -> Result<(Option<AssetId>, Asset), Reject> {
+        if let Some(id) = self.assets.find(symbol) {
+            return Ok((Some(id), *self.assets.get(id)));
+        }
+        if !self.config.assets_implicit {
+            return Err(Reject::UnknownAsset);
+        }
+        self.check_asset_room()?;
+        let d = &self.config.asset_defaults;
+        let spec = AssetSpec {
+            symbol: *symbol,
+            quote_currency: d.quote_currency,
+            tick_size: d.tick_size,
+            lot_size: d.lot_size,
+            quantity_min: d.quantity_min,
+            quantity_max: d.quantity_max,
+        };
+        Ok((None, Asset::new(spec, self.default_currency, self.default_grid)))
+    }
+
+    /// Registers `asset` if `id` says it is new; returns its id.
+    pub(crate) fn commit_asset(&mut self, id: Option<AssetId>, asset: Asset, events: &mut Vec<Event>) -> AssetId {
+        id.unwrap_or_else(|| self.add_asset(asset, events))
+    }
+
+    /// Fails if no more assets may be added.
+    pub(crate) fn check_asset_room(&self) -> Result<(), Reject> {
+        if self.assets.len() >= self.config.assets_max as usize {
+            return Err(Reject::TooManyAssets);
+        }
+        Ok(())
+    }
+
+    /// Adds a validated asset with an empty book.
+    pub(crate) fn add_asset(&mut self, asset: Asset, events: &mut Vec<Event>) -> AssetId {
+        events.push(Event::AssetRegistered(asset.spec));
+        let id = self.assets.add(asset);
+        self.books.push(Book::default());
+        debug_assert_eq!(self.books.len(), self.assets.len());
+        id
+    }
+
+    /// The book of asset `id`.
+    pub(crate) fn book(&self, id: AssetId) -> &Book {
+        &self.books[id.0 as usize]
+    }
+
+    /// Fails with `InsufficientFunds` unless `agent` has `amount` available.
+    pub(crate) fn check_available(&self, agent: AgentId, currency: CurrencyId, amount: Amount) -> Result<(), Reject> {
+        if amount.0 <= 0 {
+            return Ok(());
+        }
+        let available = self.ledger.balance(agent, currency).available;
+        if available < amount {
+            return Err(Reject::InsufficientFunds {
+                currency: self.ledger.currency_code(currency),
+                required: amount,
+                available,
+            });
+        }
+        Ok(())
+    }
+
+    /// What an incoming order could fill right now, up to `want` lots, and
+    /// what that would cost, honouring self-trade prevention as matching
+    /// would. Changes nothing.
+    pub(crate) fn preview(
+        &self,
+        asset: AssetId,
+        agent: AgentId,
+        side: Side,
+        limit: Ticks,
+        stp: SelfTradePrevention,
+        want: Lots,
+    ) -> Result<(Lots, Amount), Reject> {
+        let asset_ref = self.assets.get(asset);
+        let mut filled = 0i64;
+        let mut cost = 0i128;
+        'levels: for level in self.book(asset).levels(side.opposite()).iter().rev() {
+            if !crate::book::crosses(side, limit, level.price) {
+                break;
+            }
+            let mut slot = level.head;
+            while slot != crate::orders::NIL {
+                let order = self.orders.get(slot);
+                slot = order.next;
+                if order.agent == agent {
+                    if stp == SelfTradePrevention::CancelResting {
+                        continue;
+                    }
+                    break 'levels;
+                }
+                let take = order.remaining.0.min(want.0 - filled);
+                filled += take;
+                cost += i128::from(asset_ref.checked_notional(level.price, Lots(take))?.0);
+                if filled == want.0 {
+                    break 'levels;
+                }
+            }
+        }
+        let cost = i64::try_from(cost).map_err(|_| Reject::AmountTooLarge)?;
+        Ok((Lots(filled), Amount(cost)))
+    }
+
+    /// The slot of `agent`'s order named by `order`.
+    pub(crate) fn own_order(&self, agent: AgentId, order: &OrderRef) -> Result<u32, Reject> {
+        let slot = match order {
+            OrderRef::Id(id) => self.orders.find(*id),
+            OrderRef::ClientId(client_id) => self.orders.find_by_client_id(agent, client_id),
+        }
+        .ok_or(Reject::UnknownOrder)?;
+        if self.orders.get(slot).agent != agent {
+            return Err(Reject::NotYourOrder);
+        }
+        Ok(slot)
+    }
+
+    /// Like [`Market::own_order`], for an order that must still be open.
+    pub(crate) fn own_open_order(&self, agent: AgentId, order: &OrderRef) -> Result<u32, Reject> {
+        let slot = self.own_order(agent, order)?;
+        if !self.orders.get(slot).status.is_open() {
+            return Err(Reject::OrderNotOpen);
+        }
+        Ok(slot)
+    }
+
+    /// Where the order in `slot` stands.
+    pub(crate) fn order_ack(&self, slot: u32) -> OrderAck {
+        let order = self.orders.get(slot);
+        let asset = self.assets.get(order.asset);
+        OrderAck {
+            order_id: order.id,
+            status: order.status,
+            filled: asset.quantity(order.filled),
+            remaining: asset.quantity(order.remaining),
+        }
+    }
+
+    /// The book of `asset` with everything a fill or cancel touches.
+    pub(crate) fn book_ctx<'a>(&'a mut self, asset: AssetId, time: Timestamp, events: &'a mut Vec<Event>) -> BookCtx<'a> {
+        BookCtx {
+            asset: self.assets.get(asset),
+            book: &mut self.books[asset.0 as usize],
+            orders: &mut self.orders,
+            ledger: &mut self.ledger,
+            next_trade_id: &mut self.next_trade_id,
+            config: &self.config,
+            time,
+            events,
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! Storage of orders: a slab of fixed-size slots addressed by index, with
+//! lookups by order id and client order id, each agent's open orders as an
+//! intrusive list, and a bounded FIFO of finished orders kept for lookup.
+
+use std::collections::VecDeque;
+
+use rustc_hash::FxHashMap;
+
+use crate::asset::AssetId;
+use crate::cmd::place_order::{OrderType, SelfTradePrevention, Side, TimeInForce};
+use crate::reject::Reject;
+use crate::reply::OrderStatus;
+use crate::units::{AgentId, ClientOrderId, Lots, OrderId, Ticks, Timestamp};
+
+/// "No slot" in the intrusive lists.
+pub(crate) const NIL: u32 = u32::MAX;
+
+/// One order. Open orders are linked into their price level's queue
+/// (`prev`/`next`) and their agent's list (`agent_prev`/`agent_next`).
+#[derive(Clone, Debug)]
+pub(crate) struct Order {
+    pub id: OrderId,
+    pub agent: AgentId,
+    /// Limit price (for a market order: its protection price, or the
+    /// side's extreme when it has none).
+    pub price: Ticks,
+    pub remaining: Lots,
+    pub filled: Lots,
+    pub placed_at: Timestamp,
+    pub prev: u32,
+    pub next: u32,
+    pub agent_prev: u32,
+    pub agent_next: u32,
+    pub asset: AssetId,
+    pub side: Side,
+    pub order_type: OrderType,
+    pub time_in_force: TimeInForce,
+    pub stp: SelfTradePrevention,
+    pub status: OrderStatus,
+    pub has_client_id: bool,
+}
+
+/// Head of an agent's list of open orders.
+#[derive(Copy, Clone, Debug)]
+struct AgentOrders {
+    head: u32,
+    open: u32,
+}
+
+/// All orders the engine knows: open ones and recently finished ones.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct OrderStore {
+    slots: Vec<Order>,
+    free: Vec<u32>,
+    by_id: FxHashMap<OrderId, u32>,
+    by_client_id: FxHashMap<(AgentId, ClientOrderId), u32>,
+    client_ids: FxHashMap<u32, ClientOrderId>,
+    agents: FxHashMap<AgentId, AgentOrders>,
+    finished: VecDeque<u32>,
+}
+
+impl OrderStore {
+    /// The slot of order `id`.
+    pub fn find(&self, id: OrderId) -> Option<u32> {
+        self.by_id.get(&id).copied()
+    }
+
+    /// The slot of `agent`'s order with client id `client_id`.
+    pub fn find_by_client_id(&self, agent: AgentId, client_id: &ClientOrderId) -> Option<u32> {
+        self.by_client_id.get(&(agent, *client_id)).copied()
+    }
+
+    /// Checks that a new order may take `id` and `client_id`.
+    pub fn check_new(
+        &self,
+        id: OrderId,
+        agent: AgentId,
+        client_id: Option<&ClientOrderId>,
+        agent_open_max: u32,
+    ) -> Result<(), Reject> {
+        if self.by_id.contains_key(&id) {
+            return Err(Reject::DuplicateOrderId);
+        }
+        if let Some(slot) = client_id.and_then(|c| self.find_by_client_id(agent, c)) {
+            if self.slots[slot as usize].status.is_open() {
+                return Err(Reject::DuplicateClientOrderId);
+            }
+        }
+        if self.open_count(agent) >= agent_open_max {
+            return Err(Reject::TooManyOpenOrders);
+        }
+        Ok(())
+    }
+
+    /// Stores a new open order (checked by [`OrderStore::check_new`]) and
+    /// links it into its agent's list.
+    pub fn insert(&mut self, order: Order, client_id: Option<ClientOrderId>) -> u32 {
+        debug_assert!(order.status.is_open() && order.prev == NIL && order.next == NIL);
+        let (id, agent) = (order.id, order.agent);
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot as usize] = order;
+                slot
+            }
+            None => {
+                let slot = u32::try_from(self.slots.len()).expect("slot count fits u32");
+                assert!(slot != NIL);
+                self.slots.push(order);
+                slot
+            }
+        };
+        assert!(self.by_id.insert(id, slot).is_none());
+        if let Some(client_id) = client_id {
+            self.slots[slot as usize].has_client_id = true;
+            // A finished order with the same client id is shadowed.
+            self.by_client_id.insert((agent, client_id), slot);
+            self.client_ids.insert(slot, client_id);
+        }
+        self.link_agent(slot);
+        slot
+    }
+
+    /// The order in `slot`.
+    pub fn get(&self, slot: u32) -> &Order {
+        &self.slots[slot as usize]
+    }
+
+    /// The order in `slot`, mutably.
+    pub fn get_mut(&mut self, slot: u32) -> &mut Order {
+        &mut self.slots[slot as usize]
+    }
+
+    /// The client id of the order in `slot`.
+    pub fn client_id(&self, slot: u32) -> Option<ClientOrderId> {
+        if !self.slots[slot as usize].has_client_id {
+            return None;
+        }
+        self.client_ids.get(&slot).copied()
+    }
+
+    /// Marks an open order (already out of its book) finished with
+    /// `status`, unlinks it from its agent, and keeps it for lookup until
+    /// `retained_max` newer orders have finished.
+    pub fn finish(&mut self, slot: u32, status: OrderStatus, retained_max: u32) {
+        debug_assert!(!status.is_open());
+        let order = &mut self.slots[slot as usize];
+        debug_assert!(order.status.is_open(), "finishing a finished order");
+        order.status = status;
+        self.unlink_agent(slot);
+        self.finished.push_back(slot);
+        while self.finished.len() > retained_max as usize {
+            let old = self.finished.pop_front().expect("non-empty");
+            self.forget(old);
+        }
+    }
+
+    fn forget(&mut self, slot: u32) {
+        let order = &self.slots[slot as usize];
+        self.by_id.remove(&order.id);
+        if order.has_client_id {
+            let client_id = self.client_ids.remove(&slot).expect("client id stored");
+            let key = (order.agent, client_id);
+            if self.by_client_id.get(&key) == Some(&slot) {
+                self.by_client_id.remove(&key);
+            }
+        }
+        self.free.push(slot);
+    }
+
+    /// How many open orders `agent` has.
+    pub fn open_count(&self, agent: AgentId) -> u32 {
+        self.agents.get(&agent).map_or(0, |a| a.open)
+    }
+
+    /// The slots of `agent`'s open orders, newest first.
+    pub fn open_slots_of(&self, agent: AgentId) -> Vec<u32> {
+        let mut out = Vec::new();
+        let mut slot = self.agents.get(&agent).map_or(NIL, |a| a.head);
+        while slot != NIL {
+            out.push(slot);
+            slot = self.slots[slot as usize].agent_next;
+        }
+        out
+    }
+
+    /// Every agent with open orders, sorted.
+    pub fn agents_sorted(&self) -> Vec<AgentId> {
+        let mut out: Vec<AgentId> = self.agents.keys().copied().collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// Finished orders still kept, oldest first.
+    pub fn finished_slots(&self) -> impl Iterator<Item = u32> + '_ {
+        self.finished.iter().copied()
+    }
+
+    /// Number of orders kept (open and finished).
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    /// Number of client-id entries.
+    pub fn client_id_count(&self) -> usize {
+        self.by_client_id.len()
+    }
+
+    fn link_agent(&mut self, slot: u32) {
+        let agent = self.slots[slot as usize].agent;
+        let entry = self.agents.entry(agent).or_insert(AgentOrders { head: NIL, open: 0 });
+        let old_head = entry.head;
+        entry.head = slot;
+        entry.open += 1;
+        let order = &mut self.slots[slot as usize];
+        order.agent_prev = NIL;
+        order.agent_next = old_head;
+        if old_head != NIL {
+            self.slots[old_head as usize].agent_prev = slot;
+        }
+    }
+
+    fn unlink_agent(&mut self, slot: u32) {
+        let (agent, prev, next) = {
+            let o = &self.slots[slot as usize];
+            (o.agent, o.agent_prev, o.agent_next)
+        };
+        if prev != NIL {
+            self.slots[prev as usize].agent_next = next;
+        }
+        if next != NIL {
+            self.slots[next as usize].agent_prev = prev;
+        }
+        let entry = self.agents.get_mut(&agent).expect("agent of an open order");
+        if prev == NIL {
+            entry.head = next;
+        }
+        entry.open -= 1;
+        if entry.open == 0 {
+            debug_assert!(entry.head == NIL);
+            self.agents.remove(&agent);
+        }
+        let order = &mut self.slots[slot as usize];
+        order.agent_prev = NIL;
+        order.agent_next = NIL;
+    }
+}

@@ -1,0 +1,278 @@
+//! Read-only questions about the state. Queries are not journaled and
+//! change nothing.
+
+use serde::{Deserialize, Serialize};
+
+use crate::asset::{AssetId, AssetSpec};
+use crate::cmd::place_order::{OrderType, SelfTradePrevention, Side, TimeInForce};
+use crate::cmd::OrderRef;
+use crate::ledger::{Balance, Escrow};
+use crate::market::Market;
+use crate::reject::Reject;
+use crate::reply::OrderStatus;
+use crate::units::{
+    AgentId, ClientOrderId, Currency, EscrowId, OrderId, Price, Quantity, Symbol, Ticks,
+    Timestamp, TradeId,
+};
+
+/// A question about the state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Query {
+    /// One of `agent`'s orders (open or recently finished).
+    Order {
+        /// The asking agent, who must own the order.
+        agent: AgentId,
+        /// Which order.
+        order: OrderRef,
+    },
+    /// `agent`'s open orders, oldest id first, optionally in one asset.
+    OpenOrders {
+        /// The owner.
+        agent: AgentId,
+        /// Only this asset.
+        asset: Option<Symbol>,
+    },
+    /// Aggregated price levels, best first, and the touch.
+    Depth {
+        /// The asset.
+        asset: Symbol,
+        /// Levels per side (capped by the configured maximum).
+        levels: u32,
+    },
+    /// Recent trades, newest first.
+    Trades {
+        /// The asset.
+        asset: Symbol,
+        /// At most this many.
+        limit: u32,
+    },
+    /// `agent`'s wallets.
+    Balances {
+        /// The owner.
+        agent: AgentId,
+    },
+    /// One escrow record, for one of its parties.
+    Escrow {
+        /// The asking agent: buyer or seller.
+        agent: AgentId,
+        /// Which record.
+        escrow_id: EscrowId,
+    },
+    /// An asset's parameters.
+    Asset {
+        /// The asset.
+        asset: Symbol,
+    },
+}
+
+/// An order as its owner sees it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderView {
+    /// The order.
+    pub order_id: OrderId,
+    /// The owner's id for it.
+    pub client_order_id: Option<ClientOrderId>,
+    /// Owner.
+    pub agent: AgentId,
+    /// The asset.
+    pub asset: Symbol,
+    /// Buy or sell.
+    pub side: Side,
+    /// Limit or market.
+    pub order_type: OrderType,
+    /// Time in force.
+    pub time_in_force: TimeInForce,
+    /// Self-trade prevention mode.
+    pub stp: SelfTradePrevention,
+    /// Limit price (a market order's protection price, if it had one).
+    pub price: Option<Price>,
+    /// Total quantity (filled + remaining).
+    pub quantity: Quantity,
+    /// Filled so far.
+    pub filled: Quantity,
+    /// Open (or, once cancelled, left unfilled).
+    pub remaining: Quantity,
+    /// Status.
+    pub status: OrderStatus,
+    /// When it was placed.
+    pub placed_at: Timestamp,
+}
+
+/// One aggregated price level.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LevelView {
+    /// Price.
+    pub price: Price,
+    /// Total open quantity.
+    pub quantity: Quantity,
+    /// Number of orders.
+    pub orders: u32,
+}
+
+/// A book's depth.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DepthView {
+    /// The asset.
+    pub asset: Symbol,
+    /// Bids, best (highest) first.
+    pub bids: Vec<LevelView>,
+    /// Asks, best (lowest) first.
+    pub asks: Vec<LevelView>,
+    /// Best bid.
+    pub best_bid: Option<Price>,
+    /// Best ask.
+    pub best_ask: Option<Price>,
+    /// Price of the last trade.
+    pub last_price: Option<Price>,
+}
+
+/// A trade as the public sees it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TradeView {
+    /// The trade.
+    pub trade_id: TradeId,
+    /// Price.
+    pub price: Price,
+    /// Quantity.
+    pub quantity: Quantity,
+    /// The incoming order's side.
+    pub taker_side: Side,
+    /// When.
+    pub time: Timestamp,
+}
+
+/// The answer to a [`Query`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Answer {
+    /// One order.
+    Order(OrderView),
+    /// Several orders.
+    Orders(Vec<OrderView>),
+    /// A book's depth.
+    Depth(DepthView),
+    /// Recent trades, newest first.
+    Trades(Vec<TradeView>),
+    /// Wallets by currency.
+    Balances(Vec<(Currency, Balance)>),
+    /// An escrow record.
+    Escrow(Escrow),
+    /// An asset's parameters.
+    Asset(AssetSpec),
+}
+
+impl Market {
+    /// Answers `query` from the current state.
+    pub fn query(&self, query: &Query) -> Result<Answer, Reject> {
+        match query {
+            Query::Order { agent, order } => {
+                let slot = self.own_order(*agent, order)?;
+                Ok(Answer::Order(self.order_view(slot)))
+            }
+            Query::OpenOrders { agent, asset } => {
+                let only = asset.as_ref().map(|s| self.known_asset(s)).transpose()?;
+                let mut orders: Vec<OrderView> = self
+                    .orders
+                    .open_slots_of(*agent)
+                    .into_iter()
+                    .filter(|&slot| only.is_none_or(|a| self.orders.get(slot).asset == a))
+                    .map(|slot| self.order_view(slot))
+                    .collect();
+                orders.sort_unstable_by_key(|o| o.order_id);
+                Ok(Answer::Orders(orders))
+            }
+            Query::Depth { asset, levels } => {
+                let id = self.known_asset(asset)?;
+                Ok(Answer::Depth(self.depth(id, *levels)))
+            }
+            Query::Trades { asset, limit } => {
+                let id = self.known_asset(asset)?;
+                let a = self.assets.get(id);
+                let trades = self
+                    .book(id)
+                    .trades()
+                    .iter()
+                    .rev()
+                    .take(*limit as usize)
+                    .map(|t| TradeView {
+                        trade_id: t.trade_id,
+                        price: a.price(t.price),
+                        quantity: a.quantity(t.quantity),
+                        taker_side: t.taker_side,
+                        time: t.time,
+                    })
+                    .collect();
+                Ok(Answer::Trades(trades))
+            }
+            Query::Balances { agent } => Ok(Answer::Balances(self.ledger.balances_of(*agent))),
+            Query::Escrow { agent, escrow_id } => {
+                let escrow = self.ledger.escrow(*escrow_id).ok_or(Reject::UnknownEscrow)?;
+                if escrow.buyer != *agent && escrow.seller != *agent {
+                    return Err(Reject::NotAParty);
+                }
+                Ok(Answer::Escrow(*escrow))
+            }
+            Query::Asset { asset } => {
+                let id = self.known_asset(asset)?;
+                Ok(Answer::Asset(self.assets.get(id).spec))
+            }
+        }
+    }
+
+    fn known_asset(&self, symbol: &Symbol) -> Result<AssetId, Reject> {
+        self.assets.find(symbol).ok_or(Reject::UnknownAsset)
+    }
+
+    fn order_view(&self, slot: u32) -> OrderView {
+        let o = self.orders.get(slot);
+        let a = self.assets.get(o.asset);
+        // A market order without protection stores the side's extreme.
+        let unprotected = o.order_type == OrderType::Market
+            && o.price
+                == match o.side {
+                    Side::Buy => Ticks(i64::MAX),
+                    Side::Sell => Ticks(0),
+                };
+        OrderView {
+            order_id: o.id,
+            client_order_id: self.orders.client_id(slot),
+            agent: o.agent,
+            asset: a.spec.symbol,
+            side: o.side,
+            order_type: o.order_type,
+            time_in_force: o.time_in_force,
+            stp: o.stp,
+            price: (!unprotected).then(|| a.price(o.price)),
+            quantity: a.quantity(crate::units::Lots(o.filled.0 + o.remaining.0)),
+            filled: a.quantity(o.filled),
+            remaining: a.quantity(o.remaining),
+            status: o.status,
+            placed_at: o.placed_at,
+        }
+    }
+
+    fn depth(&self, id: AssetId, levels: u32) -> DepthView {
+        let a = self.assets.get(id);
+        let book = self.book(id);
+        let n = levels.min(self.config.depth_levels_max) as usize;
+        let side = |side: Side| -> Vec<LevelView> {
+            book.levels(side)
+                .iter()
+                .rev()
+                .take(n)
+                .map(|l| LevelView {
+                    price: a.price(l.price),
+                    quantity: a.quantity(l.total),
+                    orders: l.count,
+                })
+                .collect()
+        };
+        DepthView {
+            asset: a.spec.symbol,
+            bids: side(Side::Buy),
+            asks: side(Side::Sell),
+            best_bid: book.best(Side::Buy).map(|l| a.price(l.price)),
+            best_ask: book.best(Side::Sell).map(|l| a.price(l.price)),
+            last_price: book.last_price().map(|p| a.price(p)),
+        }
+    }
+}

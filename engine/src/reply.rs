@@ -1,0 +1,64 @@
+//! What the engine answers to a command it accepts.
+
+use serde::{Deserialize, Serialize};
+
+use crate::reject::Reject;
+use crate::units::{Amount, OrderId, Quantity};
+
+/// An order's lifecycle status.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    /// Resting, nothing filled yet.
+    Open,
+    /// Resting, partly filled.
+    PartiallyFilled,
+    /// Completely filled.
+    Filled,
+    /// Cancelled (by the owner, self-trade prevention, or because an
+    /// immediate order could not fill); `remaining` tells what was left.
+    Cancelled,
+}
+
+impl OrderStatus {
+    /// Whether the order still rests in its book.
+    pub fn is_open(self) -> bool {
+        matches!(self, OrderStatus::Open | OrderStatus::PartiallyFilled)
+    }
+}
+
+/// Where an order stands after a command touched it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderAck {
+    /// The order.
+    pub order_id: OrderId,
+    /// Its status now.
+    pub status: OrderStatus,
+    /// Quantity filled over the order's life.
+    pub filled: Quantity,
+    /// Quantity still open (or, once cancelled, what was left).
+    pub remaining: Quantity,
+}
+
+/// A command's successful result. Details (fills, postings) are in the
+/// events the command produced.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Ack {
+    /// The asset was registered.
+    AssetRegistered,
+    /// Funds moved in or out; the wallet's available balance after it.
+    FundsMoved {
+        /// Available balance after the movement.
+        available: Amount,
+    },
+    /// An order was placed, amended or cancelled.
+    Order(OrderAck),
+    /// Orders were cancelled in bulk.
+    OrdersCancelled {
+        /// How many.
+        count: u32,
+    },
+}
+
+/// A command's result.
+pub type Reply = Result<Ack, Reject>;

@@ -1,0 +1,169 @@
+//! The engine thread: the one owner of the [`Market`]. It drains a bounded
+//! channel in batches, applies commands in order, answers queries at once,
+//! and hands each batch's replies and events to a [`BatchSink`], which
+//! releases them (after making the batch durable, once a journal is in
+//! front of it).
+
+use std::ops::Range;
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{Receiver, Sender};
+
+use crate::cmd::Input;
+use crate::event::Event;
+use crate::market::Market;
+use crate::query::{Answer, Query};
+use crate::reject::Reject;
+use crate::reply::Reply;
+
+/// Something sent to the engine thread, with the handle that gets its
+/// answer.
+pub enum Request<R> {
+    /// A state-changing command; its reply goes out with its batch.
+    Command {
+        /// The command.
+        input: Input,
+        /// Who gets the reply.
+        responder: R,
+    },
+    /// A read-only query, answered at once.
+    Query {
+        /// The question.
+        query: Query,
+        /// Who gets the answer.
+        responder: R,
+    },
+}
+
+/// Answers a query's caller (a one-shot reply handle).
+pub trait Responder: Send + 'static {
+    /// Delivers a query's answer.
+    fn answer(self, answer: Result<Answer, Reject>);
+}
+
+/// A command's reply, waiting for its batch to be released.
+pub struct Completion<R> {
+    /// Who gets the reply.
+    pub responder: R,
+    /// The reply.
+    pub reply: Reply,
+    /// The command's events, as a range of [`Batch::events`].
+    pub events: Range<usize>,
+}
+
+/// What one batch of commands did.
+pub struct Batch<R> {
+    /// The commands that changed state, in order: what a journal records.
+    /// Rejected commands change nothing and are left out.
+    pub inputs: Vec<Input>,
+    /// One reply per command, in order.
+    pub completions: Vec<Completion<R>>,
+    /// Every event of the batch, in order.
+    pub events: Vec<Event>,
+}
+
+impl<R> Batch<R> {
+    fn with_capacity(commands: usize) -> Self {
+        Batch {
+            inputs: Vec::with_capacity(commands),
+            completions: Vec::with_capacity(commands),
+            events: Vec::with_capacity(commands * 4),
+        }
+    }
+}
+
+/// Receives each applied batch. It must not release a reply or event
+/// before the batch's inputs are durable.
+pub trait BatchSink<R>: Send + 'static {
+    /// Takes one batch.
+    fn complete(&mut self, batch: Batch<R>);
+}
+
+/// How the engine thread runs.
+#[derive(Copy, Clone, Debug)]
+pub struct ThreadOptions {
+    /// Requests the channel holds before senders block.
+    pub channel_capacity: usize,
+    /// Commands applied before a batch is handed on.
+    pub batch_commands_max: usize,
+}
+
+impl Default for ThreadOptions {
+    fn default() -> Self {
+        ThreadOptions {
+            channel_capacity: 65_536,
+            batch_commands_max: 4_096,
+        }
+    }
+}
+
+/// A running engine thread.
+pub struct EngineHandle<R> {
+    sender: Sender<Request<R>>,
+    thread: JoinHandle<Market>,
+}
+
+impl<R: Responder> EngineHandle<R> {
+    /// Starts the engine thread that owns `market`.
+    pub fn spawn<S: BatchSink<R>>(market: Market, sink: S, options: ThreadOptions) -> std::io::Result<Self> {
+        let (sender, receiver) = crossbeam_channel::bounded(options.channel_capacity);
+        let thread = std::thread::Builder::new()
+            .name("agora-engine".into())
+            .spawn(move || run(market, receiver, sink, options.batch_commands_max.max(1)))?;
+        Ok(EngineHandle { sender, thread })
+    }
+
+    /// A sender for requests. Sending blocks while the channel is full.
+    pub fn sender(&self) -> Sender<Request<R>> {
+        self.sender.clone()
+    }
+
+    /// Stops accepting requests once every sender is dropped, applies what
+    /// was already sent, and returns the final state.
+    ///
+    /// # Panics
+    /// If the engine thread panicked (a broken invariant).
+    pub fn shutdown(self) -> Market {
+        drop(self.sender);
+        self.thread.join().expect("engine thread panicked")
+    }
+}
+
+fn run<R: Responder, S: BatchSink<R>>(
+    mut market: Market,
+    receiver: Receiver<Request<R>>,
+    mut sink: S,
+    batch_max: usize,
+) -> Market {
+    // `recv` fails only when every sender is gone and the queue is drained.
+    while let Ok(first) = receiver.recv() {
+        let mut batch = Batch::with_capacity(batch_max.min(receiver.len() + 1));
+        let mut request = Some(first);
+        let mut commands = 0;
+        while let Some(next) = request.take() {
+            match next {
+                Request::Command { input, responder } => {
+                    let start = batch.events.len();
+                    let reply = market.apply(&input, &mut batch.events);
+                    if reply.is_ok() {
+                        batch.inputs.push(input);
+                    }
+                    batch.completions.push(Completion {
+                        responder,
+                        reply,
+                        events: start..batch.events.len(),
+                    });
+                    commands += 1;
+                }
+                Request::Query { query, responder } => responder.answer(market.query(&query)),
+            }
+            if commands < batch_max {
+                request = receiver.try_recv().ok();
+            }
+        }
+        if !batch.completions.is_empty() {
+            sink.complete(batch);
+        }
+    }
+    market
+}
