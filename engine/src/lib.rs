@@ -24,6 +24,11 @@ pub mod reply;
 pub mod thread;
 pub mod units;
 
+#[cfg(test)]
+extern crate self as agora_engine;
+#[cfg(test)]
+mod testkit;
+
 pub use asset::AssetSpec;
 pub use cmd::place_order::{OrderType, SelfTradePrevention, Side, TimeInForce};
 pub use cmd::{Command, Input, OrderRef, VersionedInput};

@@ -129,36 +129,40 @@ impl BookCtx<'_> {
     /// the lots, settles the amount into a new escrow record, and retires
     /// the maker if it is done. Returns the amount.
     fn fill(&mut self, maker: u32, taker: u32) -> Amount {
-        let (price, lots, maker_done) = {
-            let taker_remaining = self.orders.get(taker).remaining;
-            let m = self.orders.get_mut(maker);
-            let lots = Lots(m.remaining.0.min(taker_remaining.0));
-            m.remaining.0 -= lots.0;
-            m.filled.0 += lots.0;
-            (m.price, lots, m.remaining.0 == 0)
+        let taker_remaining = self.orders.get(taker).remaining;
+        let (price, maker_side, maker_remaining) = {
+            let m = self.orders.get(maker);
+            (m.price, m.side, m.remaining)
         };
+        let lots = Lots(maker_remaining.0.min(taker_remaining.0));
+        let maker_done = lots == maker_remaining;
+        // The level total drops by the filled lots (all of them, when the
+        // maker leaves the queue).
+        if maker_done {
+            self.book.remove(self.orders, maker);
+        } else {
+            self.book.reduce(maker_side, price, lots);
+        }
+        let m = self.orders.get_mut(maker);
+        m.remaining.0 -= lots.0;
+        m.filled.0 += lots.0;
+        let (maker_id, maker_remaining) = (m.id, m.remaining);
+        if !maker_done {
+            m.status = OrderStatus::PartiallyFilled;
+        }
         let t = self.orders.get_mut(taker);
         t.remaining.0 -= lots.0;
         t.filled.0 += lots.0;
-        let taker_side = t.side;
+        let (taker_id, taker_side) = (t.id, t.side);
         let (buy, sell) = match taker_side {
             Side::Buy => (taker, maker),
             Side::Sell => (maker, taker),
         };
         let (buyer, buy_id) = (self.orders.get(buy).agent, self.orders.get(buy).id);
         let seller = self.orders.get(sell).agent;
-        let (maker_id, maker_remaining, maker_side) = {
-            let m = self.orders.get(maker);
-            (m.id, m.remaining, m.side)
-        };
-        let taker_id = self.orders.get(taker).id;
         if maker_done {
-            self.book.remove(self.orders, maker);
             self.orders
                 .finish(maker, OrderStatus::Filled, self.config.orders_finished_retained_max);
-        } else {
-            self.book.reduce(maker_side, price, lots);
-            self.orders.get_mut(maker).status = OrderStatus::PartiallyFilled;
         }
 
         let amount = self.asset.notional(price, lots);

@@ -96,3 +96,86 @@ impl AmendOrder {
         Ok(Ack::Order(ctx.execute(slot, old_hold, extra)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::testkit::{amt, credits, qty, Harness};
+    use crate::{OrderStatus, Reject, Side, TimeInForce};
+
+    /// Two asks at 10: agent 2's first, agent 3's second.
+    fn queue() -> (Harness, crate::units::OrderId, crate::units::OrderId) {
+        let mut h = Harness::default();
+        h.deposit(1, 1_000);
+        let first = h.limit(2, Side::Sell, 10, 2).order_id;
+        let second = h.limit(3, Side::Sell, 10, 2).order_id;
+        (h, first, second)
+    }
+
+    /// Who fills first when a buyer takes one lot at 10.
+    fn first_in_queue(h: &mut Harness) -> u64 {
+        h.limit(1, Side::Buy, 10, 1);
+        h.trades()[0].0
+    }
+
+    #[test]
+    fn size_down_keeps_priority() {
+        let (mut h, first, _) = queue();
+        let ack = h.amend(2, first, None, Some(1)).unwrap();
+        assert_eq!((ack.status, ack.remaining), (OrderStatus::Open, qty(1)));
+        assert_eq!(first_in_queue(&mut h), first.0);
+    }
+
+    #[test]
+    fn size_up_loses_priority() {
+        let (mut h, first, second) = queue();
+        h.amend(2, first, None, Some(3)).unwrap();
+        assert_eq!(first_in_queue(&mut h), second.0);
+    }
+
+    #[test]
+    fn price_change_loses_priority() {
+        let (mut h, first, second) = queue();
+        h.amend(2, first, Some(11), None).unwrap();
+        h.amend(2, first, Some(10), None).unwrap();
+        assert_eq!(first_in_queue(&mut h), second.0);
+    }
+
+    #[test]
+    fn amended_buy_holds_and_releases_exactly() {
+        let mut h = Harness::default();
+        h.deposit(1, 100);
+        let id = h.limit(1, Side::Buy, 10, 2).order_id;
+        h.amend(1, id, Some(20), Some(3)).unwrap();
+        assert_eq!(h.balance(1), (amt(40), amt(60)));
+        h.amend(1, id, None, Some(1)).unwrap();
+        assert_eq!(h.balance(1), (amt(80), amt(20)));
+        assert_eq!(
+            h.amend(1, id, Some(30), Some(4)),
+            Err(Reject::InsufficientFunds { currency: credits(), required: amt(100), available: amt(80) })
+        );
+    }
+
+    #[test]
+    fn amend_to_a_crossing_price_trades() {
+        let (mut h, first, _) = queue();
+        let bid = h.limit(1, Side::Buy, 9, 3).order_id;
+        let ack = h.amend(1, bid, Some(10), None).unwrap();
+        assert_eq!(ack.status, OrderStatus::Filled);
+        assert_eq!(h.trades()[0].0, first.0);
+        assert_eq!(h.balance(1), (amt(1_000 - 30), amt(0)));
+    }
+
+    #[test]
+    fn amend_rejections() {
+        let (mut h, first, _) = queue();
+        let mut post = h.order(1, Side::Buy, 9, 3);
+        post.time_in_force = TimeInForce::PostOnly;
+        let post = h.place(post).unwrap().order_id;
+        assert_eq!(h.amend(1, post, Some(10), None), Err(Reject::PostOnlyWouldCross));
+        assert_eq!(h.amend(3, first, Some(11), None), Err(Reject::NotYourOrder));
+        h.limit(1, Side::Buy, 10, 1); // fills 1 of `first`
+        assert_eq!(h.amend(2, first, None, Some(1)), Err(Reject::AmendBelowFilled { filled: qty(1) }));
+        h.limit(1, Side::Buy, 10, 1);
+        assert_eq!(h.amend(2, first, None, Some(5)), Err(Reject::OrderNotOpen));
+    }
+}

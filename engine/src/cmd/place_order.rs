@@ -203,3 +203,316 @@ impl PlaceOrder {
         Ok(Ack::Order(ack))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::EngineConfig;
+    use crate::event::CancelReason;
+    use crate::reply::OrderAck;
+    use crate::testkit::{amt, credits, px, qty, Harness};
+    use crate::units::SCALE;
+
+    fn funded() -> Harness {
+        let mut h = Harness::default();
+        for agent in 1..=4 {
+            h.deposit(agent, 1_000);
+        }
+        h
+    }
+
+    #[test]
+    fn limit_orders_rest_and_form_the_touch() {
+        // Non-crossing limit orders rest; the touch is the best of each side.
+        let mut h = funded();
+        assert_eq!(h.limit(1, Side::Buy, 9, 1).status, OrderStatus::Open);
+        h.limit(1, Side::Buy, 8, 1);
+        h.limit(2, Side::Sell, 11, 1);
+        h.limit(2, Side::Sell, 12, 1);
+        assert_eq!(h.touch(), (Some(9), Some(11)));
+        // A buy holds price × quantity and nothing else moves.
+        assert_eq!(h.balance(1), (amt(1_000 - 17), amt(17)));
+        assert_eq!(h.balance(2), (amt(1_000), amt(0)));
+    }
+
+    #[test]
+    fn crossing_order_fills_in_price_time_priority_at_resting_prices() {
+        // Better price first, then earlier time; fills at the maker's price.
+        let mut h = funded();
+        let a = h.limit(2, Side::Sell, 10, 1).order_id;
+        let b = h.limit(3, Side::Sell, 10, 1).order_id;
+        let c = h.limit(2, Side::Sell, 9, 1).order_id;
+        let taker = h.order(1, Side::Buy, 10, 3);
+        let ack = h.place(taker.clone()).unwrap();
+        assert_eq!(ack.status, OrderStatus::Filled);
+        let t = taker.order_id.0;
+        assert_eq!(h.trades(), vec![(c.0, t, 9, 1), (a.0, t, 10, 1), (b.0, t, 10, 1)]);
+        // Paid 29 into escrow; the 1 of price improvement came back.
+        assert_eq!(h.balance(1), (amt(1_000 - 29), amt(0)));
+        assert_eq!(h.touch(), (None, None));
+    }
+
+    #[test]
+    fn a_partly_filled_gtc_order_rests_its_remainder() {
+        // The unfilled part rests at the limit and keeps its hold.
+        let mut h = funded();
+        h.limit(2, Side::Sell, 10, 2);
+        let ack = h.limit(1, Side::Buy, 11, 5);
+        assert_eq!(ack.status, OrderStatus::PartiallyFilled);
+        assert_eq!((ack.filled, ack.remaining), (qty(2), qty(3)));
+        assert_eq!(h.touch(), (Some(11), None));
+        assert_eq!(h.balance(1), (amt(1_000 - 20 - 33), amt(33)));
+    }
+
+    #[test]
+    fn sell_taker_fills_against_held_bids() {
+        // A sell moves the resting buyer's hold into escrow.
+        let mut h = funded();
+        let bid = h.limit(1, Side::Buy, 10, 4).order_id;
+        let ack = h.limit(2, Side::Sell, 9, 3);
+        assert_eq!(ack.status, OrderStatus::Filled);
+        assert_eq!(h.trades(), vec![(bid.0, ack.order_id.0, 10, 3)]);
+        assert_eq!(h.balance(1), (amt(1_000 - 40), amt(10)));
+        let escrow = h.market.ledger.escrows()[0];
+        assert_eq!((escrow.amount, escrow.balance), (amt(30), amt(30)));
+        assert_eq!((escrow.buyer.0, escrow.seller.0), (1, 2));
+    }
+
+    #[test]
+    fn ioc_cancels_what_it_cannot_fill() {
+        let mut h = funded();
+        h.limit(2, Side::Sell, 10, 1);
+        let mut order = h.order(1, Side::Buy, 10, 3);
+        order.time_in_force = TimeInForce::Ioc;
+        let ack = h.place(order).unwrap();
+        assert_eq!(ack.status, OrderStatus::Cancelled);
+        assert_eq!((ack.filled, ack.remaining), (qty(1), qty(2)));
+        assert!(h.events.iter().any(|e| matches!(e, Event::OrderCancelled { reason: CancelReason::Unfilled, .. })));
+        assert_eq!(h.balance(1), (amt(990), amt(0)));
+        assert_eq!(h.touch(), (None, None));
+    }
+
+    #[test]
+    fn fok_fills_completely_or_is_rejected_without_effect() {
+        let mut h = funded();
+        h.limit(2, Side::Sell, 10, 1);
+        h.limit(3, Side::Sell, 11, 1);
+        let mut order = h.order(1, Side::Buy, 11, 3);
+        order.time_in_force = TimeInForce::Fok;
+        assert_eq!(h.place(order.clone()), Err(Reject::FokCannotFill { fillable: qty(2) }));
+        order.quantity = qty(2);
+        assert_eq!(h.place(order).unwrap().status, OrderStatus::Filled);
+        // Own orders do not count towards what a FOK can fill.
+        h.limit(1, Side::Sell, 12, 5);
+        let mut own = h.order(1, Side::Buy, 12, 1);
+        own.time_in_force = TimeInForce::Fok;
+        assert_eq!(h.place(own), Err(Reject::FokCannotFill { fillable: qty(0) }));
+    }
+
+    #[test]
+    fn post_only_rests_or_is_rejected_if_it_would_take() {
+        let mut h = funded();
+        h.limit(2, Side::Sell, 10, 1);
+        let mut order = h.order(1, Side::Buy, 10, 1);
+        order.time_in_force = TimeInForce::PostOnly;
+        assert_eq!(h.place(order.clone()), Err(Reject::PostOnlyWouldCross));
+        order.price = Some(px(9));
+        assert_eq!(h.place(order).unwrap().status, OrderStatus::Open);
+    }
+
+    #[test]
+    fn market_buy_holds_only_what_it_fills_and_never_rests() {
+        let mut h = funded();
+        h.limit(2, Side::Sell, 10, 1);
+        h.limit(3, Side::Sell, 20, 1);
+        let mut order = h.order(1, Side::Buy, 0, 5);
+        order.order_type = OrderType::Market;
+        order.price = None;
+        let ack = h.place(order).unwrap();
+        assert_eq!(ack.status, OrderStatus::Cancelled);
+        assert_eq!((ack.filled, ack.remaining), (qty(2), qty(3)));
+        assert_eq!(h.balance(1), (amt(970), amt(0)));
+        assert_eq!(h.touch(), (None, None));
+    }
+
+    #[test]
+    fn market_order_protection_price_bounds_the_fills() {
+        let mut h = funded();
+        h.limit(2, Side::Sell, 10, 1);
+        h.limit(3, Side::Sell, 20, 1);
+        let mut order = h.order(1, Side::Buy, 15, 2);
+        order.order_type = OrderType::Market;
+        let ack = h.place(order).unwrap();
+        assert_eq!((ack.filled, ack.remaining), (qty(1), qty(1)));
+        assert_eq!(h.touch(), (None, Some(20)));
+        // A market sell without protection takes the best bids.
+        h.limit(3, Side::Buy, 5, 2);
+        let mut sell = h.order(2, Side::Sell, 0, 1);
+        sell.order_type = OrderType::Market;
+        sell.price = None;
+        assert_eq!(h.place(sell).unwrap().status, OrderStatus::Filled);
+        assert_eq!(h.trades().len(), 1);
+    }
+
+    #[test]
+    fn market_buy_needs_the_funds_for_what_it_would_fill() {
+        let mut h = funded();
+        h.limit(2, Side::Sell, 600, 2);
+        let mut order = h.order(1, Side::Buy, 0, 2);
+        order.order_type = OrderType::Market;
+        order.price = None;
+        assert_eq!(
+            h.place(order),
+            Err(Reject::InsufficientFunds { currency: credits(), required: amt(1_200), available: amt(1_000) })
+        );
+    }
+
+    #[test]
+    fn market_order_into_an_empty_book_is_cancelled_unfilled() {
+        let mut h = funded();
+        let mut order = h.order(1, Side::Sell, 0, 2);
+        order.order_type = OrderType::Market;
+        order.price = None;
+        let ack = h.place(order).unwrap();
+        assert_eq!((ack.status, ack.filled), (OrderStatus::Cancelled, qty(0)));
+    }
+
+    fn self_trade(stp: SelfTradePrevention) -> (Harness, OrderAck, Vec<(u64, u64, i64, i64)>) {
+        let mut h = funded();
+        h.limit(1, Side::Sell, 10, 1); // own, first in queue
+        h.limit(2, Side::Sell, 10, 1);
+        let mut order = h.order(1, Side::Buy, 10, 2);
+        order.stp = stp;
+        let ack = h.place(order).unwrap();
+        let trades = h.trades();
+        (h, ack, trades)
+    }
+
+    #[test]
+    fn self_trade_prevention_cancel_resting() {
+        // The own resting order goes; matching continues with others.
+        let (h, ack, trades) = self_trade(SelfTradePrevention::CancelResting);
+        assert_eq!(trades, vec![(2, 3, 10, 1)]);
+        assert_eq!(ack.status, OrderStatus::PartiallyFilled);
+        assert_eq!(h.touch(), (Some(10), None));
+    }
+
+    #[test]
+    fn self_trade_prevention_cancel_newest() {
+        // The incoming order's remainder goes; the resting order stays.
+        let (h, ack, trades) = self_trade(SelfTradePrevention::CancelNewest);
+        assert!(trades.is_empty());
+        assert_eq!(ack.status, OrderStatus::Cancelled);
+        assert_eq!(h.touch(), (None, Some(10)));
+        assert_eq!(h.market.book(crate::asset::AssetId(0)).orders_count(), 2);
+        assert_eq!(h.balance(1), (amt(1_000), amt(0)));
+    }
+
+    #[test]
+    fn self_trade_prevention_cancel_both() {
+        let (h, ack, trades) = self_trade(SelfTradePrevention::CancelBoth);
+        assert!(trades.is_empty());
+        assert_eq!(ack.status, OrderStatus::Cancelled);
+        assert_eq!(h.market.book(crate::asset::AssetId(0)).orders_count(), 1);
+        assert_eq!(h.touch(), (None, Some(10)));
+    }
+
+    fn check_rejected(adjust: impl FnOnce(&mut PlaceOrder), expected: Reject) {
+        let mut h = funded();
+        h.limit(2, Side::Sell, 100, 1); // registers GPU with default parameters
+        let mut order = h.order(1, Side::Buy, 10, 1);
+        adjust(&mut order);
+        assert_eq!(h.place(order), Err(expected));
+    }
+
+    #[test]
+    fn invalid_orders_are_rejected_with_a_reason() {
+        let tick = Price(SCALE / 10_000);
+        let lot = Quantity(SCALE / 10_000);
+        check_rejected(|o| o.price = Some(Price(tick.0 / 2)), Reject::PriceNotOnTick { tick_size: tick });
+        check_rejected(|o| o.price = Some(px(0)), Reject::PriceNotPositive);
+        check_rejected(|o| o.price = Some(Price(-SCALE)), Reject::PriceNotPositive);
+        check_rejected(|o| o.price = None, Reject::PriceMissing);
+        check_rejected(|o| o.quantity = Quantity(lot.0 / 2), Reject::QuantityNotOnLot { lot_size: lot });
+        check_rejected(|o| o.quantity = qty(0), Reject::QuantityNotPositive);
+        check_rejected(|o| o.quantity = qty(-3), Reject::QuantityNotPositive);
+        check_rejected(
+            |o| o.quantity = qty(2_000_000_000),
+            Reject::QuantityAboveMax { quantity_max: qty(1_000_000_000) },
+        );
+        check_rejected(
+            |o| {
+                o.price = Some(Price(i64::MAX / 10_000 * 10_000));
+                o.quantity = qty(10);
+            },
+            Reject::AmountTooLarge,
+        );
+        check_rejected(
+            |o| o.quantity = qty(101),
+            Reject::InsufficientFunds { currency: credits(), required: amt(1_010), available: amt(1_000) },
+        );
+        check_rejected(|o| o.order_id = OrderId(1), Reject::DuplicateOrderId);
+        check_rejected(
+            |o| {
+                o.order_type = OrderType::Market;
+                o.time_in_force = TimeInForce::PostOnly;
+            },
+            Reject::MarketPostOnly,
+        );
+        check_rejected(
+            |o| {
+                o.time_in_force = TimeInForce::PostOnly;
+                o.price = Some(px(100));
+            },
+            Reject::PostOnlyWouldCross,
+        );
+    }
+
+    #[test]
+    fn client_order_ids_are_unique_among_open_orders() {
+        let mut h = funded();
+        let cid = ClientOrderId::new("my-1").unwrap();
+        let mut first = h.order(1, Side::Buy, 10, 1);
+        first.client_order_id = Some(cid);
+        let first_id = h.place(first).unwrap().order_id;
+        let mut dup = h.order(1, Side::Buy, 11, 1);
+        dup.client_order_id = Some(cid);
+        assert_eq!(h.place(dup.clone()), Err(Reject::DuplicateClientOrderId));
+        // Another agent may use the same client id.
+        let mut other = h.order(2, Side::Buy, 10, 1);
+        other.client_order_id = Some(cid);
+        assert!(h.place(other).is_ok());
+        // Once the first is cancelled, the client id is free again.
+        h.cancel(1, first_id).unwrap();
+        assert!(h.place(dup).is_ok());
+    }
+
+    #[test]
+    fn unknown_assets_are_refused_when_implicit_assets_are_off() {
+        let mut h = Harness::new(EngineConfig {
+            assets_implicit: false,
+            ..EngineConfig::default()
+        });
+        let order = h.order(1, Side::Sell, 10, 1);
+        assert_eq!(h.place(order), Err(Reject::UnknownAsset));
+    }
+
+    #[test]
+    fn limits_on_books_levels_and_open_orders_are_enforced() {
+        let mut h = Harness::new(EngineConfig {
+            book_orders_max: 3,
+            book_levels_per_side_max: 2,
+            agent_orders_open_max: 2,
+            ..EngineConfig::default()
+        });
+        h.limit(1, Side::Sell, 10, 1);
+        h.limit(1, Side::Sell, 11, 1);
+        let third = h.order(1, Side::Sell, 12, 1);
+        assert_eq!(h.place(third), Err(Reject::TooManyOpenOrders));
+        let new_level = h.order(2, Side::Sell, 12, 1);
+        assert_eq!(h.place(new_level), Err(Reject::TooManyLevels));
+        h.limit(2, Side::Sell, 11, 1);
+        let fourth = h.order(3, Side::Sell, 11, 1);
+        assert_eq!(h.place(fourth), Err(Reject::BookFull));
+    }
+}

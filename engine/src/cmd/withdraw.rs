@@ -51,3 +51,39 @@ impl Withdraw {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cmd::{Command, Deposit};
+    use crate::testkit::{amt, credits, Harness};
+    use crate::Side;
+
+    fn withdraw(h: &mut Harness, units: i64) -> Reply {
+        h.run(Command::Withdraw(Withdraw { agent: AgentId(1), currency: credits(), amount: amt(units) }))
+    }
+
+    #[test]
+    fn deposits_and_withdrawals_move_available_funds_only() {
+        let mut h = Harness::default();
+        h.deposit(1, 100);
+        h.limit(1, Side::Buy, 10, 6);
+        assert_eq!(
+            withdraw(&mut h, 50),
+            Err(Reject::InsufficientFunds { currency: credits(), required: amt(50), available: amt(40) })
+        );
+        assert_eq!(withdraw(&mut h, 40), Ok(Ack::FundsMoved { available: amt(0) }));
+        assert_eq!(withdraw(&mut h, 0), Err(Reject::AmountNotPositive));
+        assert_eq!(withdraw(&mut h, -1), Err(Reject::AmountNotPositive));
+    }
+
+    #[test]
+    fn deposits_reject_bad_amounts() {
+        let mut h = Harness::default();
+        let deposit = |amount| Command::Deposit(Deposit { agent: AgentId(1), currency: credits(), amount });
+        assert_eq!(h.run(deposit(Amount(0))), Err(Reject::AmountNotPositive));
+        assert_eq!(h.run(deposit(Amount(-5))), Err(Reject::AmountNotPositive));
+        assert!(h.run(deposit(Amount(i64::MAX))).is_ok());
+        assert_eq!(h.run(deposit(Amount(1))), Err(Reject::AmountTooLarge));
+    }
+}

@@ -1,0 +1,192 @@
+//! A harness for driving a [`Market`] in tests: numbered orders, a clock
+//! that ticks once per command, and an invariant check after every step.
+//! Used by the unit tests and (through `#[path]`) the property tests.
+
+#![allow(dead_code)]
+
+use agora_engine::cmd::{AmendOrder, CancelAll, CancelOrder, Deposit, PlaceOrder};
+use agora_engine::units::{AgentId, Amount, Currency, OrderId, Price, Quantity, Symbol, Timestamp, SCALE};
+use agora_engine::{
+    Ack, Command, EngineConfig, Event, Input, Market, OrderAck, OrderRef, OrderType, Reject, Reply,
+    SelfTradePrevention, Side, TimeInForce,
+};
+
+/// Whole units as a price.
+pub fn px(units: i64) -> Price {
+    Price(units * SCALE)
+}
+
+/// Whole units as a quantity.
+pub fn qty(units: i64) -> Quantity {
+    Quantity(units * SCALE)
+}
+
+/// Whole units as an amount.
+pub fn amt(units: i64) -> Amount {
+    Amount(units * SCALE)
+}
+
+/// The default quote currency.
+pub fn credits() -> Currency {
+    Currency::new("CREDITS").unwrap()
+}
+
+/// The asset most tests trade.
+pub fn gpu() -> Symbol {
+    Symbol::new("GPU").unwrap()
+}
+
+/// A market with a clock and the events of the last command.
+pub struct Harness {
+    pub market: Market,
+    pub events: Vec<Event>,
+    pub time: i64,
+    next_order: u64,
+}
+
+impl Default for Harness {
+    fn default() -> Self {
+        Harness::new(EngineConfig::default())
+    }
+}
+
+impl Harness {
+    pub fn new(config: EngineConfig) -> Self {
+        Harness {
+            market: Market::new(config),
+            events: Vec::new(),
+            time: 0,
+            next_order: 1,
+        }
+    }
+
+    /// Applies `command` and checks every invariant afterwards.
+    pub fn run(&mut self, command: Command) -> Reply {
+        self.events.clear();
+        self.time += 1;
+        let digest_before = self.market.state_digest();
+        let input = Input { time: Timestamp(self.time), command };
+        let reply = self.market.apply(&input, &mut self.events);
+        if let Err(e) = self.market.check_invariants() {
+            panic!("invariant broken after {input:?}: {e}");
+        }
+        if reply.is_err() {
+            assert!(self.events.is_empty(), "a rejection produced events");
+            assert_eq!(digest_before, self.market.state_digest(), "a rejection changed state");
+        }
+        reply
+    }
+
+    pub fn deposit(&mut self, agent: u64, units: i64) {
+        self.run(Command::Deposit(Deposit {
+            agent: AgentId(agent),
+            currency: credits(),
+            amount: amt(units),
+        }))
+        .unwrap();
+    }
+
+    /// A GTC limit order on GPU, to adjust before placing.
+    pub fn order(&mut self, agent: u64, side: Side, price: i64, quantity: i64) -> PlaceOrder {
+        let order_id = OrderId(self.next_order);
+        self.next_order += 1;
+        PlaceOrder {
+            order_id,
+            agent: AgentId(agent),
+            asset: gpu(),
+            side,
+            order_type: OrderType::Limit,
+            price: Some(px(price)),
+            quantity: qty(quantity),
+            time_in_force: TimeInForce::Gtc,
+            client_order_id: None,
+            stp: SelfTradePrevention::CancelResting,
+        }
+    }
+
+    pub fn place(&mut self, order: PlaceOrder) -> Result<OrderAck, Reject> {
+        self.run(Command::PlaceOrder(order)).map(order_ack)
+    }
+
+    /// Places a GTC limit order and expects it accepted.
+    pub fn limit(&mut self, agent: u64, side: Side, price: i64, quantity: i64) -> OrderAck {
+        let order = self.order(agent, side, price, quantity);
+        self.place(order).expect("order accepted")
+    }
+
+    pub fn cancel(&mut self, agent: u64, order_id: OrderId) -> Result<OrderAck, Reject> {
+        self.run(Command::CancelOrder(CancelOrder {
+            agent: AgentId(agent),
+            order: OrderRef::Id(order_id),
+        }))
+        .map(order_ack)
+    }
+
+    pub fn amend(
+        &mut self,
+        agent: u64,
+        order_id: OrderId,
+        price: Option<i64>,
+        quantity: Option<i64>,
+    ) -> Result<OrderAck, Reject> {
+        self.run(Command::AmendOrder(AmendOrder {
+            agent: AgentId(agent),
+            order: OrderRef::Id(order_id),
+            price: price.map(px),
+            quantity: quantity.map(qty),
+        }))
+        .map(order_ack)
+    }
+
+    pub fn cancel_all(&mut self, agent: u64, asset: Option<Symbol>) -> Result<u32, Reject> {
+        match self.run(Command::CancelAll(CancelAll { agent: AgentId(agent), asset }))? {
+            Ack::OrdersCancelled { count } => Ok(count),
+            other => panic!("unexpected ack {other:?}"),
+        }
+    }
+
+    /// `(available, held)` of `agent` in CREDITS, in whole units × SCALE.
+    pub fn balance(&self, agent: u64) -> (Amount, Amount) {
+        match self.market.query(&agora_engine::Query::Balances { agent: AgentId(agent) }) {
+            Ok(agora_engine::Answer::Balances(list)) => list
+                .iter()
+                .find(|(c, _)| *c == credits())
+                .map_or((Amount::ZERO, Amount::ZERO), |(_, b)| (b.available, b.held)),
+            other => panic!("unexpected answer {other:?}"),
+        }
+    }
+
+    /// The trades of the last command as `(maker, taker, price, quantity)`.
+    pub fn trades(&self) -> Vec<(u64, u64, i64, i64)> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Trade(t) => Some((
+                    t.maker_order_id.0,
+                    t.taker_order_id.0,
+                    t.price.0 / SCALE,
+                    t.quantity.0 / SCALE,
+                )),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Best bid and ask of GPU, in whole units.
+    pub fn touch(&self) -> (Option<i64>, Option<i64>) {
+        match self.market.query(&agora_engine::Query::Depth { asset: gpu(), levels: 1 }) {
+            Ok(agora_engine::Answer::Depth(d)) => (
+                d.best_bid.map(|p| p.0 / SCALE),
+                d.best_ask.map(|p| p.0 / SCALE),
+            ),
+            other => panic!("unexpected answer {other:?}"),
+        }
+    }
+}
+
+fn order_ack(ack: Ack) -> OrderAck {
+    match ack {
+        Ack::Order(o) => o,
+        other => panic!("unexpected ack {other:?}"),
+    }
+}
