@@ -160,7 +160,50 @@ pub enum Answer {
     Asset(AssetSpec),
 }
 
+/// One resting order in a full (order-by-order) view of a book.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestingOrder {
+    /// The order.
+    pub order_id: OrderId,
+    /// Owner.
+    pub agent: AgentId,
+    /// Side.
+    pub side: Side,
+    /// Price.
+    pub price: Price,
+    /// Open quantity.
+    pub remaining: Quantity,
+}
+
 impl Market {
+    /// Every resting order of `asset` in priority order (bids best first,
+    /// then asks best first): the operator's full view of a book, which
+    /// names the owners and so is not for agents.
+    pub fn resting_orders(&self, asset: &Symbol) -> Vec<RestingOrder> {
+        let Some(id) = self.assets.find(asset) else {
+            return Vec::new();
+        };
+        let a = self.assets.get(id);
+        let mut out = Vec::new();
+        for side in [Side::Buy, Side::Sell] {
+            for level in self.book(id).levels(side).iter().rev() {
+                let mut slot = level.head;
+                while slot != crate::orders::NIL {
+                    let o = self.orders.get(slot);
+                    out.push(RestingOrder {
+                        order_id: o.id,
+                        agent: o.agent,
+                        side,
+                        price: a.price(o.price),
+                        remaining: a.quantity(o.remaining),
+                    });
+                    slot = o.next;
+                }
+            }
+        }
+        out
+    }
+
     /// Answers `query` from the current state.
     pub fn query(&self, query: &Query) -> Result<Answer, Reject> {
         match query {

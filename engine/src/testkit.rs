@@ -41,6 +41,8 @@ pub struct Harness {
     pub market: Market,
     pub events: Vec<Event>,
     pub time: i64,
+    /// Every input applied, with whether it was accepted.
+    pub log: Vec<(Input, bool)>,
     next_order: u64,
 }
 
@@ -56,6 +58,7 @@ impl Harness {
             market: Market::new(config),
             events: Vec::new(),
             time: 0,
+            log: Vec::new(),
             next_order: 1,
         }
     }
@@ -74,6 +77,7 @@ impl Harness {
             assert!(self.events.is_empty(), "a rejection produced events");
             assert_eq!(digest_before, self.market.state_digest(), "a rejection changed state");
         }
+        self.log.push((input, reply.is_ok()));
         reply
     }
 
