@@ -137,7 +137,8 @@ impl Asset {
 
     /// `ticks × lots` in money, or `AmountTooLarge` if it does not fit.
     pub fn checked_notional(&self, ticks: Ticks, lots: Lots) -> Result<Amount, Reject> {
-        let wide = i128::from(ticks.0) * i128::from(lots.0) * i128::from(self.grid.notional_per_tick_lot);
+        let wide =
+            i128::from(ticks.0) * i128::from(lots.0) * i128::from(self.grid.notional_per_tick_lot);
         i64::try_from(wide)
             .map(Amount)
             .map_err(|_| Reject::AmountTooLarge)
@@ -207,7 +208,10 @@ mod tests {
 
     fn check_spec(s: AssetSpec, expected: Result<(), AssetSpecProblem>) {
         let got = Grid::new(&s).map(|_| ());
-        assert_eq!(got, expected.map_err(|problem| Reject::InvalidAssetSpec { problem }));
+        assert_eq!(
+            got,
+            expected.map_err(|problem| Reject::InvalidAssetSpec { problem })
+        );
     }
 
     #[test]
@@ -217,7 +221,10 @@ mod tests {
         check_spec(spec(0, SCALE, SCALE, SCALE), Err(TickSizeNotPositive));
         check_spec(spec(1, -1, SCALE, SCALE), Err(LotSizeNotPositive));
         // 0.00000001 × 0.5 is half of the smallest money unit.
-        check_spec(spec(1, SCALE / 2, SCALE, SCALE), Err(TickTimesLotNotRepresentable));
+        check_spec(
+            spec(1, SCALE / 2, SCALE, SCALE),
+            Err(TickTimesLotNotRepresentable),
+        );
         check_spec(spec(1, SCALE, 2 * SCALE, SCALE), Err(QuantityBoundsInvalid));
         check_spec(spec(1, SCALE, SCALE / 2, SCALE), Err(QuantityBoundsInvalid));
         check_spec(spec(1, SCALE, 0, SCALE), Err(QuantityBoundsInvalid));
@@ -230,21 +237,30 @@ mod tests {
         assert_eq!(a.ticks(Price(SCALE)), Ok(Ticks(100)));
         assert_eq!(
             a.ticks(Price(SCALE / 1000)),
-            Err(Reject::PriceNotOnTick { tick_size: Price(SCALE / 100) })
+            Err(Reject::PriceNotOnTick {
+                tick_size: Price(SCALE / 100)
+            })
         );
         assert_eq!(a.ticks(Price(0)), Err(Reject::PriceNotPositive));
         assert_eq!(a.lots(Quantity(2 * SCALE)), Ok(Lots(2)));
         assert_eq!(a.lots(Quantity(0)), Err(Reject::QuantityNotPositive));
         assert_eq!(
             a.lots(Quantity(SCALE / 2)),
-            Err(Reject::QuantityNotOnLot { lot_size: Quantity(SCALE) })
+            Err(Reject::QuantityNotOnLot {
+                lot_size: Quantity(SCALE)
+            })
         );
         assert_eq!(
             a.lots(Quantity(6 * SCALE)),
-            Err(Reject::QuantityAboveMax { quantity_max: Quantity(5 * SCALE) })
+            Err(Reject::QuantityAboveMax {
+                quantity_max: Quantity(5 * SCALE)
+            })
         );
         // 1.00 × 2 units = 2.00 money.
         assert_eq!(a.notional(Ticks(100), Lots(2)), Amount(2 * SCALE));
-        assert_eq!(a.checked_notional(Ticks(i64::MAX), Lots(2)), Err(Reject::AmountTooLarge));
+        assert_eq!(
+            a.checked_notional(Ticks(i64::MAX), Lots(2)),
+            Err(Reject::AmountTooLarge)
+        );
     }
 }

@@ -61,7 +61,7 @@ impl Default for EngineConfig {
             book_orders_max: 4_000_000,
             book_levels_per_side_max: 200_000,
             agent_orders_open_max: 2_000_000,
-            orders_finished_retained_max: 100_000,
+            orders_finished_retained_max: 4_096,
             book_trades_recent_max: 1_000,
             depth_levels_max: 1_000,
         }

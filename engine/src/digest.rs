@@ -19,14 +19,7 @@ fn put_order(h: &mut blake3::Hasher, market: &Market, slot: u32) {
     let o: &Order = market.orders.get(slot);
     put(
         h,
-        (
-            o.id,
-            o.agent,
-            o.price,
-            o.remaining,
-            o.filled,
-            o.placed_at,
-        ),
+        (o.id, o.agent, o.price, o.remaining, o.filled, o.placed_at),
     );
     put(
         h,

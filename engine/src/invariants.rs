@@ -34,7 +34,11 @@ impl Market {
                         Side::Buy => pair[0].price < pair[1].price,
                         Side::Sell => pair[0].price > pair[1].price,
                     };
-                    ensure!(sorted, "{}: {side:?} levels out of order", asset.spec.symbol);
+                    ensure!(
+                        sorted,
+                        "{}: {side:?} levels out of order",
+                        asset.spec.symbol
+                    );
                 }
                 for level in levels {
                     let mut slot = level.head;
@@ -43,11 +47,23 @@ impl Market {
                     while slot != NIL {
                         let o = self.orders.get(slot);
                         ensure!(o.prev == prev, "order {} has a broken queue link", o.id);
-                        ensure!(o.status.is_open(), "order {} rests but is {:?}", o.id, o.status);
-                        ensure!(o.asset == id && o.side == side && o.price == level.price,
-                            "order {} rests in the wrong level", o.id);
+                        ensure!(
+                            o.status.is_open(),
+                            "order {} rests but is {:?}",
+                            o.id,
+                            o.status
+                        );
+                        ensure!(
+                            o.asset == id && o.side == side && o.price == level.price,
+                            "order {} rests in the wrong level",
+                            o.id
+                        );
                         ensure!(o.remaining.0 > 0, "order {} rests with nothing left", o.id);
-                        ensure!(self.orders.find(o.id) == Some(slot), "order {} not indexed", o.id);
+                        ensure!(
+                            self.orders.find(o.id) == Some(slot),
+                            "order {} not indexed",
+                            o.id
+                        );
                         if side == Side::Buy {
                             *held.entry((o.agent, asset.currency)).or_default() +=
                                 asset.notional(o.price, o.remaining).0;
@@ -57,16 +73,36 @@ impl Market {
                         prev = slot;
                         slot = o.next;
                     }
-                    ensure!(level.tail == prev, "level {:?} has a wrong tail", level.price);
-                    ensure!(count == level.count && count > 0, "level {:?} count is wrong", level.price);
-                    ensure!(total == level.total.0, "level {:?} total is not the sum of its orders", level.price);
+                    ensure!(
+                        level.tail == prev,
+                        "level {:?} has a wrong tail",
+                        level.price
+                    );
+                    ensure!(
+                        count == level.count && count > 0,
+                        "level {:?} count is wrong",
+                        level.price
+                    );
+                    ensure!(
+                        total == level.total.0,
+                        "level {:?} total is not the sum of its orders",
+                        level.price
+                    );
                     orders += count;
                 }
             }
-            ensure!(orders == book.orders_count(), "{}: order count is wrong", asset.spec.symbol);
+            ensure!(
+                orders == book.orders_count(),
+                "{}: order count is wrong",
+                asset.spec.symbol
+            );
             open_in_books += orders as usize;
             if let (Some(bid), Some(ask)) = (book.best(Side::Buy), book.best(Side::Sell)) {
-                ensure!(bid.price < ask.price, "{}: book is crossed", asset.spec.symbol);
+                ensure!(
+                    bid.price < ask.price,
+                    "{}: book is crossed",
+                    asset.spec.symbol
+                );
             }
         }
         self.check_order_lists(open_in_books)?;
@@ -78,7 +114,11 @@ impl Market {
         for agent in self.orders.agents_sorted() {
             for slot in self.orders.open_slots_of(agent) {
                 let o = self.orders.get(slot);
-                ensure!(o.agent == agent && o.status.is_open(), "agent {agent} lists order {} wrongly", o.id);
+                ensure!(
+                    o.agent == agent && o.status.is_open(),
+                    "agent {agent} lists order {} wrongly",
+                    o.id
+                );
                 open += 1;
             }
             ensure!(
@@ -86,16 +126,25 @@ impl Market {
                 "agent {agent} open count is wrong"
             );
         }
-        ensure!(open == open_in_books, "{open} open orders listed, {open_in_books} in books");
+        ensure!(
+            open == open_in_books,
+            "{open} open orders listed, {open_in_books} in books"
+        );
         for slot in self.orders.finished_slots() {
-            ensure!(!self.orders.get(slot).status.is_open(), "a finished order is open");
+            ensure!(
+                !self.orders.get(slot).status.is_open(),
+                "a finished order is open"
+            );
         }
         let retained = self.orders.finished_slots().count();
         ensure!(
             retained <= self.config.orders_finished_retained_max as usize,
             "too many finished orders retained"
         );
-        ensure!(self.orders.len() == open + retained, "order index size is wrong");
+        ensure!(
+            self.orders.len() == open + retained,
+            "order index size is wrong"
+        );
         Ok(())
     }
 
@@ -103,7 +152,10 @@ impl Market {
         let currencies = self.ledger.totals().count();
         let mut sums = vec![0i128; currencies];
         for ((agent, currency), balance) in self.ledger.wallets_sorted() {
-            ensure!(balance.available.0 >= 0 && balance.held.0 >= 0, "agent {agent} has a negative balance");
+            ensure!(
+                balance.available.0 >= 0 && balance.held.0 >= 0,
+                "agent {agent} has a negative balance"
+            );
             let expected = held.get(&(agent, currency)).copied().unwrap_or(0);
             ensure!(
                 balance.held.0 == expected,
@@ -111,17 +163,33 @@ impl Market {
                 balance.held,
                 crate::units::Amount(expected)
             );
-            sums[currency.0 as usize] += i128::from(balance.available.0) + i128::from(balance.held.0);
+            sums[currency.0 as usize] +=
+                i128::from(balance.available.0) + i128::from(balance.held.0);
         }
         for (key, need) in held {
-            ensure!(*need == 0 || self.ledger.balance(key.0, key.1).held.0 == *need, "agent {} has no hold for its orders", key.0);
+            ensure!(
+                *need == 0 || self.ledger.balance(key.0, key.1).held.0 == *need,
+                "agent {} has no hold for its orders",
+                key.0
+            );
         }
         for escrow in self.ledger.escrows() {
-            ensure!(escrow.balance.0 >= 0, "escrow {} is negative", escrow.escrow_id);
+            ensure!(
+                escrow.balance.0 >= 0,
+                "escrow {} is negative",
+                escrow.escrow_id
+            );
             if escrow.status == EscrowStatus::EscrowFunded {
-                ensure!(escrow.balance == escrow.amount, "escrow {} is not fully funded", escrow.escrow_id);
+                ensure!(
+                    escrow.balance == escrow.amount,
+                    "escrow {} is not fully funded",
+                    escrow.escrow_id
+                );
             }
-            let currency = self.ledger.find_currency(&escrow.currency).expect("escrow currency known");
+            let currency = self
+                .ledger
+                .find_currency(&escrow.currency)
+                .expect("escrow currency known");
             sums[currency.0 as usize] += i128::from(escrow.balance.0);
         }
         for (id, code, deposited, platform) in self.ledger.totals() {

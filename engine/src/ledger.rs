@@ -129,7 +129,7 @@ impl Ledger {
                     .map(|b| (self.currency_code(id), *b))
             })
             .collect();
-        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out.sort_by_key(|(code, _)| *code);
         out
     }
 
@@ -186,7 +186,12 @@ impl Ledger {
             Account::External => &mut self.currencies[currency.0 as usize].external.0,
             Account::Platform => &mut self.currencies[currency.0 as usize].platform.0,
             Account::Available(agent) => {
-                &mut self.wallets.entry((agent, currency)).or_default().available.0
+                &mut self
+                    .wallets
+                    .entry((agent, currency))
+                    .or_default()
+                    .available
+                    .0
             }
             Account::Held(agent) => &mut self.wallets.entry((agent, currency)).or_default().held.0,
             Account::Escrow(id) => &mut self.escrows[(id.0 - 1) as usize].balance.0,
@@ -207,9 +212,13 @@ impl Ledger {
 
     /// Per currency: code, deposits − withdrawals, platform balance.
     pub fn totals(&self) -> impl Iterator<Item = (CurrencyId, Currency, Amount, Amount)> + '_ {
-        self.currencies
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (CurrencyId(i as u16), t.code, Amount(-t.external.0), t.platform))
+        self.currencies.iter().enumerate().map(|(i, t)| {
+            (
+                CurrencyId(i as u16),
+                t.code,
+                Amount(-t.external.0),
+                t.platform,
+            )
+        })
     }
 }

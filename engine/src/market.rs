@@ -71,14 +71,20 @@ impl Market {
     pub fn apply(&mut self, input: &Input, events: &mut Vec<Event>) -> Reply {
         let before = events.len();
         let reply = input.command.apply(self, input.time, events);
-        debug_assert!(reply.is_ok() || events.len() == before, "a rejection produced events");
+        debug_assert!(
+            reply.is_ok() || events.len() == before,
+            "a rejection produced events"
+        );
         reply
     }
 
     /// The asset an order names: its id if registered, or (when implicit
     /// assets are allowed) a new asset with the default parameters, which
     /// [`Market::commit_asset`] registers once the order is accepted.
-    pub(crate) fn asset_for_order(&self, symbol: &Symbol) -> Result<(Option<AssetId>, Asset), Reject> {
+    pub(crate) fn asset_for_order(
+        &self,
+        symbol: &Symbol,
+    ) -> Result<(Option<AssetId>, Asset), Reject> {
         if let Some(id) = self.assets.find(symbol) {
             return Ok((Some(id), *self.assets.get(id)));
         }
@@ -95,11 +101,19 @@ impl Market {
             quantity_min: d.quantity_min,
             quantity_max: d.quantity_max,
         };
-        Ok((None, Asset::new(spec, self.default_currency, self.default_grid)))
+        Ok((
+            None,
+            Asset::new(spec, self.default_currency, self.default_grid),
+        ))
     }
 
     /// Registers `asset` if `id` says it is new; returns its id.
-    pub(crate) fn commit_asset(&mut self, id: Option<AssetId>, asset: Asset, events: &mut Vec<Event>) -> AssetId {
+    pub(crate) fn commit_asset(
+        &mut self,
+        id: Option<AssetId>,
+        asset: Asset,
+        events: &mut Vec<Event>,
+    ) -> AssetId {
         id.unwrap_or_else(|| self.add_asset(asset, events))
     }
 
@@ -126,7 +140,12 @@ impl Market {
     }
 
     /// Fails with `InsufficientFunds` unless `agent` has `amount` available.
-    pub(crate) fn check_available(&self, agent: AgentId, currency: CurrencyId, amount: Amount) -> Result<(), Reject> {
+    pub(crate) fn check_available(
+        &self,
+        agent: AgentId,
+        currency: CurrencyId,
+        amount: Amount,
+    ) -> Result<(), Reject> {
         if amount.0 <= 0 {
             return Ok(());
         }
@@ -217,7 +236,12 @@ impl Market {
     }
 
     /// The book of `asset` with everything a fill or cancel touches.
-    pub(crate) fn book_ctx<'a>(&'a mut self, asset: AssetId, time: Timestamp, events: &'a mut Vec<Event>) -> BookCtx<'a> {
+    pub(crate) fn book_ctx<'a>(
+        &'a mut self,
+        asset: AssetId,
+        time: Timestamp,
+        events: &'a mut Vec<Event>,
+    ) -> BookCtx<'a> {
         BookCtx {
             asset: self.assets.get(asset),
             book: &mut self.books[asset.0 as usize],

@@ -52,10 +52,17 @@ impl BookCtx<'_> {
         let rests = remaining.0 > 0
             && stop == Stop::NoLiquidity
             && order.order_type == OrderType::Limit
-            && matches!(order.time_in_force, TimeInForce::Gtc | TimeInForce::PostOnly);
+            && matches!(
+                order.time_in_force,
+                TimeInForce::Gtc | TimeInForce::PostOnly
+            );
         let mut kept = Amount::ZERO;
         if rests {
-            let status = if order.filled.0 > 0 { OrderStatus::PartiallyFilled } else { OrderStatus::Open };
+            let status = if order.filled.0 > 0 {
+                OrderStatus::PartiallyFilled
+            } else {
+                OrderStatus::Open
+            };
             self.orders.get_mut(slot).status = status;
             self.book.push(self.orders, slot);
             if side == Side::Buy {
@@ -68,8 +75,11 @@ impl BookCtx<'_> {
             };
             self.finish_cancelled(slot, reason);
         } else {
-            self.orders
-                .finish(slot, OrderStatus::Filled, self.config.orders_finished_retained_max);
+            self.orders.finish(
+                slot,
+                OrderStatus::Filled,
+                self.config.orders_finished_retained_max,
+            );
         }
         if side == Side::Buy {
             let surplus = Amount(hold.0 - spent.0 - kept.0);
@@ -161,8 +171,11 @@ impl BookCtx<'_> {
         let (buyer, buy_id) = (self.orders.get(buy).agent, self.orders.get(buy).id);
         let seller = self.orders.get(sell).agent;
         if maker_done {
-            self.orders
-                .finish(maker, OrderStatus::Filled, self.config.orders_finished_retained_max);
+            self.orders.finish(
+                maker,
+                OrderStatus::Filled,
+                self.config.orders_finished_retained_max,
+            );
         }
 
         let amount = self.asset.notional(price, lots);
@@ -243,8 +256,11 @@ impl BookCtx<'_> {
             remaining: self.asset.quantity(o.remaining),
             reason,
         });
-        self.orders
-            .finish(slot, OrderStatus::Cancelled, self.config.orders_finished_retained_max);
+        self.orders.finish(
+            slot,
+            OrderStatus::Cancelled,
+            self.config.orders_finished_retained_max,
+        );
     }
 
     /// Moves `amount` of `agent`'s available funds into its hold.

@@ -207,7 +207,10 @@ impl OrderStore {
 
     fn link_agent(&mut self, slot: u32) {
         let agent = self.slots[slot as usize].agent;
-        let entry = self.agents.entry(agent).or_insert(AgentOrders { head: NIL, open: 0 });
+        let entry = self
+            .agents
+            .entry(agent)
+            .or_insert(AgentOrders { head: NIL, open: 0 });
         let old_head = entry.head;
         entry.head = slot;
         entry.open += 1;

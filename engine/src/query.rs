@@ -11,8 +11,8 @@ use crate::market::Market;
 use crate::reject::Reject;
 use crate::reply::OrderStatus;
 use crate::units::{
-    AgentId, ClientOrderId, Currency, EscrowId, OrderId, Price, Quantity, Symbol, Ticks,
-    Timestamp, TradeId,
+    AgentId, ClientOrderId, Currency, EscrowId, OrderId, Price, Quantity, Symbol, Ticks, Timestamp,
+    TradeId,
 };
 
 /// A question about the state.
@@ -248,7 +248,10 @@ impl Market {
             }
             Query::Balances { agent } => Ok(Answer::Balances(self.ledger.balances_of(*agent))),
             Query::Escrow { agent, escrow_id } => {
-                let escrow = self.ledger.escrow(*escrow_id).ok_or(Reject::UnknownEscrow)?;
+                let escrow = self
+                    .ledger
+                    .escrow(*escrow_id)
+                    .ok_or(Reject::UnknownEscrow)?;
                 if escrow.buyer != *agent && escrow.seller != *agent {
                     return Err(Reject::NotAParty);
                 }

@@ -5,7 +5,9 @@
 #![allow(dead_code)]
 
 use agora_engine::cmd::{AmendOrder, CancelAll, CancelOrder, Deposit, PlaceOrder};
-use agora_engine::units::{AgentId, Amount, Currency, OrderId, Price, Quantity, Symbol, Timestamp, SCALE};
+use agora_engine::units::{
+    AgentId, Amount, Currency, OrderId, Price, Quantity, Symbol, Timestamp, SCALE,
+};
 use agora_engine::{
     Ack, Command, EngineConfig, Event, Input, Market, OrderAck, OrderRef, OrderType, Reject, Reply,
     SelfTradePrevention, Side, TimeInForce,
@@ -35,6 +37,9 @@ pub fn credits() -> Currency {
 pub fn gpu() -> Symbol {
     Symbol::new("GPU").unwrap()
 }
+
+/// A trade as `(maker order, taker order, price, quantity)` in whole units.
+pub type TradeRow = (u64, u64, i64, i64);
 
 /// A market with a clock and the events of the last command.
 pub struct Harness {
@@ -68,14 +73,21 @@ impl Harness {
         self.events.clear();
         self.time += 1;
         let digest_before = self.market.state_digest();
-        let input = Input { time: Timestamp(self.time), command };
+        let input = Input {
+            time: Timestamp(self.time),
+            command,
+        };
         let reply = self.market.apply(&input, &mut self.events);
         if let Err(e) = self.market.check_invariants() {
             panic!("invariant broken after {input:?}: {e}");
         }
         if reply.is_err() {
             assert!(self.events.is_empty(), "a rejection produced events");
-            assert_eq!(digest_before, self.market.state_digest(), "a rejection changed state");
+            assert_eq!(
+                digest_before,
+                self.market.state_digest(),
+                "a rejection changed state"
+            );
         }
         self.log.push((input, reply.is_ok()));
         reply
@@ -143,7 +155,10 @@ impl Harness {
     }
 
     pub fn cancel_all(&mut self, agent: u64, asset: Option<Symbol>) -> Result<u32, Reject> {
-        match self.run(Command::CancelAll(CancelAll { agent: AgentId(agent), asset }))? {
+        match self.run(Command::CancelAll(CancelAll {
+            agent: AgentId(agent),
+            asset,
+        }))? {
             Ack::OrdersCancelled { count } => Ok(count),
             other => panic!("unexpected ack {other:?}"),
         }
@@ -151,7 +166,9 @@ impl Harness {
 
     /// `(available, held)` of `agent` in CREDITS, in whole units × SCALE.
     pub fn balance(&self, agent: u64) -> (Amount, Amount) {
-        match self.market.query(&agora_engine::Query::Balances { agent: AgentId(agent) }) {
+        match self.market.query(&agora_engine::Query::Balances {
+            agent: AgentId(agent),
+        }) {
             Ok(agora_engine::Answer::Balances(list)) => list
                 .iter()
                 .find(|(c, _)| *c == credits())
@@ -160,8 +177,8 @@ impl Harness {
         }
     }
 
-    /// The trades of the last command as `(maker, taker, price, quantity)`.
-    pub fn trades(&self) -> Vec<(u64, u64, i64, i64)> {
+    /// The trades of the last command.
+    pub fn trades(&self) -> Vec<TradeRow> {
         self.events
             .iter()
             .filter_map(|e| match e {
@@ -178,7 +195,10 @@ impl Harness {
 
     /// Best bid and ask of GPU, in whole units.
     pub fn touch(&self) -> (Option<i64>, Option<i64>) {
-        match self.market.query(&agora_engine::Query::Depth { asset: gpu(), levels: 1 }) {
+        match self.market.query(&agora_engine::Query::Depth {
+            asset: gpu(),
+            levels: 1,
+        }) {
             Ok(agora_engine::Answer::Depth(d)) => (
                 d.best_bid.map(|p| p.0 / SCALE),
                 d.best_ask.map(|p| p.0 / SCALE),

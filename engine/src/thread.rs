@@ -105,7 +105,11 @@ pub struct EngineHandle<R> {
 
 impl<R: Responder> EngineHandle<R> {
     /// Starts the engine thread that owns `market`.
-    pub fn spawn<S: BatchSink<R>>(market: Market, sink: S, options: ThreadOptions) -> std::io::Result<Self> {
+    pub fn spawn<S: BatchSink<R>>(
+        market: Market,
+        sink: S,
+        options: ThreadOptions,
+    ) -> std::io::Result<Self> {
         let (sender, receiver) = crossbeam_channel::bounded(options.channel_capacity);
         let thread = std::thread::Builder::new()
             .name("agora-engine".into())
@@ -166,4 +170,144 @@ fn run<R: Responder, S: BatchSink<R>>(
         }
     }
     market
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cmd::{Command, Deposit};
+    use crate::config::EngineConfig;
+    use crate::reply::Ack;
+    use crate::units::{AgentId, Amount, Currency, Timestamp};
+
+    /// Sends each answer back over a channel.
+    struct Reply(crossbeam_channel::Sender<Result<Answer, Reject>>);
+
+    impl Responder for Reply {
+        fn answer(self, answer: Result<Answer, Reject>) {
+            let _ = self.0.send(answer);
+        }
+    }
+
+    /// Hands every batch to the test.
+    struct Forward(crossbeam_channel::Sender<Batch<u64>>);
+
+    impl Responder for u64 {
+        fn answer(self, _: Result<Answer, Reject>) {}
+    }
+
+    impl BatchSink<u64> for Forward {
+        fn complete(&mut self, batch: Batch<u64>) {
+            self.0.send(batch).unwrap();
+        }
+    }
+
+    impl BatchSink<Reply> for Forward {
+        fn complete(&mut self, _: Batch<Reply>) {}
+    }
+
+    fn deposit(agent: u64, amount: i64) -> Input {
+        Input {
+            time: Timestamp(1),
+            command: Command::Deposit(Deposit {
+                agent: AgentId(agent),
+                currency: Currency::new("CREDITS").unwrap(),
+                amount: Amount(amount),
+            }),
+        }
+    }
+
+    #[test]
+    fn commands_from_many_threads_are_applied_in_batches_and_drained_on_shutdown() {
+        // Every accepted command comes back exactly once, in order per
+        // producer, and shutdown applies all that was sent.
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let options = ThreadOptions {
+            channel_capacity: 16,
+            batch_commands_max: 8,
+        };
+        let engine =
+            EngineHandle::spawn(Market::new(EngineConfig::default()), Forward(tx), options)
+                .unwrap();
+        let producers: Vec<_> = (1..=4u64)
+            .map(|agent| {
+                let sender = engine.sender();
+                std::thread::spawn(move || {
+                    for i in 0..500u64 {
+                        let amount = if i == 7 { -1 } else { 1 };
+                        let input = deposit(agent, amount);
+                        sender
+                            .send(Request::Command {
+                                input,
+                                responder: agent * 1_000 + i,
+                            })
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for p in producers {
+            p.join().unwrap();
+        }
+        let market = engine.shutdown();
+        let batches: Vec<Batch<u64>> = rx.try_iter().collect();
+        let mut seen: Vec<u64> = Vec::new();
+        for batch in &batches {
+            assert!(batch.completions.len() <= 8);
+            let accepted = batch.completions.iter().filter(|c| c.reply.is_ok()).count();
+            assert_eq!(
+                batch.inputs.len(),
+                accepted,
+                "only accepted commands are journaled"
+            );
+            for c in &batch.completions {
+                assert_eq!(c.reply.is_ok(), c.responder % 1_000 != 7);
+                assert!(matches!(
+                    c.reply,
+                    Ok(Ack::FundsMoved { .. }) | Err(Reject::AmountNotPositive)
+                ));
+                seen.push(c.responder);
+            }
+        }
+        assert_eq!(seen.len(), 2_000);
+        for agent in 1..=4u64 {
+            let mine: Vec<u64> = seen
+                .iter()
+                .copied()
+                .filter(|r| r / 1_000 == agent)
+                .collect();
+            assert!(
+                mine.windows(2).all(|w| w[0] < w[1]),
+                "per-producer order kept"
+            );
+            let balances = market
+                .query(&Query::Balances {
+                    agent: AgentId(agent),
+                })
+                .unwrap();
+            assert!(matches!(balances, Answer::Balances(b) if b[0].1.available == Amount(499)));
+        }
+    }
+
+    #[test]
+    fn queries_are_answered_by_the_engine_thread() {
+        let (tx, _rx) = crossbeam_channel::unbounded();
+        let engine = EngineHandle::spawn(
+            Market::new(EngineConfig::default()),
+            Forward(tx),
+            ThreadOptions::default(),
+        )
+        .unwrap();
+        let (answer_tx, answer_rx) = crossbeam_channel::bounded(1);
+        let query = Query::Balances { agent: AgentId(9) };
+        engine
+            .sender()
+            .send(Request::Query {
+                query,
+                responder: Reply(answer_tx),
+            })
+            .unwrap();
+        assert_eq!(answer_rx.recv().unwrap(), Ok(Answer::Balances(Vec::new())));
+        engine.shutdown();
+    }
 }

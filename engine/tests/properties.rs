@@ -2,15 +2,17 @@
 //! engine's invariants hold and its fills and resting orders equal those of
 //! a naive reference book; replaying the stream gives the same digest.
 
+mod reference;
 #[path = "../src/testkit.rs"]
 mod testkit;
-mod reference;
 
-use agora_engine::cmd::{AmendOrder, CancelAll, CancelOrder, Deposit, PlaceOrder, RegisterAsset, Withdraw};
+use agora_engine::cmd::{
+    AmendOrder, CancelAll, CancelOrder, Deposit, PlaceOrder, RegisterAsset, Withdraw,
+};
 use agora_engine::units::{AgentId, Amount, Currency, OrderId, Price, Quantity, Symbol, SCALE};
 use agora_engine::{
-    AssetSpec, Command, EngineConfig, Event, Market, OrderRef, OrderType, Reject, SelfTradePrevention,
-    Side, TimeInForce,
+    AssetSpec, Command, EngineConfig, Event, Market, OrderRef, OrderType, Reject,
+    SelfTradePrevention, Side, TimeInForce,
 };
 use proptest::prelude::*;
 use reference::{Fill, NewOrder, Reference};
@@ -31,11 +33,30 @@ enum Op {
         tif: TimeInForce,
         stp: SelfTradePrevention,
     },
-    Cancel { agent: u64, pick: usize },
-    Amend { agent: u64, pick: usize, price: Option<i64>, quantity: Option<i64> },
-    CancelAll { agent: u64, asset: Option<usize> },
-    Deposit { agent: u64, currency: usize, units: i64 },
-    Withdraw { agent: u64, currency: usize, units: i64 },
+    Cancel {
+        agent: u64,
+        pick: usize,
+    },
+    Amend {
+        agent: u64,
+        pick: usize,
+        price: Option<i64>,
+        quantity: Option<i64>,
+    },
+    CancelAll {
+        agent: u64,
+        asset: Option<usize>,
+    },
+    Deposit {
+        agent: u64,
+        currency: usize,
+        units: i64,
+    },
+    Withdraw {
+        agent: u64,
+        currency: usize,
+        units: i64,
+    },
 }
 
 fn op(agents: u64) -> impl Strategy<Value = Op> {
@@ -90,7 +111,8 @@ fn harness(config: EngineConfig) -> Harness {
             quantity_min: Quantity(SCALE),
             quantity_max: Quantity(1_000 * SCALE),
         };
-        h.run(Command::RegisterAsset(RegisterAsset { spec })).unwrap();
+        h.run(Command::RegisterAsset(RegisterAsset { spec }))
+            .unwrap();
     }
     h
 }
@@ -110,10 +132,23 @@ fn run_side_by_side(ops: &[Op], config: EngineConfig) -> Result<Harness, TestCas
     let mut h = harness(config);
     let mut reference = Reference::default();
     let mut ids: Vec<OrderId> = Vec::new();
-    let pick = |ids: &Vec<OrderId>, pick: usize| ids.get(pick % ids.len().max(1)).copied().unwrap_or(OrderId(0));
+    let pick = |ids: &Vec<OrderId>, pick: usize| {
+        ids.get(pick % ids.len().max(1))
+            .copied()
+            .unwrap_or(OrderId(0))
+    };
     for op in ops {
         match op.clone() {
-            Op::Place { agent, asset, side, market, price, quantity, tif, stp } => {
+            Op::Place {
+                agent,
+                asset,
+                side,
+                market,
+                price,
+                quantity,
+                tif,
+                stp,
+            } => {
                 let mut order: PlaceOrder = h.order(agent, side, price, quantity);
                 order.asset = symbol(asset);
                 order.time_in_force = tif;
@@ -136,11 +171,19 @@ fn run_side_by_side(ops: &[Op], config: EngineConfig) -> Result<Harness, TestCas
                 };
                 let got = h.place(order);
                 // Funds, limits and parameters are the engine's alone.
-                let reference_decides = matches!(got, Ok(_) | Err(Reject::PostOnlyWouldCross | Reject::FokCannotFill { .. }));
+                let reference_decides = matches!(
+                    got,
+                    Ok(_) | Err(Reject::PostOnlyWouldCross | Reject::FokCannotFill { .. })
+                );
                 if reference_decides {
                     let expected = reference.place(new);
                     prop_assert_eq!(got.map(|_| ()), expected.clone().map(|_| ()), "{:?}", op);
-                    prop_assert_eq!(engine_fills(&h.events), expected.unwrap_or_default(), "{:?}", op);
+                    prop_assert_eq!(
+                        engine_fills(&h.events),
+                        expected.unwrap_or_default(),
+                        "{:?}",
+                        op
+                    );
                 }
             }
             Op::Cancel { agent, pick: p } => {
@@ -148,10 +191,18 @@ fn run_side_by_side(ops: &[Op], config: EngineConfig) -> Result<Harness, TestCas
                 let got = h.cancel(agent, id).map(|_| ());
                 prop_assert_eq!(got, reference.cancel(agent, id), "{:?}", op);
             }
-            Op::Amend { agent, pick: p, price, quantity } => {
+            Op::Amend {
+                agent,
+                pick: p,
+                price,
+                quantity,
+            } => {
                 let id = pick(&ids, p);
                 let got = h.amend(agent, id, price, quantity);
-                let reference_decides = !matches!(got, Err(Reject::InsufficientFunds { .. } | Reject::TooManyLevels));
+                let reference_decides = !matches!(
+                    got,
+                    Err(Reject::InsufficientFunds { .. } | Reject::TooManyLevels)
+                );
                 if reference_decides {
                     let expected = reference.amend(
                         agent,
@@ -160,30 +211,62 @@ fn run_side_by_side(ops: &[Op], config: EngineConfig) -> Result<Harness, TestCas
                         quantity.map(|q| Quantity(q * SCALE)),
                     );
                     prop_assert_eq!(got.map(|_| ()), expected.clone().map(|_| ()), "{:?}", op);
-                    prop_assert_eq!(engine_fills(&h.events), expected.unwrap_or_default(), "{:?}", op);
+                    prop_assert_eq!(
+                        engine_fills(&h.events),
+                        expected.unwrap_or_default(),
+                        "{:?}",
+                        op
+                    );
                 }
             }
             Op::CancelAll { agent, asset } => {
                 let got = h.cancel_all(agent, asset.map(symbol));
-                prop_assert_eq!(got, Ok(reference.cancel_all(agent, asset.map(symbol))), "{:?}", op);
+                prop_assert_eq!(
+                    got,
+                    Ok(reference.cancel_all(agent, asset.map(symbol))),
+                    "{:?}",
+                    op
+                );
             }
-            Op::Deposit { agent, currency: c, units } => {
-                let command = Command::Deposit(Deposit { agent: AgentId(agent), currency: currency(c), amount: Amount(units * SCALE) });
+            Op::Deposit {
+                agent,
+                currency: c,
+                units,
+            } => {
+                let command = Command::Deposit(Deposit {
+                    agent: AgentId(agent),
+                    currency: currency(c),
+                    amount: Amount(units * SCALE),
+                });
                 prop_assert!(h.run(command).is_ok());
             }
-            Op::Withdraw { agent, currency: c, units } => {
-                let command = Command::Withdraw(Withdraw { agent: AgentId(agent), currency: currency(c), amount: Amount(units * SCALE) });
+            Op::Withdraw {
+                agent,
+                currency: c,
+                units,
+            } => {
+                let command = Command::Withdraw(Withdraw {
+                    agent: AgentId(agent),
+                    currency: currency(c),
+                    amount: Amount(units * SCALE),
+                });
                 let _ = h.run(command);
             }
         }
-        for i in 0..ASSETS.len() {
+        for (i, name) in ASSETS.iter().enumerate() {
             let engine: Vec<_> = h
                 .market
                 .resting_orders(&symbol(i))
                 .iter()
                 .map(|o| (o.order_id, o.side, o.price, o.remaining))
                 .collect();
-            prop_assert_eq!(engine, reference.resting(symbol(i)), "book {} after {:?}", ASSETS[i], op);
+            prop_assert_eq!(
+                engine,
+                reference.resting(symbol(i)),
+                "book {} after {:?}",
+                name,
+                op
+            );
         }
     }
     Ok(h)
@@ -246,9 +329,19 @@ proptest! {
 
 /// Applies `op` to the engine alone (invariants are checked by the harness).
 fn apply_loosely(h: &mut Harness, op: &Op, ids: &mut Vec<OrderId>) {
-    let pick = |ids: &Vec<OrderId>, p: usize| ids.get(p % ids.len().max(1)).copied().unwrap_or(OrderId(0));
+    let pick =
+        |ids: &Vec<OrderId>, p: usize| ids.get(p % ids.len().max(1)).copied().unwrap_or(OrderId(0));
     let command = match op.clone() {
-        Op::Place { agent, asset, side, market, price, quantity, tif, stp } => {
+        Op::Place {
+            agent,
+            asset,
+            side,
+            market,
+            price,
+            quantity,
+            tif,
+            stp,
+        } => {
             let mut order = h.order(agent, side, price, quantity);
             order.asset = symbol(asset);
             order.time_in_force = tif;
@@ -259,16 +352,43 @@ fn apply_loosely(h: &mut Harness, op: &Op, ids: &mut Vec<OrderId>) {
             ids.push(order.order_id);
             Command::PlaceOrder(order)
         }
-        Op::Cancel { agent, pick: p } => Command::CancelOrder(CancelOrder { agent: AgentId(agent), order: OrderRef::Id(pick(ids, p)) }),
-        Op::Amend { agent, pick: p, price, quantity } => Command::AmendOrder(AmendOrder {
+        Op::Cancel { agent, pick: p } => Command::CancelOrder(CancelOrder {
+            agent: AgentId(agent),
+            order: OrderRef::Id(pick(ids, p)),
+        }),
+        Op::Amend {
+            agent,
+            pick: p,
+            price,
+            quantity,
+        } => Command::AmendOrder(AmendOrder {
             agent: AgentId(agent),
             order: OrderRef::Id(pick(ids, p)),
             price: price.map(|p| Price(p * SCALE)),
             quantity: quantity.map(|q| Quantity(q * SCALE)),
         }),
-        Op::CancelAll { agent, asset } => Command::CancelAll(CancelAll { agent: AgentId(agent), asset: asset.map(symbol) }),
-        Op::Deposit { agent, currency: c, units } => Command::Deposit(Deposit { agent: AgentId(agent), currency: currency(c), amount: Amount(units * SCALE) }),
-        Op::Withdraw { agent, currency: c, units } => Command::Withdraw(Withdraw { agent: AgentId(agent), currency: currency(c), amount: Amount(units * SCALE) }),
+        Op::CancelAll { agent, asset } => Command::CancelAll(CancelAll {
+            agent: AgentId(agent),
+            asset: asset.map(symbol),
+        }),
+        Op::Deposit {
+            agent,
+            currency: c,
+            units,
+        } => Command::Deposit(Deposit {
+            agent: AgentId(agent),
+            currency: currency(c),
+            amount: Amount(units * SCALE),
+        }),
+        Op::Withdraw {
+            agent,
+            currency: c,
+            units,
+        } => Command::Withdraw(Withdraw {
+            agent: AgentId(agent),
+            currency: currency(c),
+            amount: Amount(units * SCALE),
+        }),
     };
     let _ = h.run(command);
 }

@@ -28,7 +28,12 @@ pub struct AmendOrder {
 }
 
 impl AmendOrder {
-    pub(crate) fn apply(&self, market: &mut Market, time: Timestamp, events: &mut Vec<Event>) -> Reply {
+    pub(crate) fn apply(
+        &self,
+        market: &mut Market,
+        time: Timestamp,
+        events: &mut Vec<Event>,
+    ) -> Reply {
         let slot = market.own_open_order(self.agent, &self.order)?;
         let order = market.orders.get(slot).clone();
         let asset = *market.assets.get(order.asset);
@@ -69,7 +74,8 @@ impl AmendOrder {
         if priority_kept {
             events.push(event);
             let mut ctx = market.book_ctx(order.asset, time, events);
-            ctx.book.reduce(order.side, price, Lots(order.remaining.0 - remaining.0));
+            ctx.book
+                .reduce(order.side, price, Lots(order.remaining.0 - remaining.0));
             ctx.orders.get_mut(slot).remaining = remaining;
             ctx.release(order.agent, Amount(old_hold.0 - new_hold.0), Some(order.id));
             return Ok(Ack::Order(ctx.ack(slot)));
@@ -77,7 +83,9 @@ impl AmendOrder {
 
         let book = market.book(order.asset);
         let opposite = book.best(order.side.opposite()).map(|l| l.price);
-        if order.time_in_force == TimeInForce::PostOnly && opposite.is_some_and(|best| crosses(order.side, price, best)) {
+        if order.time_in_force == TimeInForce::PostOnly
+            && opposite.is_some_and(|best| crosses(order.side, price, best))
+        {
             return Err(Reject::PostOnlyWouldCross);
         }
         if !book.has_room(order.side, price, market.config.book_levels_per_side_max) {
@@ -151,7 +159,11 @@ mod tests {
         assert_eq!(h.balance(1), (amt(80), amt(20)));
         assert_eq!(
             h.amend(1, id, Some(30), Some(4)),
-            Err(Reject::InsufficientFunds { currency: credits(), required: amt(100), available: amt(80) })
+            Err(Reject::InsufficientFunds {
+                currency: credits(),
+                required: amt(100),
+                available: amt(80)
+            })
         );
     }
 
@@ -171,10 +183,16 @@ mod tests {
         let mut post = h.order(1, Side::Buy, 9, 3);
         post.time_in_force = TimeInForce::PostOnly;
         let post = h.place(post).unwrap().order_id;
-        assert_eq!(h.amend(1, post, Some(10), None), Err(Reject::PostOnlyWouldCross));
+        assert_eq!(
+            h.amend(1, post, Some(10), None),
+            Err(Reject::PostOnlyWouldCross)
+        );
         assert_eq!(h.amend(3, first, Some(11), None), Err(Reject::NotYourOrder));
         h.limit(1, Side::Buy, 10, 1); // fills 1 of `first`
-        assert_eq!(h.amend(2, first, None, Some(1)), Err(Reject::AmendBelowFilled { filled: qty(1) }));
+        assert_eq!(
+            h.amend(2, first, None, Some(1)),
+            Err(Reject::AmendBelowFilled { filled: qty(1) })
+        );
         h.limit(1, Side::Buy, 10, 1);
         assert_eq!(h.amend(2, first, None, Some(5)), Err(Reject::OrderNotOpen));
     }

@@ -17,7 +17,12 @@ pub struct CancelAll {
 }
 
 impl CancelAll {
-    pub(crate) fn apply(&self, market: &mut Market, time: Timestamp, events: &mut Vec<Event>) -> Reply {
+    pub(crate) fn apply(
+        &self,
+        market: &mut Market,
+        time: Timestamp,
+        events: &mut Vec<Event>,
+    ) -> Reply {
         let only = match &self.asset {
             // An unknown asset holds no orders.
             Some(symbol) => match market.assets.find(symbol) {

@@ -18,7 +18,12 @@ pub struct CancelOrder {
 }
 
 impl CancelOrder {
-    pub(crate) fn apply(&self, market: &mut Market, time: Timestamp, events: &mut Vec<Event>) -> Reply {
+    pub(crate) fn apply(
+        &self,
+        market: &mut Market,
+        time: Timestamp,
+        events: &mut Vec<Event>,
+    ) -> Reply {
         let slot = market.own_open_order(self.agent, &self.order)?;
         let asset = market.orders.get(slot).asset;
         let mut ctx = market.book_ctx(asset, time, events);
@@ -52,10 +57,16 @@ mod tests {
         let cid = ClientOrderId::new("abc").unwrap();
         order.client_order_id = Some(cid);
         h.place(order).unwrap();
-        let reply = h.run(Command::CancelOrder(CancelOrder { agent: AgentId(1), order: OrderRef::ClientId(cid) }));
+        let reply = h.run(Command::CancelOrder(CancelOrder {
+            agent: AgentId(1),
+            order: OrderRef::ClientId(cid),
+        }));
         assert!(matches!(reply, Ok(Ack::Order(o)) if o.status == OrderStatus::Cancelled));
         // Another agent's client ids are its own namespace.
-        let reply = h.run(Command::CancelOrder(CancelOrder { agent: AgentId(2), order: OrderRef::ClientId(cid) }));
+        let reply = h.run(Command::CancelOrder(CancelOrder {
+            agent: AgentId(2),
+            order: OrderRef::ClientId(cid),
+        }));
         assert_eq!(reply, Err(Reject::UnknownOrder));
     }
 

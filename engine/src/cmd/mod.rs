@@ -91,7 +91,12 @@ pub enum OrderRef {
 
 impl Command {
     /// Validates and applies the command; on rejection nothing changed.
-    pub(crate) fn apply(&self, market: &mut Market, time: Timestamp, events: &mut Vec<Event>) -> Reply {
+    pub(crate) fn apply(
+        &self,
+        market: &mut Market,
+        time: Timestamp,
+        events: &mut Vec<Event>,
+    ) -> Reply {
         match self {
             Command::RegisterAsset(c) => c.apply(market, events),
             Command::Deposit(c) => c.apply(market, events),

@@ -10,7 +10,9 @@ use crate::market::Market;
 use crate::orders::{Order, NIL};
 use crate::reject::Reject;
 use crate::reply::{Ack, OrderStatus, Reply};
-use crate::units::{AgentId, Amount, ClientOrderId, Lots, OrderId, Price, Quantity, Symbol, Ticks, Timestamp};
+use crate::units::{
+    AgentId, Amount, ClientOrderId, Lots, OrderId, Price, Quantity, Symbol, Ticks, Timestamp,
+};
 
 /// Buy or sell.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -98,7 +100,12 @@ pub struct PlaceOrder {
 }
 
 impl PlaceOrder {
-    pub(crate) fn apply(&self, market: &mut Market, time: Timestamp, events: &mut Vec<Event>) -> Reply {
+    pub(crate) fn apply(
+        &self,
+        market: &mut Market,
+        time: Timestamp,
+        events: &mut Vec<Event>,
+    ) -> Reply {
         let (asset_id, asset) = market.asset_for_order(&self.asset)?;
         let lots = asset.lots(self.quantity)?;
         let is_market = self.order_type == OrderType::Market;
@@ -114,7 +121,8 @@ impl PlaceOrder {
         if is_market && self.time_in_force == TimeInForce::PostOnly {
             return Err(Reject::MarketPostOnly);
         }
-        let may_rest = !is_market && matches!(self.time_in_force, TimeInForce::Gtc | TimeInForce::PostOnly);
+        let may_rest =
+            !is_market && matches!(self.time_in_force, TimeInForce::Gtc | TimeInForce::PostOnly);
         // The limit's notional bounds every amount this order can move.
         let limit_notional = if is_market && self.price.is_none() {
             Amount::ZERO
@@ -138,12 +146,15 @@ impl PlaceOrder {
                 }
             }
         }
-        let opposite_best = book.and_then(|b| b.best(self.side.opposite())).map(|l| l.price);
+        let opposite_best = book
+            .and_then(|b| b.best(self.side.opposite()))
+            .map(|l| l.price);
         let crossing = opposite_best.is_some_and(|best| crosses(self.side, limit, best));
         if self.time_in_force == TimeInForce::PostOnly && crossing {
             return Err(Reject::PostOnlyWouldCross);
         }
-        let needs_preview = crossing && (self.time_in_force == TimeInForce::Fok || (is_market && self.side == Side::Buy));
+        let needs_preview = crossing
+            && (self.time_in_force == TimeInForce::Fok || (is_market && self.side == Side::Buy));
         let (fillable, cost) = match (needs_preview, asset_id) {
             (true, Some(id)) => market.preview(id, self.agent, self.side, limit, self.stp, lots)?,
             _ => (Lots::ZERO, Amount::ZERO),
@@ -199,7 +210,9 @@ impl PlaceOrder {
             },
             client_order_id,
         );
-        let ack = market.book_ctx(asset_id, time, events).execute(slot, Amount::ZERO, hold);
+        let ack = market
+            .book_ctx(asset_id, time, events)
+            .execute(slot, Amount::ZERO, hold);
         Ok(Ack::Order(ack))
     }
 }
@@ -210,7 +223,7 @@ mod tests {
     use crate::config::EngineConfig;
     use crate::event::CancelReason;
     use crate::reply::OrderAck;
-    use crate::testkit::{amt, credits, px, qty, Harness};
+    use crate::testkit::{amt, credits, px, qty, Harness, TradeRow};
     use crate::units::SCALE;
 
     fn funded() -> Harness {
@@ -246,7 +259,10 @@ mod tests {
         let ack = h.place(taker.clone()).unwrap();
         assert_eq!(ack.status, OrderStatus::Filled);
         let t = taker.order_id.0;
-        assert_eq!(h.trades(), vec![(c.0, t, 9, 1), (a.0, t, 10, 1), (b.0, t, 10, 1)]);
+        assert_eq!(
+            h.trades(),
+            vec![(c.0, t, 9, 1), (a.0, t, 10, 1), (b.0, t, 10, 1)]
+        );
         // Paid 29 into escrow; the 1 of price improvement came back.
         assert_eq!(h.balance(1), (amt(1_000 - 29), amt(0)));
         assert_eq!(h.touch(), (None, None));
@@ -287,7 +303,13 @@ mod tests {
         let ack = h.place(order).unwrap();
         assert_eq!(ack.status, OrderStatus::Cancelled);
         assert_eq!((ack.filled, ack.remaining), (qty(1), qty(2)));
-        assert!(h.events.iter().any(|e| matches!(e, Event::OrderCancelled { reason: CancelReason::Unfilled, .. })));
+        assert!(h.events.iter().any(|e| matches!(
+            e,
+            Event::OrderCancelled {
+                reason: CancelReason::Unfilled,
+                ..
+            }
+        )));
         assert_eq!(h.balance(1), (amt(990), amt(0)));
         assert_eq!(h.touch(), (None, None));
     }
@@ -299,14 +321,20 @@ mod tests {
         h.limit(3, Side::Sell, 11, 1);
         let mut order = h.order(1, Side::Buy, 11, 3);
         order.time_in_force = TimeInForce::Fok;
-        assert_eq!(h.place(order.clone()), Err(Reject::FokCannotFill { fillable: qty(2) }));
+        assert_eq!(
+            h.place(order.clone()),
+            Err(Reject::FokCannotFill { fillable: qty(2) })
+        );
         order.quantity = qty(2);
         assert_eq!(h.place(order).unwrap().status, OrderStatus::Filled);
         // Own orders do not count towards what a FOK can fill.
         h.limit(1, Side::Sell, 12, 5);
         let mut own = h.order(1, Side::Buy, 12, 1);
         own.time_in_force = TimeInForce::Fok;
-        assert_eq!(h.place(own), Err(Reject::FokCannotFill { fillable: qty(0) }));
+        assert_eq!(
+            h.place(own),
+            Err(Reject::FokCannotFill { fillable: qty(0) })
+        );
     }
 
     #[test]
@@ -363,7 +391,11 @@ mod tests {
         order.price = None;
         assert_eq!(
             h.place(order),
-            Err(Reject::InsufficientFunds { currency: credits(), required: amt(1_200), available: amt(1_000) })
+            Err(Reject::InsufficientFunds {
+                currency: credits(),
+                required: amt(1_200),
+                available: amt(1_000)
+            })
         );
     }
 
@@ -377,7 +409,7 @@ mod tests {
         assert_eq!((ack.status, ack.filled), (OrderStatus::Cancelled, qty(0)));
     }
 
-    fn self_trade(stp: SelfTradePrevention) -> (Harness, OrderAck, Vec<(u64, u64, i64, i64)>) {
+    fn self_trade(stp: SelfTradePrevention) -> (Harness, OrderAck, Vec<TradeRow>) {
         let mut h = funded();
         h.limit(1, Side::Sell, 10, 1); // own, first in queue
         h.limit(2, Side::Sell, 10, 1);
@@ -429,16 +461,24 @@ mod tests {
     fn invalid_orders_are_rejected_with_a_reason() {
         let tick = Price(SCALE / 10_000);
         let lot = Quantity(SCALE / 10_000);
-        check_rejected(|o| o.price = Some(Price(tick.0 / 2)), Reject::PriceNotOnTick { tick_size: tick });
+        check_rejected(
+            |o| o.price = Some(Price(tick.0 / 2)),
+            Reject::PriceNotOnTick { tick_size: tick },
+        );
         check_rejected(|o| o.price = Some(px(0)), Reject::PriceNotPositive);
         check_rejected(|o| o.price = Some(Price(-SCALE)), Reject::PriceNotPositive);
         check_rejected(|o| o.price = None, Reject::PriceMissing);
-        check_rejected(|o| o.quantity = Quantity(lot.0 / 2), Reject::QuantityNotOnLot { lot_size: lot });
+        check_rejected(
+            |o| o.quantity = Quantity(lot.0 / 2),
+            Reject::QuantityNotOnLot { lot_size: lot },
+        );
         check_rejected(|o| o.quantity = qty(0), Reject::QuantityNotPositive);
         check_rejected(|o| o.quantity = qty(-3), Reject::QuantityNotPositive);
         check_rejected(
             |o| o.quantity = qty(2_000_000_000),
-            Reject::QuantityAboveMax { quantity_max: qty(1_000_000_000) },
+            Reject::QuantityAboveMax {
+                quantity_max: qty(1_000_000_000),
+            },
         );
         check_rejected(
             |o| {
@@ -449,7 +489,11 @@ mod tests {
         );
         check_rejected(
             |o| o.quantity = qty(101),
-            Reject::InsufficientFunds { currency: credits(), required: amt(1_010), available: amt(1_000) },
+            Reject::InsufficientFunds {
+                currency: credits(),
+                required: amt(1_010),
+                available: amt(1_000),
+            },
         );
         check_rejected(|o| o.order_id = OrderId(1), Reject::DuplicateOrderId);
         check_rejected(

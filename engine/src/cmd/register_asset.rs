@@ -55,30 +55,44 @@ mod tests {
     #[test]
     fn registered_assets_trade_on_their_own_grid_and_currency() {
         let mut h = Harness::default();
-        let reply = h.run(Command::RegisterAsset(RegisterAsset { spec: spec(Price(SCALE / 2)) }));
+        let reply = h.run(Command::RegisterAsset(RegisterAsset {
+            spec: spec(Price(SCALE / 2)),
+        }));
         assert_eq!(reply, Ok(Ack::AssetRegistered));
         let mut order = h.order(1, Side::Sell, 1, 1);
         order.price = Some(Price(SCALE / 4));
-        assert_eq!(h.place(order), Err(Reject::PriceNotOnTick { tick_size: Price(SCALE / 2) }));
+        assert_eq!(
+            h.place(order),
+            Err(Reject::PriceNotOnTick {
+                tick_size: Price(SCALE / 2)
+            })
+        );
         // Quoted in USD: CREDITS do not pay for it.
         h.deposit(1, 100);
         let buy = h.order(1, Side::Buy, 1, 1);
-        assert!(matches!(h.place(buy), Err(Reject::InsufficientFunds { required, .. }) if required == amt(1)));
+        assert!(
+            matches!(h.place(buy), Err(Reject::InsufficientFunds { required, .. }) if required == amt(1))
+        );
     }
 
     #[test]
     fn registration_rejections() {
         let mut h = Harness::default();
-        h.run(Command::RegisterAsset(RegisterAsset { spec: spec(px(1)) })).unwrap();
+        h.run(Command::RegisterAsset(RegisterAsset { spec: spec(px(1)) }))
+            .unwrap();
         assert_eq!(
             h.run(Command::RegisterAsset(RegisterAsset { spec: spec(px(1)) })),
-            Err(Reject::AssetExists { symbol: Symbol::new("GPU").unwrap() })
+            Err(Reject::AssetExists {
+                symbol: Symbol::new("GPU").unwrap()
+            })
         );
         let mut bad = spec(Price(0));
         bad.symbol = Symbol::new("BAD").unwrap();
         assert_eq!(
             h.run(Command::RegisterAsset(RegisterAsset { spec: bad })),
-            Err(Reject::InvalidAssetSpec { problem: AssetSpecProblem::TickSizeNotPositive })
+            Err(Reject::InvalidAssetSpec {
+                problem: AssetSpecProblem::TickSizeNotPositive
+            })
         );
     }
 }

@@ -60,7 +60,11 @@ mod tests {
     use crate::Side;
 
     fn withdraw(h: &mut Harness, units: i64) -> Reply {
-        h.run(Command::Withdraw(Withdraw { agent: AgentId(1), currency: credits(), amount: amt(units) }))
+        h.run(Command::Withdraw(Withdraw {
+            agent: AgentId(1),
+            currency: credits(),
+            amount: amt(units),
+        }))
     }
 
     #[test]
@@ -70,9 +74,16 @@ mod tests {
         h.limit(1, Side::Buy, 10, 6);
         assert_eq!(
             withdraw(&mut h, 50),
-            Err(Reject::InsufficientFunds { currency: credits(), required: amt(50), available: amt(40) })
+            Err(Reject::InsufficientFunds {
+                currency: credits(),
+                required: amt(50),
+                available: amt(40)
+            })
         );
-        assert_eq!(withdraw(&mut h, 40), Ok(Ack::FundsMoved { available: amt(0) }));
+        assert_eq!(
+            withdraw(&mut h, 40),
+            Ok(Ack::FundsMoved { available: amt(0) })
+        );
         assert_eq!(withdraw(&mut h, 0), Err(Reject::AmountNotPositive));
         assert_eq!(withdraw(&mut h, -1), Err(Reject::AmountNotPositive));
     }
@@ -80,7 +91,13 @@ mod tests {
     #[test]
     fn deposits_reject_bad_amounts() {
         let mut h = Harness::default();
-        let deposit = |amount| Command::Deposit(Deposit { agent: AgentId(1), currency: credits(), amount });
+        let deposit = |amount| {
+            Command::Deposit(Deposit {
+                agent: AgentId(1),
+                currency: credits(),
+                amount,
+            })
+        };
         assert_eq!(h.run(deposit(Amount(0))), Err(Reject::AmountNotPositive));
         assert_eq!(h.run(deposit(Amount(-5))), Err(Reject::AmountNotPositive));
         assert!(h.run(deposit(Amount(i64::MAX))).is_ok());

@@ -141,7 +141,9 @@ impl Reference {
             let fillable = self.fillable(index);
             if fillable < o.quantity {
                 self.orders.pop();
-                return Err(Reject::FokCannotFill { fillable: Quantity(fillable.0.min(o.quantity.0)) });
+                return Err(Reject::FokCannotFill {
+                    fillable: Quantity(fillable.0.min(o.quantity.0)),
+                });
             }
         }
         let may_rest = !is_market && matches!(o.tif, TimeInForce::Gtc | TimeInForce::PostOnly);
@@ -184,7 +186,11 @@ impl Reference {
     }
 
     fn own_open(&self, agent: u64, id: OrderId) -> Result<usize, Reject> {
-        let i = self.orders.iter().position(|o| o.id == id).ok_or(Reject::UnknownOrder)?;
+        let i = self
+            .orders
+            .iter()
+            .position(|o| o.id == id)
+            .ok_or(Reject::UnknownOrder)?;
         if self.orders[i].agent != agent {
             return Err(Reject::NotYourOrder);
         }

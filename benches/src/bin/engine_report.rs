@@ -1,0 +1,279 @@
+//! Prints the engine's figures: single-thread throughput and per-command
+//! latency on the mixed workload (1 and 100 assets), throughput through the
+//! engine thread with its channel, and memory per resting order at 1M
+//! resting orders.
+//!
+//! `cargo run --release -p agora-benches --bin engine-report [-- --quick]`
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use agora_benches::{mixed, replay, MixedConfig, Workload};
+use agora_engine::cmd::PlaceOrder;
+use agora_engine::units::{AgentId, OrderId, Price, Quantity, Symbol, Timestamp, SCALE};
+use agora_engine::{
+    Answer, Batch, BatchSink, Command, EngineConfig, EngineHandle, Input, Market, OrderType,
+    Reject, Request, Responder, SelfTradePrevention, Side, ThreadOptions, TimeInForce,
+};
+use hdrhistogram::Histogram;
+
+/// Counts live heap bytes, to measure memory per resting order.
+struct CountingAlloc;
+
+static ALLOCATED: AtomicIsize = AtomicIsize::new(0);
+
+unsafe impl GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATED.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        ALLOCATED.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATED.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAlloc = CountingAlloc;
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let commands = if quick { 200_000 } else { 2_000_000 };
+    for assets in [1, 100] {
+        let config = MixedConfig {
+            assets,
+            commands,
+            ..MixedConfig::default()
+        };
+        let started = Instant::now();
+        let w = mixed(config);
+        println!(
+            "\n== mixed workload: {assets} asset(s), {} resting orders per book, {} commands (generated in {:.1?})",
+            config.depth_per_book,
+            w.commands.len(),
+            started.elapsed()
+        );
+        let m = w.mix;
+        let n = w.commands.len() as f64 / 100.0;
+        println!(
+            "   mix: {:.1}% adds, {:.1}% cancels, {:.1}% amends, {:.1}% sweeps of 1-3 levels",
+            m.adds as f64 / n,
+            m.cancels as f64 / n,
+            m.amends as f64 / n,
+            m.sweeps as f64 / n
+        );
+        throughput(&w);
+        latency(&w);
+        through_channel(&w);
+    }
+    memory_per_resting_order(if quick { 100_000 } else { 1_000_000 });
+}
+
+/// Best of three single-thread replays.
+fn throughput(w: &Workload) {
+    let best = (0..3)
+        .map(|_| {
+            let mut market = w.market.clone();
+            let started = Instant::now();
+            let accepted = replay(&mut market, &w.commands, 1024);
+            let elapsed = started.elapsed();
+            assert_eq!(accepted, w.commands.len());
+            w.commands.len() as f64 / elapsed.as_secs_f64()
+        })
+        .fold(0.0, f64::max);
+    println!(
+        "   single thread, no journal: {:.2} M commands/s (best of 3)",
+        best / 1e6
+    );
+}
+
+/// Per-command latency, each command timed on its own.
+fn latency(w: &Workload) {
+    let mut market = w.market.clone();
+    let mut events = Vec::with_capacity(8192);
+    let mut hist = Histogram::<u64>::new_with_bounds(1, 10_000_000, 3).expect("histogram");
+    let clock = Clock::calibrate();
+    let mut overhead = u64::MAX;
+    for _ in 0..1000 {
+        let t0 = clock.now();
+        overhead = overhead.min(clock.now() - t0);
+    }
+    for (i, input) in w.commands.iter().enumerate() {
+        let t0 = clock.now();
+        let reply = market.apply(input, &mut events);
+        let t1 = clock.now();
+        std::hint::black_box(reply).ok();
+        hist.record(clock.nanos(t1 - t0).max(1)).expect("in range");
+        if i % 1024 == 1023 {
+            events.clear();
+        }
+    }
+    println!(
+        "   latency per command: p50 {} ns, p99 {} ns, p99.9 {} ns, max {} ns (timer: {}, its own overhead ~{} ns included)",
+        hist.value_at_quantile(0.50),
+        hist.value_at_quantile(0.99),
+        hist.value_at_quantile(0.999),
+        hist.max(),
+        clock.name(),
+        clock.nanos(overhead),
+    );
+}
+
+/// A cheap timestamp counter, calibrated against `Instant`.
+struct Clock {
+    ns_per_tick: f64,
+}
+
+impl Clock {
+    fn calibrate() -> Clock {
+        let (i0, t0) = (Instant::now(), Self::ticks());
+        std::thread::sleep(Duration::from_millis(200));
+        let (i1, t1) = (Instant::now(), Self::ticks());
+        Clock {
+            ns_per_tick: (i1 - i0).as_nanos() as f64 / (t1 - t0) as f64,
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    fn ticks() -> u64 {
+        // SAFETY: RDTSC has no preconditions on x86_64.
+        #[allow(unused_unsafe)]
+        unsafe {
+            std::arch::x86_64::_rdtsc()
+        }
+    }
+
+    #[cfg(not(target_arch = "x86_64"))]
+    fn ticks() -> u64 {
+        use std::sync::OnceLock;
+        static START: OnceLock<Instant> = OnceLock::new();
+        START.get_or_init(Instant::now).elapsed().as_nanos() as u64
+    }
+
+    fn now(&self) -> u64 {
+        Self::ticks()
+    }
+
+    fn nanos(&self, ticks: u64) -> u64 {
+        (ticks as f64 * self.ns_per_tick).round() as u64
+    }
+
+    fn name(&self) -> &'static str {
+        if cfg!(target_arch = "x86_64") {
+            "rdtsc"
+        } else {
+            "Instant"
+        }
+    }
+}
+
+/// Replies go nowhere: the benchmark only counts them.
+struct Discard;
+
+impl Responder for Discard {
+    fn answer(self, _: Result<Answer, Reject>) {}
+}
+
+/// Counts completed commands and notes when the last one arrives.
+struct CountingSink {
+    done: Arc<AtomicUsize>,
+}
+
+impl BatchSink<Discard> for CountingSink {
+    fn complete(&mut self, batch: Batch<Discard>) {
+        self.done
+            .fetch_add(batch.completions.len(), Ordering::Release);
+    }
+}
+
+/// The same stream sent by a producer thread through the engine's channel.
+fn through_channel(w: &Workload) {
+    let done = Arc::new(AtomicUsize::new(0));
+    let sink = CountingSink { done: done.clone() };
+    let engine = EngineHandle::spawn(w.market.clone(), sink, ThreadOptions::default())
+        .expect("spawn engine");
+    let sender = engine.sender();
+    let commands = w.commands.clone();
+    let total = commands.len();
+    let started = Instant::now();
+    let producer = std::thread::spawn(move || {
+        for input in commands {
+            sender
+                .send(Request::Command {
+                    input,
+                    responder: Discard,
+                })
+                .expect("engine running");
+        }
+    });
+    while done.load(Ordering::Acquire) < total {
+        std::thread::yield_now();
+    }
+    let elapsed = started.elapsed();
+    producer.join().expect("producer");
+    let market = engine.shutdown();
+    market.check_invariants().expect("invariants hold");
+    println!(
+        "   through the engine thread (producer on another thread): {:.2} M commands/s",
+        total as f64 / elapsed.as_secs_f64() / 1e6
+    );
+}
+
+/// Heap bytes per resting order, measured with a counting allocator.
+fn memory_per_resting_order(orders: u64) {
+    let mut market = Market::new(EngineConfig::default());
+    let mut events = Vec::new();
+    let asset = Symbol::new("MEM").expect("symbol");
+    // Register the asset and a first order before measuring.
+    let place = |market: &mut Market, i: u64, events: &mut Vec<_>| {
+        let side = if i.is_multiple_of(2) {
+            Side::Sell
+        } else {
+            Side::Buy
+        };
+        let level = (i / 2) % 10_000;
+        let ticks = match side {
+            Side::Sell => 200_000 + level as i64,
+            Side::Buy => 100_000 - level as i64,
+        };
+        let input = Input {
+            time: Timestamp(i as i64),
+            command: Command::PlaceOrder(PlaceOrder {
+                order_id: OrderId(i),
+                agent: AgentId(1 + i % 1_000),
+                asset,
+                side,
+                order_type: OrderType::Limit,
+                price: Some(Price(ticks * SCALE / 10_000)),
+                quantity: Quantity(SCALE),
+                time_in_force: TimeInForce::Gtc,
+                client_order_id: None,
+                stp: SelfTradePrevention::CancelResting,
+            }),
+        };
+        market.apply(&input, events).expect("order rests");
+        events.clear();
+    };
+    place(&mut market, 0, &mut events);
+    let before = ALLOCATED.load(Ordering::Relaxed);
+    for i in 1..=orders {
+        place(&mut market, i, &mut events);
+    }
+    let after = ALLOCATED.load(Ordering::Relaxed);
+    market.check_invariants().expect("invariants hold");
+    println!(
+        "\n== memory: {} resting orders take {:.1} MB of heap: {:.1} bytes per resting order",
+        orders,
+        (after - before) as f64 / 1e6,
+        (after - before) as f64 / orders as f64
+    );
+}
