@@ -3,13 +3,8 @@
 //!
 //! `cargo bench -p agora-benches --bench engine`
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use agora_benches::{mixed, replay, through_channel, MixedConfig};
 
-use agora_benches::{mixed, replay, MixedConfig};
-use agora_engine::{
-    Answer, Batch, BatchSink, EngineHandle, Reject, Request, Responder, ThreadOptions,
-};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 
 const COMMANDS: usize = 200_000;
@@ -35,21 +30,7 @@ fn single_thread(c: &mut Criterion) {
     group.finish();
 }
 
-struct Discard;
-
-impl Responder for Discard {
-    fn answer(self, _: Result<Answer, Reject>) {}
-}
-
-struct Count(Arc<AtomicUsize>);
-
-impl BatchSink<Discard> for Count {
-    fn complete(&mut self, batch: Batch<Discard>) {
-        self.0.fetch_add(batch.completions.len(), Ordering::Release);
-    }
-}
-
-fn through_channel(c: &mut Criterion) {
+fn channel(c: &mut Criterion) {
     let mut group = c.benchmark_group("engine/channel");
     group.sample_size(10);
     let w = mixed(MixedConfig {
@@ -60,34 +41,12 @@ fn through_channel(c: &mut Criterion) {
     group.bench_function("1_asset", |b| {
         b.iter_batched(
             || (w.market.clone(), w.commands.clone()),
-            |(market, commands)| {
-                let done = Arc::new(AtomicUsize::new(0));
-                let engine =
-                    EngineHandle::spawn(market, Count(done.clone()), ThreadOptions::default())
-                        .expect("spawn engine");
-                let sender = engine.sender();
-                let total = commands.len();
-                let producer = std::thread::spawn(move || {
-                    for input in commands {
-                        sender
-                            .send(Request::Command {
-                                input,
-                                responder: Discard,
-                            })
-                            .expect("engine running");
-                    }
-                });
-                while done.load(Ordering::Acquire) < total {
-                    std::thread::yield_now();
-                }
-                producer.join().expect("producer");
-                engine.shutdown()
-            },
+            |(market, commands)| through_channel(market, commands).1,
             BatchSize::PerIteration,
         )
     });
     group.finish();
 }
 
-criterion_group!(benches, single_thread, through_channel);
+criterion_group!(benches, single_thread, channel);
 criterion_main!(benches);

@@ -11,11 +11,14 @@ use agora_engine::units::{
     AgentId, Amount, Currency, OrderId, Price, Quantity, Symbol, Timestamp, SCALE,
 };
 use agora_engine::{
-    Answer, Command, EngineConfig, Event, Input, Market, OrderRef, OrderType, Query,
-    SelfTradePrevention, Side, TimeInForce,
+    Answer, Batch, BatchSink, Command, EngineConfig, EngineHandle, Event, Input, Market, OrderRef,
+    OrderType, Query, Recycler, Reject, Request, Responder, SelfTradePrevention, Side,
+    ThreadOptions, TimeInForce,
 };
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
+use crossbeam_channel::TrySendError;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
@@ -341,6 +344,69 @@ pub fn replay(market: &mut Market, commands: &[Input], batch: usize) -> usize {
         events.clear();
     }
     accepted
+}
+
+/// Replies go nowhere: channel benchmarks only count them.
+pub struct Discard;
+
+impl Responder for Discard {
+    fn answer(self, _: Result<Answer, Reject>) {}
+}
+
+/// Counts completed commands and says when `target` is reached.
+struct CountingSink {
+    done: usize,
+    target: usize,
+    reached: crossbeam_channel::Sender<()>,
+}
+
+impl BatchSink<Discard> for CountingSink {
+    fn complete(&mut self, batch: Batch<Discard>, recycler: &Recycler<Discard>) {
+        self.done += batch.completions.len();
+        if self.done == self.target {
+            let _ = self.reached.send(());
+        }
+        recycler.give_back(batch);
+    }
+}
+
+/// Sends `commands` from a producer thread through an engine thread
+/// running `market`; returns the time until the last reply was completed
+/// and the final market.
+pub fn through_channel(market: Market, commands: Vec<Input>) -> (Duration, Market) {
+    let (reached, all_done) = crossbeam_channel::bounded(1);
+    let sink = CountingSink {
+        done: 0,
+        target: commands.len(),
+        reached,
+    };
+    let engine = EngineHandle::spawn(market, sink, ThreadOptions::default()).expect("spawn engine");
+    let sender = engine.sender();
+    let started = Instant::now();
+    let producer = std::thread::spawn(move || {
+        for input in commands {
+            let mut request = Request::Command {
+                input,
+                responder: Discard,
+            };
+            // Back off while the channel is full rather than parking: a
+            // parked sender costs the engine a wake-up syscall per request.
+            loop {
+                match sender.try_send(request) {
+                    Ok(()) => break,
+                    Err(TrySendError::Full(back)) => {
+                        request = back;
+                        std::thread::yield_now();
+                    }
+                    Err(TrySendError::Disconnected(_)) => panic!("engine stopped"),
+                }
+            }
+        }
+    });
+    all_done.recv().expect("engine completes every command");
+    let elapsed = started.elapsed();
+    producer.join().expect("producer");
+    (elapsed, engine.shutdown())
 }
 
 #[cfg(test)]

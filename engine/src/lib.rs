@@ -38,4 +38,6 @@ pub use market::Market;
 pub use query::{Answer, Query};
 pub use reject::Reject;
 pub use reply::{Ack, OrderAck, OrderStatus, Reply};
-pub use thread::{Batch, BatchSink, Completion, EngineHandle, Request, Responder, ThreadOptions};
+pub use thread::{
+    Batch, BatchSink, Completion, EngineHandle, Recycler, Request, Responder, ThreadOptions,
+};

@@ -72,11 +72,36 @@ impl<R> Batch<R> {
     }
 }
 
+/// Spent batches waiting to be reused, so the engine thread does not
+/// allocate (and fault in) fresh buffers for every batch.
+const BATCHES_POOLED_MAX: usize = 8;
+
+/// Gives spent batches back to the engine thread for reuse.
+pub struct Recycler<R>(Sender<Batch<R>>);
+
+impl<R> Clone for Recycler<R> {
+    fn clone(&self) -> Self {
+        Recycler(self.0.clone())
+    }
+}
+
+impl<R> Recycler<R> {
+    /// Returns `batch` (emptied here) to the pool; dropped if the pool is
+    /// full or the engine has stopped.
+    pub fn give_back(&self, mut batch: Batch<R>) {
+        batch.inputs.clear();
+        batch.completions.clear();
+        batch.events.clear();
+        let _ = self.0.try_send(batch);
+    }
+}
+
 /// Receives each applied batch. It must not release a reply or event
-/// before the batch's inputs are durable.
+/// before the batch's inputs are durable, and should give the batch back
+/// through `recycler` once done with it.
 pub trait BatchSink<R>: Send + 'static {
     /// Takes one batch.
-    fn complete(&mut self, batch: Batch<R>);
+    fn complete(&mut self, batch: Batch<R>, recycler: &Recycler<R>);
 }
 
 /// How the engine thread runs.
@@ -91,8 +116,9 @@ pub struct ThreadOptions {
 impl Default for ThreadOptions {
     fn default() -> Self {
         ThreadOptions {
-            channel_capacity: 65_536,
-            batch_commands_max: 4_096,
+            // Small enough that the ring and a batch's events stay in cache.
+            channel_capacity: 16_384,
+            batch_commands_max: 1_024,
         }
     }
 }
@@ -139,9 +165,13 @@ fn run<R: Responder, S: BatchSink<R>>(
     mut sink: S,
     batch_max: usize,
 ) -> Market {
+    let (recycled, pool) = crossbeam_channel::bounded(BATCHES_POOLED_MAX);
+    let recycler = Recycler(recycled);
     // `recv` fails only when every sender is gone and the queue is drained.
     while let Ok(first) = receiver.recv() {
-        let mut batch = Batch::with_capacity(batch_max.min(receiver.len() + 1));
+        let mut batch = pool
+            .try_recv()
+            .unwrap_or_else(|_| Batch::with_capacity(batch_max));
         let mut request = Some(first);
         let mut commands = 0;
         while let Some(next) = request.take() {
@@ -165,8 +195,10 @@ fn run<R: Responder, S: BatchSink<R>>(
                 request = receiver.try_recv().ok();
             }
         }
-        if !batch.completions.is_empty() {
-            sink.complete(batch);
+        if batch.completions.is_empty() {
+            recycler.give_back(batch);
+        } else {
+            sink.complete(batch, &recycler);
         }
     }
     market
@@ -197,13 +229,15 @@ mod tests {
     }
 
     impl BatchSink<u64> for Forward {
-        fn complete(&mut self, batch: Batch<u64>) {
+        fn complete(&mut self, batch: Batch<u64>, _: &Recycler<u64>) {
             self.0.send(batch).unwrap();
         }
     }
 
     impl BatchSink<Reply> for Forward {
-        fn complete(&mut self, _: Batch<Reply>) {}
+        fn complete(&mut self, batch: Batch<Reply>, recycler: &Recycler<Reply>) {
+            recycler.give_back(batch);
+        }
     }
 
     fn deposit(agent: u64, amount: i64) -> Input {

@@ -6,16 +6,14 @@
 //! `cargo run --release -p agora-benches --bin engine-report [-- --quick]`
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::{Duration, Instant};
 
 use agora_benches::{mixed, replay, MixedConfig, Workload};
 use agora_engine::cmd::PlaceOrder;
 use agora_engine::units::{AgentId, OrderId, Price, Quantity, Symbol, Timestamp, SCALE};
 use agora_engine::{
-    Answer, Batch, BatchSink, Command, EngineConfig, EngineHandle, Input, Market, OrderType,
-    Reject, Request, Responder, SelfTradePrevention, Side, ThreadOptions, TimeInForce,
+    Command, EngineConfig, Input, Market, OrderType, SelfTradePrevention, Side, TimeInForce,
 };
 use hdrhistogram::Histogram;
 
@@ -96,11 +94,26 @@ fn throughput(w: &Workload) {
     );
 }
 
+/// The kind of a workload command, for per-kind latency.
+fn kind(input: &Input) -> usize {
+    match &input.command {
+        Command::PlaceOrder(p) if p.time_in_force == TimeInForce::Ioc => 3,
+        Command::PlaceOrder(_) => 0,
+        Command::CancelOrder(_) => 1,
+        Command::AmendOrder(_) => 2,
+        _ => 4,
+    }
+}
+
+const KINDS: [&str; 5] = ["add", "cancel", "amend", "sweep", "other"];
+
 /// Per-command latency, each command timed on its own.
 fn latency(w: &Workload) {
     let mut market = w.market.clone();
     let mut events = Vec::with_capacity(8192);
-    let mut hist = Histogram::<u64>::new_with_bounds(1, 10_000_000, 3).expect("histogram");
+    let new_hist = || Histogram::<u64>::new_with_bounds(1, 10_000_000, 3).expect("histogram");
+    let mut hist = new_hist();
+    let mut by_kind: Vec<Histogram<u64>> = KINDS.iter().map(|_| new_hist()).collect();
     let clock = Clock::calibrate();
     let mut overhead = u64::MAX;
     for _ in 0..1000 {
@@ -112,7 +125,9 @@ fn latency(w: &Workload) {
         let reply = market.apply(input, &mut events);
         let t1 = clock.now();
         std::hint::black_box(reply).ok();
-        hist.record(clock.nanos(t1 - t0).max(1)).expect("in range");
+        let nanos = clock.nanos(t1 - t0).max(1);
+        hist.record(nanos).expect("in range");
+        by_kind[kind(input)].record(nanos).expect("in range");
         if i % 1024 == 1023 {
             events.clear();
         }
@@ -126,6 +141,16 @@ fn latency(w: &Workload) {
         clock.name(),
         clock.nanos(overhead),
     );
+    for (name, h) in KINDS.iter().zip(&by_kind) {
+        if h.len() > 0 {
+            println!(
+                "     {name:>6}: p50 {} ns, p99 {} ns, mean {:.0} ns",
+                h.value_at_quantile(0.50),
+                h.value_at_quantile(0.99),
+                h.mean()
+            );
+        }
+    }
 }
 
 /// A cheap timestamp counter, calibrated against `Instant`.
@@ -176,55 +201,13 @@ impl Clock {
     }
 }
 
-/// Replies go nowhere: the benchmark only counts them.
-struct Discard;
-
-impl Responder for Discard {
-    fn answer(self, _: Result<Answer, Reject>) {}
-}
-
-/// Counts completed commands and notes when the last one arrives.
-struct CountingSink {
-    done: Arc<AtomicUsize>,
-}
-
-impl BatchSink<Discard> for CountingSink {
-    fn complete(&mut self, batch: Batch<Discard>) {
-        self.done
-            .fetch_add(batch.completions.len(), Ordering::Release);
-    }
-}
-
 /// The same stream sent by a producer thread through the engine's channel.
 fn through_channel(w: &Workload) {
-    let done = Arc::new(AtomicUsize::new(0));
-    let sink = CountingSink { done: done.clone() };
-    let engine = EngineHandle::spawn(w.market.clone(), sink, ThreadOptions::default())
-        .expect("spawn engine");
-    let sender = engine.sender();
-    let commands = w.commands.clone();
-    let total = commands.len();
-    let started = Instant::now();
-    let producer = std::thread::spawn(move || {
-        for input in commands {
-            sender
-                .send(Request::Command {
-                    input,
-                    responder: Discard,
-                })
-                .expect("engine running");
-        }
-    });
-    while done.load(Ordering::Acquire) < total {
-        std::thread::yield_now();
-    }
-    let elapsed = started.elapsed();
-    producer.join().expect("producer");
-    let market = engine.shutdown();
+    let (elapsed, market) = agora_benches::through_channel(w.market.clone(), w.commands.clone());
     market.check_invariants().expect("invariants hold");
     println!(
         "   through the engine thread (producer on another thread): {:.2} M commands/s",
-        total as f64 / elapsed.as_secs_f64() / 1e6
+        w.commands.len() as f64 / elapsed.as_secs_f64() / 1e6
     );
 }
 
