@@ -19,7 +19,14 @@ fn put_order(h: &mut blake3::Hasher, market: &Market, slot: u32) {
     let o: &Order = market.orders.get(slot);
     put(
         h,
-        (o.id, o.agent, o.price, o.remaining, o.filled, o.placed_at),
+        (
+            o.id,
+            market.ledger.agent_id(o.agent),
+            o.price,
+            o.remaining,
+            o.filled,
+            o.placed_at,
+        ),
     );
     put(
         h,
@@ -56,8 +63,14 @@ impl Market {
                 }
             }
         }
-        for agent in self.orders.agents_sorted() {
-            put(&mut h, agent);
+        let mut agents: Vec<_> = self
+            .orders
+            .agents_with_orders()
+            .map(|a| (self.ledger.agent_id(a), a))
+            .collect();
+        agents.sort_unstable();
+        for (id, agent) in agents {
+            put(&mut h, id);
             for slot in self.orders.open_slots_of(agent) {
                 put(&mut h, self.orders.get(slot).id);
             }
@@ -66,14 +79,28 @@ impl Market {
             put_order(&mut h, self, slot);
         }
         put(&mut h, self.orders.client_id_count());
-        for (key, balance) in self.ledger.wallets_sorted() {
-            put(&mut h, (key, balance));
+        let mut wallets: Vec<_> = self
+            .ledger
+            .wallets()
+            .map(|(_, id, c, b)| (id, c, b))
+            .collect();
+        wallets.sort_unstable_by_key(|(id, c, _)| (*id, *c));
+        for wallet in wallets {
+            put(&mut h, wallet);
         }
         for t in self.ledger.totals() {
             put(&mut h, t);
         }
-        for escrow in self.ledger.escrows() {
-            put(&mut h, escrow);
+        for e in self.ledger.escrows() {
+            let parties = (
+                self.ledger.agent_id(e.buyer),
+                self.ledger.agent_id(e.seller),
+            );
+            put(&mut h, (e.trade_id, parties, e.asset, e.currency, e.status));
+            put(
+                &mut h,
+                (e.quantity, e.price, e.amount, e.balance, e.created_at),
+            );
         }
         *h.finalize().as_bytes()
     }

@@ -21,8 +21,6 @@ pub enum Account {
     Held(AgentId),
     /// Funds held in one escrow record.
     Escrow(EscrowId),
-    /// The platform's fee account.
-    Platform,
 }
 
 /// Why money moved.

@@ -4,10 +4,10 @@
 use rustc_hash::FxHashMap;
 
 use crate::cmd::place_order::Side;
+use crate::ledger::AgentIdx;
 use crate::ledger::{CurrencyId, EscrowStatus};
 use crate::market::Market;
 use crate::orders::NIL;
-use crate::units::AgentId;
 
 macro_rules! ensure {
     ($cond:expr, $($msg:tt)+) => {
@@ -23,7 +23,7 @@ impl Market {
     /// no negative balance; money conserved per currency.
     pub fn check_invariants(&self) -> Result<(), String> {
         let mut open_in_books = 0usize;
-        let mut held: FxHashMap<(AgentId, CurrencyId), i64> = FxHashMap::default();
+        let mut held: FxHashMap<(AgentIdx, CurrencyId), i64> = FxHashMap::default();
         for (id, asset) in self.assets.iter() {
             let book = self.book(id);
             let mut orders = 0u32;
@@ -111,19 +111,19 @@ impl Market {
 
     fn check_order_lists(&self, open_in_books: usize) -> Result<(), String> {
         let mut open = 0usize;
-        for agent in self.orders.agents_sorted() {
+        for agent in self.orders.agents_with_orders() {
             for slot in self.orders.open_slots_of(agent) {
                 let o = self.orders.get(slot);
                 ensure!(
                     o.agent == agent && o.status.is_open(),
-                    "agent {agent} lists order {} wrongly",
+                    "agent {agent:?} lists order {} wrongly",
                     o.id
                 );
                 open += 1;
             }
             ensure!(
                 self.orders.open_slots_of(agent).len() == self.orders.open_count(agent) as usize,
-                "agent {agent} open count is wrong"
+                "agent {agent:?} open count is wrong"
             );
         }
         ensure!(
@@ -148,15 +148,15 @@ impl Market {
         Ok(())
     }
 
-    fn check_money(&self, held: &FxHashMap<(AgentId, CurrencyId), i64>) -> Result<(), String> {
+    fn check_money(&self, held: &FxHashMap<(AgentIdx, CurrencyId), i64>) -> Result<(), String> {
         let currencies = self.ledger.totals().count();
         let mut sums = vec![0i128; currencies];
-        for ((agent, currency), balance) in self.ledger.wallets_sorted() {
+        for (idx, agent, currency, balance) in self.ledger.wallets() {
             ensure!(
                 balance.available.0 >= 0 && balance.held.0 >= 0,
                 "agent {agent} has a negative balance"
             );
-            let expected = held.get(&(agent, currency)).copied().unwrap_or(0);
+            let expected = held.get(&(idx, currency)).copied().unwrap_or(0);
             ensure!(
                 balance.held.0 == expected,
                 "agent {agent} holds {} but its open orders need {}",
@@ -169,32 +169,27 @@ impl Market {
         for (key, need) in held {
             ensure!(
                 *need == 0 || self.ledger.balance(key.0, key.1).held.0 == *need,
-                "agent {} has no hold for its orders",
+                "agent {:?} has no hold for its orders",
                 key.0
             );
         }
         for escrow in self.ledger.escrows() {
             ensure!(
                 escrow.balance.0 >= 0,
-                "escrow {} is negative",
-                escrow.escrow_id
+                "escrow of trade {} is negative",
+                escrow.trade_id
             );
             if escrow.status == EscrowStatus::EscrowFunded {
                 ensure!(
                     escrow.balance == escrow.amount,
-                    "escrow {} is not fully funded",
-                    escrow.escrow_id
+                    "escrow of trade {} is not fully funded",
+                    escrow.trade_id
                 );
             }
-            let currency = self
-                .ledger
-                .find_currency(&escrow.currency)
-                .expect("escrow currency known");
-            sums[currency.0 as usize] += i128::from(escrow.balance.0);
+            sums[escrow.currency.0 as usize] += i128::from(escrow.balance.0);
         }
-        for (id, code, deposited, platform) in self.ledger.totals() {
-            ensure!(platform.0 >= 0, "{code}: platform balance is negative");
-            let total = sums[id.0 as usize] + i128::from(platform.0);
+        for (id, code, deposited) in self.ledger.totals() {
+            let total = sums[id.0 as usize];
             ensure!(
                 total == i128::from(deposited.0),
                 "{code}: accounts hold {total} but net deposits are {deposited}"

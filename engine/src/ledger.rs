@@ -2,15 +2,30 @@
 //!
 //! Every change to a balance is a [`Posting`] from one account to another,
 //! made by [`Ledger::transfer`], so money can neither appear nor vanish:
-//! for each currency, wallets + escrows + platform = deposits − withdrawals.
+//! for each currency, wallets + escrows = deposits − withdrawals.
 
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
+use crate::asset::AssetId;
 use crate::event::{Account, Event, Posting, PostingKind};
 use crate::units::{
     AgentId, Amount, Currency, EscrowId, OrderId, Price, Quantity, Symbol, Timestamp, TradeId,
 };
+
+/// Index of an agent in the ledger, in order of first use: orders and
+/// wallets refer to agents by it, so the hot path needs no hashing.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct AgentIdx(pub u32);
+
+/// An account inside the engine: like [`Account`], with interned agents.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Acct {
+    External,
+    Available(AgentIdx),
+    Held(AgentIdx),
+    Escrow(EscrowId),
+}
 
 /// Index of a currency in the ledger, in order of first use.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -33,7 +48,7 @@ pub enum EscrowStatus {
     EscrowFunded,
 }
 
-/// Money held between a buyer and a seller for one trade.
+/// Money held between a buyer and a seller for one trade, as others see it.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Escrow {
     /// The record.
@@ -62,13 +77,36 @@ pub struct Escrow {
     pub created_at: Timestamp,
 }
 
-/// Per-currency platform-level totals.
+/// An escrow record as the ledger stores it: compact, with interned ids.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct EscrowRecord {
+    pub trade_id: TradeId,
+    pub buyer: AgentIdx,
+    pub seller: AgentIdx,
+    pub asset: AssetId,
+    pub currency: CurrencyId,
+    pub status: EscrowStatus,
+    pub quantity: Quantity,
+    pub price: Price,
+    pub amount: Amount,
+    pub balance: Amount,
+    pub created_at: Timestamp,
+}
+
+/// An agent and its wallets, one per currency it has used.
+#[derive(Clone, Debug)]
+struct AgentAccounts {
+    id: AgentId,
+    /// Few per agent: a linear scan beats hashing.
+    wallets: Vec<(CurrencyId, Balance)>,
+}
+
+/// Per-currency totals.
 #[derive(Clone, Debug)]
 struct CurrencyTotals {
     code: Currency,
     /// Balance of the external account: minus (deposits − withdrawals).
     external: Amount,
-    platform: Amount,
 }
 
 /// All money in the engine.
@@ -76,8 +114,9 @@ struct CurrencyTotals {
 pub(crate) struct Ledger {
     currencies: Vec<CurrencyTotals>,
     currency_ids: FxHashMap<Currency, CurrencyId>,
-    wallets: FxHashMap<(AgentId, CurrencyId), Balance>,
-    escrows: Vec<Escrow>,
+    agents: Vec<AgentAccounts>,
+    agent_index: FxHashMap<AgentId, AgentIdx>,
+    escrows: Vec<EscrowRecord>,
 }
 
 impl Ledger {
@@ -90,7 +129,6 @@ impl Ledger {
         self.currencies.push(CurrencyTotals {
             code,
             external: Amount::ZERO,
-            platform: Amount::ZERO,
         });
         self.currency_ids.insert(code, id);
         id
@@ -106,45 +144,75 @@ impl Ledger {
         self.currencies[id.0 as usize].code
     }
 
-    /// `agent`'s balance in `currency` (zero if it never had one).
-    pub fn balance(&self, agent: AgentId, currency: CurrencyId) -> Balance {
-        self.wallets
-            .get(&(agent, currency))
-            .copied()
-            .unwrap_or_default()
-    }
-
     /// Deposits minus withdrawals of `currency`: what all accounts hold.
     pub fn deposited_net(&self, currency: CurrencyId) -> Amount {
         Amount(-self.currencies[currency.0 as usize].external.0)
     }
 
+    /// The index of `agent`, if it ever had an account.
+    pub fn find_agent(&self, agent: AgentId) -> Option<AgentIdx> {
+        self.agent_index.get(&agent).copied()
+    }
+
+    /// The index of `agent`, adding it on first use.
+    pub fn agent(&mut self, agent: AgentId) -> AgentIdx {
+        if let Some(&idx) = self.agent_index.get(&agent) {
+            return idx;
+        }
+        let idx = AgentIdx(u32::try_from(self.agents.len()).expect("agent count fits u32"));
+        self.agents.push(AgentAccounts {
+            id: agent,
+            wallets: Vec::new(),
+        });
+        self.agent_index.insert(agent, idx);
+        idx
+    }
+
+    /// The id of agent `idx`.
+    pub fn agent_id(&self, idx: AgentIdx) -> AgentId {
+        self.agents[idx.0 as usize].id
+    }
+
+    /// Agent `idx`'s balance in `currency` (zero if it never had one).
+    pub fn balance(&self, idx: AgentIdx, currency: CurrencyId) -> Balance {
+        self.agents[idx.0 as usize]
+            .wallets
+            .iter()
+            .find(|(c, _)| *c == currency)
+            .map_or(Balance::default(), |(_, b)| *b)
+    }
+
+    /// What `agent` has available in `currency` (zero if unknown).
+    pub fn available(&self, agent: AgentId, currency: CurrencyId) -> Amount {
+        self.find_agent(agent)
+            .map_or(Amount::ZERO, |idx| self.balance(idx, currency).available)
+    }
+
     /// All of `agent`'s wallets, by currency code.
     pub fn balances_of(&self, agent: AgentId) -> Vec<(Currency, Balance)> {
-        let mut out: Vec<(Currency, Balance)> = (0..self.currencies.len())
-            .filter_map(|i| {
-                let id = CurrencyId(i as u16);
-                self.wallets
-                    .get(&(agent, id))
-                    .map(|b| (self.currency_code(id), *b))
-            })
+        let Some(idx) = self.find_agent(agent) else {
+            return Vec::new();
+        };
+        let mut out: Vec<(Currency, Balance)> = self.agents[idx.0 as usize]
+            .wallets
+            .iter()
+            .map(|(c, b)| (self.currency_code(*c), *b))
             .collect();
         out.sort_by_key(|(code, _)| *code);
         out
     }
 
     /// Creates an empty escrow record and returns its id. Its funds arrive
-    /// by a [`Ledger::transfer`] to [`Account::Escrow`].
-    pub fn open_escrow(&mut self, mut record: Escrow) -> EscrowId {
+    /// by a [`Ledger::transfer`] to [`Acct::Escrow`].
+    pub fn open_escrow(&mut self, mut record: EscrowRecord) -> EscrowId {
         let id = EscrowId(self.escrows.len() as u64 + 1);
-        record.escrow_id = id;
         record.balance = Amount::ZERO;
         self.escrows.push(record);
         id
     }
 
     /// The escrow record `id`.
-    pub fn escrow(&self, id: EscrowId) -> Option<&Escrow> {
+    pub fn escrow(&self, id: EscrowId) -> Option<&EscrowRecord> {
         let index = usize::try_from(id.0.checked_sub(1)?).ok()?;
         self.escrows.get(index)
     }
@@ -157,68 +225,94 @@ impl Ledger {
         &mut self,
         kind: PostingKind,
         currency: CurrencyId,
-        from: Account,
-        to: Account,
+        from: Acct,
+        to: Acct,
         amount: Amount,
         order_id: Option<OrderId>,
         events: &mut Vec<Event>,
     ) {
         assert!(amount.0 > 0, "postings move a positive amount");
-        let paying = self.account_mut(from, currency);
-        *paying -= amount.0;
-        assert!(
-            from == Account::External || *paying >= 0,
-            "account {from:?} went negative"
-        );
-        *self.account_mut(to, currency) += amount.0;
+        match (from, to) {
+            // Holds and releases stay inside one wallet: one lookup.
+            (Acct::Available(a), Acct::Held(b)) | (Acct::Held(a), Acct::Available(b)) if a == b => {
+                let wallet = self.wallet_mut(a, currency);
+                let (paying, receiving) = match from {
+                    Acct::Available(_) => (&mut wallet.available, &mut wallet.held),
+                    _ => (&mut wallet.held, &mut wallet.available),
+                };
+                paying.0 -= amount.0;
+                assert!(paying.0 >= 0, "account {from:?} went negative");
+                receiving.0 += amount.0;
+            }
+            _ => {
+                let paying = self.account_mut(from, currency);
+                *paying -= amount.0;
+                assert!(
+                    from == Acct::External || *paying >= 0,
+                    "account {from:?} went negative"
+                );
+                *self.account_mut(to, currency) += amount.0;
+            }
+        }
         events.push(Event::Posting(Posting {
             kind,
             currency: self.currency_code(currency),
-            from,
-            to,
+            from: self.public(from),
+            to: self.public(to),
             amount,
             order_id,
         }));
     }
 
-    fn account_mut(&mut self, account: Account, currency: CurrencyId) -> &mut i64 {
+    fn public(&self, account: Acct) -> Account {
         match account {
-            Account::External => &mut self.currencies[currency.0 as usize].external.0,
-            Account::Platform => &mut self.currencies[currency.0 as usize].platform.0,
-            Account::Available(agent) => {
-                &mut self
-                    .wallets
-                    .entry((agent, currency))
-                    .or_default()
-                    .available
-                    .0
-            }
-            Account::Held(agent) => &mut self.wallets.entry((agent, currency)).or_default().held.0,
-            Account::Escrow(id) => &mut self.escrows[(id.0 - 1) as usize].balance.0,
+            Acct::External => Account::External,
+            Acct::Available(a) => Account::Available(self.agent_id(a)),
+            Acct::Held(a) => Account::Held(self.agent_id(a)),
+            Acct::Escrow(id) => Account::Escrow(id),
         }
     }
 
-    /// Every wallet, sorted by agent and currency.
-    pub fn wallets_sorted(&self) -> Vec<((AgentId, CurrencyId), Balance)> {
-        let mut out: Vec<_> = self.wallets.iter().map(|(k, v)| (*k, *v)).collect();
-        out.sort_unstable_by_key(|(k, _)| *k);
-        out
+    fn wallet_mut(&mut self, agent: AgentIdx, currency: CurrencyId) -> &mut Balance {
+        let wallets = &mut self.agents[agent.0 as usize].wallets;
+        let i = match wallets.iter().position(|(c, _)| *c == currency) {
+            Some(i) => i,
+            None => {
+                wallets.push((currency, Balance::default()));
+                wallets.len() - 1
+            }
+        };
+        &mut wallets[i].1
+    }
+
+    fn account_mut(&mut self, account: Acct, currency: CurrencyId) -> &mut i64 {
+        match account {
+            Acct::External => &mut self.currencies[currency.0 as usize].external.0,
+            Acct::Available(agent) => &mut self.wallet_mut(agent, currency).available.0,
+            Acct::Held(agent) => &mut self.wallet_mut(agent, currency).held.0,
+            Acct::Escrow(id) => &mut self.escrows[(id.0 - 1) as usize].balance.0,
+        }
+    }
+
+    /// Every wallet as `(agent, agent id, currency, balance)`.
+    pub fn wallets(&self) -> impl Iterator<Item = (AgentIdx, AgentId, CurrencyId, Balance)> + '_ {
+        self.agents.iter().enumerate().flat_map(|(i, a)| {
+            a.wallets
+                .iter()
+                .map(move |(c, b)| (AgentIdx(i as u32), a.id, *c, *b))
+        })
     }
 
     /// All escrow records in id order.
-    pub fn escrows(&self) -> &[Escrow] {
+    pub fn escrows(&self) -> &[EscrowRecord] {
         &self.escrows
     }
 
-    /// Per currency: code, deposits − withdrawals, platform balance.
-    pub fn totals(&self) -> impl Iterator<Item = (CurrencyId, Currency, Amount, Amount)> + '_ {
-        self.currencies.iter().enumerate().map(|(i, t)| {
-            (
-                CurrencyId(i as u16),
-                t.code,
-                Amount(-t.external.0),
-                t.platform,
-            )
-        })
+    /// Per currency: id, code, deposits − withdrawals.
+    pub fn totals(&self) -> impl Iterator<Item = (CurrencyId, Currency, Amount)> + '_ {
+        self.currencies
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (CurrencyId(i as u16), t.code, Amount(-t.external.0)))
     }
 }

@@ -7,7 +7,7 @@ use crate::cmd::place_order::{SelfTradePrevention, Side};
 use crate::cmd::{Input, OrderRef};
 use crate::config::EngineConfig;
 use crate::event::Event;
-use crate::ledger::{CurrencyId, Ledger};
+use crate::ledger::{AgentIdx, CurrencyId, Ledger};
 use crate::matching::BookCtx;
 use crate::orders::OrderStore;
 use crate::reject::Reject;
@@ -142,14 +142,14 @@ impl Market {
     /// Fails with `InsufficientFunds` unless `agent` has `amount` available.
     pub(crate) fn check_available(
         &self,
-        agent: AgentId,
+        agent: Option<AgentIdx>,
         currency: CurrencyId,
         amount: Amount,
     ) -> Result<(), Reject> {
         if amount.0 <= 0 {
             return Ok(());
         }
-        let available = self.ledger.balance(agent, currency).available;
+        let available = agent.map_or(Amount::ZERO, |a| self.ledger.balance(a, currency).available);
         if available < amount {
             return Err(Reject::InsufficientFunds {
                 currency: self.ledger.currency_code(currency),
@@ -166,7 +166,7 @@ impl Market {
     pub(crate) fn preview(
         &self,
         asset: AssetId,
-        agent: AgentId,
+        agent: Option<AgentIdx>,
         side: Side,
         limit: Ticks,
         stp: SelfTradePrevention,
@@ -183,7 +183,7 @@ impl Market {
             while slot != crate::orders::NIL {
                 let order = self.orders.get(slot);
                 slot = order.next;
-                if order.agent == agent {
+                if Some(order.agent) == agent {
                     if stp == SelfTradePrevention::CancelResting {
                         continue;
                     }
@@ -203,12 +203,16 @@ impl Market {
 
     /// The slot of `agent`'s order named by `order`.
     pub(crate) fn own_order(&self, agent: AgentId, order: &OrderRef) -> Result<u32, Reject> {
-        let slot = match order {
-            OrderRef::Id(id) => self.orders.find(*id),
-            OrderRef::ClientId(client_id) => self.orders.find_by_client_id(agent, client_id),
+        let agent = self.ledger.find_agent(agent);
+        let slot = match (order, agent) {
+            (OrderRef::Id(id), _) => self.orders.find(*id),
+            (OrderRef::ClientId(client_id), Some(agent)) => {
+                self.orders.find_by_client_id(agent, client_id)
+            }
+            (OrderRef::ClientId(_), None) => None,
         }
         .ok_or(Reject::UnknownOrder)?;
-        if self.orders.get(slot).agent != agent {
+        if Some(self.orders.get(slot).agent) != agent {
             return Err(Reject::NotYourOrder);
         }
         Ok(slot)
@@ -243,6 +247,7 @@ impl Market {
         events: &'a mut Vec<Event>,
     ) -> BookCtx<'a> {
         BookCtx {
+            asset_id: asset,
             asset: self.assets.get(asset),
             book: &mut self.books[asset.0 as usize],
             orders: &mut self.orders,

@@ -3,15 +3,15 @@
 //! fill's amount moves from the buyer's hold into a new escrow record, and
 //! the order then rests or ends by its time in force.
 
-use crate::asset::Asset;
+use crate::asset::{Asset, AssetId};
 use crate::book::{crosses, Book, TradeRecord};
 use crate::cmd::place_order::{OrderType, SelfTradePrevention, Side, TimeInForce};
 use crate::config::EngineConfig;
-use crate::event::{Account, CancelReason, Event, PostingKind, Trade};
-use crate::ledger::{Escrow, EscrowStatus, Ledger};
+use crate::event::{CancelReason, Event, PostingKind, Trade};
+use crate::ledger::{Acct, AgentIdx, EscrowRecord, EscrowStatus, Ledger};
 use crate::orders::OrderStore;
 use crate::reply::{OrderAck, OrderStatus};
-use crate::units::{AgentId, Amount, EscrowId, Lots, OrderId, Timestamp, TradeId};
+use crate::units::{Amount, Lots, OrderId, Timestamp, TradeId};
 
 /// Why matching stopped.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -24,6 +24,7 @@ enum Stop {
 
 /// One asset's book together with the stores its fills settle into.
 pub(crate) struct BookCtx<'a> {
+    pub asset_id: AssetId,
     pub asset: &'a Asset,
     pub book: &'a mut Book,
     pub orders: &'a mut OrderStore,
@@ -182,18 +183,17 @@ impl BookCtx<'_> {
         let trade_id = TradeId(*self.next_trade_id);
         *self.next_trade_id += 1;
         let (price_fp, quantity) = (self.asset.price(price), self.asset.quantity(lots));
-        let escrow_id = self.ledger.open_escrow(Escrow {
-            escrow_id: EscrowId(0),
+        let escrow_id = self.ledger.open_escrow(EscrowRecord {
             trade_id,
             buyer,
             seller,
-            asset: self.asset.spec.symbol,
+            asset: self.asset_id,
+            currency: self.asset.currency,
+            status: EscrowStatus::EscrowFunded,
             quantity,
             price: price_fp,
             amount,
             balance: Amount::ZERO,
-            currency: self.asset.spec.quote_currency,
-            status: EscrowStatus::EscrowFunded,
             created_at: self.time,
         });
         self.events.push(Event::Trade(Trade {
@@ -205,8 +205,8 @@ impl BookCtx<'_> {
             amount,
             maker_order_id: maker_id,
             taker_order_id: taker_id,
-            buyer,
-            seller,
+            buyer: self.ledger.agent_id(buyer),
+            seller: self.ledger.agent_id(seller),
             taker_side,
             maker_remaining: self.asset.quantity(maker_remaining),
             time: self.time,
@@ -214,8 +214,8 @@ impl BookCtx<'_> {
         self.ledger.transfer(
             PostingKind::TradeEscrow,
             self.asset.currency,
-            Account::Held(buyer),
-            Account::Escrow(escrow_id),
+            Acct::Held(buyer),
+            Acct::Escrow(escrow_id),
             amount,
             Some(buy_id),
             self.events,
@@ -252,7 +252,7 @@ impl BookCtx<'_> {
         let o = self.orders.get(slot);
         self.events.push(Event::OrderCancelled {
             order_id: o.id,
-            agent: o.agent,
+            agent: self.ledger.agent_id(o.agent),
             remaining: self.asset.quantity(o.remaining),
             reason,
         });
@@ -264,13 +264,13 @@ impl BookCtx<'_> {
     }
 
     /// Moves `amount` of `agent`'s available funds into its hold.
-    pub fn hold(&mut self, agent: AgentId, amount: Amount, order: Option<OrderId>) {
+    pub fn hold(&mut self, agent: AgentIdx, amount: Amount, order: Option<OrderId>) {
         if amount.0 > 0 {
             self.ledger.transfer(
                 PostingKind::OrderHold,
                 self.asset.currency,
-                Account::Available(agent),
-                Account::Held(agent),
+                Acct::Available(agent),
+                Acct::Held(agent),
                 amount,
                 order,
                 self.events,
@@ -279,13 +279,13 @@ impl BookCtx<'_> {
     }
 
     /// Moves `amount` of `agent`'s held funds back to available.
-    pub fn release(&mut self, agent: AgentId, amount: Amount, order: Option<OrderId>) {
+    pub fn release(&mut self, agent: AgentIdx, amount: Amount, order: Option<OrderId>) {
         if amount.0 > 0 {
             self.ledger.transfer(
                 PostingKind::OrderRelease,
                 self.asset.currency,
-                Account::Held(agent),
-                Account::Available(agent),
+                Acct::Held(agent),
+                Acct::Available(agent),
                 amount,
                 order,
                 self.events,

@@ -8,9 +8,10 @@ use rustc_hash::FxHashMap;
 
 use crate::asset::AssetId;
 use crate::cmd::place_order::{OrderType, SelfTradePrevention, Side, TimeInForce};
+use crate::ledger::AgentIdx;
 use crate::reject::Reject;
 use crate::reply::OrderStatus;
-use crate::units::{AgentId, ClientOrderId, Lots, OrderId, Ticks, Timestamp};
+use crate::units::{ClientOrderId, Lots, OrderId, Ticks, Timestamp};
 
 /// "No slot" in the intrusive lists.
 pub(crate) const NIL: u32 = u32::MAX;
@@ -20,7 +21,7 @@ pub(crate) const NIL: u32 = u32::MAX;
 #[derive(Clone, Debug)]
 pub(crate) struct Order {
     pub id: OrderId,
-    pub agent: AgentId,
+    pub agent: AgentIdx,
     /// Limit price (for a market order: its protection price, or the
     /// side's extreme when it has none).
     pub price: Ticks,
@@ -53,9 +54,10 @@ pub(crate) struct OrderStore {
     slots: Vec<Order>,
     free: Vec<u32>,
     by_id: FxHashMap<OrderId, u32>,
-    by_client_id: FxHashMap<(AgentId, ClientOrderId), u32>,
+    by_client_id: FxHashMap<(AgentIdx, ClientOrderId), u32>,
     client_ids: FxHashMap<u32, ClientOrderId>,
-    agents: FxHashMap<AgentId, AgentOrders>,
+    /// Indexed by agent.
+    agents: Vec<AgentOrders>,
     finished: VecDeque<u32>,
 }
 
@@ -66,7 +68,7 @@ impl OrderStore {
     }
 
     /// The slot of `agent`'s order with client id `client_id`.
-    pub fn find_by_client_id(&self, agent: AgentId, client_id: &ClientOrderId) -> Option<u32> {
+    pub fn find_by_client_id(&self, agent: AgentIdx, client_id: &ClientOrderId) -> Option<u32> {
         self.by_client_id.get(&(agent, *client_id)).copied()
     }
 
@@ -74,13 +76,17 @@ impl OrderStore {
     pub fn check_new(
         &self,
         id: OrderId,
-        agent: AgentId,
+        agent: Option<AgentIdx>,
         client_id: Option<&ClientOrderId>,
         agent_open_max: u32,
     ) -> Result<(), Reject> {
         if self.by_id.contains_key(&id) {
             return Err(Reject::DuplicateOrderId);
         }
+        // An agent never seen before has no orders yet.
+        let Some(agent) = agent else {
+            return Ok(());
+        };
         if let Some(slot) = client_id.and_then(|c| self.find_by_client_id(agent, c)) {
             if self.slots[slot as usize].status.is_open() {
                 return Err(Reject::DuplicateClientOrderId);
@@ -168,14 +174,14 @@ impl OrderStore {
     }
 
     /// How many open orders `agent` has.
-    pub fn open_count(&self, agent: AgentId) -> u32 {
-        self.agents.get(&agent).map_or(0, |a| a.open)
+    pub fn open_count(&self, agent: AgentIdx) -> u32 {
+        self.agents.get(agent.0 as usize).map_or(0, |a| a.open)
     }
 
     /// The slots of `agent`'s open orders, newest first.
-    pub fn open_slots_of(&self, agent: AgentId) -> Vec<u32> {
+    pub fn open_slots_of(&self, agent: AgentIdx) -> Vec<u32> {
         let mut out = Vec::new();
-        let mut slot = self.agents.get(&agent).map_or(NIL, |a| a.head);
+        let mut slot = self.agents.get(agent.0 as usize).map_or(NIL, |a| a.head);
         while slot != NIL {
             out.push(slot);
             slot = self.slots[slot as usize].agent_next;
@@ -183,11 +189,11 @@ impl OrderStore {
         out
     }
 
-    /// Every agent with open orders, sorted.
-    pub fn agents_sorted(&self) -> Vec<AgentId> {
-        let mut out: Vec<AgentId> = self.agents.keys().copied().collect();
-        out.sort_unstable();
-        out
+    /// Every agent with open orders.
+    pub fn agents_with_orders(&self) -> impl Iterator<Item = AgentIdx> + '_ {
+        (0..self.agents.len())
+            .filter(|&i| self.agents[i].open > 0)
+            .map(|i| AgentIdx(i as u32))
     }
 
     /// Finished orders still kept, oldest first.
@@ -206,11 +212,12 @@ impl OrderStore {
     }
 
     fn link_agent(&mut self, slot: u32) {
-        let agent = self.slots[slot as usize].agent;
-        let entry = self
-            .agents
-            .entry(agent)
-            .or_insert(AgentOrders { head: NIL, open: 0 });
+        let agent = self.slots[slot as usize].agent.0 as usize;
+        if self.agents.len() <= agent {
+            self.agents
+                .resize(agent + 1, AgentOrders { head: NIL, open: 0 });
+        }
+        let entry = &mut self.agents[agent];
         let old_head = entry.head;
         entry.head = slot;
         entry.open += 1;
@@ -233,15 +240,12 @@ impl OrderStore {
         if next != NIL {
             self.slots[next as usize].agent_prev = prev;
         }
-        let entry = self.agents.get_mut(&agent).expect("agent of an open order");
+        let entry = &mut self.agents[agent.0 as usize];
         if prev == NIL {
             entry.head = next;
         }
         entry.open -= 1;
-        if entry.open == 0 {
-            debug_assert!(entry.head == NIL);
-            self.agents.remove(&agent);
-        }
+        debug_assert!(entry.open > 0 || entry.head == NIL);
         let order = &mut self.slots[slot as usize];
         order.agent_prev = NIL;
         order.agent_next = NIL;

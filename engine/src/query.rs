@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::asset::{AssetId, AssetSpec};
 use crate::cmd::place_order::{OrderType, SelfTradePrevention, Side, TimeInForce};
 use crate::cmd::OrderRef;
-use crate::ledger::{Balance, Escrow};
+use crate::ledger::{Balance, Escrow, EscrowRecord};
 use crate::market::Market;
 use crate::reject::Reject;
 use crate::reply::OrderStatus;
@@ -192,7 +192,7 @@ impl Market {
                     let o = self.orders.get(slot);
                     out.push(RestingOrder {
                         order_id: o.id,
-                        agent: o.agent,
+                        agent: self.ledger.agent_id(o.agent),
                         side,
                         price: a.price(o.price),
                         remaining: a.quantity(o.remaining),
@@ -213,9 +213,12 @@ impl Market {
             }
             Query::OpenOrders { agent, asset } => {
                 let only = asset.as_ref().map(|s| self.known_asset(s)).transpose()?;
+                let Some(agent) = self.ledger.find_agent(*agent) else {
+                    return Ok(Answer::Orders(Vec::new()));
+                };
                 let mut orders: Vec<OrderView> = self
                     .orders
-                    .open_slots_of(*agent)
+                    .open_slots_of(agent)
                     .into_iter()
                     .filter(|&slot| only.is_none_or(|a| self.orders.get(slot).asset == a))
                     .map(|slot| self.order_view(slot))
@@ -252,10 +255,11 @@ impl Market {
                     .ledger
                     .escrow(*escrow_id)
                     .ok_or(Reject::UnknownEscrow)?;
-                if escrow.buyer != *agent && escrow.seller != *agent {
+                let me = self.ledger.find_agent(*agent);
+                if me != Some(escrow.buyer) && me != Some(escrow.seller) {
                     return Err(Reject::NotAParty);
                 }
-                Ok(Answer::Escrow(*escrow))
+                Ok(Answer::Escrow(self.escrow_view(*escrow_id, escrow)))
             }
             Query::Asset { asset } => {
                 let id = self.known_asset(asset)?;
@@ -281,7 +285,7 @@ impl Market {
         OrderView {
             order_id: o.id,
             client_order_id: self.orders.client_id(slot),
-            agent: o.agent,
+            agent: self.ledger.agent_id(o.agent),
             asset: a.spec.symbol,
             side: o.side,
             order_type: o.order_type,
@@ -293,6 +297,23 @@ impl Market {
             remaining: a.quantity(o.remaining),
             status: o.status,
             placed_at: o.placed_at,
+        }
+    }
+
+    fn escrow_view(&self, escrow_id: EscrowId, e: &EscrowRecord) -> Escrow {
+        Escrow {
+            escrow_id,
+            trade_id: e.trade_id,
+            buyer: self.ledger.agent_id(e.buyer),
+            seller: self.ledger.agent_id(e.seller),
+            asset: self.assets.get(e.asset).spec.symbol,
+            quantity: e.quantity,
+            price: e.price,
+            amount: e.amount,
+            balance: e.balance,
+            currency: self.ledger.currency_code(e.currency),
+            status: e.status,
+            created_at: e.created_at,
         }
     }
 

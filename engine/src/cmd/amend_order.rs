@@ -66,7 +66,7 @@ impl AmendOrder {
         let priority_kept = price == order.price && remaining < order.remaining;
         let event = Event::OrderAmended {
             order_id: order.id,
-            agent: order.agent,
+            agent: market.ledger.agent_id(order.agent),
             price: asset.price(price),
             quantity: asset.quantity(total),
             priority_kept,
@@ -92,7 +92,7 @@ impl AmendOrder {
             return Err(Reject::TooManyLevels);
         }
         let extra = Amount((new_hold.0 - old_hold.0).max(0));
-        market.check_available(order.agent, asset.currency, extra)?;
+        market.check_available(Some(order.agent), asset.currency, extra)?;
 
         // Validated: the order leaves its queue and comes back as if new.
         events.push(event);

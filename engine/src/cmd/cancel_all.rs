@@ -31,8 +31,11 @@ impl CancelAll {
             },
             None => None,
         };
+        let Some(agent) = market.ledger.find_agent(self.agent) else {
+            return Ok(Ack::OrdersCancelled { count: 0 });
+        };
         let mut count = 0;
-        for slot in market.orders.open_slots_of(self.agent) {
+        for slot in market.orders.open_slots_of(agent) {
             let asset = market.orders.get(slot).asset;
             if only.is_some_and(|only| only != asset) {
                 continue;

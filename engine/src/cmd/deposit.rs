@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::event::{Account, Event, PostingKind};
+use crate::event::{Event, PostingKind};
+use crate::ledger::Acct;
 use crate::market::Market;
 use crate::reject::Reject;
 use crate::reply::{Ack, Reply};
@@ -34,17 +35,18 @@ impl Deposit {
             return Err(Reject::AmountTooLarge);
         }
         let currency = market.ledger.currency_id(self.currency);
+        let agent = market.ledger.agent(self.agent);
         market.ledger.transfer(
             PostingKind::Deposit,
             currency,
-            Account::External,
-            Account::Available(self.agent),
+            Acct::External,
+            Acct::Available(agent),
             self.amount,
             None,
             events,
         );
         Ok(Ack::FundsMoved {
-            available: market.ledger.balance(self.agent, currency).available,
+            available: market.ledger.balance(agent, currency).available,
         })
     }
 }

@@ -129,9 +129,10 @@ impl PlaceOrder {
         } else {
             asset.checked_notional(limit, lots)?
         };
+        let agent = market.ledger.find_agent(self.agent);
         market.orders.check_new(
             self.order_id,
-            self.agent,
+            agent,
             self.client_order_id.as_ref(),
             market.config.agent_orders_open_max,
         )?;
@@ -156,7 +157,7 @@ impl PlaceOrder {
         let needs_preview = crossing
             && (self.time_in_force == TimeInForce::Fok || (is_market && self.side == Side::Buy));
         let (fillable, cost) = match (needs_preview, asset_id) {
-            (true, Some(id)) => market.preview(id, self.agent, self.side, limit, self.stp, lots)?,
+            (true, Some(id)) => market.preview(id, agent, self.side, limit, self.stp, lots)?,
             _ => (Lots::ZERO, Amount::ZERO),
         };
         if self.time_in_force == TimeInForce::Fok && fillable < lots {
@@ -170,10 +171,11 @@ impl PlaceOrder {
             // A market buy holds what it will fill, not its protection bound.
             (Side::Buy, true) => cost,
         };
-        market.check_available(self.agent, asset.currency, hold)?;
+        market.check_available(agent, asset.currency, hold)?;
 
         // Validated: from here on the order is accepted.
         let asset_id = market.commit_asset(asset_id, asset, events);
+        let agent = market.ledger.agent(self.agent);
         let client_order_id = self.client_order_id;
         events.push(Event::OrderAccepted(OrderAccepted {
             order_id: self.order_id,
@@ -191,7 +193,7 @@ impl PlaceOrder {
         let slot = market.orders.insert(
             Order {
                 id: self.order_id,
-                agent: self.agent,
+                agent,
                 price: limit,
                 remaining: lots,
                 filled: Lots::ZERO,
@@ -289,9 +291,28 @@ mod tests {
         assert_eq!(ack.status, OrderStatus::Filled);
         assert_eq!(h.trades(), vec![(bid.0, ack.order_id.0, 10, 3)]);
         assert_eq!(h.balance(1), (amt(1_000 - 40), amt(10)));
-        let escrow = h.market.ledger.escrows()[0];
+        let Event::Trade(trade) = h
+            .events
+            .iter()
+            .find(|e| matches!(e, Event::Trade(_)))
+            .unwrap()
+        else {
+            unreachable!()
+        };
+        let query = crate::Query::Escrow {
+            agent: AgentId(2),
+            escrow_id: trade.escrow_id,
+        };
+        let Ok(crate::Answer::Escrow(escrow)) = h.market.query(&query) else {
+            panic!("the seller sees its escrow")
+        };
         assert_eq!((escrow.amount, escrow.balance), (amt(30), amt(30)));
-        assert_eq!((escrow.buyer.0, escrow.seller.0), (1, 2));
+        assert_eq!((escrow.buyer, escrow.seller), (AgentId(1), AgentId(2)));
+        let stranger = crate::Query::Escrow {
+            agent: AgentId(3),
+            escrow_id: trade.escrow_id,
+        };
+        assert_eq!(h.market.query(&stranger), Err(Reject::NotAParty));
     }
 
     #[test]

@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::event::{Account, Event, PostingKind};
+use crate::event::{Event, PostingKind};
+use crate::ledger::Acct;
 use crate::market::Market;
 use crate::reject::Reject;
 use crate::reply::{Ack, Reply};
@@ -27,7 +28,7 @@ impl Withdraw {
         let available = market
             .ledger
             .find_currency(&self.currency)
-            .map(|c| market.ledger.balance(self.agent, c).available)
+            .map(|c| market.ledger.available(self.agent, c))
             .unwrap_or(Amount::ZERO);
         if available < self.amount {
             return Err(Reject::InsufficientFunds {
@@ -37,17 +38,18 @@ impl Withdraw {
             });
         }
         let currency = market.ledger.currency_id(self.currency);
+        let agent = market.ledger.agent(self.agent);
         market.ledger.transfer(
             PostingKind::Withdrawal,
             currency,
-            Account::Available(self.agent),
-            Account::External,
+            Acct::Available(agent),
+            Acct::External,
             self.amount,
             None,
             events,
         );
         Ok(Ack::FundsMoved {
-            available: market.ledger.balance(self.agent, currency).available,
+            available: market.ledger.balance(agent, currency).available,
         })
     }
 }
