@@ -12,14 +12,15 @@ const COMMANDS: usize = 200_000;
 fn single_thread(c: &mut Criterion) {
     let mut group = c.benchmark_group("engine/mixed");
     group.sample_size(10);
-    for assets in [1, 100] {
+    for (assets, depth_per_book) in [(1, 10_000), (100, 100), (100, 10_000)] {
         let w = mixed(MixedConfig {
             assets,
+            depth_per_book,
             commands: COMMANDS,
             ..MixedConfig::default()
         });
         group.throughput(Throughput::Elements(w.commands.len() as u64));
-        group.bench_function(format!("{assets}_assets"), |b| {
+        group.bench_function(format!("{assets}_books_x_{depth_per_book}_resting"), |b| {
             b.iter_batched(
                 || w.market.clone(),
                 |mut market| replay(&mut market, &w.commands, 1024),

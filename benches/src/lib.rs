@@ -70,13 +70,21 @@ pub struct Mix {
     pub amends: usize,
     /// Orders that cross 1–3 levels.
     pub sweeps: usize,
+    /// Fills made by sweeps.
+    pub sweep_fills: usize,
+    /// Price levels sweeps traded at.
+    pub sweep_levels: usize,
 }
 
 /// Ticks of the default asset grid (0.0001) around which books form.
-/// Bids rest below it and asks above it, so only sweeps cross.
+/// New orders rest behind the opposite best, so only sweeps cross.
 const MID: i64 = 100_000;
-/// Half-width, in ticks, of the band where resting orders are placed.
+/// Furthest distance, in ticks, of a new resting order from the touch.
 const BAND: i64 = 500;
+/// Largest sweep, in lots (resting orders average 5.5 lots).
+const SWEEP_LOTS_MAX: i64 = 20;
+/// Mean distance, in ticks, of a new resting order from the touch.
+const MEAN_DISTANCE: f64 = 20.0;
 const TICK: i64 = SCALE / 10_000;
 const LOT: i64 = SCALE / 10_000;
 
@@ -178,18 +186,37 @@ impl Generator {
         id
     }
 
-    /// A resting limit order somewhere in the band on a random side.
+    /// A price near the touch that does not cross: a distance drawn from
+    /// an exponential distribution (mean [`MEAN_DISTANCE`] ticks, at most
+    /// [`BAND`]) behind the opposite side's best price.
+    fn resting_ticks(&mut self, asset: usize, side: Side) -> i64 {
+        let Ok(Answer::Depth(depth)) = self.market.query(&Query::Depth {
+            asset: symbol(asset),
+            levels: 1,
+        }) else {
+            return match side {
+                Side::Buy => MID - 1,
+                Side::Sell => MID + 1,
+            };
+        };
+        let ticks = |p: Option<Price>| p.map(|p| p.0 / TICK);
+        let (bid, ask) = (ticks(depth.best_bid), ticks(depth.best_ask));
+        let u: f64 = self.rng.gen_range(f64::EPSILON..1.0);
+        let distance = ((-MEAN_DISTANCE * u.ln()) as i64).min(BAND);
+        match side {
+            Side::Buy => ask.map_or(bid.unwrap_or(MID), |a| a - 1) - distance,
+            Side::Sell => bid.map_or(ask.unwrap_or(MID), |b| b + 1) + distance,
+        }
+    }
+
+    /// A resting limit order near the touch on a random side.
     fn add(&mut self, asset: usize) -> Command {
         let side = if self.rng.gen_bool(0.5) {
             Side::Buy
         } else {
             Side::Sell
         };
-        let offset = 1 + self.rng.gen_range(0..BAND);
-        let ticks = match side {
-            Side::Buy => MID - offset,
-            Side::Sell => MID + offset,
-        };
+        let ticks = self.resting_ticks(asset, side);
         let (agent, order_id) = (self.agent(), self.order_id());
         Command::PlaceOrder(PlaceOrder {
             order_id,
@@ -233,11 +260,7 @@ impl Generator {
             // Size down: keeps priority.
             (None, Some(Quantity(order.quantity.0 - LOT)))
         } else {
-            let offset = 1 + self.rng.gen_range(0..BAND);
-            let ticks = match order.side {
-                Side::Buy => MID - offset,
-                Side::Sell => MID + offset,
-            };
+            let ticks = self.resting_ticks(asset, order.side);
             (Some(Price(ticks * TICK)), None)
         };
         Some(Command::AmendOrder(AmendOrder {
@@ -267,7 +290,13 @@ impl Generator {
             Side::Sell => &depth.bids,
         };
         let last = opposite.last()?;
-        let quantity: i64 = opposite.iter().map(|l| l.quantity.0).sum();
+        // Through `levels` levels, but no bigger than a few resting orders:
+        // a taker, not a liquidation.
+        let quantity: i64 = opposite
+            .iter()
+            .map(|l| l.quantity.0)
+            .sum::<i64>()
+            .min(SWEEP_LOTS_MAX * LOT);
         let (agent, order_id) = (self.agent(), self.order_id());
         Some(Command::PlaceOrder(PlaceOrder {
             order_id,
@@ -322,7 +351,22 @@ pub fn mixed(config: MixedConfig) -> Workload {
             mix.adds += 1;
             g.add(asset)
         });
+        let sweep =
+            matches!(&command, Command::PlaceOrder(p) if p.time_in_force == TimeInForce::Ioc);
         commands.push(g.apply(command));
+        if sweep {
+            let mut prices: Vec<Price> = g
+                .events
+                .iter()
+                .filter_map(|e| match e {
+                    Event::Trade(t) => Some(t.price),
+                    _ => None,
+                })
+                .collect();
+            mix.sweep_fills += prices.len();
+            prices.dedup();
+            mix.sweep_levels += prices.len();
+        }
     }
     Workload {
         market,

@@ -98,16 +98,36 @@ impl Book {
         &self.trades
     }
 
-    /// Where the level at `price` is (`Ok`) or would go (`Err`). Checks the
-    /// best level first: matching always works there.
+    /// Where the level at `price` is (`Ok`) or would go (`Err`).
+    ///
+    /// Prices are whole ticks and levels distinct, so a price `d` ticks
+    /// inside the best has at most `d` levels above it, and one `w` ticks
+    /// beyond the worst at most `w` below it. The search covers only the
+    /// index range those bounds leave: one slot in a book without gaps,
+    /// as many as there are gaps otherwise.
     fn position(levels: &[Level], side: Side, price: Ticks) -> Result<usize, usize> {
-        if let Some(last) = levels.last() {
-            if last.price == price {
-                return Ok(levels.len() - 1);
-            }
-        }
         let k = key(side, price);
-        levels.binary_search_by(|l| key(side, l.price).cmp(&k))
+        let (Some(worst), Some(best)) = (levels.first(), levels.last()) else {
+            return Err(0);
+        };
+        let (worst_key, best_key) = (key(side, worst.price), key(side, best.price));
+        if k >= best_key {
+            return if k == best_key {
+                Ok(levels.len() - 1)
+            } else {
+                Err(levels.len())
+            };
+        }
+        if k <= worst_key {
+            return if k == worst_key { Ok(0) } else { Err(0) };
+        }
+        let last = levels.len() - 1;
+        let lo = last.saturating_sub(usize::try_from(best_key - k).unwrap_or(usize::MAX));
+        let hi = last.min(usize::try_from(k - worst_key).unwrap_or(usize::MAX));
+        match levels[lo..=hi].binary_search_by(|l| key(side, l.price).cmp(&k)) {
+            Ok(i) => Ok(lo + i),
+            Err(i) => Err(lo + i),
+        }
     }
 
     /// Whether an order at `price` on `side` could rest without exceeding

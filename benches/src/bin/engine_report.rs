@@ -3,7 +3,7 @@
 //! engine thread with its channel, and memory per resting order at 1M
 //! resting orders.
 //!
-//! `cargo run --release -p agora-benches --bin engine-report [-- --quick]`
+//! `cargo run --release -p agora-benches --bin engine-report [-- --quick] [--assets N]`
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
@@ -44,11 +44,25 @@ unsafe impl GlobalAlloc for CountingAlloc {
 static GLOBAL: CountingAlloc = CountingAlloc;
 
 fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
     let commands = if quick { 200_000 } else { 2_000_000 };
-    for assets in [1, 100] {
+    // `--assets N` runs only the workloads with N books (and skips the
+    // memory probe).
+    let only: Option<usize> = args
+        .iter()
+        .position(|a| a == "--assets")
+        .and_then(|i| args.get(i + 1)?.parse().ok());
+    // (books, resting orders per book): 10k resting orders in one book or
+    // spread over 100, and 100 books of 10k each (1M resting orders).
+    let shapes = [(1, 10_000), (100, 100), (100, 10_000)];
+    for (assets, depth_per_book) in shapes
+        .into_iter()
+        .filter(|(a, _)| only.is_none_or(|n| n == *a))
+    {
         let config = MixedConfig {
             assets,
+            depth_per_book,
             commands,
             ..MixedConfig::default()
         };
@@ -63,17 +77,21 @@ fn main() {
         let m = w.mix;
         let n = w.commands.len() as f64 / 100.0;
         println!(
-            "   mix: {:.1}% adds, {:.1}% cancels, {:.1}% amends, {:.1}% sweeps of 1-3 levels",
+            "   mix: {:.1}% adds, {:.1}% cancels, {:.1}% amends, {:.1}% sweeps ({:.1} fills over {:.1} levels each)",
             m.adds as f64 / n,
             m.cancels as f64 / n,
             m.amends as f64 / n,
-            m.sweeps as f64 / n
+            m.sweeps as f64 / n,
+            m.sweep_fills as f64 / m.sweeps.max(1) as f64,
+            m.sweep_levels as f64 / m.sweeps.max(1) as f64,
         );
         throughput(&w);
         latency(&w);
         through_channel(&w);
     }
-    memory_per_resting_order(if quick { 100_000 } else { 1_000_000 });
+    if only.is_none() {
+        memory_per_resting_order(if quick { 100_000 } else { 1_000_000 });
+    }
 }
 
 /// Best of three single-thread replays.
@@ -142,7 +160,7 @@ fn latency(w: &Workload) {
         clock.nanos(overhead),
     );
     for (name, h) in KINDS.iter().zip(&by_kind) {
-        if h.len() > 0 {
+        if !h.is_empty() {
             println!(
                 "     {name:>6}: p50 {} ns, p99 {} ns, mean {:.0} ns",
                 h.value_at_quantile(0.50),

@@ -175,7 +175,7 @@ impl PlaceOrder {
 
         // Validated: from here on the order is accepted.
         let asset_id = market.commit_asset(asset_id, asset, events);
-        let agent = market.ledger.agent(self.agent);
+        let agent = agent.unwrap_or_else(|| market.ledger.agent(self.agent));
         let client_order_id = self.client_order_id;
         events.push(Event::OrderAccepted(OrderAccepted {
             order_id: self.order_id,
