@@ -18,7 +18,6 @@ use agora_engine::{
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::TrySendError;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
@@ -414,6 +413,9 @@ impl BatchSink<Discard> for CountingSink {
     }
 }
 
+/// Commands the channel benchmark's producer puts in one message.
+pub const COMMANDS_PER_MESSAGE: usize = 256;
+
 /// Sends `commands` from a producer thread through an engine thread
 /// running `market`; returns the time until the last reply was completed
 /// and the final market.
@@ -428,23 +430,16 @@ pub fn through_channel(market: Market, commands: Vec<Input>) -> (Duration, Marke
     let sender = engine.sender();
     let started = Instant::now();
     let producer = std::thread::spawn(move || {
-        for input in commands {
-            let mut request = Request::Command {
-                input,
-                responder: Discard,
-            };
-            // Back off while the channel is full rather than parking: a
-            // parked sender costs the engine a wake-up syscall per request.
-            loop {
-                match sender.try_send(request) {
-                    Ok(()) => break,
-                    Err(TrySendError::Full(back)) => {
-                        request = back;
-                        std::thread::yield_now();
-                    }
-                    Err(TrySendError::Disconnected(_)) => panic!("engine stopped"),
-                }
-            }
+        let mut commands = commands.into_iter().peekable();
+        while commands.peek().is_some() {
+            let chunk: Vec<_> = commands
+                .by_ref()
+                .take(COMMANDS_PER_MESSAGE)
+                .map(|input| (input, Discard))
+                .collect();
+            sender
+                .send(Request::Commands(chunk))
+                .expect("engine running");
         }
     });
     all_done.recv().expect("engine completes every command");

@@ -4,6 +4,7 @@
 
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
+use strength_reduce::StrengthReducedU64;
 
 use crate::ledger::CurrencyId;
 use crate::reject::{AssetSpecProblem, Reject};
@@ -31,8 +32,12 @@ pub struct AssetSpec {
 pub(crate) struct AssetId(pub u32);
 
 /// The integer grid an asset trades on, derived from its spec.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug)]
 pub(crate) struct Grid {
+    /// Tick and lot sizes as divisors that divide by multiplying: every
+    /// order converts its price and quantity, and hardware division is slow.
+    tick: StrengthReducedU64,
+    lot: StrengthReducedU64,
     /// Money (fixed point) of one tick times one lot.
     notional_per_tick_lot: i64,
     quantity_min: Lots,
@@ -61,6 +66,8 @@ impl Grid {
             return invalid(AssetSpecProblem::QuantityBoundsInvalid);
         }
         Ok(Grid {
+            tick: StrengthReducedU64::new(spec.tick_size.0 as u64),
+            lot: StrengthReducedU64::new(lot as u64),
             notional_per_tick_lot: notional,
             quantity_min: Lots(min / lot),
             quantity_max: Lots(max / lot),
@@ -91,13 +98,13 @@ impl Asset {
         if price.0 <= 0 {
             return Err(Reject::PriceNotPositive);
         }
-        let tick = self.spec.tick_size.0;
-        if price.0 % tick != 0 {
+        let (ticks, rest) = StrengthReducedU64::div_rem(price.0 as u64, self.grid.tick);
+        if rest != 0 {
             return Err(Reject::PriceNotOnTick {
                 tick_size: self.spec.tick_size,
             });
         }
-        Ok(Ticks(price.0 / tick))
+        Ok(Ticks(ticks as i64))
     }
 
     /// `quantity` in lots, if it is on the lot grid and inside the bounds.
@@ -105,13 +112,13 @@ impl Asset {
         if quantity.0 <= 0 {
             return Err(Reject::QuantityNotPositive);
         }
-        let lot = self.spec.lot_size.0;
-        if quantity.0 % lot != 0 {
+        let (lots, rest) = StrengthReducedU64::div_rem(quantity.0 as u64, self.grid.lot);
+        if rest != 0 {
             return Err(Reject::QuantityNotOnLot {
                 lot_size: self.spec.lot_size,
             });
         }
-        let lots = Lots(quantity.0 / lot);
+        let lots = Lots(lots as i64);
         if lots < self.grid.quantity_min {
             return Err(Reject::QuantityBelowMin {
                 quantity_min: self.spec.quantity_min,

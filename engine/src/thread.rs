@@ -26,6 +26,9 @@ pub enum Request<R> {
         /// Who gets the reply.
         responder: R,
     },
+    /// Several commands in one message: one channel hand-off instead of
+    /// one per command. Replies go out one per command, as for `Command`.
+    Commands(Vec<(Input, R)>),
     /// A read-only query, answered at once.
     Query {
         /// The question.
@@ -177,17 +180,14 @@ fn run<R: Responder, S: BatchSink<R>>(
         while let Some(next) = request.take() {
             match next {
                 Request::Command { input, responder } => {
-                    let start = batch.events.len();
-                    let reply = market.apply(&input, &mut batch.events);
-                    if reply.is_ok() {
-                        batch.inputs.push(input);
-                    }
-                    batch.completions.push(Completion {
-                        responder,
-                        reply,
-                        events: start..batch.events.len(),
-                    });
+                    apply(&mut market, &mut batch, input, responder);
                     commands += 1;
+                }
+                Request::Commands(list) => {
+                    commands += list.len();
+                    for (input, responder) in list {
+                        apply(&mut market, &mut batch, input, responder);
+                    }
                 }
                 Request::Query { query, responder } => responder.answer(market.query(&query)),
             }
@@ -202,6 +202,20 @@ fn run<R: Responder, S: BatchSink<R>>(
         }
     }
     market
+}
+
+/// Applies one command and records it, its reply and its events in `batch`.
+fn apply<R>(market: &mut Market, batch: &mut Batch<R>, input: Input, responder: R) {
+    let start = batch.events.len();
+    let reply = market.apply(&input, &mut batch.events);
+    if reply.is_ok() {
+        batch.inputs.push(input);
+    }
+    batch.completions.push(Completion {
+        responder,
+        reply,
+        events: start..batch.events.len(),
+    });
 }
 
 #[cfg(test)]

@@ -3,15 +3,17 @@
 //! engine thread with its channel, and memory per resting order at 1M
 //! resting orders.
 //!
-//! `cargo run --release -p agora-benches --bin engine-report [-- --quick] [--assets N]`
+//! `cargo run --release -p agora-benches --bin engine-report [-- --quick] [--assets N] [--memory]`
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::{Duration, Instant};
 
 use agora_benches::{mixed, replay, MixedConfig, Workload};
-use agora_engine::cmd::PlaceOrder;
-use agora_engine::units::{AgentId, OrderId, Price, Quantity, Symbol, Timestamp, SCALE};
+use agora_engine::cmd::{Deposit, PlaceOrder};
+use agora_engine::units::{
+    AgentId, Amount, Currency, OrderId, Price, Quantity, Symbol, Timestamp, SCALE,
+};
 use agora_engine::{
     Command, EngineConfig, Input, Market, OrderType, SelfTradePrevention, Side, TimeInForce,
 };
@@ -89,7 +91,7 @@ fn main() {
         latency(&w);
         through_channel(&w);
     }
-    if only.is_none() {
+    if only.is_none() || args.iter().any(|a| a == "--memory") {
         memory_per_resting_order(if quick { 100_000 } else { 1_000_000 });
     }
 }
@@ -234,6 +236,19 @@ fn memory_per_resting_order(orders: u64) {
     let mut market = Market::new(EngineConfig::default());
     let mut events = Vec::new();
     let asset = Symbol::new("MEM").expect("symbol");
+    let credits = Currency::new("CREDITS").expect("currency");
+    for agent in 1..=1_000 {
+        let deposit = Command::Deposit(Deposit {
+            agent: AgentId(agent),
+            currency: credits,
+            amount: Amount(i64::MAX / 2_000),
+        });
+        let input = Input {
+            time: Timestamp(0),
+            command: deposit,
+        };
+        market.apply(&input, &mut events).expect("deposit");
+    }
     // Register the asset and a first order before measuring.
     let place = |market: &mut Market, i: u64, events: &mut Vec<_>| {
         let side = if i.is_multiple_of(2) {
