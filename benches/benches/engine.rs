@@ -39,10 +39,10 @@ fn channel(c: &mut Criterion) {
         ..MixedConfig::default()
     });
     group.throughput(Throughput::Elements(w.commands.len() as u64));
-    group.bench_function("1_asset", |b| {
+    group.bench_function("1_book_x_10000_resting_256_per_message", |b| {
         b.iter_batched(
             || (w.market.clone(), w.commands.clone()),
-            |(market, commands)| through_channel(market, commands).1,
+            |(market, commands)| through_channel(market, commands, 256).1,
             BatchSize::PerIteration,
         )
     });

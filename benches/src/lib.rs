@@ -413,13 +413,14 @@ impl BatchSink<Discard> for CountingSink {
     }
 }
 
-/// Commands the channel benchmark's producer puts in one message.
-pub const COMMANDS_PER_MESSAGE: usize = 256;
-
 /// Sends `commands` from a producer thread through an engine thread
-/// running `market`; returns the time until the last reply was completed
-/// and the final market.
-pub fn through_channel(market: Market, commands: Vec<Input>) -> (Duration, Market) {
+/// running `market`, `per_message` commands to a channel message; returns
+/// the time until the last reply was completed and the final market.
+pub fn through_channel(
+    market: Market,
+    commands: Vec<Input>,
+    per_message: usize,
+) -> (Duration, Market) {
     let (reached, all_done) = crossbeam_channel::bounded(1);
     let sink = CountingSink {
         done: 0,
@@ -434,7 +435,7 @@ pub fn through_channel(market: Market, commands: Vec<Input>) -> (Duration, Marke
         while commands.peek().is_some() {
             let chunk: Vec<_> = commands
                 .by_ref()
-                .take(COMMANDS_PER_MESSAGE)
+                .take(per_message)
                 .map(|input| (input, Discard))
                 .collect();
             sender

@@ -221,14 +221,18 @@ impl Clock {
     }
 }
 
-/// The same stream sent by a producer thread through the engine's channel.
+/// The same stream sent by a producer thread through the engine's channel,
+/// one command per message and many.
 fn through_channel(w: &Workload) {
-    let (elapsed, market) = agora_benches::through_channel(w.market.clone(), w.commands.clone());
-    market.check_invariants().expect("invariants hold");
-    println!(
-        "   through the engine thread (producer on another thread): {:.2} M commands/s",
-        w.commands.len() as f64 / elapsed.as_secs_f64() / 1e6
-    );
+    for per_message in [1, 16, 256] {
+        let (elapsed, market) =
+            agora_benches::through_channel(w.market.clone(), w.commands.clone(), per_message);
+        market.check_invariants().expect("invariants hold");
+        println!(
+            "   through the engine thread (producer on another thread, {per_message} per message): {:.2} M commands/s",
+            w.commands.len() as f64 / elapsed.as_secs_f64() / 1e6
+        );
+    }
 }
 
 /// Heap bytes per resting order, measured with a counting allocator.

@@ -134,7 +134,10 @@ mod tests {
                 Input::from(bincode::deserialize::<VersionedInput>(&bytes).unwrap())
             })
             .collect();
-        assert_eq!(decoded, h.log.iter().map(|(i, _)| i.clone()).collect::<Vec<_>>());
+        assert_eq!(
+            decoded,
+            h.log.iter().map(|(i, _)| i.clone()).collect::<Vec<_>>()
+        );
         let bytes = bincode::serialize(&events).unwrap();
         assert_eq!(bincode::deserialize::<Vec<Event>>(&bytes).unwrap(), events);
         let mut replayed = Harness::default();
