@@ -24,7 +24,7 @@ fn hash_id(id: OrderId) -> u64 {
 pub(crate) const NIL: u32 = u32::MAX;
 
 /// One order. Open orders are linked into their price level's queue
-/// (`prev`/`next`) and their agent's list (`agent_prev`/`agent_next`).
+/// (`prev`/`next`) and listed in their agent's open orders at `agent_pos`.
 #[derive(Clone, Debug)]
 pub(crate) struct Order {
     pub id: OrderId,
@@ -37,8 +37,8 @@ pub(crate) struct Order {
     pub placed_at: Timestamp,
     pub prev: u32,
     pub next: u32,
-    pub agent_prev: u32,
-    pub agent_next: u32,
+    /// Index in the agent's list of open orders.
+    pub agent_pos: u32,
     pub asset: AssetId,
     pub side: Side,
     pub order_type: OrderType,
@@ -48,11 +48,22 @@ pub(crate) struct Order {
     pub has_client_id: bool,
 }
 
-/// Head of an agent's list of open orders.
-#[derive(Copy, Clone, Debug)]
+/// An agent's open orders.
+#[derive(Clone, Debug, Default)]
 struct AgentOrders {
-    head: u32,
-    open: u32,
+    /// Slots of the agent's open orders, in no particular order: removal
+    /// swaps the last one into the gap, touching one other order, where a
+    /// linked list would touch two.
+    slots: Vec<u32>,
+}
+
+/// A finished order waiting to be forgotten. It carries what forgetting
+/// needs, so the old (likely cold) slot is not read just to evict it.
+#[derive(Copy, Clone, Debug)]
+struct Finished {
+    slot: u32,
+    has_client_id: bool,
+    id: OrderId,
 }
 
 /// All orders the engine knows: open ones and recently finished ones.
@@ -67,7 +78,7 @@ pub(crate) struct OrderStore {
     client_ids: FxHashMap<u32, ClientOrderId>,
     /// Indexed by agent.
     agents: Vec<AgentOrders>,
-    finished: VecDeque<u32>,
+    finished: VecDeque<Finished>,
 }
 
 impl OrderStore {
@@ -165,25 +176,33 @@ impl OrderStore {
         let order = &mut self.slots[slot as usize];
         debug_assert!(order.status.is_open(), "finishing a finished order");
         order.status = status;
+        let (id, has_client_id) = (order.id, order.has_client_id);
         self.unlink_agent(slot);
-        self.finished.push_back(slot);
+        self.finished.push_back(Finished {
+            slot,
+            has_client_id,
+            id,
+        });
         while self.finished.len() > retained_max as usize {
             let old = self.finished.pop_front().expect("non-empty");
             self.forget(old);
         }
     }
 
-    fn forget(&mut self, slot: u32) {
-        let order = &self.slots[slot as usize];
-        let id = order.id;
+    fn forget(&mut self, finished: Finished) {
+        let Finished {
+            slot,
+            has_client_id,
+            id,
+        } = finished;
         match self.by_id.find_entry(hash_id(id), |&s| s == slot) {
             Ok(entry) => {
                 entry.remove();
             }
             Err(_) => unreachable!("a stored order is indexed"),
         }
-        let order = &self.slots[slot as usize];
-        if order.has_client_id {
+        if has_client_id {
+            let order = &self.slots[slot as usize];
             let client_id = self.client_ids.remove(&slot).expect("client id stored");
             let key = (order.agent, client_id);
             if self.by_client_id.get(&key) == Some(&slot) {
@@ -195,30 +214,28 @@ impl OrderStore {
 
     /// How many open orders `agent` has.
     pub fn open_count(&self, agent: AgentIdx) -> u32 {
-        self.agents.get(agent.0 as usize).map_or(0, |a| a.open)
+        self.agents
+            .get(agent.0 as usize)
+            .map_or(0, |a| a.slots.len() as u32)
     }
 
-    /// The slots of `agent`'s open orders, newest first.
+    /// The slots of `agent`'s open orders.
     pub fn open_slots_of(&self, agent: AgentIdx) -> Vec<u32> {
-        let mut out = Vec::new();
-        let mut slot = self.agents.get(agent.0 as usize).map_or(NIL, |a| a.head);
-        while slot != NIL {
-            out.push(slot);
-            slot = self.slots[slot as usize].agent_next;
-        }
-        out
+        self.agents
+            .get(agent.0 as usize)
+            .map_or_else(Vec::new, |a| a.slots.clone())
     }
 
     /// Every agent with open orders.
     pub fn agents_with_orders(&self) -> impl Iterator<Item = AgentIdx> + '_ {
         (0..self.agents.len())
-            .filter(|&i| self.agents[i].open > 0)
+            .filter(|&i| !self.agents[i].slots.is_empty())
             .map(|i| AgentIdx(i as u32))
     }
 
     /// Finished orders still kept, oldest first.
     pub fn finished_slots(&self) -> impl Iterator<Item = u32> + '_ {
-        self.finished.iter().copied()
+        self.finished.iter().map(|f| f.slot)
     }
 
     /// Number of orders kept (open and finished).
@@ -234,40 +251,23 @@ impl OrderStore {
     fn link_agent(&mut self, slot: u32) {
         let agent = self.slots[slot as usize].agent.0 as usize;
         if self.agents.len() <= agent {
-            self.agents
-                .resize(agent + 1, AgentOrders { head: NIL, open: 0 });
+            self.agents.resize_with(agent + 1, AgentOrders::default);
         }
-        let entry = &mut self.agents[agent];
-        let old_head = entry.head;
-        entry.head = slot;
-        entry.open += 1;
-        let order = &mut self.slots[slot as usize];
-        order.agent_prev = NIL;
-        order.agent_next = old_head;
-        if old_head != NIL {
-            self.slots[old_head as usize].agent_prev = slot;
-        }
+        let list = &mut self.agents[agent].slots;
+        self.slots[slot as usize].agent_pos = u32::try_from(list.len()).expect("fits u32");
+        list.push(slot);
     }
 
     fn unlink_agent(&mut self, slot: u32) {
-        let (agent, prev, next) = {
+        let (agent, pos) = {
             let o = &self.slots[slot as usize];
-            (o.agent, o.agent_prev, o.agent_next)
+            (o.agent, o.agent_pos as usize)
         };
-        if prev != NIL {
-            self.slots[prev as usize].agent_next = next;
+        let list = &mut self.agents[agent.0 as usize].slots;
+        debug_assert_eq!(list[pos], slot);
+        list.swap_remove(pos);
+        if let Some(&moved) = list.get(pos) {
+            self.slots[moved as usize].agent_pos = pos as u32;
         }
-        if next != NIL {
-            self.slots[next as usize].agent_prev = prev;
-        }
-        let entry = &mut self.agents[agent.0 as usize];
-        if prev == NIL {
-            entry.head = next;
-        }
-        entry.open -= 1;
-        debug_assert!(entry.open > 0 || entry.head == NIL);
-        let order = &mut self.slots[slot as usize];
-        order.agent_prev = NIL;
-        order.agent_next = NIL;
     }
 }
