@@ -6,12 +6,10 @@ mod reference;
 #[path = "../src/testkit.rs"]
 mod testkit;
 
-use agora_engine::cmd::{
-    AmendOrder, CancelAll, CancelOrder, Deposit, PlaceOrder, RegisterAsset, Withdraw,
-};
+use agora_engine::cmd::{AmendOrder, CancelAll, CancelOrder, Deposit, RegisterAsset, Withdraw};
 use agora_engine::units::{AgentId, Amount, Currency, OrderId, Price, Quantity, Symbol, SCALE};
 use agora_engine::{
-    AssetSpec, Command, EngineConfig, Event, Market, OrderRef, OrderType, Reject,
+    Ack, AssetSpec, Command, EngineConfig, Event, Market, OrderRef, OrderType, Reject,
     SelfTradePrevention, Side, TimeInForce,
 };
 use proptest::prelude::*;
@@ -127,131 +125,133 @@ fn engine_fills(events: &[Event]) -> Vec<Fill> {
         .collect()
 }
 
+/// The command `op` stands for; new order ids are recorded in `ids`, and
+/// cancels and amends pick among them (some unknown, some not the agent's).
+fn to_command(h: &mut Harness, op: &Op, ids: &mut Vec<OrderId>) -> Command {
+    let pick = |p: usize| ids.get(p % ids.len().max(1)).copied().unwrap_or(OrderId(0));
+    match op.clone() {
+        Op::Place {
+            agent,
+            asset,
+            side,
+            market,
+            price,
+            quantity,
+            tif,
+            stp,
+        } => {
+            let mut order = h.order(agent, side, price, quantity);
+            order.asset = symbol(asset);
+            order.time_in_force = tif;
+            order.stp = stp;
+            if market {
+                order.order_type = OrderType::Market;
+                order.price = None;
+            }
+            ids.push(order.order_id);
+            Command::PlaceOrder(order)
+        }
+        Op::Cancel { agent, pick: p } => Command::CancelOrder(CancelOrder {
+            agent: AgentId(agent),
+            order: OrderRef::Id(pick(p)),
+        }),
+        Op::Amend {
+            agent,
+            pick: p,
+            price,
+            quantity,
+        } => Command::AmendOrder(AmendOrder {
+            agent: AgentId(agent),
+            order: OrderRef::Id(pick(p)),
+            price: price.map(|p| Price(p * SCALE)),
+            quantity: quantity.map(|q| Quantity(q * SCALE)),
+        }),
+        Op::CancelAll { agent, asset } => Command::CancelAll(CancelAll {
+            agent: AgentId(agent),
+            asset: asset.map(symbol),
+        }),
+        Op::Deposit {
+            agent,
+            currency: c,
+            units,
+        } => Command::Deposit(Deposit {
+            agent: AgentId(agent),
+            currency: currency(c),
+            amount: Amount(units * SCALE),
+        }),
+        Op::Withdraw {
+            agent,
+            currency: c,
+            units,
+        } => Command::Withdraw(Withdraw {
+            agent: AgentId(agent),
+            currency: currency(c),
+            amount: Amount(units * SCALE),
+        }),
+    }
+}
+
+/// The id an order reference names (the streams use ids only).
+fn id_of(order: &OrderRef) -> OrderId {
+    match order {
+        OrderRef::Id(id) => *id,
+        OrderRef::ClientId(_) => unreachable!("streams name orders by id"),
+    }
+}
+
 /// Runs `ops` through the engine and the reference side by side.
 fn run_side_by_side(ops: &[Op], config: EngineConfig) -> Result<Harness, TestCaseError> {
     let mut h = harness(config);
     let mut reference = Reference::default();
     let mut ids: Vec<OrderId> = Vec::new();
-    let pick = |ids: &Vec<OrderId>, pick: usize| {
-        ids.get(pick % ids.len().max(1))
-            .copied()
-            .unwrap_or(OrderId(0))
-    };
     for op in ops {
-        match op.clone() {
-            Op::Place {
-                agent,
-                asset,
-                side,
-                market,
-                price,
-                quantity,
-                tif,
-                stp,
-            } => {
-                let mut order: PlaceOrder = h.order(agent, side, price, quantity);
-                order.asset = symbol(asset);
-                order.time_in_force = tif;
-                order.stp = stp;
-                if market {
-                    order.order_type = OrderType::Market;
-                    order.price = None;
-                }
-                ids.push(order.order_id);
-                let new = NewOrder {
-                    id: order.order_id,
-                    agent,
-                    asset: order.asset,
-                    side,
-                    order_type: order.order_type,
-                    price: order.price,
-                    quantity: order.quantity,
-                    tif,
-                    stp,
-                };
-                let got = h.place(order);
+        let command = to_command(&mut h, op, &mut ids);
+        let got = h.run(command.clone());
+        let fills = engine_fills(&h.events);
+        match command {
+            Command::PlaceOrder(p) => {
                 // Funds, limits and parameters are the engine's alone.
                 let reference_decides = matches!(
                     got,
                     Ok(_) | Err(Reject::PostOnlyWouldCross | Reject::FokCannotFill { .. })
                 );
                 if reference_decides {
-                    let expected = reference.place(new);
+                    let expected = reference.place(NewOrder {
+                        id: p.order_id,
+                        agent: p.agent.0,
+                        asset: p.asset,
+                        side: p.side,
+                        order_type: p.order_type,
+                        price: p.price,
+                        quantity: p.quantity,
+                        tif: p.time_in_force,
+                        stp: p.stp,
+                    });
                     prop_assert_eq!(got.map(|_| ()), expected.clone().map(|_| ()), "{:?}", op);
-                    prop_assert_eq!(
-                        engine_fills(&h.events),
-                        expected.unwrap_or_default(),
-                        "{:?}",
-                        op
-                    );
+                    prop_assert_eq!(fills, expected.unwrap_or_default(), "{:?}", op);
                 }
             }
-            Op::Cancel { agent, pick: p } => {
-                let id = pick(&ids, p);
-                let got = h.cancel(agent, id).map(|_| ());
-                prop_assert_eq!(got, reference.cancel(agent, id), "{:?}", op);
+            Command::CancelOrder(c) => {
+                let expected = reference.cancel(c.agent.0, id_of(&c.order));
+                prop_assert_eq!(got.map(|_| ()), expected, "{:?}", op);
             }
-            Op::Amend {
-                agent,
-                pick: p,
-                price,
-                quantity,
-            } => {
-                let id = pick(&ids, p);
-                let got = h.amend(agent, id, price, quantity);
+            Command::AmendOrder(a) => {
                 let reference_decides = !matches!(
                     got,
                     Err(Reject::InsufficientFunds { .. } | Reject::TooManyLevels)
                 );
                 if reference_decides {
-                    let expected = reference.amend(
-                        agent,
-                        id,
-                        price.map(|p| Price(p * SCALE)),
-                        quantity.map(|q| Quantity(q * SCALE)),
-                    );
+                    let expected = reference.amend(a.agent.0, id_of(&a.order), a.price, a.quantity);
                     prop_assert_eq!(got.map(|_| ()), expected.clone().map(|_| ()), "{:?}", op);
-                    prop_assert_eq!(
-                        engine_fills(&h.events),
-                        expected.unwrap_or_default(),
-                        "{:?}",
-                        op
-                    );
+                    prop_assert_eq!(fills, expected.unwrap_or_default(), "{:?}", op);
                 }
             }
-            Op::CancelAll { agent, asset } => {
-                let got = h.cancel_all(agent, asset.map(symbol));
-                prop_assert_eq!(
-                    got,
-                    Ok(reference.cancel_all(agent, asset.map(symbol))),
-                    "{:?}",
-                    op
-                );
+            Command::CancelAll(c) => {
+                let count = reference.cancel_all(c.agent.0, c.asset);
+                prop_assert_eq!(got, Ok(Ack::OrdersCancelled { count }), "{:?}", op);
             }
-            Op::Deposit {
-                agent,
-                currency: c,
-                units,
-            } => {
-                let command = Command::Deposit(Deposit {
-                    agent: AgentId(agent),
-                    currency: currency(c),
-                    amount: Amount(units * SCALE),
-                });
-                prop_assert!(h.run(command).is_ok());
-            }
-            Op::Withdraw {
-                agent,
-                currency: c,
-                units,
-            } => {
-                let command = Command::Withdraw(Withdraw {
-                    agent: AgentId(agent),
-                    currency: currency(c),
-                    amount: Amount(units * SCALE),
-                });
-                let _ = h.run(command);
-            }
+            Command::Deposit(_) => prop_assert!(got.is_ok()),
+            Command::Withdraw(_) | Command::RegisterAsset(_) => {}
         }
         for (i, name) in ASSETS.iter().enumerate() {
             let engine: Vec<_> = h
@@ -329,66 +329,6 @@ proptest! {
 
 /// Applies `op` to the engine alone (invariants are checked by the harness).
 fn apply_loosely(h: &mut Harness, op: &Op, ids: &mut Vec<OrderId>) {
-    let pick =
-        |ids: &Vec<OrderId>, p: usize| ids.get(p % ids.len().max(1)).copied().unwrap_or(OrderId(0));
-    let command = match op.clone() {
-        Op::Place {
-            agent,
-            asset,
-            side,
-            market,
-            price,
-            quantity,
-            tif,
-            stp,
-        } => {
-            let mut order = h.order(agent, side, price, quantity);
-            order.asset = symbol(asset);
-            order.time_in_force = tif;
-            order.stp = stp;
-            if market {
-                order.order_type = OrderType::Market;
-            }
-            ids.push(order.order_id);
-            Command::PlaceOrder(order)
-        }
-        Op::Cancel { agent, pick: p } => Command::CancelOrder(CancelOrder {
-            agent: AgentId(agent),
-            order: OrderRef::Id(pick(ids, p)),
-        }),
-        Op::Amend {
-            agent,
-            pick: p,
-            price,
-            quantity,
-        } => Command::AmendOrder(AmendOrder {
-            agent: AgentId(agent),
-            order: OrderRef::Id(pick(ids, p)),
-            price: price.map(|p| Price(p * SCALE)),
-            quantity: quantity.map(|q| Quantity(q * SCALE)),
-        }),
-        Op::CancelAll { agent, asset } => Command::CancelAll(CancelAll {
-            agent: AgentId(agent),
-            asset: asset.map(symbol),
-        }),
-        Op::Deposit {
-            agent,
-            currency: c,
-            units,
-        } => Command::Deposit(Deposit {
-            agent: AgentId(agent),
-            currency: currency(c),
-            amount: Amount(units * SCALE),
-        }),
-        Op::Withdraw {
-            agent,
-            currency: c,
-            units,
-        } => Command::Withdraw(Withdraw {
-            agent: AgentId(agent),
-            currency: currency(c),
-            amount: Amount(units * SCALE),
-        }),
-    };
+    let command = to_command(h, op, ids);
     let _ = h.run(command);
 }
