@@ -14,6 +14,32 @@ use crate::reject::Reject;
 use crate::reply::{OrderAck, Reply};
 use crate::units::{AgentId, Amount, Lots, Symbol, Ticks, Timestamp};
 
+/// The asset an incoming order names.
+pub(crate) enum OrderAsset<'a> {
+    /// Already registered.
+    Listed(AssetId, &'a Asset),
+    /// Created by this order if it is accepted.
+    New(Box<Asset>),
+}
+
+impl OrderAsset<'_> {
+    /// The asset's parameters.
+    pub fn asset(&self) -> &Asset {
+        match self {
+            OrderAsset::Listed(_, asset) => asset,
+            OrderAsset::New(asset) => asset,
+        }
+    }
+
+    /// Its id, if registered.
+    pub fn id(&self) -> Option<AssetId> {
+        match self {
+            OrderAsset::Listed(id, _) => Some(*id),
+            OrderAsset::New(_) => None,
+        }
+    }
+}
+
 /// All market state: assets and their books, orders, wallets and escrow.
 ///
 /// A pure state machine: [`Market::apply`] reads no clock, does no I/O and
@@ -78,15 +104,12 @@ impl Market {
         reply
     }
 
-    /// The asset an order names: its id if registered, or (when implicit
-    /// assets are allowed) a new asset with the default parameters, which
-    /// [`Market::commit_asset`] registers once the order is accepted.
-    pub(crate) fn asset_for_order(
-        &self,
-        symbol: &Symbol,
-    ) -> Result<(Option<AssetId>, Asset), Reject> {
+    /// The asset an order names: registered, or (when implicit assets are
+    /// allowed) a new asset with the default parameters, which
+    /// the order registers once it is accepted.
+    pub(crate) fn asset_for_order(&self, symbol: &Symbol) -> Result<OrderAsset<'_>, Reject> {
         if let Some(id) = self.assets.find(symbol) {
-            return Ok((Some(id), *self.assets.get(id)));
+            return Ok(OrderAsset::Listed(id, self.assets.get(id)));
         }
         if !self.config.assets_implicit {
             return Err(Reject::UnknownAsset);
@@ -101,20 +124,8 @@ impl Market {
             quantity_min: d.quantity_min,
             quantity_max: d.quantity_max,
         };
-        Ok((
-            None,
-            Asset::new(spec, self.default_currency, self.default_grid),
-        ))
-    }
-
-    /// Registers `asset` if `id` says it is new; returns its id.
-    pub(crate) fn commit_asset(
-        &mut self,
-        id: Option<AssetId>,
-        asset: Asset,
-        events: &mut Vec<Event>,
-    ) -> AssetId {
-        id.unwrap_or_else(|| self.add_asset(asset, events))
+        let asset = Asset::new(spec, self.default_currency, self.default_grid);
+        Ok(OrderAsset::New(Box::new(asset)))
     }
 
     /// Fails if no more assets may be added.

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::book::crosses;
 use crate::event::{Event, OrderAccepted};
-use crate::market::Market;
+use crate::market::{Market, OrderAsset};
 use crate::orders::{Order, NIL};
 use crate::reject::Reject;
 use crate::reply::{Ack, OrderStatus, Reply};
@@ -106,7 +106,8 @@ impl PlaceOrder {
         time: Timestamp,
         events: &mut Vec<Event>,
     ) -> Reply {
-        let (asset_id, asset) = market.asset_for_order(&self.asset)?;
+        let order_asset = market.asset_for_order(&self.asset)?;
+        let (asset_id, asset) = (order_asset.id(), order_asset.asset());
         let lots = asset.lots(self.quantity)?;
         let is_market = self.order_type == OrderType::Market;
         let limit = match (self.price, is_market) {
@@ -174,7 +175,10 @@ impl PlaceOrder {
         market.check_available(agent, asset.currency, hold)?;
 
         // Validated: from here on the order is accepted.
-        let asset_id = market.commit_asset(asset_id, asset, events);
+        let asset_id = match order_asset {
+            OrderAsset::Listed(id, _) => id,
+            OrderAsset::New(asset) => market.add_asset(*asset, events),
+        };
         let agent = agent.unwrap_or_else(|| market.ledger.agent(self.agent));
         let client_order_id = self.client_order_id;
         events.push(Event::OrderAccepted(OrderAccepted {
