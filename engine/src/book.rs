@@ -141,7 +141,7 @@ impl Book {
     pub fn push(&mut self, orders: &mut OrderStore, slot: u32) {
         let (side, price, remaining) = {
             let o = orders.get(slot);
-            (o.side, o.price, o.remaining)
+            (o.side(), o.price, o.remaining)
         };
         debug_assert!(remaining.0 > 0);
         let levels = self.levels_mut(side);
@@ -181,7 +181,7 @@ impl Book {
     pub fn remove(&mut self, orders: &mut OrderStore, slot: u32) {
         let (side, price, remaining, prev, next) = {
             let o = orders.get(slot);
-            (o.side, o.price, o.remaining, o.prev, o.next)
+            (o.side(), o.price, o.remaining, o.prev, o.next)
         };
         let levels = self.levels_mut(side);
         let i = Self::position(levels, side, price).expect("an open order has a level");

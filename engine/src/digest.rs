@@ -30,15 +30,7 @@ fn put_order(h: &mut blake3::Hasher, market: &Market, slot: u32) {
     );
     put(
         h,
-        (
-            o.asset,
-            o.side,
-            o.order_type,
-            o.time_in_force,
-            o.stp,
-            o.status,
-            market.orders.client_id(slot),
-        ),
+        (o.asset, o.traits, o.status, market.orders.client_id(slot)),
     );
 }
 

@@ -54,7 +54,7 @@ impl Market {
                             o.status
                         );
                         ensure!(
-                            o.asset == id && o.side == side && o.price == level.price,
+                            o.asset == id && o.side() == side && o.price == level.price,
                             "order {} rests in the wrong level",
                             o.id
                         );

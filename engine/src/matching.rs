@@ -43,7 +43,7 @@ impl BookCtx<'_> {
     pub fn execute(&mut self, slot: u32, held: Amount, hold_more: Amount) -> OrderAck {
         let (agent, side, id) = {
             let o = self.orders.get(slot);
-            (o.agent, o.side, o.id)
+            (o.agent, o.side(), o.id)
         };
         self.hold(agent, hold_more, Some(id));
         let hold = Amount(held.0 + hold_more.0);
@@ -52,9 +52,9 @@ impl BookCtx<'_> {
         let (remaining, price) = (order.remaining, order.price);
         let rests = remaining.0 > 0
             && stop == Stop::NoLiquidity
-            && order.order_type == OrderType::Limit
+            && order.traits.order_type() == OrderType::Limit
             && matches!(
-                order.time_in_force,
+                order.traits.time_in_force(),
                 TimeInForce::Gtc | TimeInForce::PostOnly
             );
         let mut kept = Amount::ZERO;
@@ -106,7 +106,7 @@ impl BookCtx<'_> {
     fn match_order(&mut self, slot: u32) -> (Stop, Amount) {
         let (agent, side, limit, stp) = {
             let o = self.orders.get(slot);
-            (o.agent, o.side, o.price, o.stp)
+            (o.agent, o.side(), o.price, o.traits.stp())
         };
         let maker_side = side.opposite();
         let mut spent = Amount::ZERO;
@@ -143,7 +143,7 @@ impl BookCtx<'_> {
         let taker_remaining = self.orders.get(taker).remaining;
         let (price, maker_side, maker_remaining) = {
             let m = self.orders.get(maker);
-            (m.price, m.side, m.remaining)
+            (m.price, m.side(), m.remaining)
         };
         let lots = Lots(maker_remaining.0.min(taker_remaining.0));
         let maker_done = lots == maker_remaining;
@@ -164,7 +164,7 @@ impl BookCtx<'_> {
         let t = self.orders.get_mut(taker);
         t.remaining.0 -= lots.0;
         t.filled.0 += lots.0;
-        let (taker_id, taker_side) = (t.id, t.side);
+        let (taker_id, taker_side) = (t.id, t.side());
         let (buy, sell) = match taker_side {
             Side::Buy => (taker, maker),
             Side::Sell => (maker, taker),
@@ -239,7 +239,7 @@ impl BookCtx<'_> {
         self.book.remove(self.orders, slot);
         let o = self.orders.get(slot);
         let (agent, id) = (o.agent, o.id);
-        let hold = match o.side {
+        let hold = match o.side() {
             Side::Buy => self.asset.notional(o.price, o.remaining),
             Side::Sell => Amount::ZERO,
         };

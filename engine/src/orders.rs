@@ -23,9 +23,11 @@ fn hash_id(id: OrderId) -> u64 {
 /// "No slot" in the intrusive lists.
 pub(crate) const NIL: u32 = u32::MAX;
 
-/// One order. Open orders are linked into their price level's queue
-/// (`prev`/`next`) and listed in their agent's open orders at `agent_pos`.
+/// One order, in exactly one cache line. Open orders are linked into
+/// their price level's queue (`prev`/`next`) and listed in their agent's
+/// open orders at `agent_pos`.
 #[derive(Clone, Debug)]
+#[repr(align(64))]
 pub(crate) struct Order {
     pub id: OrderId,
     pub agent: AgentIdx,
@@ -40,12 +42,94 @@ pub(crate) struct Order {
     /// Index in the agent's list of open orders.
     pub agent_pos: u32,
     pub asset: AssetId,
-    pub side: Side,
-    pub order_type: OrderType,
-    pub time_in_force: TimeInForce,
-    pub stp: SelfTradePrevention,
+    pub traits: Traits,
     pub status: OrderStatus,
-    pub has_client_id: bool,
+}
+
+const _: () = assert!(std::mem::size_of::<Order>() == 64);
+
+impl Order {
+    /// Buy or sell.
+    pub fn side(&self) -> Side {
+        self.traits.side()
+    }
+}
+
+/// An order's fixed choices packed in one byte, so that an order fits a
+/// cache line: side (bit 0), type (bit 1), client id present (bit 2),
+/// time in force (bits 3–4), self-trade prevention (bits 5–6).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Traits(u8);
+
+impl Traits {
+    pub fn new(
+        side: Side,
+        order_type: OrderType,
+        tif: TimeInForce,
+        stp: SelfTradePrevention,
+    ) -> Traits {
+        let side = match side {
+            Side::Buy => 0,
+            Side::Sell => 1,
+        };
+        let order_type = match order_type {
+            OrderType::Limit => 0,
+            OrderType::Market => 1,
+        };
+        let tif = match tif {
+            TimeInForce::Gtc => 0,
+            TimeInForce::Ioc => 1,
+            TimeInForce::Fok => 2,
+            TimeInForce::PostOnly => 3,
+        };
+        let stp = match stp {
+            SelfTradePrevention::CancelResting => 0,
+            SelfTradePrevention::CancelNewest => 1,
+            SelfTradePrevention::CancelBoth => 2,
+        };
+        Traits(side | order_type << 1 | tif << 3 | stp << 5)
+    }
+
+    pub fn side(self) -> Side {
+        if self.0 & 1 == 0 {
+            Side::Buy
+        } else {
+            Side::Sell
+        }
+    }
+
+    pub fn order_type(self) -> OrderType {
+        if self.0 >> 1 & 1 == 0 {
+            OrderType::Limit
+        } else {
+            OrderType::Market
+        }
+    }
+
+    pub fn has_client_id(self) -> bool {
+        self.0 >> 2 & 1 == 1
+    }
+
+    fn with_client_id(self) -> Traits {
+        Traits(self.0 | 1 << 2)
+    }
+
+    pub fn time_in_force(self) -> TimeInForce {
+        match self.0 >> 3 & 3 {
+            0 => TimeInForce::Gtc,
+            1 => TimeInForce::Ioc,
+            2 => TimeInForce::Fok,
+            _ => TimeInForce::PostOnly,
+        }
+    }
+
+    pub fn stp(self) -> SelfTradePrevention {
+        match self.0 >> 5 & 3 {
+            0 => SelfTradePrevention::CancelResting,
+            1 => SelfTradePrevention::CancelNewest,
+            _ => SelfTradePrevention::CancelBoth,
+        }
+    }
 }
 
 /// An agent's open orders.
@@ -141,7 +225,8 @@ impl OrderStore {
         self.by_id
             .insert_unique(hash_id(id), slot, |&s| hash_id(slots[s as usize].id));
         if let Some(client_id) = client_id {
-            self.slots[slot as usize].has_client_id = true;
+            let order = &mut self.slots[slot as usize];
+            order.traits = order.traits.with_client_id();
             // A finished order with the same client id is shadowed.
             self.by_client_id.insert((agent, client_id), slot);
             self.client_ids.insert(slot, client_id);
@@ -162,7 +247,7 @@ impl OrderStore {
 
     /// The client id of the order in `slot`.
     pub fn client_id(&self, slot: u32) -> Option<ClientOrderId> {
-        if !self.slots[slot as usize].has_client_id {
+        if !self.slots[slot as usize].traits.has_client_id() {
             return None;
         }
         self.client_ids.get(&slot).copied()
@@ -176,7 +261,7 @@ impl OrderStore {
         let order = &mut self.slots[slot as usize];
         debug_assert!(order.status.is_open(), "finishing a finished order");
         order.status = status;
-        let (id, has_client_id) = (order.id, order.has_client_id);
+        let (id, has_client_id) = (order.id, order.traits.has_client_id());
         self.unlink_agent(slot);
         self.finished.push_back(Finished {
             slot,
@@ -268,6 +353,33 @@ impl OrderStore {
         list.swap_remove(pos);
         if let Some(&moved) = list.get(pos) {
             self.slots[moved as usize].agent_pos = pos as u32;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traits_pack_and_unpack_every_combination() {
+        use SelfTradePrevention::*;
+        use TimeInForce::*;
+        for side in [Side::Buy, Side::Sell] {
+            for order_type in [OrderType::Limit, OrderType::Market] {
+                for tif in [Gtc, Ioc, Fok, PostOnly] {
+                    for stp in [CancelResting, CancelNewest, CancelBoth] {
+                        let t = Traits::new(side, order_type, tif, stp);
+                        for t in [t, t.with_client_id()] {
+                            assert_eq!(
+                                (t.side(), t.order_type(), t.time_in_force(), t.stp()),
+                                (side, order_type, tif, stp)
+                            );
+                        }
+                        assert!(!t.has_client_id() && t.with_client_id().has_client_id());
+                    }
+                }
+            }
         }
     }
 }

@@ -276,9 +276,9 @@ impl Market {
         let o = self.orders.get(slot);
         let a = self.assets.get(o.asset);
         // A market order without protection stores the side's extreme.
-        let unprotected = o.order_type == OrderType::Market
+        let unprotected = o.traits.order_type() == OrderType::Market
             && o.price
-                == match o.side {
+                == match o.side() {
                     Side::Buy => Ticks(i64::MAX),
                     Side::Sell => Ticks(0),
                 };
@@ -287,10 +287,10 @@ impl Market {
             client_order_id: self.orders.client_id(slot),
             agent: self.ledger.agent_id(o.agent),
             asset: a.spec.symbol,
-            side: o.side,
-            order_type: o.order_type,
-            time_in_force: o.time_in_force,
-            stp: o.stp,
+            side: o.side(),
+            order_type: o.traits.order_type(),
+            time_in_force: o.traits.time_in_force(),
+            stp: o.traits.stp(),
             price: (!unprotected).then(|| a.price(o.price)),
             quantity: a.quantity(crate::units::Lots(o.filled.0 + o.remaining.0)),
             filled: a.quantity(o.filled),

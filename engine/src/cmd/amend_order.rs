@@ -55,11 +55,11 @@ impl AmendOrder {
         if price == order.price && remaining == order.remaining {
             return Ok(Ack::Order(market.order_ack(slot)));
         }
-        let old_hold = match order.side {
+        let old_hold = match order.side() {
             Side::Buy => asset.notional(order.price, order.remaining),
             Side::Sell => Amount::ZERO,
         };
-        let new_hold = match order.side {
+        let new_hold = match order.side() {
             Side::Buy => new_notional,
             Side::Sell => Amount::ZERO,
         };
@@ -75,20 +75,20 @@ impl AmendOrder {
             events.push(event);
             let mut ctx = market.book_ctx(order.asset, time, events);
             ctx.book
-                .reduce(order.side, price, Lots(order.remaining.0 - remaining.0));
+                .reduce(order.side(), price, Lots(order.remaining.0 - remaining.0));
             ctx.orders.get_mut(slot).remaining = remaining;
             ctx.release(order.agent, Amount(old_hold.0 - new_hold.0), Some(order.id));
             return Ok(Ack::Order(ctx.ack(slot)));
         }
 
         let book = market.book(order.asset);
-        let opposite = book.best(order.side.opposite()).map(|l| l.price);
-        if order.time_in_force == TimeInForce::PostOnly
-            && opposite.is_some_and(|best| crosses(order.side, price, best))
+        let opposite = book.best(order.side().opposite()).map(|l| l.price);
+        if order.traits.time_in_force() == TimeInForce::PostOnly
+            && opposite.is_some_and(|best| crosses(order.side(), price, best))
         {
             return Err(Reject::PostOnlyWouldCross);
         }
-        if !book.has_room(order.side, price, market.config.book_levels_per_side_max) {
+        if !book.has_room(order.side(), price, market.config.book_levels_per_side_max) {
             return Err(Reject::TooManyLevels);
         }
         let extra = Amount((new_hold.0 - old_hold.0).max(0));

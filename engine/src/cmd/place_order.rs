@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::book::crosses;
 use crate::event::{Event, OrderAccepted};
 use crate::market::{Market, OrderAsset};
-use crate::orders::{Order, NIL};
+use crate::orders::{Order, Traits, NIL};
 use crate::reject::Reject;
 use crate::reply::{Ack, OrderStatus, Reply};
 use crate::units::{
@@ -206,12 +206,8 @@ impl PlaceOrder {
                 next: NIL,
                 agent_pos: 0,
                 asset: asset_id,
-                side: self.side,
-                order_type: self.order_type,
-                time_in_force: self.time_in_force,
-                stp: self.stp,
+                traits: Traits::new(self.side, self.order_type, self.time_in_force, self.stp),
                 status: OrderStatus::Open,
-                has_client_id: false,
             },
             client_order_id,
         );
