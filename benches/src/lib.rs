@@ -396,19 +396,41 @@ impl Responder for Discard {
     fn answer(self, _: Result<Answer, Reject>) {}
 }
 
-/// Counts completed commands and says when `target` is reached.
-struct CountingSink {
+/// Counts completed commands and says when all of them are done.
+pub struct Counter {
     done: usize,
     target: usize,
     reached: crossbeam_channel::Sender<()>,
 }
 
-impl BatchSink<Discard> for CountingSink {
-    fn complete(&mut self, batch: Batch<Discard>, recycler: &Recycler<Discard>) {
+impl Counter {
+    /// A counter for `target` commands, and the receiver told when they
+    /// are all done.
+    pub fn new(target: usize) -> (Counter, crossbeam_channel::Receiver<()>) {
+        let (reached, all_done) = crossbeam_channel::bounded(1);
+        let counter = Counter {
+            done: 0,
+            target,
+            reached,
+        };
+        (counter, all_done)
+    }
+
+    /// Counts the replies of `batch`.
+    pub fn count(&mut self, batch: &Batch<Discard>) {
         self.done += batch.completions.len();
         if self.done == self.target {
             let _ = self.reached.send(());
         }
+    }
+}
+
+/// A sink that only counts: the engine thread with nothing behind it.
+struct CountingSink(Counter);
+
+impl BatchSink<Discard> for CountingSink {
+    fn complete(&mut self, batch: Batch<Discard>, recycler: &Recycler<Discard>) {
+        self.0.count(&batch);
         recycler.give_back(batch);
     }
 }
@@ -421,12 +443,25 @@ pub fn through_channel(
     commands: Vec<Input>,
     per_message: usize,
 ) -> (Duration, Market) {
-    let (reached, all_done) = crossbeam_channel::bounded(1);
-    let sink = CountingSink {
-        done: 0,
-        target: commands.len(),
-        reached,
-    };
+    let (counter, all_done) = Counter::new(commands.len());
+    drive(
+        market,
+        commands,
+        per_message,
+        CountingSink(counter),
+        all_done,
+    )
+}
+
+/// Like [`through_channel`], with `sink` behind the engine; `all_done`
+/// hears when the last reply is released.
+pub fn drive<S: BatchSink<Discard>>(
+    market: Market,
+    commands: Vec<Input>,
+    per_message: usize,
+    sink: S,
+    all_done: crossbeam_channel::Receiver<()>,
+) -> (Duration, Market) {
     let engine = EngineHandle::spawn(market, sink, ThreadOptions::default()).expect("spawn engine");
     let sender = engine.sender();
     let started = Instant::now();

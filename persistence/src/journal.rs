@@ -1,0 +1,79 @@
+//! The journal abstraction: an append-only log of accepted inputs under
+//! consecutive sequence numbers starting at 1.
+
+use std::fmt;
+
+use agora_engine::Input;
+
+/// Why the journal failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JournalError {
+    /// The store itself failed (I/O, RocksDB).
+    Store(String),
+    /// A record cannot be trusted: bad checksum, unknown format, or a
+    /// payload that does not decode.
+    Corrupt {
+        /// Sequence number of the record.
+        seq: u64,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Sequence numbers are not consecutive.
+    Gap {
+        /// The sequence number that should come next.
+        expected: u64,
+        /// The one that came.
+        found: u64,
+    },
+    /// A journaled command was rejected on replay: the journal does not
+    /// belong to this engine version or configuration.
+    Diverged {
+        /// Sequence number of the command.
+        seq: u64,
+        /// The rejection.
+        reason: String,
+    },
+}
+
+impl fmt::Display for JournalError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JournalError::Store(e) => write!(f, "journal store failed: {e}"),
+            JournalError::Corrupt { seq, reason } => {
+                write!(f, "journal record {seq} is corrupt: {reason}")
+            }
+            JournalError::Gap { expected, found } => {
+                write!(f, "journal jumps from record {} to {found}", expected - 1)
+            }
+            JournalError::Diverged { seq, reason } => write!(
+                f,
+                "journal record {seq} was rejected on replay ({reason}): \
+                 it was written by another engine version or configuration"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for JournalError {}
+
+/// An append-only log of accepted inputs.
+pub trait Journal: Send + 'static {
+    /// Appends `inputs` as records `first_seq`, `first_seq + 1`, …;
+    /// `first_seq` is one past the last record. Durable when it returns,
+    /// as far as the journal's durability promises.
+    fn append(&mut self, first_seq: u64, inputs: &[Input]) -> Result<(), JournalError>;
+
+    /// Makes every appended record durable.
+    fn sync(&mut self) -> Result<(), JournalError>;
+
+    /// Calls `visit` with every record from `from` on, in order; stops at
+    /// the first error (its own or `visit`'s).
+    fn read_from(
+        &self,
+        from: u64,
+        visit: &mut dyn FnMut(u64, Input) -> Result<(), JournalError>,
+    ) -> Result<(), JournalError>;
+
+    /// The last record's sequence number, 0 if there is none.
+    fn last_seq(&self) -> Result<u64, JournalError>;
+}

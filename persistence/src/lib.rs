@@ -1,0 +1,30 @@
+//! Agora's durable command journal.
+//!
+//! The engine is deterministic, so its state is the replay of the commands
+//! it accepted. This crate records those commands durably, in batches
+//! (group commit), before any reply or event of a batch leaves the
+//! process, and rebuilds the engine's state from them on start.
+//!
+//! - [`Journal`]: append batches of accepted inputs under consecutive
+//!   sequence numbers, read them back. `RocksJournal` (feature `rocksdb`)
+//!   stores them in an embedded RocksDB; [`MemoryJournal`] serves tests.
+//! - [`JournalWriter`]: the engine's [`agora_engine::BatchSink`]; a thread
+//!   of its own appends each batch (and syncs the journal on an interval)
+//!   and only then hands it to a [`Release`], so the engine applies the
+//!   next batch while this one is made durable.
+//! - [`recover`]: replays a journal into a fresh market.
+
+mod journal;
+mod memory;
+mod record;
+mod recovery;
+#[cfg(feature = "rocksdb")]
+mod rocks;
+mod writer;
+
+pub use journal::{Journal, JournalError};
+pub use memory::MemoryJournal;
+pub use recovery::{recover, Recovered};
+#[cfg(feature = "rocksdb")]
+pub use rocks::{Durability, RocksJournal};
+pub use writer::{JournalWriter, Release};

@@ -1,0 +1,122 @@
+//! The journal in an embedded RocksDB: one record per key in column
+//! family `journal`, one `WriteBatch` per engine batch.
+
+use std::path::Path;
+
+use agora_engine::Input;
+use rocksdb::{
+    ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteBatch, WriteOptions, DB,
+};
+
+use crate::journal::{Journal, JournalError};
+use crate::record;
+
+const JOURNAL_CF: &str = "journal";
+
+/// The key of record `seq`: big-endian, so keys sort in sequence order.
+fn key(seq: u64) -> [u8; 8] {
+    seq.to_be_bytes()
+}
+
+/// The sequence number a key names.
+fn seq_of(key: &[u8]) -> Result<u64, JournalError> {
+    let bytes: [u8; 8] = key.try_into().map_err(|_| JournalError::Corrupt {
+        seq: 0,
+        reason: format!("a key of {} bytes", key.len()),
+    })?;
+    Ok(u64::from_be_bytes(bytes))
+}
+
+/// When an appended batch is durable.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Durability {
+    /// Each batch is fsync'd before `append` returns: nothing acknowledged
+    /// is ever lost.
+    Sync,
+    /// Batches are written (surviving a crash of the process) and fsync'd
+    /// by [`Journal::sync`], which the writer calls on an interval: a power
+    /// loss can lose what was acknowledged since the last sync.
+    Buffered,
+}
+
+/// A journal stored in RocksDB.
+pub struct RocksJournal {
+    db: DB,
+    durability: Durability,
+    buffer: Vec<u8>,
+}
+
+fn store(e: rocksdb::Error) -> JournalError {
+    JournalError::Store(e.to_string())
+}
+
+impl RocksJournal {
+    /// Opens (or creates) the journal in directory `path`.
+    pub fn open(path: &Path, durability: Durability) -> Result<RocksJournal, JournalError> {
+        let mut options = Options::default();
+        options.create_if_missing(true);
+        options.create_missing_column_families(true);
+        let journal = ColumnFamilyDescriptor::new(JOURNAL_CF, Options::default());
+        let db = DB::open_cf_descriptors(&options, path, vec![journal]).map_err(store)?;
+        Ok(RocksJournal {
+            db,
+            durability,
+            buffer: Vec::with_capacity(256),
+        })
+    }
+
+    fn cf(&self) -> &rocksdb::ColumnFamily {
+        self.db
+            .cf_handle(JOURNAL_CF)
+            .expect("journal column family exists")
+    }
+}
+
+impl Journal for RocksJournal {
+    fn append(&mut self, first_seq: u64, inputs: &[Input]) -> Result<(), JournalError> {
+        let mut batch = WriteBatch::default();
+        for (i, input) in inputs.iter().enumerate() {
+            record::encode(input, &mut self.buffer);
+            batch.put_cf(self.cf(), key(first_seq + i as u64), &self.buffer);
+        }
+        let mut options = WriteOptions::default();
+        options.set_sync(self.durability == Durability::Sync);
+        self.db.write_opt(batch, &options).map_err(store)
+    }
+
+    fn sync(&mut self) -> Result<(), JournalError> {
+        self.db.flush_wal(true).map_err(store)
+    }
+
+    fn read_from(
+        &self,
+        from: u64,
+        visit: &mut dyn FnMut(u64, Input) -> Result<(), JournalError>,
+    ) -> Result<(), JournalError> {
+        let start = key(from.max(1));
+        let mut expected = from.max(1);
+        for item in self
+            .db
+            .iterator_cf(self.cf(), IteratorMode::From(&start, Direction::Forward))
+        {
+            let (key, value) = item.map_err(store)?;
+            let seq = seq_of(&key)?;
+            if seq != expected {
+                return Err(JournalError::Gap {
+                    expected,
+                    found: seq,
+                });
+            }
+            visit(seq, record::decode(seq, &value)?)?;
+            expected += 1;
+        }
+        Ok(())
+    }
+
+    fn last_seq(&self) -> Result<u64, JournalError> {
+        match self.db.iterator_cf(self.cf(), IteratorMode::End).next() {
+            None => Ok(0),
+            Some(item) => seq_of(&item.map_err(store)?.0),
+        }
+    }
+}

@@ -1,0 +1,295 @@
+//! The journal end to end: records survive reopening, batches are released
+//! only after they are journaled, and recovery rebuilds the exact state.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use agora_engine::cmd::{CancelOrder, Deposit, PlaceOrder};
+use agora_engine::units::{
+    AgentId, Amount, Currency, OrderId, Price, Quantity, Symbol, Timestamp, SCALE,
+};
+use agora_engine::{
+    Answer, Batch, Command, EngineConfig, EngineHandle, Input, Market, OrderRef, OrderType, Reject,
+    Responder, SelfTradePrevention, Side, ThreadOptions, TimeInForce,
+};
+use agora_persistence::{recover, Journal, JournalError, JournalWriter, MemoryJournal, Release};
+#[cfg(feature = "rocksdb")]
+use agora_persistence::{Durability, RocksJournal};
+use proptest::prelude::*;
+
+fn deposit(agent: u64, units: i64) -> Command {
+    Command::Deposit(Deposit {
+        agent: AgentId(agent),
+        currency: Currency::new("CREDITS").unwrap(),
+        amount: Amount(units * SCALE),
+    })
+}
+
+fn order(id: u64, agent: u64, side: Side, price: i64, quantity: i64, tif: TimeInForce) -> Command {
+    Command::PlaceOrder(PlaceOrder {
+        order_id: OrderId(id),
+        agent: AgentId(agent),
+        asset: Symbol::new("GPU").unwrap(),
+        side,
+        order_type: OrderType::Limit,
+        price: Some(Price(price * SCALE)),
+        quantity: Quantity(quantity * SCALE),
+        time_in_force: tif,
+        client_order_id: None,
+        stp: SelfTradePrevention::CancelResting,
+    })
+}
+
+fn cancel(agent: u64, id: u64) -> Command {
+    Command::CancelOrder(CancelOrder {
+        agent: AgentId(agent),
+        order: OrderRef::Id(OrderId(id)),
+    })
+}
+
+/// A stream of deposits, crossing orders and cancels (some rejected).
+fn stream(len: u64) -> Vec<Input> {
+    (1..=len)
+        .map(|i| {
+            let agent = 1 + i % 5;
+            let command = match i % 7 {
+                0 => deposit(agent, 1_000),
+                1 | 2 => order(
+                    i,
+                    agent,
+                    Side::Buy,
+                    90 + (i % 13) as i64,
+                    1 + (i % 4) as i64,
+                    TimeInForce::Gtc,
+                ),
+                3 | 4 => order(
+                    i,
+                    agent,
+                    Side::Sell,
+                    95 + (i % 11) as i64,
+                    1 + (i % 3) as i64,
+                    TimeInForce::Gtc,
+                ),
+                5 => order(i, agent, Side::Buy, 100, 2, TimeInForce::Ioc),
+                _ => cancel(agent, i - 3),
+            };
+            Input {
+                time: Timestamp(i as i64),
+                command,
+            }
+        })
+        .collect()
+}
+
+/// Applies `inputs` to a fresh market; returns it and the accepted inputs.
+fn apply_all(inputs: &[Input]) -> (Market, Vec<Input>) {
+    let mut market = Market::new(EngineConfig::default());
+    let mut events = Vec::new();
+    let accepted = inputs
+        .iter()
+        .filter(|input| market.apply(input, &mut events).is_ok())
+        .cloned()
+        .collect();
+    (market, accepted)
+}
+
+#[cfg(feature = "rocksdb")]
+#[test]
+fn records_survive_reopening_in_order() {
+    // What was appended is read back in order after the store is reopened.
+    let dir = tempfile::tempdir().unwrap();
+    let (_, accepted) = apply_all(&stream(200));
+    {
+        let mut journal = RocksJournal::open(dir.path(), Durability::Sync).unwrap();
+        assert_eq!(journal.last_seq(), Ok(0));
+        journal.append(1, &accepted[..50]).unwrap();
+        journal.append(51, &accepted[50..]).unwrap();
+    }
+    let journal = RocksJournal::open(dir.path(), Durability::Sync).unwrap();
+    assert_eq!(journal.last_seq(), Ok(accepted.len() as u64));
+    let mut read = Vec::new();
+    journal
+        .read_from(1, &mut |seq, input| {
+            assert_eq!(seq, read.len() as u64 + 1);
+            read.push(input);
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(read, accepted);
+    let mut tail = 0;
+    journal
+        .read_from(accepted.len() as u64 - 2, &mut |_, _| {
+            tail += 1;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(tail, 3);
+}
+
+#[cfg(feature = "rocksdb")]
+#[test]
+fn recovery_rebuilds_the_exact_state() {
+    // Replaying the journal gives the digest the engine had.
+    let dir = tempfile::tempdir().unwrap();
+    let (market, accepted) = apply_all(&stream(500));
+    let mut journal = RocksJournal::open(dir.path(), Durability::Buffered).unwrap();
+    journal.append(1, &accepted).unwrap();
+    journal.sync().unwrap();
+    drop(journal);
+    let journal = RocksJournal::open(dir.path(), Durability::Buffered).unwrap();
+    let recovered = recover(&journal, EngineConfig::default()).unwrap();
+    assert_eq!(recovered.last_seq, accepted.len() as u64);
+    assert_eq!(recovered.market.state_digest(), market.state_digest());
+}
+
+#[test]
+fn a_journal_from_another_configuration_is_refused() {
+    // A record the engine now rejects stops recovery with its sequence.
+    let (_, accepted) = apply_all(&stream(100));
+    let mut journal = MemoryJournal::default();
+    journal.append(1, &accepted).unwrap();
+    let strict = EngineConfig {
+        assets_implicit: false,
+        ..EngineConfig::default()
+    };
+    match recover(&journal, strict) {
+        Err(JournalError::Diverged { seq, reason }) => {
+            assert!(
+                seq >= 1 && reason.contains("UnknownAsset"),
+                "{seq} {reason}"
+            )
+        }
+        other => panic!("expected divergence, got {:?}", other.map(|r| r.last_seq)),
+    }
+    assert_eq!(
+        journal.append(5, &accepted[..1]),
+        Err(JournalError::Gap {
+            expected: accepted.len() as u64 + 1,
+            found: 5
+        })
+    );
+}
+
+/// Records, for each released batch, how many records the journal held.
+#[derive(Clone)]
+struct CountingJournal {
+    inner: MemoryJournal,
+    appended: Arc<AtomicU64>,
+}
+
+impl Journal for CountingJournal {
+    fn append(&mut self, first_seq: u64, inputs: &[Input]) -> Result<(), JournalError> {
+        self.inner.append(first_seq, inputs)?;
+        self.appended
+            .fetch_add(inputs.len() as u64, Ordering::SeqCst);
+        Ok(())
+    }
+    fn sync(&mut self) -> Result<(), JournalError> {
+        self.inner.sync()
+    }
+    fn read_from(
+        &self,
+        from: u64,
+        visit: &mut dyn FnMut(u64, Input) -> Result<(), JournalError>,
+    ) -> Result<(), JournalError> {
+        self.inner.read_from(from, visit)
+    }
+    fn last_seq(&self) -> Result<u64, JournalError> {
+        self.inner.last_seq()
+    }
+}
+
+/// Checks that every released batch was journaled first, and counts
+/// released replies.
+struct Check {
+    appended: Arc<AtomicU64>,
+    released_inputs: u64,
+    replies: Arc<AtomicU64>,
+}
+
+struct Ignore;
+
+impl Responder for Ignore {
+    fn answer(self, _: Result<Answer, Reject>) {}
+}
+
+impl Release<Ignore> for Check {
+    fn release(&mut self, batch: &mut Batch<Ignore>) {
+        self.released_inputs += batch.inputs.len() as u64;
+        assert!(
+            self.appended.load(Ordering::SeqCst) >= self.released_inputs,
+            "a batch was released before it was journaled"
+        );
+        self.replies
+            .fetch_add(batch.completions.drain(..).count() as u64, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn the_engine_releases_batches_only_after_journaling_them() {
+    // Through the engine thread: every reply comes back after its batch was
+    // journaled, and the journal replays to the engine's final state.
+    let appended = Arc::new(AtomicU64::new(0));
+    let replies = Arc::new(AtomicU64::new(0));
+    let journal = CountingJournal {
+        inner: MemoryJournal::default(),
+        appended: appended.clone(),
+    };
+    let check = Check {
+        appended,
+        released_inputs: 0,
+        replies: replies.clone(),
+    };
+    let (writer, journal_thread) =
+        JournalWriter::spawn(journal, 1, check, Duration::from_millis(5)).unwrap();
+    let options = ThreadOptions {
+        channel_capacity: 64,
+        batch_commands_max: 16,
+    };
+    let engine =
+        EngineHandle::spawn(Market::new(EngineConfig::default()), writer, options).unwrap();
+    let inputs = stream(2_000);
+    let sender = engine.sender();
+    for input in inputs.clone() {
+        sender
+            .send(agora_engine::Request::Command {
+                input,
+                responder: Ignore,
+            })
+            .unwrap();
+    }
+    drop(sender);
+    let market = engine.shutdown();
+    let journal = journal_thread.join().unwrap();
+    assert_eq!(replies.load(Ordering::SeqCst), 2_000);
+    let (expected, accepted) = apply_all(&inputs);
+    assert_eq!(journal.last_seq(), Ok(accepted.len() as u64));
+    assert_eq!(market.state_digest(), expected.state_digest());
+    let recovered = recover(&journal, EngineConfig::default()).unwrap();
+    assert_eq!(recovered.market.state_digest(), market.state_digest());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_split_into_batches_replays_to_the_same_state(len in 1u64..600, cuts in prop::collection::vec(1usize..50, 1..40)) {
+        // However the accepted commands were grouped into batches, the
+        // journal replays to the state the engine reached.
+        let (market, accepted) = apply_all(&stream(len));
+        let mut journal = MemoryJournal::default();
+        let mut next = 0;
+        for cut in cuts.iter().cycle() {
+            if next >= accepted.len() {
+                break;
+            }
+            let end = (next + cut).min(accepted.len());
+            journal.append(next as u64 + 1, &accepted[next..end]).unwrap();
+            next = end;
+        }
+        let recovered = recover(&journal, EngineConfig::default()).unwrap();
+        prop_assert_eq!(recovered.market.state_digest(), market.state_digest());
+        prop_assert_eq!(recovered.replayed, accepted.len() as u64);
+    }
+}
