@@ -18,6 +18,7 @@ use agora_engine::{
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use agora_persistence::{Journal, JournalWriter, Release};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
@@ -453,9 +454,40 @@ pub fn through_channel(
     )
 }
 
+/// Releases replies of journaled batches, counting them.
+struct CountingRelease(Counter);
+
+impl Release<Discard> for CountingRelease {
+    fn release(&mut self, batch: &mut Batch<Discard>) {
+        self.0.count(batch);
+    }
+}
+
+/// Like [`through_channel`], with the group-commit journal writer behind
+/// the engine, writing to `journal`; returns the time until the last reply
+/// was released.
+pub fn through_journal<J: Journal>(
+    market: Market,
+    commands: Vec<Input>,
+    per_message: usize,
+    journal: J,
+) -> (Duration, Market) {
+    let (counter, all_done) = Counter::new(commands.len());
+    let (writer, journal_thread) = JournalWriter::spawn(
+        journal,
+        1,
+        CountingRelease(counter),
+        Duration::from_millis(10),
+    )
+    .expect("spawn journal writer");
+    let result = drive(market, commands, per_message, writer, all_done);
+    journal_thread.join().expect("journal writer");
+    result
+}
+
 /// Like [`through_channel`], with `sink` behind the engine; `all_done`
 /// hears when the last reply is released.
-pub fn drive<S: BatchSink<Discard>>(
+fn drive<S: BatchSink<Discard>>(
     market: Market,
     commands: Vec<Input>,
     per_message: usize,

@@ -17,6 +17,7 @@ use agora_engine::units::{
 use agora_engine::{
     Command, EngineConfig, Input, Market, OrderType, SelfTradePrevention, Side, TimeInForce,
 };
+use agora_persistence::MemoryJournal;
 use hdrhistogram::Histogram;
 
 /// Counts live heap bytes, to measure memory per resting order.
@@ -244,6 +245,16 @@ fn through_channel(w: &Workload) {
             w.commands.len() as f64 / elapsed.as_secs_f64() / 1e6
         );
     }
+    let (elapsed, _) = agora_benches::through_journal(
+        w.market.clone(),
+        w.commands.clone(),
+        256,
+        MemoryJournal::default(),
+    );
+    println!(
+        "   through the engine thread and the journal writer (in-memory journal: encoding, checksums, group commit): {:.2} M commands/s",
+        w.commands.len() as f64 / elapsed.as_secs_f64() / 1e6
+    );
 }
 
 /// Heap bytes per resting order, measured with a counting allocator.
