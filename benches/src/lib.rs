@@ -398,7 +398,7 @@ impl Responder for Discard {
 }
 
 /// Counts completed commands and says when all of them are done.
-pub struct Counter {
+struct Counter {
     done: usize,
     target: usize,
     reached: crossbeam_channel::Sender<()>,
@@ -407,7 +407,7 @@ pub struct Counter {
 impl Counter {
     /// A counter for `target` commands, and the receiver told when they
     /// are all done.
-    pub fn new(target: usize) -> (Counter, crossbeam_channel::Receiver<()>) {
+    fn new(target: usize) -> (Counter, crossbeam_channel::Receiver<()>) {
         let (reached, all_done) = crossbeam_channel::bounded(1);
         let counter = Counter {
             done: 0,
@@ -418,7 +418,7 @@ impl Counter {
     }
 
     /// Counts the replies of `batch`.
-    pub fn count(&mut self, batch: &Batch<Discard>) {
+    fn count(&mut self, batch: &Batch<Discard>) {
         self.done += batch.completions.len();
         if self.done == self.target {
             let _ = self.reached.send(());
