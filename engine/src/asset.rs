@@ -45,8 +45,9 @@ pub(crate) struct Grid {
 }
 
 impl Grid {
-    /// Validates `spec` and derives its grid.
-    pub fn new(spec: &AssetSpec) -> Result<Grid, Reject> {
+    /// Validates `spec` for a book of at most `book_orders_max` orders and
+    /// derives its grid.
+    pub fn new(spec: &AssetSpec, book_orders_max: u32) -> Result<Grid, Reject> {
         let invalid = |problem| Err(Reject::InvalidAssetSpec { problem });
         if spec.tick_size.0 <= 0 {
             return invalid(AssetSpecProblem::TickSizeNotPositive);
@@ -64,6 +65,13 @@ impl Grid {
         let (min, max) = (spec.quantity_min.0, spec.quantity_max.0);
         if min <= 0 || max < min || min % lot != 0 || max % lot != 0 {
             return invalid(AssetSpecProblem::QuantityBoundsInvalid);
+        }
+        // Level totals add up the lots of up to `book_orders_max` orders.
+        if (max / lot)
+            .checked_mul(i64::from(book_orders_max))
+            .is_none()
+        {
+            return invalid(AssetSpecProblem::QuantityMaxTooLarge);
         }
         Ok(Grid {
             tick: StrengthReducedU64::new(spec.tick_size.0 as u64),
@@ -214,7 +222,7 @@ mod tests {
     }
 
     fn check_spec(s: AssetSpec, expected: Result<(), AssetSpecProblem>) {
-        let got = Grid::new(&s).map(|_| ());
+        let got = Grid::new(&s, 1_000).map(|_| ());
         assert_eq!(
             got,
             expected.map_err(|problem| Reject::InvalidAssetSpec { problem })
@@ -235,12 +243,17 @@ mod tests {
         check_spec(spec(1, SCALE, 2 * SCALE, SCALE), Err(QuantityBoundsInvalid));
         check_spec(spec(1, SCALE, SCALE / 2, SCALE), Err(QuantityBoundsInvalid));
         check_spec(spec(1, SCALE, 0, SCALE), Err(QuantityBoundsInvalid));
+        // 1e18 lots of one order times 1,000 orders overflows a level total.
+        check_spec(
+            spec(SCALE, 1, 1, 1_000_000_000_000_000_000),
+            Err(QuantityMaxTooLarge),
+        );
     }
 
     #[test]
     fn prices_and_quantities_convert_to_ticks_and_lots() {
         let s = spec(SCALE / 100, SCALE, SCALE, 5 * SCALE);
-        let a = Asset::new(s, CurrencyId(0), Grid::new(&s).unwrap());
+        let a = Asset::new(s, CurrencyId(0), Grid::new(&s, 1_000).unwrap());
         assert_eq!(a.ticks(Price(SCALE)), Ok(Ticks(100)));
         assert_eq!(
             a.ticks(Price(SCALE / 1000)),

@@ -55,7 +55,7 @@ impl Default for EngineConfig {
                 tick_size: Price(SCALE / 10_000),
                 lot_size: Quantity(SCALE / 10_000),
                 quantity_min: Quantity(SCALE / 10_000),
-                quantity_max: Quantity::units(1_000_000_000),
+                quantity_max: Quantity::units(100_000_000),
             },
             assets_max: 100_000,
             book_orders_max: 4_000_000,

@@ -66,14 +66,17 @@ impl Market {
         let mut ledger = Ledger::default();
         let d = &config.asset_defaults;
         let default_currency = ledger.currency_id(d.quote_currency);
-        let default_grid = Grid::new(&AssetSpec {
-            symbol: Symbol::new("DEFAULT").expect("valid symbol"),
-            quote_currency: d.quote_currency,
-            tick_size: d.tick_size,
-            lot_size: d.lot_size,
-            quantity_min: d.quantity_min,
-            quantity_max: d.quantity_max,
-        })
+        let default_grid = Grid::new(
+            &AssetSpec {
+                symbol: Symbol::new("DEFAULT").expect("valid symbol"),
+                quote_currency: d.quote_currency,
+                tick_size: d.tick_size,
+                lot_size: d.lot_size,
+                quantity_min: d.quantity_min,
+                quantity_max: d.quantity_max,
+            },
+            config.book_orders_max,
+        )
         .expect("configured asset defaults form a valid asset");
         Market {
             config,

@@ -20,6 +20,9 @@ pub enum AssetSpecProblem {
     /// Minimum and maximum order quantities must be positive multiples of
     /// the lot size, with the minimum not above the maximum.
     QuantityBoundsInvalid,
+    /// The maximum order quantity, in lots, times the orders a book may
+    /// hold must fit a 64-bit level total.
+    QuantityMaxTooLarge,
 }
 
 /// Why the engine refused a command.

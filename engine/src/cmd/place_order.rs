@@ -495,9 +495,9 @@ mod tests {
         check_rejected(|o| o.quantity = qty(0), Reject::QuantityNotPositive);
         check_rejected(|o| o.quantity = qty(-3), Reject::QuantityNotPositive);
         check_rejected(
-            |o| o.quantity = qty(2_000_000_000),
+            |o| o.quantity = qty(200_000_000),
             Reject::QuantityAboveMax {
-                quantity_max: qty(1_000_000_000),
+                quantity_max: qty(100_000_000),
             },
         );
         check_rejected(

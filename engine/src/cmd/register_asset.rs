@@ -24,7 +24,7 @@ impl RegisterAsset {
         }
         market.check_asset_room()?;
         // Validate before the currency is interned, so a rejection changes nothing.
-        let grid = Grid::new(&self.spec)?;
+        let grid = Grid::new(&self.spec, market.config.book_orders_max)?;
         let currency = market.ledger.currency_id(self.spec.quote_currency);
         let asset = Asset::new(self.spec, currency, grid);
         market.add_asset(asset, events);
