@@ -32,6 +32,8 @@ pub struct EngineConfig {
     pub asset_defaults: AssetDefaults,
     /// Assets the engine may hold.
     pub assets_max: u32,
+    /// Currencies the engine may hold.
+    pub currencies_max: u32,
     /// Resting orders in one book (both sides).
     pub book_orders_max: u32,
     /// Price levels on one side of one book.
@@ -58,6 +60,7 @@ impl Default for EngineConfig {
                 quantity_max: Quantity::units(100_000_000),
             },
             assets_max: 100_000,
+            currencies_max: 1_000,
             book_orders_max: 4_000_000,
             book_levels_per_side_max: 200_000,
             agent_orders_open_max: 2_000_000,

@@ -12,7 +12,7 @@ use crate::matching::BookCtx;
 use crate::orders::OrderStore;
 use crate::reject::Reject;
 use crate::reply::{OrderAck, Reply};
-use crate::units::{AgentId, Amount, Lots, Symbol, Ticks, Timestamp};
+use crate::units::{AgentId, Amount, Currency, Lots, Symbol, Ticks, Timestamp};
 
 /// The asset an incoming order names.
 pub(crate) enum OrderAsset<'a> {
@@ -61,8 +61,10 @@ impl Market {
     /// An empty market.
     ///
     /// # Panics
-    /// If the configured asset defaults are not a valid asset.
+    /// If the configured asset defaults are not a valid asset, or more than
+    /// 65,536 currencies are allowed.
     pub fn new(config: EngineConfig) -> Market {
+        assert!(config.currencies_max <= 1 << 16, "currencies are numbered in 16 bits");
         let mut ledger = Ledger::default();
         let d = &config.asset_defaults;
         let default_currency = ledger.currency_id(d.quote_currency);
@@ -129,6 +131,16 @@ impl Market {
         };
         let asset = Asset::new(spec, self.default_currency, self.default_grid);
         Ok(OrderAsset::New(Box::new(asset)))
+    }
+
+    /// Fails if `code` is a new currency and no more may be added.
+    pub(crate) fn check_currency_room(&self, code: &Currency) -> Result<(), Reject> {
+        if self.ledger.find_currency(code).is_none()
+            && self.ledger.totals().count() >= self.config.currencies_max as usize
+        {
+            return Err(Reject::TooManyCurrencies);
+        }
+        Ok(())
     }
 
     /// Fails if no more assets may be added.

@@ -117,4 +117,6 @@ pub enum Reject {
     TooManyOpenOrders,
     /// The engine already holds its maximum number of assets.
     TooManyAssets,
+    /// The engine already holds its maximum number of currencies.
+    TooManyCurrencies,
 }

@@ -34,6 +34,7 @@ impl Deposit {
         if total.checked_add(self.amount).is_none() {
             return Err(Reject::AmountTooLarge);
         }
+        market.check_currency_room(&self.currency)?;
         let currency = market.ledger.currency_id(self.currency);
         let agent = market.ledger.agent(self.agent);
         market.ledger.transfer(

@@ -23,6 +23,7 @@ impl RegisterAsset {
             });
         }
         market.check_asset_room()?;
+        market.check_currency_room(&self.spec.quote_currency)?;
         // Validate before the currency is interned, so a rejection changes nothing.
         let grid = Grid::new(&self.spec, market.config.book_orders_max)?;
         let currency = market.ledger.currency_id(self.spec.quote_currency);

@@ -105,4 +105,23 @@ mod tests {
         assert!(h.run(deposit(Amount(i64::MAX))).is_ok());
         assert_eq!(h.run(deposit(Amount(1))), Err(Reject::AmountTooLarge));
     }
+
+    #[test]
+    fn currencies_are_limited() {
+        // CREDITS exists from the start; one more fits, the next is refused.
+        let mut h = Harness::new(crate::EngineConfig {
+            currencies_max: 2,
+            ..crate::EngineConfig::default()
+        });
+        let deposit = |code: &str| {
+            Command::Deposit(Deposit {
+                agent: AgentId(1),
+                currency: Currency::new(code).unwrap(),
+                amount: amt(1),
+            })
+        };
+        assert!(h.run(deposit("USD")).is_ok());
+        assert_eq!(h.run(deposit("EUR")), Err(Reject::TooManyCurrencies));
+        assert!(h.run(deposit("USD")).is_ok());
+    }
 }
