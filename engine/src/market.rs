@@ -64,7 +64,10 @@ impl Market {
     /// If the configured asset defaults are not a valid asset, or more than
     /// 65,536 currencies are allowed.
     pub fn new(config: EngineConfig) -> Market {
-        assert!(config.currencies_max <= 1 << 16, "currencies are numbered in 16 bits");
+        assert!(
+            config.currencies_max <= 1 << 16,
+            "currencies are numbered in 16 bits"
+        );
         let mut ledger = Ledger::default();
         let d = &config.asset_defaults;
         let default_currency = ledger.currency_id(d.quote_currency);
