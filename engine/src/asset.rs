@@ -28,11 +28,13 @@ pub struct AssetSpec {
 }
 
 /// Index of an asset in the engine, in order of registration.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub(crate) struct AssetId(pub u32);
 
-/// The integer grid an asset trades on, derived from its spec.
-#[derive(Copy, Clone, Debug)]
+/// The integer grid an asset trades on, derived from its spec. Snapshots
+/// store the tick and lot sizes; the divisors are rebuilt from them.
+#[derive(Copy, Clone, Debug, Serialize, Deserialize)]
+#[serde(into = "GridImage", try_from = "GridImage")]
 pub(crate) struct Grid {
     /// Tick and lot sizes as divisors that divide by multiplying: every
     /// order converts its price and quantity, and hardware division is slow.
@@ -42,6 +44,45 @@ pub(crate) struct Grid {
     notional_per_tick_lot: i64,
     quantity_min: Lots,
     quantity_max: Lots,
+}
+
+/// What a snapshot stores of a [`Grid`].
+#[derive(Copy, Clone, Serialize, Deserialize)]
+struct GridImage {
+    tick: u64,
+    lot: u64,
+    notional_per_tick_lot: i64,
+    quantity_min: Lots,
+    quantity_max: Lots,
+}
+
+impl From<Grid> for GridImage {
+    fn from(g: Grid) -> GridImage {
+        GridImage {
+            tick: g.tick.get(),
+            lot: g.lot.get(),
+            notional_per_tick_lot: g.notional_per_tick_lot,
+            quantity_min: g.quantity_min,
+            quantity_max: g.quantity_max,
+        }
+    }
+}
+
+impl TryFrom<GridImage> for Grid {
+    type Error = &'static str;
+
+    fn try_from(g: GridImage) -> Result<Grid, Self::Error> {
+        if g.tick == 0 || g.lot == 0 {
+            return Err("a grid needs positive tick and lot sizes");
+        }
+        Ok(Grid {
+            tick: StrengthReducedU64::new(g.tick),
+            lot: StrengthReducedU64::new(g.lot),
+            notional_per_tick_lot: g.notional_per_tick_lot,
+            quantity_min: g.quantity_min,
+            quantity_max: g.quantity_max,
+        })
+    }
 }
 
 impl Grid {
@@ -84,7 +125,7 @@ impl Grid {
 }
 
 /// An asset with the grid derived from its spec.
-#[derive(Copy, Clone, Debug)]
+#[derive(Copy, Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Asset {
     pub spec: AssetSpec,
     pub currency: CurrencyId,
@@ -167,7 +208,7 @@ impl Asset {
 }
 
 /// All assets, by id and by symbol.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub(crate) struct AssetTable {
     assets: Vec<Asset>,
     by_symbol: FxHashMap<Symbol, AssetId>,

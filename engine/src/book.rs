@@ -5,6 +5,7 @@
 //! last: most activity happens near the touch, where inserting or removing
 //! a level moves only a few elements.
 
+use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
 use crate::cmd::place_order::Side;
@@ -12,7 +13,7 @@ use crate::orders::{OrderStore, NIL};
 use crate::units::{Lots, Ticks, Timestamp, TradeId};
 
 /// All resting orders at one price on one side.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Level {
     pub price: Ticks,
     /// Sum of the remaining lots of the level's orders.
@@ -25,7 +26,7 @@ pub(crate) struct Level {
 }
 
 /// A trade, as the book remembers it for the recent-trades query.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct TradeRecord {
     pub trade_id: TradeId,
     pub price: Ticks,
@@ -35,7 +36,7 @@ pub(crate) struct TradeRecord {
 }
 
 /// An order book.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Book {
     /// Ascending by price: best (highest) bid last.
     bids: Vec<Level>,

@@ -15,7 +15,7 @@ use crate::units::{
 
 /// Index of an agent in the ledger, in order of first use: orders and
 /// wallets refer to agents by it, so the hot path needs no hashing.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub(crate) struct AgentIdx(pub u32);
 
 /// An account inside the engine: like [`Account`], with interned agents.
@@ -28,7 +28,7 @@ pub(crate) enum Acct {
 }
 
 /// Index of a currency in the ledger, in order of first use.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub(crate) struct CurrencyId(pub u16);
 
 /// An agent's funds in one currency.
@@ -78,7 +78,7 @@ pub struct Escrow {
 }
 
 /// An escrow record as the ledger stores it: compact, with interned ids.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct EscrowRecord {
     pub trade_id: TradeId,
     pub buyer: AgentIdx,
@@ -94,7 +94,7 @@ pub(crate) struct EscrowRecord {
 }
 
 /// An agent and its wallets, one per currency it has used.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 struct AgentAccounts {
     id: AgentId,
     /// Few per agent: a linear scan beats hashing.
@@ -102,7 +102,7 @@ struct AgentAccounts {
 }
 
 /// Per-currency totals.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 struct CurrencyTotals {
     code: Currency,
     /// Balance of the external account: minus (deposits − withdrawals).
@@ -110,7 +110,7 @@ struct CurrencyTotals {
 }
 
 /// All money in the engine.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Ledger {
     currencies: Vec<CurrencyTotals>,
     currency_ids: FxHashMap<Currency, CurrencyId>,

@@ -21,6 +21,7 @@ mod orders;
 pub mod query;
 pub mod reject;
 pub mod reply;
+mod snapshot;
 pub mod thread;
 pub mod units;
 
@@ -38,6 +39,7 @@ pub use market::Market;
 pub use query::{Answer, Query};
 pub use reject::Reject;
 pub use reply::{Ack, OrderAck, OrderStatus, Reply};
+pub use snapshot::SnapshotError;
 pub use thread::{
     Batch, BatchSink, Completion, EngineHandle, Recycler, Request, Responder, ThreadOptions,
 };

@@ -13,6 +13,7 @@ use crate::orders::OrderStore;
 use crate::reject::Reject;
 use crate::reply::{OrderAck, Reply};
 use crate::units::{AgentId, Amount, Currency, Lots, Symbol, Ticks, Timestamp};
+use serde::{Deserialize, Serialize};
 
 /// The asset an incoming order names.
 pub(crate) enum OrderAsset<'a> {
@@ -44,7 +45,7 @@ impl OrderAsset<'_> {
 ///
 /// A pure state machine: [`Market::apply`] reads no clock, does no I/O and
 /// uses no randomness, so the same inputs always give the same state.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Market {
     pub(crate) config: EngineConfig,
     pub(crate) assets: AssetTable,

@@ -2,6 +2,7 @@
 //! lookups by order id and client order id, each agent's open orders as an
 //! intrusive list, and a bounded FIFO of finished orders kept for lookup.
 
+use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
 use std::hash::BuildHasher;
@@ -26,7 +27,7 @@ pub(crate) const NIL: u32 = u32::MAX;
 /// One order, in exactly one cache line. Open orders are linked into
 /// their price level's queue (`prev`/`next`) and listed in their agent's
 /// open orders at `agent_pos`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[repr(align(64))]
 pub(crate) struct Order {
     pub id: OrderId,
@@ -58,7 +59,7 @@ impl Order {
 /// An order's fixed choices packed in one byte, so that an order fits a
 /// cache line: side (bit 0), type (bit 1), client id present (bit 2),
 /// time in force (bits 3–4), self-trade prevention (bits 5–6).
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Traits(u8);
 
 impl Traits {
@@ -133,7 +134,7 @@ impl Traits {
 }
 
 /// An agent's open orders.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 struct AgentOrders {
     /// Slots of the agent's open orders, in no particular order: removal
     /// swaps the last one into the gap, touching one other order, where a
@@ -143,7 +144,7 @@ struct AgentOrders {
 
 /// A finished order waiting to be forgotten. It carries what forgetting
 /// needs, so the old (likely cold) slot is not read just to evict it.
-#[derive(Copy, Clone, Debug)]
+#[derive(Copy, Clone, Debug, Serialize, Deserialize)]
 struct Finished {
     slot: u32,
     has_client_id: bool,
@@ -151,12 +152,14 @@ struct Finished {
 }
 
 /// All orders the engine knows: open ones and recently finished ones.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub(crate) struct OrderStore {
     slots: Vec<Order>,
     free: Vec<u32>,
     /// Slots by order id. Holds only the slot: the id is read from it, so
-    /// an entry costs 4 bytes and a lookup hashes once.
+    /// an entry costs 4 bytes and a lookup hashes once. Not in snapshots:
+    /// [`OrderStore::rebuild_index`] derives it from the kept orders.
+    #[serde(skip)]
     by_id: HashTable<u32>,
     by_client_id: FxHashMap<(AgentIdx, ClientOrderId), u32>,
     client_ids: FxHashMap<u32, ClientOrderId>,
@@ -166,6 +169,25 @@ pub(crate) struct OrderStore {
 }
 
 impl OrderStore {
+    /// Rebuilds the id index from the open and the retained finished
+    /// orders, after the store was restored from a snapshot.
+    pub fn rebuild_index(&mut self) {
+        let kept: Vec<u32> = self
+            .agents
+            .iter()
+            .flat_map(|a| a.slots.iter().copied())
+            .chain(self.finished.iter().map(|f| f.slot))
+            .collect();
+        self.by_id = HashTable::with_capacity(kept.len());
+        for slot in kept {
+            let slots = &self.slots;
+            self.by_id
+                .insert_unique(hash_id(slots[slot as usize].id), slot, |&s| {
+                    hash_id(slots[s as usize].id)
+                });
+        }
+    }
+
     /// The slot of order `id`.
     pub fn find(&self, id: OrderId) -> Option<u32> {
         self.by_id

@@ -42,6 +42,7 @@ pub fn gpu() -> Symbol {
 pub type TradeRow = (u64, u64, i64, i64);
 
 /// A market with a clock and the events of the last command.
+#[derive(Clone)]
 pub struct Harness {
     pub market: Market,
     pub events: Vec<Event>,
