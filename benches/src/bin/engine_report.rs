@@ -257,6 +257,28 @@ fn through_channel(w: &Workload) {
     );
 }
 
+/// What a snapshot of `market` costs: copying the state (so a snapshot
+/// can be encoded off the engine thread), encoding it, and restoring it.
+fn snapshot_costs(market: &Market) {
+    let started = Instant::now();
+    let copy = market.clone();
+    let cloned = started.elapsed();
+    let started = Instant::now();
+    let bytes = copy.snapshot();
+    let encoded = started.elapsed();
+    let started = Instant::now();
+    let restored = Market::from_snapshot(&bytes).expect("snapshot restores");
+    let restore = started.elapsed();
+    assert_eq!(restored.state_digest(), market.state_digest());
+    println!(
+        "   snapshot: {:.1} MB; copying the state {:.1?}, encoding {:.1?}, restoring (with invariant checks) {:.1?}",
+        bytes.len() as f64 / 1e6,
+        cloned,
+        encoded,
+        restore
+    );
+}
+
 /// Heap bytes per resting order, measured with a counting allocator.
 fn memory_per_resting_order(orders: u64) {
     let mut market = Market::new(EngineConfig::default());
@@ -318,4 +340,5 @@ fn memory_per_resting_order(orders: u64) {
         (after - before) as f64 / 1e6,
         (after - before) as f64 / orders as f64
     );
+    snapshot_costs(&market);
 }
