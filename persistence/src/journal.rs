@@ -76,4 +76,35 @@ pub trait Journal: Send + 'static {
 
     /// The last record's sequence number, 0 if there is none.
     fn last_seq(&self) -> Result<u64, JournalError>;
+
+    /// Stores, durably, a snapshot of the state after record `seq`.
+    fn save_snapshot(&mut self, seq: u64, bytes: &[u8]) -> Result<(), JournalError>;
+
+    /// The records after which snapshots are stored, newest first.
+    fn snapshots(&self) -> Result<Vec<u64>, JournalError>;
+
+    /// The snapshot stored after record `seq`.
+    fn load_snapshot(&self, seq: u64) -> Result<Vec<u8>, JournalError>;
+
+    /// Deletes the snapshot stored after record `seq`.
+    fn delete_snapshot(&mut self, seq: u64) -> Result<(), JournalError>;
+
+    /// Deletes every record up to and including `seq`.
+    fn delete_records_through(&mut self, seq: u64) -> Result<(), JournalError>;
+}
+
+/// Deletes what recovery no longer needs: keeps the `keep` newest
+/// snapshots (so a damaged newest one can fall back to an older one) and
+/// the records after the oldest of them; drops older snapshots and
+/// records. Does nothing while fewer than `keep` snapshots exist.
+pub fn prune(journal: &mut dyn Journal, keep: usize) -> Result<(), JournalError> {
+    let snapshots = journal.snapshots()?;
+    let Some(&oldest_kept) = snapshots.get(keep.max(1) - 1) else {
+        return Ok(());
+    };
+    journal.delete_records_through(oldest_kept)?;
+    for &seq in &snapshots[keep.max(1)..] {
+        journal.delete_snapshot(seq)?;
+    }
+    Ok(())
 }

@@ -12,7 +12,8 @@
 //!   of its own appends each batch (and syncs the journal on an interval)
 //!   and only then hands it to a [`Release`], so the engine applies the
 //!   next batch while this one is made durable.
-//! - [`recover`]: replays a journal into a fresh market.
+//! - [`recover`]: restores the newest good snapshot and replays the
+//!   records after it; [`prune`] drops what recovery no longer needs.
 
 mod journal;
 mod memory;
@@ -22,7 +23,7 @@ mod recovery;
 mod rocks;
 mod writer;
 
-pub use journal::{Journal, JournalError};
+pub use journal::{prune, Journal, JournalError};
 pub use memory::MemoryJournal;
 pub use recovery::{recover, Recovered};
 #[cfg(feature = "rocksdb")]

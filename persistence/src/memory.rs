@@ -1,20 +1,36 @@
 //! A journal in memory, for tests. It stores encoded records, so what it
 //! reads back has crossed the same encoding as a journal on disk.
 
+use std::collections::{BTreeMap, VecDeque};
+
 use agora_engine::Input;
 
 use crate::journal::{Journal, JournalError};
 use crate::record;
 
-/// Records kept in a `Vec`; "durable" as long as the value lives.
+/// Records kept in memory; "durable" as long as the value lives.
 #[derive(Clone, Debug, Default)]
 pub struct MemoryJournal {
-    records: Vec<Vec<u8>>,
+    /// Records deleted from the front (they came before `records[0]`).
+    pruned: u64,
+    records: VecDeque<Vec<u8>>,
+    snapshots: BTreeMap<u64, Vec<u8>>,
+}
+
+impl MemoryJournal {
+    /// Flips one bit of the snapshot stored after record `seq`, as a disk
+    /// could; for tests of recovery's fallback.
+    pub fn damage_snapshot(&mut self, seq: u64) {
+        if let Some(bytes) = self.snapshots.get_mut(&seq) {
+            let last = bytes.len() - 1;
+            bytes[last] ^= 1;
+        }
+    }
 }
 
 impl Journal for MemoryJournal {
     fn append(&mut self, first_seq: u64, inputs: &[Input]) -> Result<(), JournalError> {
-        let expected = self.records.len() as u64 + 1;
+        let expected = self.pruned + self.records.len() as u64 + 1;
         if first_seq != expected {
             return Err(JournalError::Gap {
                 expected,
@@ -24,7 +40,7 @@ impl Journal for MemoryJournal {
         for input in inputs {
             let mut bytes = Vec::new();
             record::encode(input, &mut bytes);
-            self.records.push(bytes);
+            self.records.push_back(bytes);
         }
         Ok(())
     }
@@ -38,15 +54,51 @@ impl Journal for MemoryJournal {
         from: u64,
         visit: &mut dyn FnMut(u64, Input) -> Result<(), JournalError>,
     ) -> Result<(), JournalError> {
-        let skip = from.saturating_sub(1) as usize;
+        let from = from.max(1);
+        if from <= self.pruned && !self.records.is_empty() {
+            return Err(JournalError::Gap {
+                expected: from,
+                found: self.pruned + 1,
+            });
+        }
+        let skip = (from - 1).saturating_sub(self.pruned) as usize;
         for (i, bytes) in self.records.iter().enumerate().skip(skip) {
-            let seq = i as u64 + 1;
+            let seq = self.pruned + i as u64 + 1;
             visit(seq, record::decode(seq, bytes)?)?;
         }
         Ok(())
     }
 
     fn last_seq(&self) -> Result<u64, JournalError> {
-        Ok(self.records.len() as u64)
+        Ok(self.pruned + self.records.len() as u64)
+    }
+
+    fn save_snapshot(&mut self, seq: u64, bytes: &[u8]) -> Result<(), JournalError> {
+        self.snapshots.insert(seq, bytes.to_vec());
+        Ok(())
+    }
+
+    fn snapshots(&self) -> Result<Vec<u64>, JournalError> {
+        Ok(self.snapshots.keys().rev().copied().collect())
+    }
+
+    fn load_snapshot(&self, seq: u64) -> Result<Vec<u8>, JournalError> {
+        self.snapshots
+            .get(&seq)
+            .cloned()
+            .ok_or_else(|| JournalError::Store(format!("no snapshot after record {seq}")))
+    }
+
+    fn delete_snapshot(&mut self, seq: u64) -> Result<(), JournalError> {
+        self.snapshots.remove(&seq);
+        Ok(())
+    }
+
+    fn delete_records_through(&mut self, seq: u64) -> Result<(), JournalError> {
+        while self.pruned < seq && !self.records.is_empty() {
+            self.records.pop_front();
+            self.pruned += 1;
+        }
+        Ok(())
     }
 }

@@ -1,4 +1,5 @@
-//! Rebuilding the engine's state from a journal.
+//! Rebuilding the engine's state: the newest snapshot that restores, then
+//! the journal's records after it.
 
 use std::time::{Duration, Instant};
 
@@ -12,22 +13,49 @@ pub struct Recovered {
     pub market: Market,
     /// The last record's sequence number (0 for an empty journal).
     pub last_seq: u64,
+    /// The record the restored snapshot was taken after, if one was used.
+    pub snapshot: Option<u64>,
+    /// Snapshots that could not be used, newest first, with the reason.
+    pub snapshots_skipped: Vec<(u64, String)>,
     /// How many records were replayed.
     pub replayed: u64,
-    /// How long the replay took.
+    /// How long recovery took.
     pub elapsed: Duration,
 }
 
-/// Replays every record of `journal` into a new market with `config`.
+/// Restores the newest snapshot of `journal` that decodes, passes every
+/// invariant and was taken under `config` (older ones are tried in turn,
+/// then an empty market), and replays every record after it.
+///
 /// Every record was an accepted command, so a rejection on replay means
-/// the journal belongs to another engine version or configuration, and
-/// recovery stops with [`JournalError::Diverged`].
+/// the journal belongs to another engine version or configuration:
+/// recovery stops with [`JournalError::Diverged`]. Records missing after
+/// the chosen starting point stop it with [`JournalError::Gap`].
 pub fn recover(journal: &dyn Journal, config: EngineConfig) -> Result<Recovered, JournalError> {
     let started = Instant::now();
-    let mut market = Market::new(config);
+    let mut skipped = Vec::new();
+    let mut start = None;
+    for seq in journal.snapshots()? {
+        let restored = journal.load_snapshot(seq).and_then(|bytes| {
+            Market::from_snapshot(&bytes).map_err(|e| JournalError::Corrupt {
+                seq,
+                reason: e.to_string(),
+            })
+        });
+        match restored {
+            Ok(market) if *market.config() == config => {
+                start = Some((market, seq));
+                break;
+            }
+            Ok(_) => skipped.push((seq, "taken under another configuration".to_string())),
+            Err(e) => skipped.push((seq, e.to_string())),
+        }
+    }
+    let snapshot = start.as_ref().map(|(_, seq)| *seq);
+    let (mut market, mut last_seq) = start.unwrap_or_else(|| (Market::new(config), 0));
     let mut events = Vec::new();
-    let mut last_seq = 0;
-    journal.read_from(1, &mut |seq, input| {
+    let mut replayed = 0;
+    journal.read_from(last_seq + 1, &mut |seq, input| {
         events.clear();
         market
             .apply(&input, &mut events)
@@ -36,12 +64,15 @@ pub fn recover(journal: &dyn Journal, config: EngineConfig) -> Result<Recovered,
                 reason: format!("{reject:?}"),
             })?;
         last_seq = seq;
+        replayed += 1;
         Ok(())
     })?;
     Ok(Recovered {
         market,
         last_seq,
-        replayed: last_seq,
+        snapshot,
+        snapshots_skipped: skipped,
+        replayed,
         elapsed: started.elapsed(),
     })
 }

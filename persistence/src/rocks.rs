@@ -12,6 +12,7 @@ use crate::journal::{Journal, JournalError};
 use crate::record;
 
 const JOURNAL_CF: &str = "journal";
+const SNAPSHOTS_CF: &str = "snapshots";
 
 /// The key of record `seq`: big-endian, so keys sort in sequence order.
 fn key(seq: u64) -> [u8; 8] {
@@ -56,8 +57,9 @@ impl RocksJournal {
         let mut options = Options::default();
         options.create_if_missing(true);
         options.create_missing_column_families(true);
-        let journal = ColumnFamilyDescriptor::new(JOURNAL_CF, Options::default());
-        let db = DB::open_cf_descriptors(&options, path, vec![journal]).map_err(store)?;
+        let families = [JOURNAL_CF, SNAPSHOTS_CF]
+            .map(|name| ColumnFamilyDescriptor::new(name, Options::default()));
+        let db = DB::open_cf_descriptors(&options, path, families).map_err(store)?;
         Ok(RocksJournal {
             db,
             durability,
@@ -69,6 +71,18 @@ impl RocksJournal {
         self.db
             .cf_handle(JOURNAL_CF)
             .expect("journal column family exists")
+    }
+
+    fn snapshots_cf(&self) -> &rocksdb::ColumnFamily {
+        self.db
+            .cf_handle(SNAPSHOTS_CF)
+            .expect("snapshots column family exists")
+    }
+
+    fn synced() -> WriteOptions {
+        let mut options = WriteOptions::default();
+        options.set_sync(true);
+        options
     }
 }
 
@@ -118,5 +132,37 @@ impl Journal for RocksJournal {
             None => Ok(0),
             Some(item) => seq_of(&item.map_err(store)?.0),
         }
+    }
+
+    fn save_snapshot(&mut self, seq: u64, bytes: &[u8]) -> Result<(), JournalError> {
+        let mut batch = WriteBatch::default();
+        batch.put_cf(self.snapshots_cf(), key(seq), bytes);
+        self.db.write_opt(batch, &Self::synced()).map_err(store)
+    }
+
+    fn snapshots(&self) -> Result<Vec<u64>, JournalError> {
+        self.db
+            .iterator_cf(self.snapshots_cf(), IteratorMode::End)
+            .map(|item| seq_of(&item.map_err(store)?.0))
+            .collect()
+    }
+
+    fn load_snapshot(&self, seq: u64) -> Result<Vec<u8>, JournalError> {
+        self.db
+            .get_cf(self.snapshots_cf(), key(seq))
+            .map_err(store)?
+            .ok_or_else(|| JournalError::Store(format!("no snapshot after record {seq}")))
+    }
+
+    fn delete_snapshot(&mut self, seq: u64) -> Result<(), JournalError> {
+        let mut batch = WriteBatch::default();
+        batch.delete_cf(self.snapshots_cf(), key(seq));
+        self.db.write_opt(batch, &Self::synced()).map_err(store)
+    }
+
+    fn delete_records_through(&mut self, seq: u64) -> Result<(), JournalError> {
+        let mut batch = WriteBatch::default();
+        batch.delete_range_cf(self.cf(), key(0), key(seq.saturating_add(1)));
+        self.db.write_opt(batch, &Self::synced()).map_err(store)
     }
 }

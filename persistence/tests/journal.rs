@@ -13,7 +13,9 @@ use agora_engine::{
     Answer, Batch, Command, EngineConfig, EngineHandle, Input, Market, OrderRef, OrderType, Reject,
     Responder, SelfTradePrevention, Side, ThreadOptions, TimeInForce,
 };
-use agora_persistence::{recover, Journal, JournalError, JournalWriter, MemoryJournal, Release};
+use agora_persistence::{
+    prune, recover, Journal, JournalError, JournalWriter, MemoryJournal, Release,
+};
 #[cfg(feature = "rocksdb")]
 use agora_persistence::{Durability, RocksJournal};
 use proptest::prelude::*;
@@ -129,6 +131,33 @@ fn records_survive_reopening_in_order() {
 
 #[cfg(feature = "rocksdb")]
 #[test]
+fn snapshots_and_pruning_work_on_rocksdb() {
+    let dir = tempfile::tempdir().unwrap();
+    let (market, accepted) = apply_all(&stream(400));
+    let memory = journal_with_snapshots(&accepted, &[100, 200, 300]);
+    {
+        let mut journal = RocksJournal::open(dir.path(), Durability::Sync).unwrap();
+        journal.append(1, &accepted).unwrap();
+        for seq in [100, 200, 300] {
+            journal
+                .save_snapshot(seq, &memory.load_snapshot(seq).unwrap())
+                .unwrap();
+        }
+        prune(&mut journal, 2).unwrap();
+    }
+    let journal = RocksJournal::open(dir.path(), Durability::Sync).unwrap();
+    assert_eq!(journal.snapshots(), Ok(vec![300, 200]));
+    assert!(matches!(
+        journal.read_from(1, &mut |_, _| Ok(())),
+        Err(JournalError::Gap { .. })
+    ));
+    let recovered = recover(&journal, EngineConfig::default()).unwrap();
+    assert_eq!(recovered.snapshot, Some(300));
+    assert_eq!(recovered.market.state_digest(), market.state_digest());
+}
+
+#[cfg(feature = "rocksdb")]
+#[test]
 fn recovery_rebuilds_the_exact_state() {
     // Replaying the journal gives the digest the engine had.
     let dir = tempfile::tempdir().unwrap();
@@ -171,6 +200,76 @@ fn a_journal_from_another_configuration_is_refused() {
     );
 }
 
+/// A journal holding `accepted`, with snapshots after the records in
+/// `snapshot_at`.
+fn journal_with_snapshots(accepted: &[Input], snapshot_at: &[usize]) -> MemoryJournal {
+    let mut journal = MemoryJournal::default();
+    let mut market = Market::new(EngineConfig::default());
+    let mut events = Vec::new();
+    for (i, input) in accepted.iter().enumerate() {
+        market.apply(input, &mut events).unwrap();
+        let seq = i as u64 + 1;
+        journal.append(seq, std::slice::from_ref(input)).unwrap();
+        if snapshot_at.contains(&(i + 1)) {
+            journal.save_snapshot(seq, &market.snapshot()).unwrap();
+        }
+    }
+    journal
+}
+
+#[test]
+fn recovery_starts_from_the_newest_snapshot() {
+    // The newest snapshot plus the records after it give the same state as
+    // a full replay.
+    let (market, accepted) = apply_all(&stream(600));
+    let journal = journal_with_snapshots(&accepted, &[100, 250]);
+    let recovered = recover(&journal, EngineConfig::default()).unwrap();
+    assert_eq!(recovered.snapshot, Some(250));
+    assert_eq!(recovered.replayed, accepted.len() as u64 - 250);
+    assert_eq!(recovered.last_seq, accepted.len() as u64);
+    assert_eq!(recovered.market.state_digest(), market.state_digest());
+}
+
+#[test]
+fn a_damaged_snapshot_falls_back_to_an_older_one() {
+    let (market, accepted) = apply_all(&stream(600));
+    let mut journal = journal_with_snapshots(&accepted, &[100, 250]);
+    journal.damage_snapshot(250);
+    let recovered = recover(&journal, EngineConfig::default()).unwrap();
+    assert_eq!(recovered.snapshot, Some(100));
+    assert_eq!(recovered.snapshots_skipped.len(), 1);
+    assert!(
+        recovered.snapshots_skipped[0].1.contains("checksum"),
+        "{:?}",
+        recovered.snapshots_skipped
+    );
+    assert_eq!(recovered.market.state_digest(), market.state_digest());
+}
+
+#[test]
+fn pruning_keeps_what_recovery_needs() {
+    // With two snapshots kept, records up to the older one go; recovery
+    // still works, even from the older snapshot.
+    let (market, accepted) = apply_all(&stream(600));
+    let mut journal = journal_with_snapshots(&accepted, &[50, 100, 250]);
+    prune(&mut journal, 2).unwrap();
+    assert_eq!(journal.snapshots(), Ok(vec![250, 100]));
+    assert!(matches!(
+        journal.read_from(1, &mut |_, _| Ok(())),
+        Err(JournalError::Gap { .. })
+    ));
+    let recovered = recover(&journal, EngineConfig::default()).unwrap();
+    assert_eq!(recovered.market.state_digest(), market.state_digest());
+    journal.damage_snapshot(250);
+    let recovered = recover(&journal, EngineConfig::default()).unwrap();
+    assert_eq!(recovered.snapshot, Some(100));
+    assert_eq!(recovered.market.state_digest(), market.state_digest());
+    // New records keep their numbers after pruning.
+    let next = journal.last_seq().unwrap() + 1;
+    journal.append(next, &accepted[..1]).unwrap();
+    assert_eq!(journal.last_seq(), Ok(next));
+}
+
 /// Records, for each released batch, how many records the journal held.
 #[derive(Clone)]
 struct CountingJournal {
@@ -197,6 +296,21 @@ impl Journal for CountingJournal {
     }
     fn last_seq(&self) -> Result<u64, JournalError> {
         self.inner.last_seq()
+    }
+    fn save_snapshot(&mut self, seq: u64, bytes: &[u8]) -> Result<(), JournalError> {
+        self.inner.save_snapshot(seq, bytes)
+    }
+    fn snapshots(&self) -> Result<Vec<u64>, JournalError> {
+        self.inner.snapshots()
+    }
+    fn load_snapshot(&self, seq: u64) -> Result<Vec<u8>, JournalError> {
+        self.inner.load_snapshot(seq)
+    }
+    fn delete_snapshot(&mut self, seq: u64) -> Result<(), JournalError> {
+        self.inner.delete_snapshot(seq)
+    }
+    fn delete_records_through(&mut self, seq: u64) -> Result<(), JournalError> {
+        self.inner.delete_records_through(seq)
     }
 }
 
