@@ -17,7 +17,7 @@ use agora_engine::units::{
 use agora_engine::{
     Command, EngineConfig, Input, Market, OrderType, SelfTradePrevention, Side, TimeInForce,
 };
-use agora_persistence::MemoryJournal;
+use agora_persistence::{recover, Journal, MemoryJournal};
 use hdrhistogram::Histogram;
 
 /// Counts live heap bytes, to measure memory per resting order.
@@ -254,6 +254,27 @@ fn through_channel(w: &Workload) {
     println!(
         "   through the engine thread and the journal writer (in-memory journal: encoding, checksums, group commit): {:.2} M commands/s",
         w.commands.len() as f64 / elapsed.as_secs_f64() / 1e6
+    );
+    recovery(w);
+}
+
+/// Recovery speed: decoding and replaying a journal of the whole stream on
+/// top of a snapshot of the starting market.
+fn recovery(w: &Workload) {
+    let mut journal = MemoryJournal::default();
+    journal
+        .save_snapshot(0, &w.market.snapshot())
+        .expect("memory journal");
+    for (i, chunk) in w.commands.chunks(1024).enumerate() {
+        journal
+            .append(i as u64 * 1024 + 1, chunk)
+            .expect("memory journal");
+    }
+    let recovered = recover(&journal, w.market.config().clone()).expect("recovers");
+    assert_eq!(recovered.replayed, w.commands.len() as u64);
+    println!(
+        "   recovery (snapshot + decode and replay of the journal): {:.2} M commands/s",
+        recovered.replayed as f64 / recovered.elapsed.as_secs_f64() / 1e6
     );
 }
 
