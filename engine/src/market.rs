@@ -260,13 +260,7 @@ impl Market {
     /// Where the order in `slot` stands.
     pub(crate) fn order_ack(&self, slot: u32) -> OrderAck {
         let order = self.orders.get(slot);
-        let asset = self.assets.get(order.asset);
-        OrderAck {
-            order_id: order.id,
-            status: order.status,
-            filled: asset.quantity(order.filled),
-            remaining: asset.quantity(order.remaining),
-        }
+        order.ack(self.assets.get(order.asset))
     }
 
     /// The book of `asset` with everything a fill or cancel touches.

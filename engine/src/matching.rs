@@ -92,13 +92,7 @@ impl BookCtx<'_> {
 
     /// Where the order in `slot` stands.
     pub fn ack(&self, slot: u32) -> OrderAck {
-        let o = self.orders.get(slot);
-        OrderAck {
-            order_id: o.id,
-            status: o.status,
-            filled: self.asset.quantity(o.filled),
-            remaining: self.asset.quantity(o.remaining),
-        }
+        self.orders.get(slot).ack(self.asset)
     }
 
     /// Matches the order in `slot` against the opposite side; returns why
@@ -265,31 +259,29 @@ impl BookCtx<'_> {
 
     /// Moves `amount` of `agent`'s available funds into its hold.
     pub fn hold(&mut self, agent: AgentIdx, amount: Amount, order: Option<OrderId>) {
-        if amount.0 > 0 {
-            self.ledger.transfer(
-                PostingKind::OrderHold,
-                self.asset.currency,
-                Acct::Available(agent),
-                Acct::Held(agent),
-                amount,
-                order,
-                self.events,
-            );
-        }
+        let (from, to) = (Acct::Available(agent), Acct::Held(agent));
+        self.move_in_wallet(PostingKind::OrderHold, from, to, amount, order);
     }
 
     /// Moves `amount` of `agent`'s held funds back to available.
     pub fn release(&mut self, agent: AgentIdx, amount: Amount, order: Option<OrderId>) {
+        let (from, to) = (Acct::Held(agent), Acct::Available(agent));
+        self.move_in_wallet(PostingKind::OrderRelease, from, to, amount, order);
+    }
+
+    /// Moves `amount` (if any) between two accounts of one wallet.
+    fn move_in_wallet(
+        &mut self,
+        kind: PostingKind,
+        from: Acct,
+        to: Acct,
+        amount: Amount,
+        order: Option<OrderId>,
+    ) {
         if amount.0 > 0 {
-            self.ledger.transfer(
-                PostingKind::OrderRelease,
-                self.asset.currency,
-                Acct::Held(agent),
-                Acct::Available(agent),
-                amount,
-                order,
-                self.events,
-            );
+            let currency = self.asset.currency;
+            self.ledger
+                .transfer(kind, currency, from, to, amount, order, self.events);
         }
     }
 }

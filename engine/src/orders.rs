@@ -10,11 +10,11 @@ use std::hash::BuildHasher;
 use hashbrown::HashTable;
 use rustc_hash::{FxBuildHasher, FxHashMap};
 
-use crate::asset::AssetId;
+use crate::asset::{Asset, AssetId};
 use crate::cmd::place_order::{OrderType, SelfTradePrevention, Side, TimeInForce};
 use crate::ledger::AgentIdx;
 use crate::reject::Reject;
-use crate::reply::OrderStatus;
+use crate::reply::{OrderAck, OrderStatus};
 use crate::units::{ClientOrderId, Lots, OrderId, Ticks, Timestamp};
 
 fn hash_id(id: OrderId) -> u64 {
@@ -50,6 +50,16 @@ pub(crate) struct Order {
 const _: () = assert!(std::mem::size_of::<Order>() == 64);
 
 impl Order {
+    /// Where the order stands, in `asset`'s units.
+    pub fn ack(&self, asset: &Asset) -> OrderAck {
+        OrderAck {
+            order_id: self.id,
+            status: self.status,
+            filled: asset.quantity(self.filled),
+            remaining: asset.quantity(self.remaining),
+        }
+    }
+
     /// Buy or sell.
     pub fn side(&self) -> Side {
         self.traits.side()
