@@ -6,7 +6,7 @@
 //! process, and rebuilds the engine's state from them on start.
 //!
 //! - [`Journal`]: append batches of accepted inputs under consecutive
-//!   sequence numbers, read them back. `RocksJournal` (feature `rocksdb`)
+//!   sequence numbers, read them back. [`RocksJournal`]
 //!   stores them in an embedded RocksDB; [`MemoryJournal`] serves tests.
 //! - [`JournalWriter`]: the engine's [`agora_engine::BatchSink`]; a thread
 //!   of its own appends each batch (and syncs the journal on an interval)
@@ -19,13 +19,11 @@ mod journal;
 mod memory;
 mod record;
 mod recovery;
-#[cfg(feature = "rocksdb")]
 mod rocks;
 mod writer;
 
 pub use journal::{prune, Journal, JournalError};
 pub use memory::MemoryJournal;
 pub use recovery::{recover, Recovered};
-#[cfg(feature = "rocksdb")]
 pub use rocks::{Durability, RocksJournal};
 pub use writer::{JournalWriter, Release};

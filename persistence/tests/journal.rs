@@ -16,7 +16,6 @@ use agora_engine::{
 use agora_persistence::{
     prune, recover, Journal, JournalError, JournalWriter, MemoryJournal, Release,
 };
-#[cfg(feature = "rocksdb")]
 use agora_persistence::{Durability, RocksJournal};
 use proptest::prelude::*;
 
@@ -96,7 +95,6 @@ fn apply_all(inputs: &[Input]) -> (Market, Vec<Input>) {
     (market, accepted)
 }
 
-#[cfg(feature = "rocksdb")]
 #[test]
 fn records_survive_reopening_in_order() {
     // What was appended is read back in order after the store is reopened.
@@ -129,7 +127,6 @@ fn records_survive_reopening_in_order() {
     assert_eq!(tail, 3);
 }
 
-#[cfg(feature = "rocksdb")]
 #[test]
 fn snapshots_and_pruning_work_on_rocksdb() {
     let dir = tempfile::tempdir().unwrap();
@@ -156,7 +153,6 @@ fn snapshots_and_pruning_work_on_rocksdb() {
     assert_eq!(recovered.market.state_digest(), market.state_digest());
 }
 
-#[cfg(feature = "rocksdb")]
 #[test]
 fn recovery_rebuilds_the_exact_state() {
     // Replaying the journal gives the digest the engine had.
