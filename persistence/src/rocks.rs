@@ -107,12 +107,11 @@ impl Journal for RocksJournal {
         from: u64,
         visit: &mut dyn FnMut(u64, Input) -> Result<(), JournalError>,
     ) -> Result<(), JournalError> {
-        let start = key(from.max(1));
-        let mut expected = from.max(1);
-        for item in self
+        let first = from.max(1);
+        let items = self
             .db
-            .iterator_cf(self.cf(), IteratorMode::From(&start, Direction::Forward))
-        {
+            .iterator_cf(self.cf(), IteratorMode::From(&key(first), Direction::Forward));
+        for (expected, item) in (first..).zip(items) {
             let (key, value) = item.map_err(store)?;
             let seq = seq_of(&key)?;
             if seq != expected {
@@ -122,7 +121,6 @@ impl Journal for RocksJournal {
                 });
             }
             visit(seq, record::decode(seq, &value)?)?;
-            expected += 1;
         }
         Ok(())
     }
