@@ -46,6 +46,12 @@ pub struct EngineConfig {
     pub book_trades_recent_max: u32,
     /// Levels a depth query may ask for.
     pub depth_levels_max: u32,
+    /// Active API keys one agent may hold.
+    pub agent_api_keys_max: u32,
+    /// How long an idempotency key's result is kept, in nanoseconds.
+    pub idempotency_retention_ns: i64,
+    /// Idempotency results kept at most (the oldest go first).
+    pub idempotency_keys_max: u32,
 }
 
 impl Default for EngineConfig {
@@ -67,6 +73,9 @@ impl Default for EngineConfig {
             orders_finished_retained_max: 4_096,
             book_trades_recent_max: 1_000,
             depth_levels_max: 1_000,
+            agent_api_keys_max: 10,
+            idempotency_retention_ns: 24 * 3600 * 1_000_000_000,
+            idempotency_keys_max: 1_000_000,
         }
     }
 }

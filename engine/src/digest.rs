@@ -39,7 +39,13 @@ impl Market {
     pub fn state_digest(&self) -> [u8; 32] {
         let mut h = blake3::Hasher::new();
         put(&mut h, &self.config);
-        put(&mut h, self.next_trade_id);
+        put(&mut h, (self.next_trade_id, self.order_id_max));
+        for agent in self.agents.iter() {
+            put(&mut h, agent);
+        }
+        for record in self.idempotency.iter() {
+            put(&mut h, record);
+        }
         for (id, asset) in self.assets.iter() {
             put(&mut h, (asset.spec, asset.currency));
             let book = self.book(id);

@@ -29,6 +29,8 @@ pub enum Account {
 pub enum PostingKind {
     /// Money came in from outside.
     Deposit,
+    /// Credits granted to a new agent.
+    SignupCredit,
     /// Money went out.
     Withdrawal,
     /// Funds held for an order.

@@ -7,12 +7,14 @@
 //! [`Market::state_digest`] proves. [`EngineHandle`] runs a market on its
 //! own thread behind a bounded channel.
 
+pub mod agents;
 pub mod asset;
 mod book;
 pub mod cmd;
 pub mod config;
 mod digest;
 pub mod event;
+pub mod idempotency;
 mod invariants;
 pub mod ledger;
 mod market;

@@ -1,12 +1,14 @@
 //! The engine's whole state and the one entry point that changes it:
 //! [`Market::apply`].
 
+use crate::agents::Agents;
 use crate::asset::{Asset, AssetId, AssetSpec, AssetTable, Grid};
 use crate::book::Book;
 use crate::cmd::place_order::{SelfTradePrevention, Side};
 use crate::cmd::{Input, OrderRef};
 use crate::config::EngineConfig;
 use crate::event::Event;
+use crate::idempotency::IdempotencyStore;
 use crate::ledger::{AgentIdx, CurrencyId, Ledger};
 use crate::matching::BookCtx;
 use crate::orders::OrderStore;
@@ -53,6 +55,11 @@ pub struct Market {
     pub(crate) orders: OrderStore,
     pub(crate) ledger: Ledger,
     pub(crate) next_trade_id: u64,
+    /// The highest order id ever accepted: the gateway numbers new orders
+    /// above it after a restart.
+    pub(crate) order_id_max: u64,
+    pub(crate) agents: Agents,
+    pub(crate) idempotency: IdempotencyStore,
     /// Currency of implicitly created assets, interned at start.
     default_currency: CurrencyId,
     default_grid: Grid,
@@ -91,9 +98,22 @@ impl Market {
             orders: OrderStore::default(),
             ledger,
             next_trade_id: 1,
+            order_id_max: 0,
+            agents: Agents::default(),
+            idempotency: IdempotencyStore::default(),
             default_currency,
             default_grid,
         }
+    }
+
+    /// The registered agents.
+    pub fn agents(&self) -> &Agents {
+        &self.agents
+    }
+
+    /// How many idempotency records are kept.
+    pub fn idempotency_records(&self) -> usize {
+        self.idempotency.len()
     }
 
     /// The configuration the market runs under.
@@ -135,6 +155,21 @@ impl Market {
         };
         let asset = Asset::new(spec, self.default_currency, self.default_grid);
         Ok(OrderAsset::New(Box::new(asset)))
+    }
+
+    /// Fails if `amount` of `code` cannot enter from outside: a new
+    /// currency with no room left, or a total that would overflow.
+    pub(crate) fn check_deposit_room(&self, code: &Currency, amount: Amount) -> Result<(), Reject> {
+        // Every account is non-negative and all of them add up to the
+        // currency's net deposits, so if that total fits, every balance does.
+        let total = self
+            .ledger
+            .find_currency(code)
+            .map_or(Amount::ZERO, |c| self.ledger.deposited_net(c));
+        if total.checked_add(amount).is_none() {
+            return Err(Reject::AmountTooLarge);
+        }
+        self.check_currency_room(code)
     }
 
     /// Fails if `code` is a new currency and no more may be added.

@@ -3,9 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::agents::{AgentRecord, KeyHash};
 use crate::asset::{AssetId, AssetSpec};
 use crate::cmd::place_order::{OrderType, SelfTradePrevention, Side, TimeInForce};
 use crate::cmd::OrderRef;
+use crate::idempotency::{IdempotencyKey, IdempotentResult};
 use crate::ledger::{Balance, Escrow, EscrowRecord};
 use crate::market::Market;
 use crate::reject::Reject;
@@ -63,6 +65,28 @@ pub enum Query {
         /// The asset.
         asset: Symbol,
     },
+    /// A registered agent, by number.
+    Agent {
+        /// Which agent.
+        agent: AgentId,
+    },
+    /// A registered agent, by public id.
+    AgentByUuid {
+        /// Its public id.
+        uuid: u128,
+    },
+    /// Every active API key hash with its agent: what the gateway needs to
+    /// authenticate requests without asking the engine each time.
+    ApiKeys,
+    /// The kept first result of a command sent with an idempotency key.
+    IdempotentResult {
+        /// The caller.
+        agent: AgentId,
+        /// The key.
+        key: IdempotencyKey,
+    },
+    /// Counters of the whole market.
+    Stats,
 }
 
 /// An order as its owner sees it.
@@ -158,6 +182,31 @@ pub enum Answer {
     Escrow(Escrow),
     /// An asset's parameters.
     Asset(AssetSpec),
+    /// A registered agent.
+    Agent(Box<AgentRecord>),
+    /// Active API key hashes and their agents.
+    ApiKeys(Vec<(KeyHash, AgentId)>),
+    /// A kept idempotent result.
+    IdempotentResult(Box<IdempotentResult>),
+    /// Market-wide counters.
+    Stats(MarketStats),
+}
+
+/// Counters of the whole market.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarketStats {
+    /// Registered agents.
+    pub agents: u64,
+    /// Assets.
+    pub assets: u64,
+    /// Orders resting in books.
+    pub orders_open: u64,
+    /// Trades so far.
+    pub trades: u64,
+    /// The highest order id ever accepted.
+    pub order_id_max: u64,
+    /// Idempotency results kept.
+    pub idempotency_records: u64,
 }
 
 /// One resting order in a full (order-by-order) view of a book.
@@ -265,7 +314,37 @@ impl Market {
                 let id = self.known_asset(asset)?;
                 Ok(Answer::Asset(self.assets.get(id).spec))
             }
+            Query::Agent { agent } => self.agent_answer(self.agents.get(*agent)),
+            Query::AgentByUuid { uuid } => self.agent_answer(self.agents.by_uuid(*uuid)),
+            Query::ApiKeys => Ok(Answer::ApiKeys(
+                self.agents
+                    .iter()
+                    .flat_map(|a| a.active_keys().map(|k| (k.hash, a.id)))
+                    .collect(),
+            )),
+            Query::IdempotentResult { agent, key } => {
+                // A replay is answered right after its command, so the
+                // record is looked up without regard to expiry.
+                let result = self
+                    .idempotency
+                    .get(*agent, key, Timestamp(0), i64::MAX)
+                    .ok_or(Reject::UnknownIdempotencyKey)?;
+                Ok(Answer::IdempotentResult(Box::new(result.clone())))
+            }
+            Query::Stats => Ok(Answer::Stats(MarketStats {
+                agents: self.agents.len() as u64,
+                assets: self.assets.len() as u64,
+                orders_open: (self.orders.len() - self.orders.finished_slots().count()) as u64,
+                trades: self.next_trade_id - 1,
+                order_id_max: self.order_id_max,
+                idempotency_records: self.idempotency.len() as u64,
+            })),
         }
+    }
+
+    fn agent_answer(&self, record: Option<&AgentRecord>) -> Result<Answer, Reject> {
+        let record = record.ok_or(Reject::UnknownAgent)?;
+        Ok(Answer::Agent(Box::new(record.clone())))
     }
 
     fn known_asset(&self, symbol: &Symbol) -> Result<AssetId, Reject> {

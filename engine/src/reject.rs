@@ -119,4 +119,20 @@ pub enum Reject {
     TooManyAssets,
     /// The engine already holds its maximum number of currencies.
     TooManyCurrencies,
+    /// An agent with that public id is already registered.
+    AgentExists,
+    /// No agent with that id is registered.
+    UnknownAgent,
+    /// The agent has no active API key with that number.
+    UnknownApiKey,
+    /// The agent's last active key cannot be revoked (issue another first).
+    LastApiKey,
+    /// The agent already has its maximum number of active keys.
+    TooManyApiKeys,
+    /// The idempotency key was first used with a different request.
+    IdempotencyKeyReused,
+    /// No result is kept for that idempotency key.
+    UnknownIdempotencyKey,
+    /// An idempotent command cannot wrap another.
+    NestedIdempotency,
 }

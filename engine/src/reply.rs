@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::reject::Reject;
-use crate::units::{Amount, OrderId, Quantity};
+use crate::units::{AgentId, Amount, OrderId, Quantity};
 
 /// An order's lifecycle status.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -58,6 +58,28 @@ pub enum Ack {
         /// How many.
         count: u32,
     },
+    /// An agent was registered.
+    AgentRegistered {
+        /// Its number.
+        agent: AgentId,
+        /// Its first key's number.
+        key_id: u32,
+    },
+    /// An agent's profile changed.
+    AgentUpdated,
+    /// An API key was issued (alone, or by a rotation).
+    ApiKeyIssued {
+        /// The new key's number.
+        key_id: u32,
+    },
+    /// An API key was revoked.
+    ApiKeyRevoked {
+        /// The key's number.
+        key_id: u32,
+    },
+    /// The command was already run with this idempotency key; its first
+    /// result is kept (query [`crate::Query::IdempotentResult`]).
+    Replayed,
 }
 
 /// A command's result.

@@ -4,7 +4,8 @@
 
 #![allow(dead_code)]
 
-use agora_engine::cmd::{AmendOrder, CancelAll, CancelOrder, Deposit, PlaceOrder};
+use agora_engine::agents::AgentProfile;
+use agora_engine::cmd::{AmendOrder, CancelAll, CancelOrder, Deposit, PlaceOrder, RegisterAgent};
 use agora_engine::units::{
     AgentId, Amount, Currency, OrderId, Price, Quantity, Symbol, Timestamp, SCALE,
 };
@@ -92,6 +93,20 @@ impl Harness {
         }
         self.log.push((input, reply.is_ok()));
         reply
+    }
+
+    /// Registers an agent with public id `uuid`, key hash `[uuid; 32]` and
+    /// `credits_units` signup credits (none if 0).
+    pub fn register_agent(&mut self, uuid: u128, credits_units: i64) -> Reply {
+        self.run(Command::RegisterAgent(RegisterAgent {
+            uuid,
+            profile: AgentProfile {
+                name: format!("agent-{uuid}"),
+                ..AgentProfile::default()
+            },
+            key_hash: [uuid as u8; 32],
+            signup_credits: (credits_units != 0).then(|| (credits(), amt(credits_units))),
+        }))
     }
 
     pub fn deposit(&mut self, agent: u64, units: i64) {

@@ -252,6 +252,7 @@ fn run_side_by_side(ops: &[Op], config: EngineConfig) -> Result<Harness, TestCas
             }
             Command::Deposit(_) => prop_assert!(got.is_ok()),
             Command::Withdraw(_) | Command::RegisterAsset(_) => {}
+            other => unreachable!("streams hold only order and funds commands: {other:?}"),
         }
         for (i, name) in ASSETS.iter().enumerate() {
             let engine: Vec<_> = h

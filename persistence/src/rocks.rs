@@ -108,9 +108,10 @@ impl Journal for RocksJournal {
         visit: &mut dyn FnMut(u64, Input) -> Result<(), JournalError>,
     ) -> Result<(), JournalError> {
         let first = from.max(1);
-        let items = self
-            .db
-            .iterator_cf(self.cf(), IteratorMode::From(&key(first), Direction::Forward));
+        let items = self.db.iterator_cf(
+            self.cf(),
+            IteratorMode::From(&key(first), Direction::Forward),
+        );
         for (expected, item) in (first..).zip(items) {
             let (key, value) = item.map_err(store)?;
             let seq = seq_of(&key)?;

@@ -25,16 +25,7 @@ impl Deposit {
         if self.amount.0 <= 0 {
             return Err(Reject::AmountNotPositive);
         }
-        // Every account is non-negative and all of them add up to the
-        // currency's net deposits, so if that total fits, every balance does.
-        let total = market
-            .ledger
-            .find_currency(&self.currency)
-            .map_or(Amount::ZERO, |c| market.ledger.deposited_net(c));
-        if total.checked_add(self.amount).is_none() {
-            return Err(Reject::AmountTooLarge);
-        }
-        market.check_currency_room(&self.currency)?;
+        market.check_deposit_room(&self.currency, self.amount)?;
         let currency = market.ledger.currency_id(self.currency);
         let agent = market.ledger.agent(self.agent);
         market.ledger.transfer(

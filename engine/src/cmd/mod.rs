@@ -8,9 +8,13 @@
 pub mod amend_order;
 pub mod cancel_all;
 pub mod cancel_order;
+pub mod change_api_keys;
 pub mod deposit;
+pub mod idempotent;
 pub mod place_order;
+pub mod register_agent;
 pub mod register_asset;
+pub mod update_agent;
 pub mod withdraw;
 
 use serde::{Deserialize, Serialize};
@@ -23,9 +27,13 @@ use crate::units::{ClientOrderId, OrderId, Timestamp};
 pub use amend_order::AmendOrder;
 pub use cancel_all::CancelAll;
 pub use cancel_order::CancelOrder;
+pub use change_api_keys::{ChangeApiKeys, KeyChange};
 pub use deposit::Deposit;
+pub use idempotent::Idempotent;
 pub use place_order::PlaceOrder;
+pub use register_agent::RegisterAgent;
 pub use register_asset::RegisterAsset;
+pub use update_agent::UpdateAgent;
 pub use withdraw::Withdraw;
 
 /// A state-changing command.
@@ -46,6 +54,14 @@ pub enum Command {
     AmendOrder(AmendOrder),
     /// Cancel all of an agent's open orders, optionally in one asset.
     CancelAll(CancelAll),
+    /// Register an agent with its first API key.
+    RegisterAgent(RegisterAgent),
+    /// Change an agent's profile.
+    UpdateAgent(UpdateAgent),
+    /// Add, revoke or rotate an agent's API keys.
+    ChangeApiKeys(ChangeApiKeys),
+    /// Run a command at most once per idempotency key.
+    Idempotent(Box<Idempotent>),
 }
 
 /// A command with the time the gateway stamped on it.
@@ -105,6 +121,10 @@ impl Command {
             Command::CancelOrder(c) => c.apply(market, time, events),
             Command::AmendOrder(c) => c.apply(market, time, events),
             Command::CancelAll(c) => c.apply(market, time, events),
+            Command::RegisterAgent(c) => c.apply(market, time, events),
+            Command::UpdateAgent(c) => c.apply(market, time),
+            Command::ChangeApiKeys(c) => c.apply(market, time),
+            Command::Idempotent(c) => c.apply(market, time, events),
         }
     }
 }

@@ -180,6 +180,7 @@ impl PlaceOrder {
             OrderAsset::New(asset) => market.add_asset(*asset, events),
         };
         let agent = agent.unwrap_or_else(|| market.ledger.agent(self.agent));
+        market.order_id_max = market.order_id_max.max(self.order_id.0);
         let client_order_id = self.client_order_id;
         events.push(Event::OrderAccepted(OrderAccepted {
             order_id: self.order_id,
