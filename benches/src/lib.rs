@@ -458,7 +458,7 @@ pub fn through_channel(
 struct CountingRelease(Counter);
 
 impl Release<Discard> for CountingRelease {
-    fn release(&mut self, batch: &mut Batch<Discard>) {
+    fn release(&mut self, batch: &mut Batch<Discard>, _: std::time::Duration) {
         self.0.count(batch);
     }
 }

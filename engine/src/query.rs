@@ -34,6 +34,14 @@ pub enum Query {
         /// Only this asset.
         asset: Option<Symbol>,
     },
+    /// `agent`'s finished orders still kept for lookup (the engine keeps
+    /// the most recent ones, across all agents), oldest id first.
+    FinishedOrders {
+        /// The owner.
+        agent: AgentId,
+        /// Only this asset.
+        asset: Option<Symbol>,
+    },
     /// Aggregated price levels, best first, and the touch.
     Depth {
         /// The asset.
@@ -270,6 +278,23 @@ impl Market {
                     .open_slots_of(agent)
                     .into_iter()
                     .filter(|&slot| only.is_none_or(|a| self.orders.get(slot).asset == a))
+                    .map(|slot| self.order_view(slot))
+                    .collect();
+                orders.sort_unstable_by_key(|o| o.order_id);
+                Ok(Answer::Orders(orders))
+            }
+            Query::FinishedOrders { agent, asset } => {
+                let only = asset.as_ref().map(|s| self.known_asset(s)).transpose()?;
+                let Some(agent) = self.ledger.find_agent(*agent) else {
+                    return Ok(Answer::Orders(Vec::new()));
+                };
+                let mut orders: Vec<OrderView> = self
+                    .orders
+                    .finished_slots()
+                    .filter(|&slot| {
+                        let o = self.orders.get(slot);
+                        o.agent == agent && only.is_none_or(|a| o.asset == a)
+                    })
                     .map(|slot| self.order_view(slot))
                     .collect();
                 orders.sort_unstable_by_key(|o| o.order_id);

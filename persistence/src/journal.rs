@@ -63,6 +63,18 @@ pub trait Journal: Send + 'static {
     /// as far as the journal's durability promises.
     fn append(&mut self, first_seq: u64, inputs: &[Input]) -> Result<(), JournalError>;
 
+    /// Appends several batches back to back, as [`Journal::append`] would
+    /// one after another; a store that can writes them in one write (one
+    /// sync for all: group commit across engine batches).
+    fn append_batches(&mut self, first_seq: u64, batches: &[&[Input]]) -> Result<(), JournalError> {
+        let mut seq = first_seq;
+        for inputs in batches {
+            self.append(seq, inputs)?;
+            seq += inputs.len() as u64;
+        }
+        Ok(())
+    }
+
     /// Makes every appended record durable.
     fn sync(&mut self) -> Result<(), JournalError>;
 

@@ -88,8 +88,12 @@ impl RocksJournal {
 
 impl Journal for RocksJournal {
     fn append(&mut self, first_seq: u64, inputs: &[Input]) -> Result<(), JournalError> {
+        self.append_batches(first_seq, &[inputs])
+    }
+
+    fn append_batches(&mut self, first_seq: u64, batches: &[&[Input]]) -> Result<(), JournalError> {
         let mut batch = WriteBatch::default();
-        for (i, input) in inputs.iter().enumerate() {
+        for (i, input) in batches.iter().flat_map(|b| b.iter()).enumerate() {
             record::encode(input, &mut self.buffer);
             batch.put_cf(self.cf(), key(first_seq + i as u64), &self.buffer);
         }

@@ -4,7 +4,7 @@
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use agora_engine::{Batch, BatchSink, Recycler};
+use agora_engine::{Batch, BatchSink, Input, Recycler};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use crate::journal::Journal;
@@ -12,13 +12,14 @@ use crate::journal::Journal;
 /// Delivers a durable batch: its replies to their callers and its events
 /// to subscribers.
 pub trait Release<R>: Send + 'static {
-    /// Called once per batch, in order, after the batch is durable.
-    fn release(&mut self, batch: &mut Batch<R>);
+    /// Called once per batch, in order, after the batch is durable;
+    /// `journal_time` is how long the write that made it durable took.
+    fn release(&mut self, batch: &mut Batch<R>, journal_time: Duration);
 }
 
 /// Batches waiting for the writer before the engine blocks: enough to keep
-/// the engine busy while one batch syncs.
-const BATCHES_QUEUED_MAX: usize = 4;
+/// the engine busy while one write syncs. They all go into the next write.
+const BATCHES_QUEUED_MAX: usize = 16;
 
 /// The engine's [`BatchSink`]: hands each batch to the writer thread.
 pub struct JournalWriter<R> {
@@ -60,18 +61,28 @@ fn write<R, J: Journal, L: Release<R>>(
     sync_interval: Duration,
 ) -> J {
     let mut last_sync = Instant::now();
+    let mut group = Vec::with_capacity(BATCHES_QUEUED_MAX);
     loop {
         match queue.recv_timeout(sync_interval) {
-            Ok((mut batch, recycler)) => {
+            Ok(first) => {
+                // Every batch that queued up while the last write synced
+                // goes into this write: one sync for all of them.
+                group.push(first);
+                group.extend(queue.try_iter().take(BATCHES_QUEUED_MAX));
+                let started = Instant::now();
+                let inputs: Vec<&[Input]> = group.iter().map(|(b, _)| &b.inputs[..]).collect();
                 // A batch that cannot be made durable must not be
                 // acknowledged: stop, and let recovery start from the
                 // journal as it is.
                 journal
-                    .append(next_seq, &batch.inputs)
+                    .append_batches(next_seq, &inputs)
                     .unwrap_or_else(|e| panic!("cannot journal batch at {next_seq}: {e}"));
-                next_seq += batch.inputs.len() as u64;
-                release.release(&mut batch);
-                recycler.give_back(batch);
+                next_seq += inputs.iter().map(|i| i.len() as u64).sum::<u64>();
+                let journal_time = started.elapsed();
+                for (mut batch, recycler) in group.drain(..) {
+                    release.release(&mut batch, journal_time);
+                    recycler.give_back(batch);
+                }
             }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,

@@ -325,7 +325,7 @@ impl Responder for Ignore {
 }
 
 impl Release<Ignore> for Check {
-    fn release(&mut self, batch: &mut Batch<Ignore>) {
+    fn release(&mut self, batch: &mut Batch<Ignore>, _: std::time::Duration) {
         self.released_inputs += batch.inputs.len() as u64;
         assert!(
             self.appended.load(Ordering::SeqCst) >= self.released_inputs,

@@ -1,0 +1,94 @@
+//! Command-line configuration: every flag has an `AGORA_*` environment
+//! fallback and a default, so `agora serve` needs none.
+
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Agora: a marketplace and matching engine for AI agents.
+#[derive(Parser, Debug)]
+#[command(name = "agora", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: CliCommand,
+}
+
+/// Subcommands.
+#[derive(Subcommand, Debug)]
+pub enum CliCommand {
+    /// Run the server: HTTP API, engine and journal in one process.
+    Serve(ServeConfig),
+}
+
+/// When a command counts as durable.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DurabilityMode {
+    /// Acknowledge only after the journal is fsync'd (no acknowledged
+    /// command is ever lost).
+    Sync,
+    /// Acknowledge after the write; sync every `--sync-interval-ms`. A
+    /// power loss can lose the last interval; a process crash loses nothing.
+    Buffered,
+}
+
+/// `agora serve` options.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ServeConfig {
+    /// Address to listen on.
+    #[arg(long, env = "AGORA_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Directory of the embedded store (journal, snapshots); created if missing.
+    #[arg(long, env = "AGORA_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// When a command is acknowledged: after fsync, or after the write.
+    #[arg(long, env = "AGORA_DURABILITY", value_enum, default_value_t = DurabilityMode::Sync)]
+    pub durability: DurabilityMode,
+
+    /// How often a buffered journal is synced, in milliseconds.
+    #[arg(long, env = "AGORA_SYNC_INTERVAL_MS", default_value_t = 100)]
+    pub sync_interval_ms: u64,
+
+    /// The operator's key, for deposits, withdrawals and asset listings. If
+    /// unset, one is generated and written to `<data-dir>/operator.key`.
+    #[arg(long, env = "AGORA_OPERATOR_KEY", hide_env_values = true)]
+    pub operator_key: Option<String>,
+
+    /// Credits every new agent receives (0 for none).
+    #[arg(long, env = "AGORA_SIGNUP_CREDITS", default_value = "100")]
+    pub signup_credits: String,
+
+    /// Currency of the signup credits.
+    #[arg(long, env = "AGORA_SIGNUP_CURRENCY", default_value = "CREDITS")]
+    pub signup_currency: String,
+
+    /// Sustained requests per second allowed per API key.
+    #[arg(long, env = "AGORA_RATE_LIMIT", default_value_t = NonZeroU32::new(100).unwrap())]
+    pub rate_limit: NonZeroU32,
+
+    /// Requests allowed at once per API key after a quiet spell.
+    #[arg(long, env = "AGORA_RATE_BURST", default_value_t = NonZeroU32::new(200).unwrap())]
+    pub rate_burst: NonZeroU32,
+
+    /// Registrations allowed per minute from one client address.
+    #[arg(long, env = "AGORA_REGISTER_PER_MINUTE", default_value_t = NonZeroU32::new(30).unwrap())]
+    pub register_per_minute: NonZeroU32,
+
+    /// Largest request body, in bytes (larger gets 413 payload_too_large).
+    #[arg(long, env = "AGORA_BODY_LIMIT", default_value_t = 1 << 20)]
+    pub body_limit: usize,
+
+    /// Seconds a client may take to send a request's headers, counted from
+    /// when the server is ready for it: an idle keep-alive connection is
+    /// closed after this long too.
+    #[arg(long, env = "AGORA_HEADER_TIMEOUT_S", default_value_t = 30)]
+    pub header_timeout_s: u64,
+
+    /// Seconds a graceful shutdown waits for in-flight requests.
+    #[arg(long, env = "AGORA_SHUTDOWN_GRACE_S", default_value_t = 10)]
+    pub shutdown_grace_s: u64,
+}

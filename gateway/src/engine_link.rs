@@ -1,0 +1,165 @@
+//! The gateway's side of the engine channel: it stamps commands with the
+//! time, sends them to the engine thread, and awaits their replies, which
+//! the journal writer releases only once their batch is durable.
+
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use agora_engine::units::{OrderId, Timestamp};
+use agora_engine::{
+    Answer, Batch, Command, Event, Input, Query, Reject, Reply, Request, Responder,
+};
+use agora_persistence::Release;
+use crossbeam_channel::{Sender, TrySendError};
+use tokio::sync::oneshot;
+
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+
+/// What the engine answered.
+pub enum Outcome {
+    /// A command's reply and the events it caused, once durable.
+    Command(Reply, Vec<Event>),
+    /// A query's answer.
+    Query(Result<Answer, Reject>),
+}
+
+/// The one-shot handle a request waits on.
+pub struct Waiter(oneshot::Sender<Outcome>);
+
+impl Responder for Waiter {
+    fn answer(self, answer: Result<Answer, Reject>) {
+        let _ = self.0.send(Outcome::Query(answer));
+    }
+}
+
+/// Hands each durable batch's replies to their waiting requests.
+pub struct Deliver {
+    /// Counts what the batch did.
+    pub metrics: Arc<Metrics>,
+}
+
+impl Release<Waiter> for Deliver {
+    fn release(&mut self, batch: &mut Batch<Waiter>, journal_time: Duration) {
+        self.metrics.observe_batch(batch, journal_time);
+        for c in batch.completions.drain(..) {
+            let events = batch.events[c.events].to_vec();
+            let _ = c.responder.0.send(Outcome::Command(c.reply, events));
+        }
+    }
+}
+
+/// Wall-clock time in nanoseconds, never going backwards.
+#[derive(Default)]
+pub struct Clock(AtomicI64);
+
+impl Clock {
+    /// The current time, at or after every time this clock gave before.
+    pub fn now(&self) -> Timestamp {
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+        let previous = self.0.fetch_max(wall, Ordering::Relaxed);
+        Timestamp(wall.max(previous))
+    }
+}
+
+/// Sends commands and queries to the engine thread.
+pub struct EngineLink {
+    sender: Sender<Request<Waiter>>,
+    clock: Clock,
+    next_order_id: AtomicU64,
+}
+
+impl EngineLink {
+    /// A link over `sender`; new orders are numbered above `order_id_max`.
+    pub fn new(sender: Sender<Request<Waiter>>, order_id_max: u64) -> Self {
+        EngineLink {
+            sender,
+            clock: Clock::default(),
+            next_order_id: AtomicU64::new(order_id_max + 1),
+        }
+    }
+
+    /// A fresh order id.
+    pub fn new_order_id(&self) -> OrderId {
+        OrderId(self.next_order_id.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Requests waiting in the engine's channel.
+    pub fn queue_depth(&self) -> usize {
+        self.sender.len()
+    }
+
+    /// Sends without blocking a runtime thread: when the channel is full,
+    /// this worker blocks in place (back-pressure) while others run on.
+    fn send(&self, request: Request<Waiter>) -> Result<(), ApiError> {
+        match self.sender.try_send(request) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(request)) => tokio::task::block_in_place(|| {
+                self.sender
+                    .send(request)
+                    .map_err(|_| ApiError::unavailable())
+            }),
+            Err(TrySendError::Disconnected(_)) => Err(ApiError::unavailable()),
+        }
+    }
+
+    /// Runs one command; resolves once it is durable.
+    pub async fn run(&self, command: Command) -> Result<(Reply, Vec<Event>), ApiError> {
+        let (tx, rx) = oneshot::channel();
+        let input = Input {
+            time: self.clock.now(),
+            command,
+        };
+        self.send(Request::Command {
+            input,
+            responder: Waiter(tx),
+        })?;
+        match rx.await {
+            Ok(Outcome::Command(reply, events)) => Ok((reply, events)),
+            _ => Err(ApiError::unavailable()),
+        }
+    }
+
+    /// Runs several commands in one hand-off, in order; each gets its own
+    /// reply.
+    pub async fn run_many(
+        &self,
+        commands: Vec<Command>,
+    ) -> Result<Vec<(Reply, Vec<Event>)>, ApiError> {
+        let time = self.clock.now();
+        let mut waits = Vec::with_capacity(commands.len());
+        let requests = commands
+            .into_iter()
+            .map(|command| {
+                let (tx, rx) = oneshot::channel();
+                waits.push(rx);
+                (Input { time, command }, Waiter(tx))
+            })
+            .collect();
+        self.send(Request::Commands(requests))?;
+        let mut out = Vec::with_capacity(waits.len());
+        for rx in waits {
+            match rx.await {
+                Ok(Outcome::Command(reply, events)) => out.push((reply, events)),
+                _ => return Err(ApiError::unavailable()),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Asks the engine a question.
+    pub async fn query(&self, query: Query) -> Result<Result<Answer, Reject>, ApiError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Request::Query {
+            query,
+            responder: Waiter(tx),
+        })?;
+        match rx.await {
+            Ok(Outcome::Query(answer)) => Ok(answer),
+            _ => Err(ApiError::unavailable()),
+        }
+    }
+}

@@ -1,0 +1,248 @@
+//! The plumbing between hyper and the routes: a request as the routes see
+//! it (method, path, query, headers, body), JSON in and out, pagination
+//! parameters, and responses.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{HeaderMap, HeaderValue, CONTENT_TYPE};
+use hyper::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::error::ApiError;
+
+/// A request, read in full.
+pub struct Call {
+    /// Method.
+    pub method: Method,
+    /// Path, without the query.
+    pub path: String,
+    /// Query parameters (the last of repeated names wins).
+    pub query: HashMap<String, String>,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// Body.
+    pub body: Bytes,
+    /// The client's address.
+    pub peer: IpAddr,
+}
+
+impl Call {
+    /// The body as `T`; unknown fields, wrong types and bad JSON are
+    /// `400 validation_error`.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        if self.body.is_empty() {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "validation_error",
+                "The request needs a JSON body.",
+            ));
+        }
+        serde_json::from_slice(&self.body).map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "validation_error",
+                format!("The JSON body is invalid: {e}."),
+            )
+            .with_details(json!({ "line": e.line(), "column": e.column() }))
+        })
+    }
+
+    /// Query parameter `name`.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.query.get(name).map(String::as_str)
+    }
+
+    /// Query parameter `name` parsed as `T`.
+    pub fn param_as<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>, ApiError> {
+        self.param(name)
+            .map(|v| {
+                v.parse()
+                    .map_err(|_| ApiError::invalid(name, format!("cannot be `{v}`")))
+            })
+            .transpose()
+    }
+
+    /// `?limit=`: 1–500, default 100.
+    pub fn limit(&self) -> Result<usize, ApiError> {
+        let limit = self.param_as::<usize>("limit")?.unwrap_or(100);
+        if !(1..=500).contains(&limit) {
+            return Err(ApiError::invalid("limit", "must be between 1 and 500"));
+        }
+        Ok(limit)
+    }
+
+    /// `?limit=` and `?cursor=`.
+    pub fn page(&self) -> Result<PageRequest, ApiError> {
+        let limit = self.limit()?;
+        let after = self
+            .param("cursor")
+            .map(|c| {
+                u64::from_str_radix(c, 16)
+                    .map_err(|_| ApiError::invalid("cursor", "is not a cursor this server gave"))
+            })
+            .transpose()?;
+        Ok(PageRequest { limit, after })
+    }
+}
+
+/// Splits `a=1&b=2` into decoded pairs.
+pub fn parse_query(query: Option<&str>) -> HashMap<String, String> {
+    let Some(query) = query else {
+        return HashMap::new();
+    };
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+/// Percent-decoding (and `+` as space) of a query component.
+fn decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Where a page starts and how long it is.
+#[derive(Copy, Clone, Debug)]
+pub struct PageRequest {
+    /// At most this many items.
+    pub limit: usize,
+    /// Items after this position (from the previous page's cursor).
+    pub after: Option<u64>,
+}
+
+impl PageRequest {
+    /// Cuts `items` (sorted by `position`, ascending) to this page and
+    /// gives the cursor of the next one.
+    pub fn cut<T>(&self, items: Vec<T>, position: impl Fn(&T) -> u64) -> (Vec<T>, Option<String>) {
+        let mut page: Vec<T> = items
+            .into_iter()
+            .filter(|i| self.after.is_none_or(|a| position(i) > a))
+            .take(self.limit + 1)
+            .collect();
+        let next = if page.len() > self.limit {
+            page.truncate(self.limit);
+            page.last().map(|i| format!("{:x}", position(i)))
+        } else {
+            None
+        };
+        (page, next)
+    }
+}
+
+/// A response on its way out.
+pub struct Out {
+    /// Status.
+    pub status: StatusCode,
+    /// Body bytes.
+    pub body: Bytes,
+    /// Content type.
+    pub content_type: &'static str,
+    /// Extra headers.
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl Out {
+    /// `value` as JSON.
+    pub fn json(status: StatusCode, value: &impl Serialize) -> Out {
+        let body = serde_json::to_vec(value).expect("views serialize");
+        Out {
+            status,
+            body: body.into(),
+            content_type: "application/json",
+            headers: Vec::new(),
+        }
+    }
+
+    /// `text` as `content_type`.
+    pub fn text(status: StatusCode, content_type: &'static str, text: impl Into<Bytes>) -> Out {
+        Out {
+            status,
+            body: text.into(),
+            content_type,
+            headers: Vec::new(),
+        }
+    }
+
+    /// An error envelope (with `Retry-After` for `429`).
+    pub fn error(e: &ApiError) -> Out {
+        let mut out = Out::json(e.status, &e.body());
+        if let Some(seconds) = e.details.get("retry_after_seconds") {
+            out.headers.push(("retry-after", seconds.to_string()));
+        }
+        out
+    }
+
+    /// The hyper response.
+    pub fn into_response(self) -> hyper::Response<Full<Bytes>> {
+        let mut response = hyper::Response::new(Full::new(self.body));
+        *response.status_mut() = self.status;
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(self.content_type));
+        for (name, value) in self.headers {
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                headers.insert(name, v);
+            }
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_decode() {
+        let q = parse_query(Some("asset=GPU%2DH&status=open+now&x&bad=%zz&end=%4"));
+        assert_eq!(q["asset"], "GPU-H");
+        assert_eq!(q["status"], "open now");
+        assert_eq!(q["x"], "");
+        assert_eq!(q["bad"], "%zz");
+        assert_eq!(q["end"], "%4");
+    }
+
+    #[test]
+    fn pages_cut_after_the_cursor() {
+        let p = PageRequest {
+            limit: 2,
+            after: None,
+        };
+        let (items, next) = p.cut(vec![1u64, 2, 3, 4, 5], |i| *i);
+        assert_eq!((items, next.as_deref()), (vec![1, 2], Some("2")));
+        let p = PageRequest {
+            limit: 2,
+            after: Some(4),
+        };
+        let (items, next) = p.cut(vec![1u64, 2, 3, 4, 5], |i| *i);
+        assert_eq!((items, next), (vec![5], None));
+    }
+}

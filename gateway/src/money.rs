@@ -1,0 +1,120 @@
+//! Decimal money and quantities at the API's edge: accepted as a JSON
+//! string or number, parsed exactly with `rust_decimal`, and turned into
+//! the engine's 8-decimal fixed point; written back as decimal strings.
+
+use std::str::FromStr;
+
+use agora_engine::units::{DECIMALS, SCALE};
+use rust_decimal::Decimal;
+use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
+
+/// A decimal as the client sent it, already in fixed point.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Fixed(pub i64);
+
+/// Why a decimal was refused.
+fn parse(text: &str) -> Result<i64, String> {
+    let d = Decimal::from_str(text.trim())
+        .or_else(|_| Decimal::from_scientific(text.trim()))
+        .map_err(|_| format!("`{text}` is not a decimal number"))?;
+    if d.scale() > DECIMALS && d.normalize().scale() > DECIMALS {
+        return Err(format!("`{text}` has more than {DECIMALS} decimal places"));
+    }
+    let scaled = d
+        .checked_mul(Decimal::from(SCALE))
+        .ok_or_else(|| format!("`{text}` is too large"))?;
+    i64::try_from(scaled.trunc()).map_err(|_| format!("`{text}` is too large"))
+}
+
+impl<'de> Deserialize<'de> for Fixed {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FixedVisitor;
+        impl Visitor<'_> for FixedVisitor {
+            type Value = Fixed;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a decimal number, as a string (\"10.50\") or a JSON number")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Fixed, E> {
+                parse(v).map(Fixed).map_err(E::custom)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Fixed, E> {
+                self.visit_str(&v.to_string())
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Fixed, E> {
+                self.visit_str(&v.to_string())
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Fixed, E> {
+                if !v.is_finite() {
+                    return Err(E::custom("the number must be finite"));
+                }
+                // The shortest text that reads back as `v`: what the client wrote.
+                self.visit_str(&v.to_string())
+            }
+        }
+        deserializer.deserialize_any(FixedVisitor)
+    }
+}
+
+/// Formats a fixed-point value as a decimal string with at least two and
+/// at most eight decimals: `1050000000` → `"10.50"`, `10000` → `"0.0001"`.
+pub fn format(value: i64) -> String {
+    let sign = if value < 0 { "-" } else { "" };
+    let abs = value.unsigned_abs();
+    let scale = SCALE as u64;
+    let mut frac = format!("{:08}", abs % scale);
+    while frac.len() > 2 && frac.ends_with('0') {
+        frac.pop();
+    }
+    format!("{sign}{}.{frac}", abs / scale)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(json: &str) -> Result<i64, String> {
+        serde_json::from_str::<Fixed>(json)
+            .map(|f| f.0)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn strings_and_numbers_parse_exactly() {
+        assert_eq!(read("\"10.50\""), Ok(1_050_000_000));
+        assert_eq!(read("10.5"), Ok(1_050_000_000));
+        assert_eq!(read("3"), Ok(300_000_000));
+        assert_eq!(read("\"0.00000001\""), Ok(1));
+        assert_eq!(read("\"-2\""), Ok(-200_000_000));
+        assert_eq!(read("0.1"), Ok(10_000_000));
+        assert_eq!(
+            read("\"1.000000000\""),
+            Ok(SCALE),
+            "trailing zeros are fine"
+        );
+    }
+
+    #[test]
+    fn bad_decimals_are_refused() {
+        assert!(read("\"1.000000001\"")
+            .unwrap_err()
+            .contains("decimal places"));
+        assert!(read("\"abc\"").unwrap_err().contains("not a decimal"));
+        assert!(read("\"NaN\"").is_err());
+        assert!(read("1e30").unwrap_err().contains("too large"));
+        assert!(read("\"99999999999999999999\"")
+            .unwrap_err()
+            .contains("too large"));
+        assert!(read("true").is_err());
+        assert!(read("null").is_err());
+    }
+
+    #[test]
+    fn values_print_with_two_to_eight_decimals() {
+        assert_eq!(format(1_050_000_000), "10.50");
+        assert_eq!(format(100 * SCALE), "100.00");
+        assert_eq!(format(10_000), "0.0001");
+        assert_eq!(format(1), "0.00000001");
+        assert_eq!(format(-150_000_000), "-1.50");
+    }
+}

@@ -1,0 +1,368 @@
+//! The order book: place (one or a batch), list, get, amend and cancel
+//! orders; cancel all; a book's depth and its recent trades.
+
+use agora_engine::cmd::{AmendOrder, CancelAll, CancelOrder, PlaceOrder};
+use agora_engine::event::Trade;
+use agora_engine::query::OrderView;
+use agora_engine::units::{ClientOrderId, OrderId, Price, Quantity, Symbol};
+use agora_engine::{
+    Ack, Answer, Command, Event, OrderRef, OrderType, Query, SelfTradePrevention, Side, TimeInForce,
+};
+use hyper::StatusCode;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::State;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::http::{Call, Out};
+use crate::money::Fixed;
+use crate::views::{BookJson, FillJson, OrderJson, Page, PublicTradeJson};
+
+/// Orders or cancels in one batch request, at most.
+const BATCH_MAX: usize = 100;
+
+/// A new order, in the reference shape plus time in force, client order
+/// id and self-trade prevention.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlaceBody {
+    asset: String,
+    side: Side,
+    #[serde(default = "limit")]
+    order_type: OrderType,
+    quantity: Fixed,
+    price: Option<Fixed>,
+    #[serde(default)]
+    time_in_force: TimeInForce,
+    client_order_id: Option<String>,
+    #[serde(default)]
+    stp: SelfTradePrevention,
+}
+
+fn limit() -> OrderType {
+    OrderType::Limit
+}
+
+/// Parses an asset symbol.
+fn symbol(text: &str) -> Result<Symbol, ApiError> {
+    Symbol::new(text).map_err(|e| ApiError::invalid("asset", e))
+}
+
+impl PlaceBody {
+    fn command(self, state: &State, caller: Caller) -> Result<Command, ApiError> {
+        let client_order_id = self
+            .client_order_id
+            .as_deref()
+            .map(|c| ClientOrderId::new(c).map_err(|e| ApiError::invalid("client_order_id", e)))
+            .transpose()?;
+        Ok(Command::PlaceOrder(PlaceOrder {
+            order_id: state.link.new_order_id(),
+            agent: caller.agent,
+            asset: symbol(&self.asset)?,
+            side: self.side,
+            order_type: self.order_type,
+            price: self.price.map(|p| Price(p.0)),
+            quantity: Quantity(self.quantity.0),
+            time_in_force: self.time_in_force,
+            client_order_id,
+            stp: self.stp,
+        }))
+    }
+}
+
+/// The order and fills of an accepted `PlaceOrder`.
+fn placed(ack: &Ack, events: &[Event]) -> Value {
+    let Ack::Order(ack) = ack else {
+        unreachable!("placing an order acknowledges it")
+    };
+    let accepted = events.iter().find_map(|e| match e {
+        Event::OrderAccepted(a) => Some(a),
+        _ => None,
+    });
+    let order = accepted.map(|a| OrderJson::placed(a, ack));
+    json!({ "order": order, "fills": fills(events, ack.order_id) })
+}
+
+/// The fills `order` took part in among `events`.
+fn fills(events: &[Event], order: OrderId) -> Vec<FillJson> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Trade(t) if involves(t, order) => Some(FillJson::of(t, order)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn involves(t: &Trade, order: OrderId) -> bool {
+    t.taker_order_id == order || t.maker_order_id == order
+}
+
+/// `POST /api/v1/orderbook/orders`: `201` with the order and its fills.
+pub async fn place(state: &State, call: &Call, caller: Caller) -> Result<Out, ApiError> {
+    let command = call.json::<PlaceBody>()?.command(state, caller)?;
+    let (ack, events) = state.execute(call, caller.agent, command).await?;
+    Ok(Out::json(StatusCode::CREATED, &placed(&ack, &events)))
+}
+
+/// One entry of a batch.
+#[derive(Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+enum BatchItem {
+    Place(PlaceBody),
+    Cancel { order_id: String },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BatchBody {
+    actions: Vec<BatchItem>,
+}
+
+/// `POST /api/v1/orderbook/orders/batch`: up to 100 places and cancels,
+/// applied in order in one hand-off; each has its own result.
+pub async fn batch(state: &State, call: &Call, caller: Caller) -> Result<Out, ApiError> {
+    let body: BatchBody = call.json()?;
+    if body.actions.is_empty() || body.actions.len() > BATCH_MAX {
+        return Err(ApiError::invalid(
+            "actions",
+            format!("must hold 1 to {BATCH_MAX} entries"),
+        ));
+    }
+    // Entries that fail validation get their error; the rest run.
+    let mut results: Vec<Option<Result<Value, ApiError>>> = Vec::with_capacity(body.actions.len());
+    let mut commands = Vec::with_capacity(body.actions.len());
+    for item in body.actions {
+        let command = match item {
+            BatchItem::Place(p) => p.command(state, caller),
+            BatchItem::Cancel { order_id } => order_ref(&order_id, false).map(|order| {
+                Command::CancelOrder(CancelOrder {
+                    agent: caller.agent,
+                    order,
+                })
+            }),
+        };
+        match command {
+            Ok(c) => {
+                commands.push(c);
+                results.push(None);
+            }
+            Err(e) => results.push(Some(Err(e))),
+        }
+    }
+    let mut replies = state
+        .execute_many(call, caller.agent, commands)
+        .await?
+        .into_iter();
+    let items: Vec<Value> = results
+        .into_iter()
+        .map(|r| {
+            let r = r.unwrap_or_else(|| {
+                let (ack, events) = replies.next().expect("one reply per command")?;
+                Ok(match ack {
+                    Ack::Order(_)
+                        if events.iter().any(|e| matches!(e, Event::OrderAccepted(_))) =>
+                    {
+                        placed(&ack, &events)
+                    }
+                    Ack::Order(o) => {
+                        json!({ "order_id": o.order_id.to_string(), "status": o.status })
+                    }
+                    _ => unreachable!("batches hold orders and cancels"),
+                })
+            });
+            match r {
+                Ok(v) => json!({ "ok": true, "result": v }),
+                Err(e) => {
+                    json!({ "ok": false, "status": e.status.as_u16(), "error": e.body()["error"] })
+                }
+            }
+        })
+        .collect();
+    Ok(Out::json(StatusCode::OK, &json!({ "results": items })))
+}
+
+/// An order named by path or body: its id, or with `?by=client_order_id`
+/// the caller's client order id.
+fn order_ref(text: &str, by_client_id: bool) -> Result<OrderRef, ApiError> {
+    if by_client_id {
+        return ClientOrderId::new(text)
+            .map(OrderRef::ClientId)
+            .map_err(|_| ApiError::not_found("order"));
+    }
+    text.parse::<u64>()
+        .map(|id| OrderRef::Id(OrderId(id)))
+        .map_err(|_| ApiError::not_found("order"))
+}
+
+fn path_order(call: &Call, id: &str) -> Result<OrderRef, ApiError> {
+    match call.param("by") {
+        None | Some("id") => order_ref(id, false),
+        Some("client_order_id") => order_ref(id, true),
+        Some(_) => Err(ApiError::invalid("by", "must be `id` or `client_order_id`")),
+    }
+}
+
+async fn order_view(state: &State, caller: Caller, order: OrderRef) -> Result<OrderView, ApiError> {
+    match state
+        .ask(Query::Order {
+            agent: caller.agent,
+            order,
+        })
+        .await?
+    {
+        Answer::Order(o) => Ok(o),
+        _ => unreachable!("an order query answers an order"),
+    }
+}
+
+/// `GET /api/v1/orderbook/orders/{id}`.
+pub async fn get(state: &State, call: &Call, caller: Caller, id: &str) -> Result<Out, ApiError> {
+    let order = order_view(state, caller, path_order(call, id)?).await?;
+    Ok(Out::json(StatusCode::OK, &OrderJson::from(&order)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AmendBody {
+    price: Option<Fixed>,
+    quantity: Option<Fixed>,
+}
+
+/// `PATCH /api/v1/orderbook/orders/{id}`: new price and/or quantity; the
+/// order and any fills the new price caused.
+pub async fn amend(state: &State, call: &Call, caller: Caller, id: &str) -> Result<Out, ApiError> {
+    let order = path_order(call, id)?;
+    let body: AmendBody = call.json()?;
+    if body.price.is_none() && body.quantity.is_none() {
+        return Err(ApiError::invalid("price", "or `quantity` must be given"));
+    }
+    let command = Command::AmendOrder(AmendOrder {
+        agent: caller.agent,
+        order,
+        price: body.price.map(|p| Price(p.0)),
+        quantity: body.quantity.map(|q| Quantity(q.0)),
+    });
+    let (ack, events) = state.execute(call, caller.agent, command).await?;
+    let Ack::Order(ack) = ack else {
+        unreachable!("amending an order acknowledges it")
+    };
+    let view = order_view(state, caller, OrderRef::Id(ack.order_id)).await?;
+    Ok(Out::json(
+        StatusCode::OK,
+        &json!({ "order": OrderJson::from(&view), "fills": fills(&events, ack.order_id) }),
+    ))
+}
+
+/// `DELETE /api/v1/orderbook/orders/{id}`.
+pub async fn cancel(state: &State, call: &Call, caller: Caller, id: &str) -> Result<Out, ApiError> {
+    let order = path_order(call, id)?;
+    let command = Command::CancelOrder(CancelOrder {
+        agent: caller.agent,
+        order,
+    });
+    let (ack, _) = state.execute(call, caller.agent, command).await?;
+    let Ack::Order(ack) = ack else {
+        unreachable!("cancelling an order acknowledges it")
+    };
+    let view = order_view(state, caller, OrderRef::Id(ack.order_id)).await?;
+    Ok(Out::json(StatusCode::OK, &OrderJson::from(&view)))
+}
+
+/// `DELETE /api/v1/orderbook/orders?asset=`: cancels all the caller's
+/// open orders, or those in one asset.
+pub async fn cancel_all(state: &State, call: &Call, caller: Caller) -> Result<Out, ApiError> {
+    let asset = call.param("asset").map(symbol).transpose()?;
+    let command = Command::CancelAll(CancelAll {
+        agent: caller.agent,
+        asset,
+    });
+    let (ack, _) = state.execute(call, caller.agent, command).await?;
+    let Ack::OrdersCancelled { count } = ack else {
+        unreachable!("cancel-all acknowledges a count")
+    };
+    Ok(Out::json(StatusCode::OK, &json!({ "cancelled": count })))
+}
+
+/// `GET /api/v1/orderbook/orders?status=&asset=&limit=&cursor=`: the
+/// caller's orders, oldest first. `status` is `open` (the default),
+/// `filled`, `cancelled` or `all`; finished orders are kept for a while.
+pub async fn list(state: &State, call: &Call, caller: Caller) -> Result<Out, ApiError> {
+    let page = call.page()?;
+    let asset = call.param("asset").map(symbol).transpose()?;
+    let status = call.param("status").unwrap_or("open");
+    let (open, finished) = match status {
+        "open" => (true, false),
+        "filled" | "cancelled" => (false, true),
+        "all" => (true, true),
+        _ => {
+            return Err(ApiError::invalid(
+                "status",
+                "must be open, filled, cancelled or all",
+            ))
+        }
+    };
+    let mut orders = Vec::new();
+    let agent = caller.agent;
+    let asked = [
+        (open, Query::OpenOrders { agent, asset }),
+        (finished, Query::FinishedOrders { agent, asset }),
+    ];
+    for (wanted, query) in asked {
+        if !wanted {
+            continue;
+        }
+        match state.link.query(query).await? {
+            Ok(Answer::Orders(list)) => orders.extend(list),
+            // An asset nobody has traded holds no orders.
+            Err(agora_engine::Reject::UnknownAsset) => {}
+            Ok(_) => unreachable!("an orders query answers orders"),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    orders.retain(|o| match status {
+        "filled" => o.status == agora_engine::OrderStatus::Filled,
+        "cancelled" => o.status == agora_engine::OrderStatus::Cancelled,
+        _ => true,
+    });
+    orders.sort_unstable_by_key(|o| o.order_id);
+    let (items, next_cursor) = page.cut(orders, |o| o.order_id.0);
+    let items: Vec<OrderJson> = items.iter().map(OrderJson::from).collect();
+    Ok(Out::json(StatusCode::OK, &Page { items, next_cursor }))
+}
+
+/// `GET /api/v1/orderbook/{asset}?depth=`: aggregated levels (default 20),
+/// best bid and ask, spread, last price.
+pub async fn book(state: &State, call: &Call, asset: &str) -> Result<Out, ApiError> {
+    let levels = call.param_as::<u32>("depth")?.unwrap_or(20);
+    if !(1..=1_000).contains(&levels) {
+        return Err(ApiError::invalid("depth", "must be between 1 and 1000"));
+    }
+    let Answer::Depth(depth) = state
+        .ask(Query::Depth {
+            asset: symbol(asset)?,
+            levels,
+        })
+        .await?
+    else {
+        unreachable!("a depth query answers depth")
+    };
+    Ok(Out::json(StatusCode::OK, &BookJson::from(&depth)))
+}
+
+/// `GET /api/v1/orderbook/{asset}/trades?limit=`: recent trades, newest first.
+pub async fn trades(state: &State, call: &Call, asset: &str) -> Result<Out, ApiError> {
+    let limit = call.limit()? as u32;
+    let Answer::Trades(list) = state
+        .ask(Query::Trades {
+            asset: symbol(asset)?,
+            limit,
+        })
+        .await?
+    else {
+        unreachable!("a trades query answers trades")
+    };
+    let items: Vec<PublicTradeJson> = list.iter().map(PublicTradeJson::from).collect();
+    Ok(Out::json(StatusCode::OK, &json!({ "items": items })))
+}

@@ -1,0 +1,127 @@
+//! Wallets: an agent's balances, and the operator's deposits,
+//! withdrawals and asset listings.
+
+use agora_engine::cmd::{Deposit, RegisterAsset, Withdraw};
+use agora_engine::units::{Amount, Currency, Price, Quantity, Symbol};
+use agora_engine::{Ack, Answer, AssetSpec, Command, Query};
+use hyper::StatusCode;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{State, OPERATOR};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::http::{Call, Out};
+use crate::money::{format, Fixed};
+use crate::views::{AssetJson, BalanceJson};
+
+/// `GET /api/v1/wallet/balance`.
+pub async fn balance(state: &State, caller: Caller) -> Result<Out, ApiError> {
+    let Answer::Balances(mut list) = state
+        .ask(Query::Balances {
+            agent: caller.agent,
+        })
+        .await?
+    else {
+        unreachable!("a balance query answers balances")
+    };
+    list.sort_unstable_by_key(|(c, _)| *c);
+    let items: Vec<BalanceJson> = list.iter().map(|(c, b)| BalanceJson::new(*c, b)).collect();
+    Ok(Out::json(StatusCode::OK, &json!({ "balances": items })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FundsBody {
+    agent_id: String,
+    currency: String,
+    amount: Fixed,
+}
+
+/// Parses a currency code.
+pub fn currency(field: &str, code: &str) -> Result<Currency, ApiError> {
+    Currency::new(code).map_err(|e| ApiError::invalid(field, e))
+}
+
+/// `POST /api/v1/operator/deposits` and `/withdrawals`: money in from, or
+/// out to, the outside world.
+pub async fn move_funds(state: &State, call: &Call, deposit: bool) -> Result<Out, ApiError> {
+    let body: FundsBody = call.json()?;
+    let currency = currency("currency", &body.currency)?;
+    let uuid = uuid::Uuid::parse_str(&body.agent_id).map_err(|_| ApiError::not_found("agent"))?;
+    let Answer::Agent(record) = state
+        .ask(Query::AgentByUuid {
+            uuid: uuid.as_u128(),
+        })
+        .await?
+    else {
+        unreachable!("an agent query answers an agent")
+    };
+    let amount = Amount(body.amount.0);
+    let command = if deposit {
+        Command::Deposit(Deposit {
+            agent: record.id,
+            currency,
+            amount,
+        })
+    } else {
+        Command::Withdraw(Withdraw {
+            agent: record.id,
+            currency,
+            amount,
+        })
+    };
+    let (ack, _) = state.execute(call, OPERATOR, command).await?;
+    let Ack::FundsMoved { available } = ack else {
+        unreachable!("moving funds acknowledges the balance")
+    };
+    Ok(Out::json(
+        StatusCode::CREATED,
+        &json!({
+            "agent_id": body.agent_id,
+            "currency": currency.as_str(),
+            "amount": format(amount.0),
+            "kind": if deposit { "deposit" } else { "withdrawal" },
+            "available": format(available.0),
+        }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AssetBody {
+    symbol: String,
+    quote_currency: Option<String>,
+    tick_size: Fixed,
+    lot_size: Fixed,
+    min_quantity: Option<Fixed>,
+    max_quantity: Option<Fixed>,
+}
+
+/// `POST /api/v1/operator/assets`: lists an asset with its own tick and
+/// lot sizes (assets not listed get the defaults on their first order).
+pub async fn register_asset(state: &State, call: &Call) -> Result<Out, ApiError> {
+    let body: AssetBody = call.json()?;
+    let spec = AssetSpec {
+        symbol: Symbol::new(&body.symbol).map_err(|e| ApiError::invalid("symbol", e))?,
+        quote_currency: currency(
+            "quote_currency",
+            body.quote_currency.as_deref().unwrap_or("CREDITS"),
+        )?,
+        tick_size: Price(body.tick_size.0),
+        lot_size: Quantity(body.lot_size.0),
+        quantity_min: Quantity(body.min_quantity.unwrap_or(body.lot_size).0),
+        quantity_max: Quantity(
+            body.max_quantity
+                .map_or(Quantity::units(100_000_000).0, |q| q.0),
+        ),
+    };
+    state
+        .execute(
+            call,
+            OPERATOR,
+            Command::RegisterAsset(RegisterAsset { spec }),
+        )
+        .await?;
+    Ok(Out::json(StatusCode::CREATED, &AssetJson::from(&spec)))
+}

@@ -1,0 +1,270 @@
+//! Start-up and the accept loop: recover the market from the journal,
+//! start the engine and journal threads, serve HTTP/1.1 and HTTP/2 until
+//! asked to stop, then drain: stop accepting, finish in-flight requests,
+//! let the engine apply what it was sent and the journal sync it.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use agora_engine::agents::KeyHash;
+use agora_engine::units::{Amount, Currency};
+use agora_engine::{Answer, EngineConfig, EngineHandle, Query, ThreadOptions};
+use agora_persistence::{recover, Durability, JournalWriter, RocksJournal};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tracing::{info, warn};
+
+use crate::auth::{hash_key, new_key};
+use crate::config::{DurabilityMode, ServeConfig};
+use crate::engine_link::{Deliver, EngineLink};
+use crate::error::ApiError;
+use crate::http::{parse_query, Call, Out};
+use crate::limits::{per_minute, per_second, Limiter};
+use crate::metrics::Metrics;
+use crate::money::Fixed;
+use crate::routes::{handle, Health, State};
+
+/// Why the server could not start.
+pub type StartError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The operator key's hash: from the configuration, or from
+/// `<data_dir>/operator.key`, which is created (readable by the owner
+/// only) with a new random key the first time.
+fn operator_key(config: &ServeConfig) -> Result<KeyHash, StartError> {
+    if let Some(key) = &config.operator_key {
+        return Ok(hash_key(key));
+    }
+    let path = config.data_dir.join("operator.key");
+    if let Ok(key) = std::fs::read_to_string(&path) {
+        return Ok(hash_key(key.trim()));
+    }
+    let (key, hash) = new_key();
+    write_private(&path, &key)?;
+    info!(path = %path.display(), "generated the operator key");
+    Ok(hash)
+}
+
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(text.as_bytes())
+}
+
+fn signup_credits(config: &ServeConfig) -> Result<Option<(Currency, Amount)>, StartError> {
+    let amount: Fixed =
+        serde_json::from_value(serde_json::Value::String(config.signup_credits.clone()))
+            .map_err(|e| format!("--signup-credits: {e}"))?;
+    let currency =
+        Currency::new(&config.signup_currency).map_err(|e| format!("--signup-currency {e}"))?;
+    match amount.0 {
+        0 => Ok(None),
+        a if a > 0 => Ok(Some((currency, Amount(a)))),
+        _ => Err("--signup-credits must not be negative".into()),
+    }
+}
+
+/// Runs the server until `shutdown` resolves, then drains and returns.
+/// `on_listening` is told the bound address (useful with port 0).
+pub async fn serve(
+    config: ServeConfig,
+    on_listening: impl FnOnce(SocketAddr),
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), StartError> {
+    std::fs::create_dir_all(&config.data_dir)?;
+    let operator_key = operator_key(&config)?;
+    let signup_credits = signup_credits(&config)?;
+    let durability = match config.durability {
+        DurabilityMode::Sync => Durability::Sync,
+        DurabilityMode::Buffered => Durability::Buffered,
+    };
+    let journal = RocksJournal::open(&config.data_dir.join("journal"), durability)?;
+    let recovered = recover(&journal, EngineConfig::default())?;
+    for (seq, reason) in &recovered.snapshots_skipped {
+        warn!(seq, reason, "skipped a snapshot");
+    }
+    info!(
+        snapshot = ?recovered.snapshot,
+        replayed = recovered.replayed,
+        last_seq = recovered.last_seq,
+        elapsed_ms = recovered.elapsed.as_millis() as u64,
+        digest = %hex(&recovered.market.state_digest()),
+        "recovered the market"
+    );
+    let market = recovered.market;
+    let Ok(Answer::ApiKeys(keys)) = market.query(&Query::ApiKeys) else {
+        unreachable!("the key query answers keys")
+    };
+    let Ok(Answer::Stats(stats)) = market.query(&Query::Stats) else {
+        unreachable!("the stats query answers stats")
+    };
+
+    let metrics = Arc::new(Metrics::default());
+    let deliver = Deliver {
+        metrics: metrics.clone(),
+    };
+    let sync_interval = Duration::from_millis(config.sync_interval_ms.max(1));
+    let (writer, writer_thread) =
+        JournalWriter::spawn(journal, recovered.last_seq + 1, deliver, sync_interval)?;
+    let journal_running = Arc::new(AtomicBool::new(true));
+    let journal_done = {
+        let flag = journal_running.clone();
+        std::thread::Builder::new()
+            .name("agora-journal-watch".into())
+            .spawn(move || {
+                let stopped = writer_thread.join();
+                flag.store(false, Ordering::Relaxed);
+                stopped.is_ok()
+            })?
+    };
+    let engine = EngineHandle::spawn(market, writer, ThreadOptions::default())?;
+
+    let state = Arc::new(State {
+        link: EngineLink::new(engine.sender(), stats.order_id_max),
+        directory: crate::auth::Directory::new(keys),
+        metrics,
+        key_limits: Limiter::new(per_second(config.rate_limit, config.rate_burst)),
+        register_limits: Limiter::new(per_minute(config.register_per_minute)),
+        operator_key,
+        signup_credits,
+        health: Health {
+            data_dir: config.data_dir.clone(),
+            journal_running,
+        },
+    });
+
+    let listener = TcpListener::bind(config.listen).await?;
+    let local = listener.local_addr()?;
+    info!(address = %local, "listening");
+    on_listening(local);
+
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(config.header_timeout_s.max(1)))
+        .keep_alive(true);
+    let graceful = GracefulShutdown::new();
+    let mut connections = JoinSet::new();
+    let mut sweep = tokio::time::interval(Duration::from_secs(60));
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        warn!(error = %e, "accept failed");
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let state = state.clone();
+                let body_limit = config.body_limit;
+                let service = service_fn(move |request| {
+                    let state = state.clone();
+                    async move { Ok::<_, Infallible>(answer(&state, request, peer, body_limit).await) }
+                });
+                let connection = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+                let watched = graceful.watch(connection);
+                connections.spawn(async move {
+                    let _ = watched.await;
+                });
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            _ = sweep.tick() => {
+                state.key_limits.forget_idle();
+                state.register_limits.forget_idle();
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    info!("shutting down: finishing in-flight requests");
+    let grace = Duration::from_secs(config.shutdown_grace_s);
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        warn!("in-flight requests outlived the grace period; closing them");
+    }
+    connections.abort_all();
+    while connections.join_next().await.is_some() {}
+    drop(state);
+    let market = tokio::task::spawn_blocking(move || engine.shutdown()).await?;
+    let flushed = tokio::task::spawn_blocking(move || journal_done.join()).await?;
+    if !matches!(flushed, Ok(true)) {
+        return Err("the journal writer failed; recovery will start from what it wrote".into());
+    }
+    info!(digest = %hex(&market.state_digest()), "stopped; the journal is synced");
+    Ok(())
+}
+
+/// Reads a request's body (up to `body_limit`) and answers it.
+async fn answer(
+    state: &State,
+    request: Request<Incoming>,
+    peer: SocketAddr,
+    body_limit: usize,
+) -> Response<Full<Bytes>> {
+    let (parts, body) = request.into_parts();
+    let too_large = || {
+        state
+            .metrics
+            .observe_request("payload_too_large", 413, Duration::ZERO);
+        Out::error(&ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("The body is larger than {body_limit} bytes; send less."),
+        ))
+        .into_response()
+    };
+    let declared = parts
+        .headers
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > body_limit as u64) {
+        return too_large();
+    }
+    let body = match Limited::new(body, body_limit).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => return too_large(),
+        Err(_) => {
+            return Out::error(&ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "validation_error",
+                "The request body could not be read.",
+            ))
+            .into_response()
+        }
+    };
+    let call = Call {
+        method: parts.method,
+        path: parts.uri.path().to_string(),
+        query: parse_query(parts.uri.query()),
+        headers: parts.headers,
+        body,
+        peer: peer.ip(),
+    };
+    handle(state, call).await.into_response()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,320 @@
+//! What the API returns: JSON shapes of agents, orders, fills, books and
+//! wallets. Ids are strings, money and quantities decimal strings, times
+//! RFC 3339 UTC.
+
+use agora_engine::agents::{AgentRecord, ApiKeyInfo};
+use agora_engine::event::{OrderAccepted, Trade};
+use agora_engine::ledger::Balance;
+use agora_engine::query::{DepthView, LevelView, OrderView, TradeView};
+use agora_engine::units::{Currency, OrderId, Timestamp};
+use agora_engine::{
+    AssetSpec, OrderAck, OrderStatus, OrderType, SelfTradePrevention, Side, TimeInForce,
+};
+use serde::Serialize;
+use serde_json::Value;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::money::format;
+
+/// RFC 3339 UTC text of an engine timestamp.
+pub fn rfc3339(t: Timestamp) -> String {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(t.0))
+        .ok()
+        .and_then(|d| d.format(&Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// An agent's public id.
+pub fn agent_id(uuid: u128) -> String {
+    uuid::Uuid::from_u128(uuid).to_string()
+}
+
+/// An agent as anyone may see it.
+#[derive(Serialize)]
+pub struct PublicAgent {
+    id: String,
+    name: String,
+    description: String,
+    capabilities: Vec<String>,
+    created_at: String,
+}
+
+impl From<&AgentRecord> for PublicAgent {
+    fn from(a: &AgentRecord) -> Self {
+        PublicAgent {
+            id: agent_id(a.uuid),
+            name: a.profile.name.clone(),
+            description: a.profile.description.clone(),
+            capabilities: a.profile.capabilities.clone(),
+            created_at: rfc3339(a.created_at),
+        }
+    }
+}
+
+/// An agent as it sees itself.
+#[derive(Serialize)]
+pub struct OwnAgent {
+    #[serde(flatten)]
+    public: PublicAgent,
+    owner_email: Option<String>,
+    metadata: Value,
+    updated_at: String,
+    api_keys: Vec<KeyView>,
+}
+
+impl From<&AgentRecord> for OwnAgent {
+    fn from(a: &AgentRecord) -> Self {
+        OwnAgent {
+            public: PublicAgent::from(a),
+            owner_email: a.profile.owner_email.clone(),
+            metadata: a
+                .profile
+                .metadata
+                .as_deref()
+                .and_then(|m| serde_json::from_str(m).ok())
+                .unwrap_or(Value::Null),
+            updated_at: rfc3339(a.updated_at),
+            api_keys: a.keys.iter().map(KeyView::from).collect(),
+        }
+    }
+}
+
+/// One API key, without its secret.
+#[derive(Serialize)]
+pub struct KeyView {
+    key_id: u32,
+    active: bool,
+    created_at: String,
+    revoked_at: Option<String>,
+}
+
+impl From<&ApiKeyInfo> for KeyView {
+    fn from(k: &ApiKeyInfo) -> Self {
+        KeyView {
+            key_id: k.key_id,
+            active: k.is_active(),
+            created_at: rfc3339(k.created_at),
+            revoked_at: k.revoked_at.map(rfc3339),
+        }
+    }
+}
+
+/// An order as its owner sees it.
+#[derive(Serialize)]
+pub struct OrderJson {
+    id: String,
+    client_order_id: Option<String>,
+    asset: String,
+    side: Side,
+    order_type: OrderType,
+    time_in_force: TimeInForce,
+    stp: SelfTradePrevention,
+    price: Option<String>,
+    quantity: String,
+    filled_quantity: String,
+    remaining_quantity: String,
+    status: OrderStatus,
+    created_at: String,
+}
+
+impl From<&OrderView> for OrderJson {
+    fn from(o: &OrderView) -> Self {
+        OrderJson {
+            id: o.order_id.to_string(),
+            client_order_id: o.client_order_id.map(|c| c.to_string()),
+            asset: o.asset.to_string(),
+            side: o.side,
+            order_type: o.order_type,
+            time_in_force: o.time_in_force,
+            stp: o.stp,
+            price: o.price.map(|p| format(p.0)),
+            quantity: format(o.quantity.0),
+            filled_quantity: format(o.filled.0),
+            remaining_quantity: format(o.remaining.0),
+            status: o.status,
+            created_at: rfc3339(o.placed_at),
+        }
+    }
+}
+
+impl OrderJson {
+    /// A new order as accepted, with where it stands after matching.
+    pub fn placed(accepted: &OrderAccepted, ack: &OrderAck) -> Self {
+        OrderJson {
+            id: accepted.order_id.to_string(),
+            client_order_id: accepted.client_order_id.map(|c| c.to_string()),
+            asset: accepted.asset.to_string(),
+            side: accepted.side,
+            order_type: accepted.order_type,
+            time_in_force: accepted.time_in_force,
+            stp: accepted.stp,
+            price: accepted.price.map(|p| format(p.0)),
+            quantity: format(accepted.quantity.0),
+            filled_quantity: format(ack.filled.0),
+            remaining_quantity: format(ack.remaining.0),
+            status: ack.status,
+            created_at: rfc3339(accepted.time),
+        }
+    }
+}
+
+/// A fill of one of the caller's orders.
+#[derive(Serialize)]
+pub struct FillJson {
+    trade_id: String,
+    order_id: String,
+    escrow_id: String,
+    asset: String,
+    side: Side,
+    liquidity: &'static str,
+    price: String,
+    quantity: String,
+    amount: String,
+    created_at: String,
+}
+
+impl FillJson {
+    /// `trade` as seen by the owner of `order`, which took part in it.
+    pub fn of(trade: &Trade, order: OrderId) -> Self {
+        let taker = trade.taker_order_id == order;
+        let side = if taker {
+            trade.taker_side
+        } else {
+            trade.taker_side.opposite()
+        };
+        FillJson {
+            trade_id: trade.trade_id.to_string(),
+            order_id: order.to_string(),
+            escrow_id: trade.escrow_id.to_string(),
+            asset: trade.asset.to_string(),
+            side,
+            liquidity: if taker { "taker" } else { "maker" },
+            price: format(trade.price.0),
+            quantity: format(trade.quantity.0),
+            amount: format(trade.amount.0),
+            created_at: rfc3339(trade.time),
+        }
+    }
+}
+
+/// One aggregated price level.
+#[derive(Serialize)]
+pub struct LevelJson {
+    price: String,
+    quantity: String,
+    orders: u32,
+}
+
+impl From<&LevelView> for LevelJson {
+    fn from(l: &LevelView) -> Self {
+        LevelJson {
+            price: format(l.price.0),
+            quantity: format(l.quantity.0),
+            orders: l.orders,
+        }
+    }
+}
+
+/// A book's depth and touch.
+#[derive(Serialize)]
+pub struct BookJson {
+    asset: String,
+    bids: Vec<LevelJson>,
+    asks: Vec<LevelJson>,
+    best_bid: Option<String>,
+    best_ask: Option<String>,
+    spread: Option<String>,
+    last_price: Option<String>,
+}
+
+impl From<&DepthView> for BookJson {
+    fn from(d: &DepthView) -> Self {
+        BookJson {
+            asset: d.asset.to_string(),
+            bids: d.bids.iter().map(LevelJson::from).collect(),
+            asks: d.asks.iter().map(LevelJson::from).collect(),
+            best_bid: d.best_bid.map(|p| format(p.0)),
+            best_ask: d.best_ask.map(|p| format(p.0)),
+            spread: d.best_bid.zip(d.best_ask).map(|(b, a)| format(a.0 - b.0)),
+            last_price: d.last_price.map(|p| format(p.0)),
+        }
+    }
+}
+
+/// A trade as the public sees it.
+#[derive(Serialize)]
+pub struct PublicTradeJson {
+    trade_id: String,
+    price: String,
+    quantity: String,
+    taker_side: Side,
+    created_at: String,
+}
+
+impl From<&TradeView> for PublicTradeJson {
+    fn from(t: &TradeView) -> Self {
+        PublicTradeJson {
+            trade_id: t.trade_id.to_string(),
+            price: format(t.price.0),
+            quantity: format(t.quantity.0),
+            taker_side: t.taker_side,
+            created_at: rfc3339(t.time),
+        }
+    }
+}
+
+/// One wallet.
+#[derive(Serialize)]
+pub struct BalanceJson {
+    currency: String,
+    available: String,
+    held: String,
+    total: String,
+}
+
+impl BalanceJson {
+    /// `balance` of `currency`.
+    pub fn new(currency: Currency, balance: &Balance) -> Self {
+        BalanceJson {
+            currency: currency.to_string(),
+            available: format(balance.available.0),
+            held: format(balance.held.0),
+            total: format(balance.available.0.saturating_add(balance.held.0)),
+        }
+    }
+}
+
+/// An asset's trading parameters.
+#[derive(Serialize)]
+pub struct AssetJson {
+    symbol: String,
+    quote_currency: String,
+    tick_size: String,
+    lot_size: String,
+    min_quantity: String,
+    max_quantity: String,
+}
+
+impl From<&AssetSpec> for AssetJson {
+    fn from(a: &AssetSpec) -> Self {
+        AssetJson {
+            symbol: a.symbol.to_string(),
+            quote_currency: a.quote_currency.to_string(),
+            tick_size: format(a.tick_size.0),
+            lot_size: format(a.lot_size.0),
+            min_quantity: format(a.quantity_min.0),
+            max_quantity: format(a.quantity_max.0),
+        }
+    }
+}
+
+/// A page of a list.
+#[derive(Serialize)]
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// Where the next page starts; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
