@@ -39,11 +39,16 @@ struct RegisterBody {
 struct UpdateBody {
     name: Option<String>,
     description: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     owner_email: Option<Value>,
     capabilities: Option<Vec<String>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     metadata: Option<Value>,
+}
+
+/// A field that is present, `null` included (absent stays `None`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
 }
 
 fn check_name(name: &str) -> Result<String, ApiError> {

@@ -92,9 +92,17 @@ enum Handler {
 /// Finds the route of `method` and `path` segments: `Err(true)` if the
 /// path exists with other methods, `Err(false)` if it does not exist.
 fn route(method: &Method, segs: &[&str]) -> Result<(&'static str, Access, Handler), bool> {
+    find(method.as_str(), segs).ok_or_else(|| {
+        ["GET", "POST", "PATCH", "DELETE"]
+            .iter()
+            .any(|m| find(m, segs).is_some())
+    })
+}
+
+/// The route of `m` and `segs`, if there is one.
+fn find(m: &str, segs: &[&str]) -> Option<(&'static str, Access, Handler)> {
     use Access::*;
     use Handler as H;
-    let m = method.as_str();
     let found = match (segs, m) {
         (["health"], "GET") => ("GET /health", Anyone, H::Health),
         (["readiness"], "GET") => ("GET /readiness", Anyone, H::Readiness),
@@ -157,18 +165,11 @@ fn route(method: &Method, segs: &[&str]) -> Result<(&'static str, Access, Handle
             (["orderbook", _, "trades"], "GET") => {
                 ("GET /api/v1/orderbook/{asset}/trades", Anyone, H::Trades)
             }
-            _ => return Err(path_exists(rest)),
+            _ => return None,
         },
-        _ => return Err(matches!(segs, ["health" | "readiness" | "metrics"])),
+        _ => return None,
     };
-    Ok(found)
-}
-
-/// Whether some method serves `rest` (the path after `/api/v1`).
-fn path_exists(rest: &[&str]) -> bool {
-    [Method::GET, Method::POST, Method::PATCH, Method::DELETE]
-        .iter()
-        .any(|m| matches!(route(m, &[&["api", "v1"][..], rest].concat()), Ok(_)))
+    Some(found)
 }
 
 /// Who is calling, as the route required.

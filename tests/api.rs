@@ -1,0 +1,685 @@
+//! Black-box tests of the HTTP API: each starts the real `agora` binary
+//! on a loopback port with a temporary data directory.
+
+mod support;
+
+use serde_json::Value;
+use support::{Server, OPERATOR_KEY};
+
+fn order(asset: &str, side: &str, quantity: &str, price: &str) -> String {
+    format!(r#"{{"asset":"{asset}","side":"{side}","quantity":"{quantity}","price":"{price}"}}"#)
+}
+
+/// Asserts the error envelope's shape and code.
+fn assert_error(a: &support::Answer, status: u16, code: &str) {
+    assert_eq!(a.status, status, "{a:?}");
+    assert_eq!(a.code(), code, "{a:?}");
+    assert!(
+        a.body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{a:?}"
+    );
+    assert!(a.body["error"]["details"].is_object(), "{a:?}");
+}
+
+#[test]
+fn health_readiness_and_metrics_answer() {
+    let s = Server::start(&[]);
+    let h = s.get("/health", None);
+    assert_eq!(
+        (h.status, h.body["status"].as_str()),
+        (200, Some("healthy"))
+    );
+    let r = s.get("/readiness", None);
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.body["checks"]["engine"], "ok");
+    assert_eq!(r.body["checks"]["journal"], "ok");
+    assert_eq!(r.body["checks"]["disk"], "ok");
+    s.register("m");
+    let m = s.get("/metrics", None);
+    let text = m.body.as_str().unwrap();
+    for name in [
+        "agora_http_requests_total{route=\"POST /api/v1/agents/register\",status=\"201\"} 1",
+        "agora_http_request_duration_seconds_bucket",
+        "agora_engine_queue_depth",
+        "agora_engine_batch_commands_bucket",
+        "agora_journal_write_seconds_bucket",
+        "agora_orders_placed_total",
+        "agora_trades_total",
+    ] {
+        assert!(text.contains(name), "missing {name} in metrics:\n{text}");
+    }
+}
+
+#[test]
+fn unknown_routes_and_methods_get_the_envelope() {
+    let s = Server::start(&[]);
+    assert_error(&s.get("/api/v1/nothing", None), 404, "not_found");
+    assert_error(&s.get("/nope", None), 404, "not_found");
+    assert_error(
+        &s.call("PUT", "/api/v1/orderbook/orders", None, Some("{}")),
+        405,
+        "method_not_allowed",
+    );
+    assert_error(
+        &s.call("DELETE", "/health", None, None),
+        405,
+        "method_not_allowed",
+    );
+}
+
+#[test]
+fn agents_register_see_themselves_update_and_are_seen_publicly() {
+    let s = Server::start(&[]);
+    let a = s.post(
+        "/api/v1/agents/register",
+        None,
+        r#"{"name":"WeatherBot","description":"Real-time weather data","owner_email":"w@example.com",
+            "capabilities":["weather"],"metadata":{"region":"eu"}}"#,
+    );
+    assert_eq!(a.status, 201, "{a:?}");
+    let key = a.body["api_key"].as_str().unwrap().to_string();
+    let id = a.body["agent"]["id"].as_str().unwrap().to_string();
+    assert!(key.starts_with("agora_"));
+    assert!(uuid_like(&id), "{id}");
+    let me = s.get("/api/v1/agents/me", Some(&key));
+    assert_eq!(me.status, 200);
+    assert_eq!(me.body["name"], "WeatherBot");
+    assert_eq!(me.body["owner_email"], "w@example.com");
+    assert_eq!(me.body["metadata"]["region"], "eu");
+    assert!(
+        me.body.get("api_key").is_none(),
+        "the key is shown only once"
+    );
+    // The public view hides private fields.
+    let public = s.get(&format!("/api/v1/agents/{id}"), None);
+    assert_eq!(public.status, 200);
+    assert_eq!(public.body["name"], "WeatherBot");
+    assert!(public.body.get("owner_email").is_none());
+    assert!(public.body.get("metadata").is_none());
+    assert!(public.body.get("api_keys").is_none());
+    // PATCH changes what it names; null clears.
+    let p = s.call(
+        "PATCH",
+        "/api/v1/agents/me",
+        Some(&key),
+        Some(r#"{"description":"Updated","metadata":null,"capabilities":["weather","analysis"]}"#),
+    );
+    assert_eq!(p.status, 200, "{p:?}");
+    assert_eq!(p.body["description"], "Updated");
+    assert_eq!(p.body["name"], "WeatherBot");
+    assert_eq!(p.body["metadata"], Value::Null);
+    assert_eq!(p.body["capabilities"][1], "analysis");
+    // Unknown agents and malformed ids are 404.
+    assert_error(
+        &s.get("/api/v1/agents/00000000-0000-4000-8000-000000000000", None),
+        404,
+        "not_found",
+    );
+    assert_error(&s.get("/api/v1/agents/not-a-uuid", None), 404, "not_found");
+}
+
+fn uuid_like(s: &str) -> bool {
+    s.len() == 36 && s.chars().filter(|c| *c == '-').count() == 4
+}
+
+#[test]
+fn registration_rejects_bad_input_and_the_server_stays_healthy() {
+    let s = Server::start(&[]);
+    let long = "x".repeat(101);
+    let bad = [
+        r#"{}"#.to_string(),
+        r#"{"name":""}"#.to_string(),
+        r#"{"name":"   "}"#.to_string(),
+        format!(r#"{{"name":"{long}"}}"#),
+        r#"{"name":"a","unknown":1}"#.to_string(),
+        r#"{"name":42}"#.to_string(),
+        r#"{"name":"a","owner_email":"nope"}"#.to_string(),
+        r#"{"name":"a","metadata":[1,2]}"#.to_string(),
+        r#"{"name":"a","capabilities":"x"}"#.to_string(),
+        r#"{"name":"a""#.to_string(),
+        "not json".to_string(),
+        r#"[]"#.to_string(),
+    ];
+    for body in &bad {
+        let a = s.post("/api/v1/agents/register", None, body);
+        assert_error(&a, 400, "validation_error");
+    }
+    assert_error(
+        &s.call("POST", "/api/v1/agents/register", None, None),
+        400,
+        "validation_error",
+    );
+    assert_eq!(s.get("/health", None).status, 200);
+}
+
+#[test]
+fn bodies_over_the_limit_are_refused() {
+    let s = Server::start(&["--body-limit", "1000"]);
+    let big = format!(r#"{{"name":"{}"}}"#, "y".repeat(2_000));
+    assert_error(
+        &s.post("/api/v1/agents/register", None, &big),
+        413,
+        "payload_too_large",
+    );
+    s.register("small-enough");
+    assert_eq!(s.get("/health", None).status, 200);
+}
+
+#[test]
+fn keys_authenticate_rotate_and_revoke() {
+    let s = Server::start(&[]);
+    let (_, key) = s.register("k");
+    assert_error(&s.get("/api/v1/agents/me", None), 401, "unauthorized");
+    assert_error(
+        &s.get("/api/v1/agents/me", Some("agora_wrong")),
+        401,
+        "unauthorized",
+    );
+    let bearer = format!("Bearer {key}");
+    let b = s.call_with(
+        "GET",
+        "/api/v1/agents/me",
+        None,
+        None,
+        &[("Authorization", &bearer)],
+    );
+    assert_eq!(b.status, 200);
+    // The last active key cannot be revoked.
+    assert_error(
+        &s.call("DELETE", "/api/v1/agents/me/keys/1", Some(&key), None),
+        409,
+        "conflict",
+    );
+    // A second key, then rotation of the first.
+    let second = s.post("/api/v1/agents/me/keys", Some(&key), "{}");
+    assert_eq!(second.status, 201, "{second:?}");
+    let key2 = second.body["api_key"].as_str().unwrap().to_string();
+    let rotated = s.post("/api/v1/agents/me/keys/rotate", Some(&key), "{}");
+    assert_eq!(rotated.status, 201, "{rotated:?}");
+    let key3 = rotated.body["api_key"].as_str().unwrap().to_string();
+    assert_error(&s.get("/api/v1/agents/me", Some(&key)), 401, "unauthorized");
+    assert_eq!(s.get("/api/v1/agents/me", Some(&key3)).status, 200);
+    // Revoke the second key by number.
+    let keys = s.get("/api/v1/agents/me/keys", Some(&key3));
+    let active: Vec<u64> = keys.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["active"] == true)
+        .map(|k| k["key_id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(active, vec![2, 3]);
+    let r = s.call("DELETE", "/api/v1/agents/me/keys/2", Some(&key3), None);
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_error(
+        &s.get("/api/v1/agents/me", Some(&key2)),
+        401,
+        "unauthorized",
+    );
+    assert_error(
+        &s.call("DELETE", "/api/v1/agents/me/keys/99", Some(&key3), None),
+        404,
+        "not_found",
+    );
+    // Keys survive a restart: the new one works, the revoked ones do not.
+    let mut s = s;
+    s.restart();
+    assert_eq!(s.get("/api/v1/agents/me", Some(&key3)).status, 200);
+    assert_error(&s.get("/api/v1/agents/me", Some(&key)), 401, "unauthorized");
+    assert_error(
+        &s.get("/api/v1/agents/me", Some(&key2)),
+        401,
+        "unauthorized",
+    );
+}
+
+#[test]
+fn wallets_get_signup_credits_and_operator_deposits_and_withdrawals() {
+    let s = Server::start(&["--signup-credits", "25.5"]);
+    let (id, key) = s.register("w");
+    assert_eq!(s.credits(&key), ("25.50".into(), "0.00".into()));
+    s.deposit(&id, "100");
+    assert_eq!(s.credits(&key).0, "125.50");
+    let w = s.post(
+        "/api/v1/operator/withdrawals",
+        Some(OPERATOR_KEY),
+        &format!(r#"{{"agent_id":"{id}","currency":"CREDITS","amount":"200"}}"#),
+    );
+    assert_error(&w, 402, "insufficient_funds");
+    assert_eq!(w.body["error"]["details"]["required"], "200.00");
+    assert_eq!(w.body["error"]["details"]["available"], "125.50");
+    let w = s.post(
+        "/api/v1/operator/withdrawals",
+        Some(OPERATOR_KEY),
+        &format!(r#"{{"agent_id":"{id}","currency":"CREDITS","amount":"0.5"}}"#),
+    );
+    assert_eq!(w.status, 201, "{w:?}");
+    assert_eq!(w.body["available"], "125.00");
+    // Bad amounts.
+    for amount in [
+        r#""-1""#,
+        "0",
+        r#""NaN""#,
+        r#""1e400""#,
+        r#""0.000000001""#,
+        "true",
+        r#""99999999999999""#,
+    ] {
+        let a = s.post(
+            "/api/v1/operator/deposits",
+            Some(OPERATOR_KEY),
+            &format!(r#"{{"agent_id":"{id}","currency":"CREDITS","amount":{amount}}}"#),
+        );
+        assert!(a.status == 400, "amount {amount}: {a:?}");
+    }
+    // Only the operator moves money.
+    let path = "/api/v1/operator/deposits";
+    let body = format!(r#"{{"agent_id":"{id}","currency":"CREDITS","amount":"1"}}"#);
+    assert_error(&s.post(path, Some(&key), &body), 403, "forbidden");
+    assert_error(&s.post(path, None, &body), 401, "unauthorized");
+    let unknown =
+        r#"{"agent_id":"00000000-0000-4000-8000-000000000000","currency":"CREDITS","amount":"1"}"#;
+    assert_error(&s.post(path, Some(OPERATOR_KEY), unknown), 404, "not_found");
+    assert_eq!(s.credits(&key).0, "125.00");
+}
+
+#[test]
+fn crossing_orders_fill_and_funds_move_into_escrow() {
+    let s = Server::start(&["--signup-credits", "0"]);
+    let (seller_id, seller) = s.register("seller");
+    let (buyer_id, buyer) = s.register("buyer");
+    s.deposit(&buyer_id, "100");
+    s.deposit(&seller_id, "1");
+    let sell = s.post(
+        "/api/v1/orderbook/orders",
+        Some(&seller),
+        &order("GPU-H", "sell", "3", "10.50"),
+    );
+    assert_eq!(sell.status, 201, "{sell:?}");
+    assert_eq!(sell.body["order"]["status"], "open");
+    let sell_id = sell.body["order"]["id"].as_str().unwrap().to_string();
+    // The reference shape: numbers for quantity and price.
+    let buy = s.post(
+        "/api/v1/orderbook/orders",
+        Some(&buyer),
+        r#"{"asset":"GPU-H","side":"buy","order_type":"limit","quantity":2,"price":11}"#,
+    );
+    assert_eq!(buy.status, 201, "{buy:?}");
+    assert_eq!(buy.body["order"]["status"], "filled");
+    let fill = &buy.body["fills"][0];
+    assert_eq!(fill["price"], "10.50", "fills at the resting price");
+    assert_eq!(fill["quantity"], "2.00");
+    assert_eq!(fill["amount"], "21.00");
+    assert_eq!(fill["liquidity"], "taker");
+    assert_eq!(s.credits(&buyer), ("79.00".into(), "0.00".into()));
+    // The book shows what rests; trades show the fill.
+    let book = s.get("/api/v1/orderbook/GPU-H", None);
+    assert_eq!(book.status, 200);
+    assert_eq!(book.body["asks"][0]["quantity"], "1.00");
+    assert_eq!(book.body["best_ask"], "10.50");
+    assert_eq!(book.body["last_price"], "10.50");
+    let trades = s.get("/api/v1/orderbook/GPU-H/trades?limit=5", None);
+    assert_eq!(trades.body["items"][0]["quantity"], "2.00");
+    assert_eq!(trades.body["items"][0]["taker_side"], "buy");
+    // The seller sees its order partly filled; the buyer cannot see it.
+    let mine = s.get(
+        &format!("/api/v1/orderbook/orders/{sell_id}"),
+        Some(&seller),
+    );
+    assert_eq!(mine.body["status"], "partially_filled");
+    assert_eq!(mine.body["remaining_quantity"], "1.00");
+    assert_error(
+        &s.get(&format!("/api/v1/orderbook/orders/{sell_id}"), Some(&buyer)),
+        404,
+        "not_found",
+    );
+    assert_error(
+        &s.call(
+            "DELETE",
+            &format!("/api/v1/orderbook/orders/{sell_id}"),
+            Some(&buyer),
+            None,
+        ),
+        404,
+        "not_found",
+    );
+    assert_error(
+        &s.call(
+            "PATCH",
+            &format!("/api/v1/orderbook/orders/{sell_id}"),
+            Some(&buyer),
+            Some(r#"{"quantity":"1"}"#),
+        ),
+        404,
+        "not_found",
+    );
+    assert_eq!(
+        s.get(
+            &format!("/api/v1/orderbook/orders/{sell_id}"),
+            Some(&seller)
+        )
+        .body["status"],
+        "partially_filled"
+    );
+}
+
+#[test]
+fn orders_are_amended_cancelled_listed_and_validated() {
+    let s = Server::start(&["--signup-credits", "1000"]);
+    let (_, a) = s.register("a");
+    let (_, b) = s.register("b");
+    let place = |key: &str, body: &str| s.post("/api/v1/orderbook/orders", Some(key), body);
+    let o1 = place(
+        &a,
+        r#"{"asset":"CPU","side":"buy","quantity":"4","price":"5","client_order_id":"my-1"}"#,
+    );
+    assert_eq!(o1.status, 201, "{o1:?}");
+    let id1 = o1.body["order"]["id"].as_str().unwrap().to_string();
+    assert_eq!(s.credits(&a), ("980.00".into(), "20.00".into()));
+    // Lookup by client order id.
+    let by_client = s.get("/api/v1/orderbook/orders/my-1?by=client_order_id", Some(&a));
+    assert_eq!(by_client.body["id"], id1.as_str());
+    // Size down keeps priority and releases funds.
+    let amended = s.call(
+        "PATCH",
+        &format!("/api/v1/orderbook/orders/{id1}"),
+        Some(&a),
+        Some(r#"{"quantity":"2"}"#),
+    );
+    assert_eq!(amended.status, 200, "{amended:?}");
+    assert_eq!(amended.body["order"]["quantity"], "2.00");
+    assert_eq!(s.credits(&a).1, "10.00");
+    // Post-only that would cross, FOK that cannot fill, bad tick, no funds.
+    let sell_post_only =
+        r#"{"asset":"CPU","side":"sell","quantity":"1","price":"5","time_in_force":"post_only"}"#;
+    assert_error(&place(&b, sell_post_only), 409, "conflict");
+    let fok = r#"{"asset":"CPU","side":"sell","quantity":"3","price":"5","time_in_force":"fok"}"#;
+    assert_error(&place(&b, fok), 409, "conflict");
+    let bad_tick = place(&b, &order("CPU", "sell", "1", "5.00001"));
+    assert_error(&bad_tick, 400, "validation_error");
+    assert_eq!(bad_tick.body["error"]["details"]["tick_size"], "0.0001");
+    let rich = place(&b, &order("CPU", "buy", "1000", "5"));
+    assert_error(&rich, 402, "insufficient_funds");
+    // Wrong types, unknown fields, absurd values.
+    for body in [
+        r#"{"asset":"CPU","side":"sideways","quantity":"1","price":"5"}"#,
+        r#"{"asset":"CPU","side":"buy","quantity":"1","price":"5","leverage":10}"#,
+        r#"{"asset":"CPU","side":"buy","quantity":"-1","price":"5"}"#,
+        r#"{"asset":"CPU","side":"buy","quantity":"1","price":"0"}"#,
+        r#"{"asset":"CPU","side":"buy","quantity":"1"}"#,
+        r#"{"asset":"CPU","side":"buy","quantity":"1","price":"1e300"}"#,
+        r#"{"asset":"A VERY BAD SYMBOL","side":"buy","quantity":"1","price":"1"}"#,
+        r#"{"asset":"CPU","side":"buy","quantity":"1","price":"1","client_order_id":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}"#,
+        r#"{"asset":"CPU","side":"buy","quantity":"1","price":"1","time_in_force":"day"}"#,
+    ] {
+        let r = place(&b, body);
+        assert_error(&r, 400, "validation_error");
+    }
+    // A crossing sell fills against the amended order.
+    let o2 = place(&b, &order("CPU", "sell", "1", "4"));
+    assert_eq!(o2.body["fills"][0]["price"], "5.00", "{o2:?}");
+    // Lists: open by default, then all, with pagination.
+    let o3 = place(&a, &order("CPU", "buy", "1", "4"));
+    assert_eq!(o3.status, 201);
+    let open = s.get("/api/v1/orderbook/orders", Some(&a));
+    assert_eq!(open.body["items"].as_array().unwrap().len(), 2, "{open:?}");
+    let first = s.get("/api/v1/orderbook/orders?limit=1", Some(&a));
+    assert_eq!(first.body["items"].as_array().unwrap().len(), 1);
+    let cursor = first.body["next_cursor"].as_str().unwrap().to_string();
+    let second = s.get(
+        &format!("/api/v1/orderbook/orders?limit=1&cursor={cursor}"),
+        Some(&a),
+    );
+    assert_eq!(second.body["items"][0]["id"], o3.body["order"]["id"]);
+    assert!(second.body.get("next_cursor").is_none());
+    assert_error(
+        &s.get("/api/v1/orderbook/orders?limit=0", Some(&a)),
+        400,
+        "validation_error",
+    );
+    assert_error(
+        &s.get("/api/v1/orderbook/orders?cursor=zz", Some(&a)),
+        400,
+        "validation_error",
+    );
+    assert_error(
+        &s.get("/api/v1/orderbook/orders?status=weird", Some(&a)),
+        400,
+        "validation_error",
+    );
+    // Cancel one, then cancel the rest in the asset.
+    let c = s.call(
+        "DELETE",
+        &format!("/api/v1/orderbook/orders/{id1}"),
+        Some(&a),
+        None,
+    );
+    assert_eq!(c.body["status"], "cancelled", "{c:?}");
+    assert_error(
+        &s.call(
+            "DELETE",
+            &format!("/api/v1/orderbook/orders/{id1}"),
+            Some(&a),
+            None,
+        ),
+        409,
+        "conflict",
+    );
+    let all = s.call(
+        "DELETE",
+        "/api/v1/orderbook/orders?asset=CPU",
+        Some(&a),
+        None,
+    );
+    assert_eq!(all.body["cancelled"], 1);
+    assert_eq!(s.credits(&a).1, "0.00");
+    let cancelled = s.get("/api/v1/orderbook/orders?status=cancelled", Some(&a));
+    assert_eq!(cancelled.body["items"].as_array().unwrap().len(), 2);
+    let filled = s.get("/api/v1/orderbook/orders?status=filled", Some(&b));
+    assert_eq!(filled.body["items"].as_array().unwrap().len(), 1);
+    assert_error(&s.get("/api/v1/orderbook/NOPE", None), 404, "not_found");
+}
+
+#[test]
+fn batches_apply_each_entry_with_its_own_result() {
+    let s = Server::start(&["--signup-credits", "100"]);
+    let (_, a) = s.register("a");
+    let body = r#"{"actions":[
+        {"action":"place","asset":"X","side":"buy","quantity":"1","price":"2"},
+        {"action":"place","asset":"X","side":"buy","quantity":"1","price":"-2"},
+        {"action":"place","asset":"X","side":"buy","quantity":"1000","price":"2"},
+        {"action":"cancel","order_id":"999999"},
+        {"action":"place","asset":"X","side":"buy","quantity":"1","price":"3"}
+    ]}"#;
+    let r = s.post("/api/v1/orderbook/orders/batch", Some(&a), body);
+    assert_eq!(r.status, 200, "{r:?}");
+    let results = r.body["results"].as_array().unwrap();
+    let oks: Vec<bool> = results.iter().map(|r| r["ok"].as_bool().unwrap()).collect();
+    assert_eq!(oks, vec![true, false, false, false, true]);
+    assert_eq!(results[1]["status"], 400);
+    assert_eq!(results[2]["error"]["code"], "insufficient_funds");
+    assert_eq!(results[3]["error"]["code"], "not_found");
+    let first = results[0]["result"]["order"]["id"].as_str().unwrap();
+    let cancel = format!(r#"{{"actions":[{{"action":"cancel","order_id":"{first}"}}]}}"#);
+    let c = s.post("/api/v1/orderbook/orders/batch", Some(&a), &cancel);
+    assert_eq!(
+        c.body["results"][0]["result"]["status"], "cancelled",
+        "{c:?}"
+    );
+    let too_many = format!(
+        r#"{{"actions":[{}]}}"#,
+        vec![r#"{"action":"cancel","order_id":"1"}"#; 101].join(",")
+    );
+    assert_error(
+        &s.post("/api/v1/orderbook/orders/batch", Some(&a), &too_many),
+        400,
+        "validation_error",
+    );
+    assert_error(
+        &s.post(
+            "/api/v1/orderbook/orders/batch",
+            Some(&a),
+            r#"{"actions":[]}"#,
+        ),
+        400,
+        "validation_error",
+    );
+    assert_error(
+        &s.post(
+            "/api/v1/orderbook/orders/batch",
+            Some(&a),
+            r#"{"actions":[{"action":"explode"}]}"#,
+        ),
+        400,
+        "validation_error",
+    );
+}
+
+#[test]
+fn idempotency_keys_replay_the_first_result_even_after_a_restart() {
+    let mut s = Server::start(&["--signup-credits", "100"]);
+    let (_, a) = s.register("a");
+    let body = order("IDEM", "buy", "1", "10");
+    let send = |s: &Server, key: &str, body: &str| {
+        s.call_with(
+            "POST",
+            "/api/v1/orderbook/orders",
+            Some(&a),
+            Some(body),
+            &[("Idempotency-Key", key)],
+        )
+    };
+    let first = send(&s, "order-1", &body);
+    assert_eq!(first.status, 201, "{first:?}");
+    let again = send(&s, "order-1", &body);
+    assert_eq!(again.status, 201);
+    assert_eq!(again.body, first.body, "the same response");
+    assert_eq!(
+        s.credits(&a),
+        ("90.00".into(), "10.00".into()),
+        "no second effect"
+    );
+    assert_error(
+        &send(&s, "order-1", &order("IDEM", "buy", "2", "10")),
+        422,
+        "idempotency_key_reused",
+    );
+    assert_error(&send(&s, &"k".repeat(57), &body), 400, "validation_error");
+    // Batches replay entry by entry.
+    let batch = r#"{"actions":[{"action":"place","asset":"IDEM","side":"buy","quantity":"1","price":"1"}]}"#;
+    let b1 = s.call_with(
+        "POST",
+        "/api/v1/orderbook/orders/batch",
+        Some(&a),
+        Some(batch),
+        &[("Idempotency-Key", "b-1")],
+    );
+    let b2 = s.call_with(
+        "POST",
+        "/api/v1/orderbook/orders/batch",
+        Some(&a),
+        Some(batch),
+        &[("Idempotency-Key", "b-1")],
+    );
+    assert_eq!(b1.body, b2.body);
+    s.restart();
+    let after = send(&s, "order-1", &body);
+    assert_eq!(after.body, first.body, "kept across a restart");
+    assert_eq!(s.credits(&a), ("89.00".into(), "11.00".into()));
+}
+
+#[test]
+fn rate_limits_answer_429_with_retry_after() {
+    let s = Server::start(&[
+        "--rate-limit",
+        "1",
+        "--rate-burst",
+        "3",
+        "--register-per-minute",
+        "2",
+    ]);
+    let (_, a) = s.register("a");
+    s.register("b");
+    let third = s.post("/api/v1/agents/register", None, r#"{"name":"c"}"#);
+    assert_error(&third, 429, "rate_limited");
+    assert!(third.header("retry-after").is_some());
+    let answers: Vec<_> = (0..4)
+        .map(|_| s.get("/api/v1/agents/me", Some(&a)))
+        .collect();
+    assert_eq!(answers[0].header("x-ratelimit-limit"), Some("3"));
+    assert_eq!(answers[0].header("x-ratelimit-remaining"), Some("2"));
+    assert_eq!(answers[2].header("x-ratelimit-remaining"), Some("0"));
+    assert!(answers[0].header("x-ratelimit-reset").is_some());
+    assert_error(&answers[3], 429, "rate_limited");
+    assert_eq!(answers[3].header("retry-after"), Some("1"));
+}
+
+#[test]
+fn a_restart_keeps_agents_balances_and_orders() {
+    let mut s = Server::start(&["--signup-credits", "50"]);
+    let (id, a) = s.register("persistent");
+    s.deposit(&id, "5");
+    let o = s.post(
+        "/api/v1/orderbook/orders",
+        Some(&a),
+        &order("KEEP", "buy", "2", "3"),
+    );
+    let order_id = o.body["order"]["id"].as_str().unwrap().to_string();
+    let book_before = s.get("/api/v1/orderbook/KEEP", None).body;
+    s.restart();
+    assert_eq!(s.get("/api/v1/agents/me", Some(&a)).body["id"], id.as_str());
+    assert_eq!(s.credits(&a), ("49.00".into(), "6.00".into()));
+    assert_eq!(
+        s.get(&format!("/api/v1/orderbook/orders/{order_id}"), Some(&a))
+            .body["status"],
+        "open"
+    );
+    assert_eq!(s.get("/api/v1/orderbook/KEEP", None).body, book_before);
+    // New orders get new ids after a restart.
+    let next = s.post(
+        "/api/v1/orderbook/orders",
+        Some(&a),
+        &order("KEEP", "buy", "1", "3"),
+    );
+    let next_id: u64 = next.body["order"]["id"].as_str().unwrap().parse().unwrap();
+    assert!(next_id > order_id.parse::<u64>().unwrap());
+    // A kill -9 loses nothing that was acknowledged (sync durability).
+    s.kill();
+    s.relaunch();
+    assert_eq!(s.credits(&a), ("46.00".into(), "9.00".into()));
+}
+
+#[test]
+fn operators_list_assets_with_their_own_grid() {
+    let s = Server::start(&[]);
+    let (_, a) = s.register("a");
+    let asset = r#"{"symbol":"TOKENS","tick_size":"0.5","lot_size":"10","min_quantity":"10","max_quantity":"1000"}"#;
+    let r = s.post("/api/v1/operator/assets", Some(OPERATOR_KEY), asset);
+    assert_eq!(r.status, 201, "{r:?}");
+    assert_eq!(r.body["tick_size"], "0.50");
+    assert_error(
+        &s.post("/api/v1/operator/assets", Some(OPERATOR_KEY), asset),
+        409,
+        "conflict",
+    );
+    assert_error(
+        &s.post("/api/v1/operator/assets", Some(&a), asset),
+        403,
+        "forbidden",
+    );
+    let off_lot = s.post(
+        "/api/v1/orderbook/orders",
+        Some(&a),
+        &order("TOKENS", "sell", "15", "1"),
+    );
+    assert_error(&off_lot, 400, "validation_error");
+    assert_eq!(off_lot.body["error"]["details"]["lot_size"], "10.00");
+    let bad = r#"{"symbol":"BAD","tick_size":"0","lot_size":"1"}"#;
+    assert_error(
+        &s.post("/api/v1/operator/assets", Some(OPERATOR_KEY), bad),
+        400,
+        "validation_error",
+    );
+}

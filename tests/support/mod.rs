@@ -1,0 +1,228 @@
+//! Starts the real `agora` binary on a loopback port with a temporary
+//! data directory, and talks HTTP to it.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// The operator key every test server is started with.
+pub const OPERATOR_KEY: &str = "test-operator-key";
+
+/// A running server.
+pub struct Server {
+    child: Option<Child>,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    dir: PathBuf,
+    _temp: Option<tempfile::TempDir>,
+    extra: Vec<String>,
+}
+
+/// An HTTP answer: status, headers we care about, JSON body.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Value,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The error code of an error envelope.
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+}
+
+impl Server {
+    /// Starts a server with a fresh data directory and `args`.
+    pub fn start(args: &[&str]) -> Server {
+        let temp = tempfile::tempdir().expect("temp dir");
+        let dir = temp.path().to_path_buf();
+        let mut s = Server {
+            child: None,
+            base: String::new(),
+            dir,
+            _temp: Some(temp),
+            extra: args.iter().map(|a| a.to_string()).collect(),
+        };
+        s.launch();
+        s
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn launch(&mut self) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_agora"))
+            .arg("serve")
+            .args(["--listen", "127.0.0.1:0"])
+            .arg("--data-dir")
+            .arg(&self.dir)
+            .args(["--operator-key", OPERATOR_KEY])
+            .args(&self.extra)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the agora binary starts");
+        let stdout = child.stdout.take().expect("stdout piped");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("the server prints its address");
+        let address = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+        self.base = address.to_string();
+        self.child = Some(child);
+    }
+
+    /// Stops the server with SIGTERM and waits for it to exit.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let status = child.wait().expect("the server exits");
+            assert!(status.success(), "graceful stop failed: {status}");
+        }
+    }
+
+    /// Kills the server with SIGKILL.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same data directory.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.launch();
+    }
+
+    /// Starts it again after a kill.
+    pub fn relaunch(&mut self) {
+        self.launch();
+    }
+
+    /// Sends a request; `key` goes in `X-API-Key`.
+    pub fn call(&self, method: &str, path: &str, key: Option<&str>, body: Option<&str>) -> Answer {
+        self.call_with(method, path, key, body, &[])
+    }
+
+    /// Sends a request with extra headers.
+    pub fn call_with(
+        &self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        body: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let agent = ureq::AgentBuilder::new()
+            .timeout(Duration::from_secs(30))
+            .build();
+        let mut request = agent.request(method, &format!("{}{}", self.base, path));
+        if let Some(k) = key {
+            request = request.set("X-API-Key", k);
+        }
+        for (n, v) in headers {
+            request = request.set(n, v);
+        }
+        let result = match body {
+            Some(b) => request
+                .set("Content-Type", "application/json")
+                .send_string(b),
+            None => request.call(),
+        };
+        let response = match result {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("{method} {path}: {e}"),
+        };
+        let status = response.status();
+        let headers = response
+            .headers_names()
+            .into_iter()
+            .filter_map(|n| response.header(&n).map(|v| (n.clone(), v.to_string())))
+            .collect();
+        let text = response.into_string().unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Answer {
+            status,
+            body,
+            headers,
+        }
+    }
+
+    pub fn get(&self, path: &str, key: Option<&str>) -> Answer {
+        self.call("GET", path, key, None)
+    }
+
+    pub fn post(&self, path: &str, key: Option<&str>, body: &str) -> Answer {
+        self.call("POST", path, key, Some(body))
+    }
+
+    /// Registers an agent; returns `(id, key)`.
+    pub fn register(&self, name: &str) -> (String, String) {
+        let a = self.post(
+            "/api/v1/agents/register",
+            None,
+            &format!(r#"{{"name":"{name}"}}"#),
+        );
+        assert_eq!(a.status, 201, "{a:?}");
+        (
+            a.body["agent"]["id"].as_str().unwrap().to_string(),
+            a.body["api_key"].as_str().unwrap().to_string(),
+        )
+    }
+
+    /// Credits `amount` CREDITS to agent `id` as the operator.
+    pub fn deposit(&self, id: &str, amount: &str) {
+        let a = self.post(
+            "/api/v1/operator/deposits",
+            Some(OPERATOR_KEY),
+            &format!(r#"{{"agent_id":"{id}","currency":"CREDITS","amount":"{amount}"}}"#),
+        );
+        assert_eq!(a.status, 201, "{a:?}");
+    }
+
+    /// `(available, held)` CREDITS of the agent with `key`.
+    pub fn credits(&self, key: &str) -> (String, String) {
+        let a = self.get("/api/v1/wallet/balance", Some(key));
+        let b = a.body["balances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["currency"] == "CREDITS")
+            .cloned()
+            .unwrap_or_default();
+        (
+            b["available"].as_str().unwrap_or("0.00").to_string(),
+            b["held"].as_str().unwrap_or("0.00").to_string(),
+        )
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
