@@ -18,7 +18,7 @@ use agora_engine::{
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use agora_persistence::{Journal, JournalWriter, Release};
+use agora_persistence::{WriterOptions, Journal, JournalWriter, Release};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
@@ -477,7 +477,10 @@ pub fn through_journal<J: Journal>(
         journal,
         1,
         CountingRelease(counter),
-        Duration::from_millis(10),
+        WriterOptions {
+            sync_interval: Duration::from_millis(10),
+            ..WriterOptions::default()
+        },
     )
     .expect("spawn journal writer");
     let result = drive(market, commands, per_message, writer, all_done);

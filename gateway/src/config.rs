@@ -53,6 +53,11 @@ pub struct ServeConfig {
     #[arg(long, env = "AGORA_SYNC_INTERVAL_MS", default_value_t = 100)]
     pub sync_interval_ms: u64,
 
+    /// Group commit: under load, microseconds a journal write waits for
+    /// more commands so one sync covers them all (0: never wait).
+    #[arg(long, env = "AGORA_GROUP_COMMIT_US", default_value_t = 500)]
+    pub group_commit_us: u64,
+
     /// The operator's key, for deposits, withdrawals and asset listings. If
     /// unset, one is generated and written to `<data-dir>/operator.key`.
     #[arg(long, env = "AGORA_OPERATOR_KEY", hide_env_values = true)]

@@ -14,7 +14,7 @@ use std::time::Duration;
 use agora_engine::agents::KeyHash;
 use agora_engine::units::{Amount, Currency};
 use agora_engine::{Answer, EngineConfig, EngineHandle, Query, ThreadOptions};
-use agora_persistence::{recover, Durability, JournalWriter, RocksJournal};
+use agora_persistence::{recover, Durability, JournalWriter, RocksJournal, WriterOptions};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -118,9 +118,13 @@ pub async fn serve(
     let deliver = Deliver {
         metrics: metrics.clone(),
     };
-    let sync_interval = Duration::from_millis(config.sync_interval_ms.max(1));
+    let options = WriterOptions {
+        sync_interval: Duration::from_millis(config.sync_interval_ms.max(1)),
+        group_window: Duration::from_micros(config.group_commit_us),
+        ..WriterOptions::default()
+    };
     let (writer, writer_thread) =
-        JournalWriter::spawn(journal, recovered.last_seq + 1, deliver, sync_interval)?;
+        JournalWriter::spawn(journal, recovered.last_seq + 1, deliver, options)?;
     let journal_running = Arc::new(AtomicBool::new(true));
     let journal_done = {
         let flag = journal_running.clone();

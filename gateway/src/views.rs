@@ -198,6 +198,15 @@ impl FillJson {
     }
 }
 
+/// An order and the fills a command gave it.
+#[derive(Serialize)]
+pub struct OrderWithFills {
+    /// The order.
+    pub order: OrderJson,
+    /// Its fills, in the order they happened.
+    pub fills: Vec<FillJson>,
+}
+
 /// One aggregated price level.
 #[derive(Serialize)]
 pub struct LevelJson {

@@ -26,4 +26,4 @@ pub use journal::{prune, Journal, JournalError};
 pub use memory::MemoryJournal;
 pub use recovery::{recover, Recovered};
 pub use rocks::{Durability, RocksJournal};
-pub use writer::{JournalWriter, Release};
+pub use writer::{JournalWriter, Release, WriterOptions};

@@ -1,5 +1,8 @@
 //! The journal's record format: one byte of format version, a CRC32 of the
 //! payload, then the payload (a bincode-encoded [`VersionedInput`]).
+//!
+//! A frame holds consecutive records: a `u32` count, then each record
+//! behind its `u32` length (little-endian).
 
 use agora_engine::{Input, VersionedInput};
 
@@ -17,6 +20,58 @@ pub(crate) fn encode(input: &Input, out: &mut Vec<u8>) {
         .expect("inputs always serialize");
     let crc = crc32fast::hash(&out[HEADER_BYTES..]);
     out[1..HEADER_BYTES].copy_from_slice(&crc.to_le_bytes());
+}
+
+/// Encodes `inputs` as one frame.
+pub(crate) fn encode_frame<'a>(inputs: impl Iterator<Item = &'a Input>, out: &mut Vec<u8>) {
+    out.clear();
+    out.extend_from_slice(&0u32.to_le_bytes());
+    let mut record = Vec::with_capacity(128);
+    let mut count = 0u32;
+    for input in inputs {
+        encode(input, &mut record);
+        out.extend_from_slice(&(record.len() as u32).to_le_bytes());
+        out.extend_from_slice(&record);
+        count += 1;
+    }
+    out[..4].copy_from_slice(&count.to_le_bytes());
+}
+
+/// How many records the frame starting at record `first` holds.
+pub(crate) fn frame_len(first: u64, frame: &[u8]) -> Result<u64, JournalError> {
+    let count = frame.get(..4).ok_or_else(|| JournalError::Corrupt {
+        seq: first,
+        reason: format!("a frame of only {} bytes", frame.len()),
+    })?;
+    Ok(u64::from(u32::from_le_bytes(count.try_into().expect("4 bytes"))))
+}
+
+/// Decodes each record of the frame starting at record `first`, in order.
+pub(crate) fn decode_frame(
+    first: u64,
+    frame: &[u8],
+    visit: &mut dyn FnMut(Input) -> Result<(), JournalError>,
+) -> Result<(), JournalError> {
+    let count = frame_len(first, frame)?;
+    let mut rest = &frame[4..];
+    for seq in first..first + count {
+        let corrupt = || JournalError::Corrupt {
+            seq,
+            reason: "the frame ends inside this record".into(),
+        };
+        let len = rest.get(..4).ok_or_else(corrupt)?;
+        let len = u32::from_le_bytes(len.try_into().expect("4 bytes")) as usize;
+        let record = rest.get(4..4 + len).ok_or_else(corrupt)?;
+        visit(decode(seq, record)?)?;
+        rest = &rest[4 + len..];
+    }
+    if !rest.is_empty() {
+        return Err(JournalError::Corrupt {
+            seq: first + count,
+            reason: format!("{} stray bytes after the frame's records", rest.len()),
+        });
+    }
+    Ok(())
 }
 
 /// Decodes record `seq`, checking its format and checksum.
@@ -61,6 +116,26 @@ mod tests {
         let mut bytes = Vec::new();
         encode(&input(), &mut bytes);
         assert_eq!(decode(3, &bytes), Ok(input()));
+    }
+
+    #[test]
+    fn frames_round_trip_and_name_the_record_they_break_in() {
+        let inputs = vec![input(), input(), input()];
+        let mut frame = Vec::new();
+        encode_frame(inputs.iter(), &mut frame);
+        assert_eq!(frame_len(10, &frame), Ok(3));
+        let mut seen = Vec::new();
+        decode_frame(10, &frame, &mut |i| {
+            seen.push(i);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen, inputs);
+        let torn = &frame[..frame.len() - 3];
+        match decode_frame(10, torn, &mut |_| Ok(())) {
+            Err(JournalError::Corrupt { seq: 12, .. }) => {}
+            other => panic!("expected record 12 to be named, got {other:?}"),
+        }
     }
 
     #[test]

@@ -1,5 +1,9 @@
-//! The journal in an embedded RocksDB: one record per key in column
-//! family `journal`, one `WriteBatch` per engine batch.
+//! The journal in an embedded RocksDB. Column family `journal` holds
+//! frames: each write (one or more engine batches, group-committed) is one
+//! key, the sequence number of its first record, whose value is a frame
+//! of records (see [`crate::record`]). One key per write instead of one per
+//! command keeps RocksDB's per-key work (memtable inserts) off the
+//! durable path.
 
 use std::path::Path;
 
@@ -92,11 +96,12 @@ impl Journal for RocksJournal {
     }
 
     fn append_batches(&mut self, first_seq: u64, batches: &[&[Input]]) -> Result<(), JournalError> {
-        let mut batch = WriteBatch::default();
-        for (i, input) in batches.iter().flat_map(|b| b.iter()).enumerate() {
-            record::encode(input, &mut self.buffer);
-            batch.put_cf(self.cf(), key(first_seq + i as u64), &self.buffer);
+        record::encode_frame(batches.iter().flat_map(|b| b.iter()), &mut self.buffer);
+        if record::frame_len(first_seq, &self.buffer)? == 0 {
+            return Ok(());
         }
+        let mut batch = WriteBatch::default();
+        batch.put_cf(self.cf(), key(first_seq), &self.buffer);
         let mut options = WriteOptions::default();
         options.set_sync(self.durability == Durability::Sync);
         self.db.write_opt(batch, &options).map_err(store)
@@ -111,21 +116,40 @@ impl Journal for RocksJournal {
         from: u64,
         visit: &mut dyn FnMut(u64, Input) -> Result<(), JournalError>,
     ) -> Result<(), JournalError> {
-        let first = from.max(1);
-        let items = self.db.iterator_cf(
-            self.cf(),
-            IteratorMode::From(&key(first), Direction::Forward),
-        );
-        for (expected, item) in (first..).zip(items) {
+        let from = from.max(1);
+        // Start at the frame that holds `from`: the last one starting at or
+        // before it (or the first one, if all start after it).
+        let start = match self
+            .db
+            .iterator_cf(self.cf(), IteratorMode::From(&key(from), Direction::Reverse))
+            .next()
+        {
+            Some(item) => seq_of(&item.map_err(store)?.0)?,
+            None => from,
+        };
+        let mut expected = None;
+        for item in self
+            .db
+            .iterator_cf(self.cf(), IteratorMode::From(&key(start), Direction::Forward))
+        {
             let (key, value) = item.map_err(store)?;
-            let seq = seq_of(&key)?;
-            if seq != expected {
+            let first = seq_of(&key)?;
+            let next = expected.unwrap_or(first.min(from));
+            if first != next {
                 return Err(JournalError::Gap {
-                    expected,
-                    found: seq,
+                    expected: next,
+                    found: first,
                 });
             }
-            visit(seq, record::decode(seq, &value)?)?;
+            let mut seq = first;
+            record::decode_frame(first, &value, &mut |input| {
+                if seq >= from {
+                    visit(seq, input)?;
+                }
+                seq += 1;
+                Ok(())
+            })?;
+            expected = Some(seq);
         }
         Ok(())
     }
@@ -133,7 +157,11 @@ impl Journal for RocksJournal {
     fn last_seq(&self) -> Result<u64, JournalError> {
         match self.db.iterator_cf(self.cf(), IteratorMode::End).next() {
             None => Ok(0),
-            Some(item) => seq_of(&item.map_err(store)?.0),
+            Some(item) => {
+                let (key, value) = item.map_err(store)?;
+                let first = seq_of(&key)?;
+                Ok(first + record::frame_len(first, &value)? - 1)
+            }
         }
     }
 
@@ -164,8 +192,21 @@ impl Journal for RocksJournal {
     }
 
     fn delete_records_through(&mut self, seq: u64) -> Result<(), JournalError> {
+        // Whole frames only: a frame that also holds later records stays.
+        let mut end = None;
+        for item in self.db.iterator_cf(self.cf(), IteratorMode::Start) {
+            let (key, value) = item.map_err(store)?;
+            let first = seq_of(&key)?;
+            if first > seq || first + record::frame_len(first, &value)? - 1 > seq {
+                break;
+            }
+            end = Some(first);
+        }
+        let Some(last_whole) = end else {
+            return Ok(());
+        };
         let mut batch = WriteBatch::default();
-        batch.delete_range_cf(self.cf(), key(0), key(seq.saturating_add(1)));
+        batch.delete_range_cf(self.cf(), key(0), key(last_whole + 1));
         self.db.write_opt(batch, &Self::synced()).map_err(store)
     }
 }

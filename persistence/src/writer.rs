@@ -21,6 +21,29 @@ pub trait Release<R>: Send + 'static {
 /// the engine busy while one write syncs. They all go into the next write.
 const BATCHES_QUEUED_MAX: usize = 16;
 
+/// How the writer groups and syncs.
+#[derive(Copy, Clone, Debug)]
+pub struct WriterOptions {
+    /// How often a buffered journal is synced.
+    pub sync_interval: Duration,
+    /// Group commit: when batches are arriving back to back, how long a
+    /// write waits for more before it starts, so that one sync covers
+    /// many commands. Zero writes at once.
+    pub group_window: Duration,
+    /// A write starts without waiting once it holds this many commands.
+    pub group_commands: usize,
+}
+
+impl Default for WriterOptions {
+    fn default() -> Self {
+        WriterOptions {
+            sync_interval: Duration::from_millis(100),
+            group_window: Duration::from_micros(500),
+            group_commands: 512,
+        }
+    }
+}
+
 /// The engine's [`BatchSink`]: hands each batch to the writer thread.
 pub struct JournalWriter<R> {
     batches: Sender<(Batch<R>, Recycler<R>)>,
@@ -28,19 +51,19 @@ pub struct JournalWriter<R> {
 
 impl<R: Send + 'static> JournalWriter<R> {
     /// Starts the writer thread. `next_seq` is one past the journal's last
-    /// record. `sync_interval` is how often a buffered journal is synced.
+    /// record.
     ///
     /// The returned handle ends when the engine (and so this sink) stops.
     pub fn spawn<J: Journal, L: Release<R>>(
         journal: J,
         next_seq: u64,
         release: L,
-        sync_interval: Duration,
+        options: WriterOptions,
     ) -> std::io::Result<(JournalWriter<R>, JoinHandle<J>)> {
         let (batches, queue) = crossbeam_channel::bounded(BATCHES_QUEUED_MAX);
         let thread = std::thread::Builder::new()
             .name("agora-journal".into())
-            .spawn(move || write(journal, next_seq, release, queue, sync_interval))?;
+            .spawn(move || write(journal, next_seq, release, queue, options))?;
         Ok((JournalWriter { batches }, thread))
     }
 }
@@ -53,22 +76,37 @@ impl<R: Send + 'static> BatchSink<R> for JournalWriter<R> {
     }
 }
 
+fn commands<R>(group: &[(Batch<R>, Recycler<R>)]) -> usize {
+    group.iter().map(|(b, _)| b.completions.len()).sum()
+}
+
 fn write<R, J: Journal, L: Release<R>>(
     mut journal: J,
     mut next_seq: u64,
     mut release: L,
     queue: Receiver<(Batch<R>, Recycler<R>)>,
-    sync_interval: Duration,
+    options: WriterOptions,
 ) -> J {
+    let sync_interval = options.sync_interval;
     let mut last_sync = Instant::now();
     let mut group = Vec::with_capacity(BATCHES_QUEUED_MAX);
+    // Whether batches were arriving back to back at the last write.
+    let mut busy = false;
     loop {
         match queue.recv_timeout(sync_interval) {
             Ok(first) => {
                 // Every batch that queued up while the last write synced
-                // goes into this write: one sync for all of them.
+                // goes into this write: one sync for all of them. Under
+                // load, wait a little for more.
                 group.push(first);
                 group.extend(queue.try_iter().take(BATCHES_QUEUED_MAX));
+                if busy && commands(&group) < options.group_commands {
+                    // Sleep rather than spin: on a small machine the
+                    // threads that produce the next batches need the CPU.
+                    std::thread::sleep(options.group_window);
+                    group.extend(queue.try_iter().take(BATCHES_QUEUED_MAX));
+                }
+                busy = group.len() > 1;
                 let started = Instant::now();
                 let inputs: Vec<&[Input]> = group.iter().map(|(b, _)| &b.inputs[..]).collect();
                 // A batch that cannot be made durable must not be

@@ -15,6 +15,7 @@ use agora_engine::{
 };
 use agora_persistence::{
     prune, recover, Journal, JournalError, JournalWriter, MemoryJournal, Release,
+    WriterOptions,
 };
 use agora_persistence::{Durability, RocksJournal};
 use proptest::prelude::*;
@@ -134,7 +135,10 @@ fn snapshots_and_pruning_work_on_rocksdb() {
     let memory = journal_with_snapshots(&accepted, &[100, 200, 300]);
     {
         let mut journal = RocksJournal::open(dir.path(), Durability::Sync).unwrap();
-        journal.append(1, &accepted).unwrap();
+        // Written as the writer does, a group of batches per write.
+        for (i, chunk) in accepted.chunks(60).enumerate() {
+            journal.append(i as u64 * 60 + 1, chunk).unwrap();
+        }
         for seq in [100, 200, 300] {
             journal
                 .save_snapshot(seq, &memory.load_snapshot(seq).unwrap())
@@ -144,6 +148,16 @@ fn snapshots_and_pruning_work_on_rocksdb() {
     }
     let journal = RocksJournal::open(dir.path(), Durability::Sync).unwrap();
     assert_eq!(journal.snapshots(), Ok(vec![300, 200]));
+    // Whole writes through record 200 are gone; the one holding 181..240
+    // stays, as records after 200 are still needed.
+    let mut first = None;
+    journal
+        .read_from(190, &mut |seq, _| {
+            first.get_or_insert(seq);
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(first, Some(190), "a read may start inside a write");
     assert!(matches!(
         journal.read_from(1, &mut |_, _| Ok(())),
         Err(JournalError::Gap { .. })
@@ -352,7 +366,16 @@ fn the_engine_releases_batches_only_after_journaling_them() {
         replies: replies.clone(),
     };
     let (writer, journal_thread) =
-        JournalWriter::spawn(journal, 1, check, Duration::from_millis(5)).unwrap();
+        JournalWriter::spawn(
+            journal,
+            1,
+            check,
+            WriterOptions {
+                sync_interval: Duration::from_millis(5),
+                ..WriterOptions::default()
+            },
+        )
+        .unwrap();
     let options = ThreadOptions {
         channel_capacity: 64,
         batch_commands_max: 16,

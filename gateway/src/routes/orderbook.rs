@@ -6,10 +6,10 @@ use agora_engine::event::Trade;
 use agora_engine::query::OrderView;
 use agora_engine::units::{ClientOrderId, OrderId, Price, Quantity, Symbol};
 use agora_engine::{
-    Ack, Answer, Command, Event, OrderRef, OrderType, Query, SelfTradePrevention, Side, TimeInForce,
+    Ack, Answer, Command, Event, OrderRef, OrderStatus, OrderType, Query, SelfTradePrevention, Side, TimeInForce,
 };
 use hyper::StatusCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::State;
@@ -17,7 +17,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::http::{Call, Out};
 use crate::money::Fixed;
-use crate::views::{BookJson, FillJson, OrderJson, Page, PublicTradeJson};
+use crate::views::{BookJson, FillJson, OrderJson, OrderWithFills, Page, PublicTradeJson};
 
 /// Orders or cancels in one batch request, at most.
 const BATCH_MAX: usize = 100;
@@ -71,17 +71,20 @@ impl PlaceBody {
     }
 }
 
-/// The order and fills of an accepted `PlaceOrder`.
-fn placed(ack: &Ack, events: &[Event]) -> Value {
+/// The order and fills of an accepted `PlaceOrder` (`None` for another
+/// command's acknowledgement).
+fn placed(ack: &Ack, events: &[Event]) -> Option<OrderWithFills> {
     let Ack::Order(ack) = ack else {
-        unreachable!("placing an order acknowledges it")
+        return None;
     };
     let accepted = events.iter().find_map(|e| match e {
         Event::OrderAccepted(a) => Some(a),
         _ => None,
-    });
-    let order = accepted.map(|a| OrderJson::placed(a, ack));
-    json!({ "order": order, "fills": fills(events, ack.order_id) })
+    })?;
+    Some(OrderWithFills {
+        order: OrderJson::placed(accepted, ack),
+        fills: fills(events, ack.order_id),
+    })
 }
 
 /// The fills `order` took part in among `events`.
@@ -103,7 +106,8 @@ fn involves(t: &Trade, order: OrderId) -> bool {
 pub async fn place(state: &State, call: &Call, caller: Caller) -> Result<Out, ApiError> {
     let command = call.json::<PlaceBody>()?.command(state, caller)?;
     let (ack, events) = state.execute(call, caller.agent, command).await?;
-    Ok(Out::json(StatusCode::CREATED, &placed(&ack, &events)))
+    let placed = placed(&ack, &events).expect("an accepted order has its acceptance event");
+    Ok(Out::json(StatusCode::CREATED, &placed))
 }
 
 /// One entry of a batch.
@@ -131,7 +135,7 @@ pub async fn batch(state: &State, call: &Call, caller: Caller) -> Result<Out, Ap
         ));
     }
     // Entries that fail validation get their error; the rest run.
-    let mut results: Vec<Option<Result<Value, ApiError>>> = Vec::with_capacity(body.actions.len());
+    let mut results: Vec<Option<Result<BatchEntry, ApiError>>> = Vec::with_capacity(body.actions.len());
     let mut commands = Vec::with_capacity(body.actions.len());
     for item in body.actions {
         let command = match item {
@@ -155,32 +159,57 @@ pub async fn batch(state: &State, call: &Call, caller: Caller) -> Result<Out, Ap
         .execute_many(call, caller.agent, commands)
         .await?
         .into_iter();
-    let items: Vec<Value> = results
+    let items: Vec<BatchResult> = results
         .into_iter()
         .map(|r| {
             let r = r.unwrap_or_else(|| {
                 let (ack, events) = replies.next().expect("one reply per command")?;
-                Ok(match ack {
-                    Ack::Order(_)
-                        if events.iter().any(|e| matches!(e, Event::OrderAccepted(_))) =>
-                    {
-                        placed(&ack, &events)
-                    }
-                    Ack::Order(o) => {
-                        json!({ "order_id": o.order_id.to_string(), "status": o.status })
-                    }
+                Ok(match (placed(&ack, &events), ack) {
+                    (Some(p), _) => BatchEntry::Placed(p),
+                    (None, Ack::Order(o)) => BatchEntry::Cancelled {
+                        order_id: o.order_id.to_string(),
+                        status: o.status,
+                    },
                     _ => unreachable!("batches hold orders and cancels"),
                 })
             });
             match r {
-                Ok(v) => json!({ "ok": true, "result": v }),
-                Err(e) => {
-                    json!({ "ok": false, "status": e.status.as_u16(), "error": e.body()["error"] })
-                }
+                Ok(entry) => BatchResult {
+                    ok: true,
+                    result: Some(entry),
+                    status: None,
+                    error: None,
+                },
+                Err(e) => BatchResult {
+                    ok: false,
+                    result: None,
+                    status: Some(e.status.as_u16()),
+                    error: Some(e.body()["error"].take()),
+                },
             }
         })
         .collect();
     Ok(Out::json(StatusCode::OK, &json!({ "results": items })))
+}
+
+/// What one batch entry did.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum BatchEntry {
+    Placed(OrderWithFills),
+    Cancelled { order_id: String, status: OrderStatus },
+}
+
+/// One batch entry's result: `ok` with its result, or its status and error.
+#[derive(Serialize)]
+struct BatchResult {
+    ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    result: Option<BatchEntry>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<Value>,
 }
 
 /// An order named by path or body: its id, or with `?by=client_order_id`
@@ -249,10 +278,11 @@ pub async fn amend(state: &State, call: &Call, caller: Caller, id: &str) -> Resu
         unreachable!("amending an order acknowledges it")
     };
     let view = order_view(state, caller, OrderRef::Id(ack.order_id)).await?;
-    Ok(Out::json(
-        StatusCode::OK,
-        &json!({ "order": OrderJson::from(&view), "fills": fills(&events, ack.order_id) }),
-    ))
+    let amended = OrderWithFills {
+        order: OrderJson::from(&view),
+        fills: fills(&events, ack.order_id),
+    };
+    Ok(Out::json(StatusCode::OK, &amended))
 }
 
 /// `DELETE /api/v1/orderbook/orders/{id}`.
@@ -322,8 +352,8 @@ pub async fn list(state: &State, call: &Call, caller: Caller) -> Result<Out, Api
         }
     }
     orders.retain(|o| match status {
-        "filled" => o.status == agora_engine::OrderStatus::Filled,
-        "cancelled" => o.status == agora_engine::OrderStatus::Cancelled,
+        "filled" => o.status == OrderStatus::Filled,
+        "cancelled" => o.status == OrderStatus::Cancelled,
         _ => true,
     });
     orders.sort_unstable_by_key(|o| o.order_id);

@@ -1,0 +1,350 @@
+//! `agora-load`: drives a running Agora server over HTTP/1.1 keep-alive
+//! connections and reports throughput and latency percentiles.
+//!
+//! It registers agents, funds them through the operator endpoint, then
+//! runs a seeded mix on every connection until the duration is up:
+//!
+//! - `health`: `GET /health`, the baseline of what the server can answer;
+//! - `orders`: ~60% limit orders near the touch, ~30% cancels of the
+//!   connection's own open orders, ~10% IOC orders that cross;
+//! - `batch`: `POST /orderbook/orders/batch` of `--batch-size` limit orders.
+//!
+//! Closed loop by default (each connection sends its next request when
+//! the last one is answered); `--rate R` makes it open loop at R requests
+//! per second overall, latency counted from when each request was due.
+//!
+//! Run the server with limits that do not throttle the load, e.g.
+//! `agora serve --rate-limit 10000000 --rate-burst 10000000
+//! --register-per-minute 100000 --operator-key load`.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use clap::{Parser, ValueEnum};
+use hdrhistogram::Histogram;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::SendRequest;
+use hyper::{Method, Request};
+use hyper_util::rt::TokioIo;
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use tokio::net::TcpStream;
+use tokio::sync::Mutex;
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum Mode {
+    /// `GET /health`.
+    Health,
+    /// Single orders and cancels.
+    Orders,
+    /// Batches of orders.
+    Batch,
+}
+
+/// Load generator for an Agora server.
+#[derive(Parser, Debug, Clone)]
+#[command(name = "agora-load")]
+struct Args {
+    /// Server address.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// What to send.
+    #[arg(long, value_enum, default_value_t = Mode::Orders)]
+    mode: Mode,
+    /// Keep-alive connections.
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    /// Seconds of measured load (after setup).
+    #[arg(long, default_value_t = 10)]
+    duration: u64,
+    /// Seconds of unmeasured warm-up load.
+    #[arg(long, default_value_t = 2)]
+    warmup: u64,
+    /// Open loop at this many requests per second overall (0: closed loop).
+    #[arg(long, default_value_t = 0)]
+    rate: u64,
+    /// Agents to register (connections share them round-robin).
+    #[arg(long, default_value_t = 16)]
+    agents: usize,
+    /// Orders per batch request.
+    #[arg(long, default_value_t = 100)]
+    batch_size: usize,
+    /// The server's operator key, to fund the agents.
+    #[arg(long, default_value = "load")]
+    operator_key: String,
+    /// Seed of the order mix.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// Asset to trade.
+    #[arg(long, default_value = "LOAD")]
+    asset: String,
+}
+
+type Conn = SendRequest<Full<Bytes>>;
+
+async fn connect(addr: SocketAddr) -> Conn {
+    let stream = TcpStream::connect(addr).await.expect("connect to the server");
+    stream.set_nodelay(true).expect("nodelay");
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("HTTP handshake");
+    tokio::spawn(connection);
+    sender
+}
+
+/// Sends one request; returns status and body.
+async fn send(conn: &mut Conn, method: Method, path: &str, key: Option<&str>, body: Option<String>) -> (u16, Bytes) {
+    conn.ready().await.expect("connection ready");
+    let mut request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", "agora")
+        .header("content-type", "application/json");
+    if let Some(k) = key {
+        request = request.header("x-api-key", k);
+    }
+    let body = Full::new(Bytes::from(body.unwrap_or_default()));
+    let response = conn
+        .send_request(request.body(body).expect("request"))
+        .await
+        .expect("response");
+    let status = response.status().as_u16();
+    let bytes = response.into_body().collect().await.expect("body").to_bytes();
+    (status, bytes)
+}
+
+/// Registers and funds `n` agents; returns their keys.
+async fn setup_agents(args: &Args) -> Vec<String> {
+    let mut conn = connect(args.addr).await;
+    let mut keys = Vec::with_capacity(args.agents);
+    for i in 0..args.agents {
+        let body = format!(r#"{{"name":"load-{i}"}}"#);
+        let (status, bytes) = send(&mut conn, Method::POST, "/api/v1/agents/register", None, Some(body)).await;
+        assert_eq!(status, 201, "register: {}", String::from_utf8_lossy(&bytes));
+        let v: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+        let id = v["agent"]["id"].as_str().expect("id").to_string();
+        keys.push(v["api_key"].as_str().expect("key").to_string());
+        let deposit = format!(r#"{{"agent_id":"{id}","currency":"CREDITS","amount":"1000000000"}}"#);
+        let (status, bytes) = send(
+            &mut conn,
+            Method::POST,
+            "/api/v1/operator/deposits",
+            Some(&args.operator_key),
+            Some(deposit),
+        )
+        .await;
+        assert_eq!(status, 201, "deposit: {}", String::from_utf8_lossy(&bytes));
+    }
+    keys
+}
+
+/// The next request of one connection's seeded mix.
+struct Mix {
+    rng: SmallRng,
+    asset: String,
+    open: Vec<String>,
+    batch_size: usize,
+}
+
+const MID: i64 = 10_000;
+
+impl Mix {
+    fn limit_body(&mut self, crossing: bool) -> String {
+        let side_buy = self.rng.gen_bool(0.5);
+        let offset = self.rng.gen_range(1..=20);
+        // A resting order stays on its side of the mid; a crossing one
+        // reaches through the levels resting orders use.
+        let ticks = match (side_buy, crossing) {
+            (true, false) => MID - offset,
+            (false, false) => MID + offset,
+            (true, true) => MID + 25,
+            (false, true) => MID - 25,
+        };
+        let qty = self.rng.gen_range(1..=5);
+        let tif = if crossing { r#","time_in_force":"ioc""# } else { "" };
+        format!(
+            r#"{{"asset":"{}","side":"{}","quantity":"{qty}","price":"{}.{:02}"{tif}}}"#,
+            self.asset,
+            if side_buy { "buy" } else { "sell" },
+            ticks / 100,
+            ticks % 100
+        )
+    }
+
+    /// Method, path and body.
+    fn next(&mut self, mode: Mode) -> (Method, String, Option<String>) {
+        match mode {
+            Mode::Health => (Method::GET, "/health".into(), None),
+            Mode::Batch => {
+                let actions: Vec<String> = (0..self.batch_size)
+                    .map(|_| {
+                        let body = self.limit_body(false);
+                        format!(r#"{{"action":"place",{}"#, &body[1..])
+                    })
+                    .collect();
+                (
+                    Method::POST,
+                    "/api/v1/orderbook/orders/batch".into(),
+                    Some(format!(r#"{{"actions":[{}]}}"#, actions.join(","))),
+                )
+            }
+            Mode::Orders => {
+                let roll = self.rng.gen_range(0..10);
+                if roll < 3 && !self.open.is_empty() {
+                    let i = self.rng.gen_range(0..self.open.len());
+                    let id = self.open.swap_remove(i);
+                    (Method::DELETE, format!("/api/v1/orderbook/orders/{id}"), None)
+                } else {
+                    let body = self.limit_body(roll == 9);
+                    (Method::POST, "/api/v1/orderbook/orders".into(), Some(body))
+                }
+            }
+        }
+    }
+
+    /// Remembers a resting order from a place-order response.
+    fn note(&mut self, body: &[u8]) {
+        const ORDER: &[u8] = br#""order":{"#;
+        const ID: &[u8] = br#""id":""#;
+        let Some(order) = body.windows(ORDER.len()).position(|w| w == ORDER) else {
+            return;
+        };
+        let body = &body[order..];
+        let Some(at) = body.windows(ID.len()).position(|w| w == ID) else {
+            return;
+        };
+        let rest = &body[at + ID.len()..];
+        let end = rest.iter().position(|&b| b == b'"').unwrap_or(0);
+        let resting = [&br#""status":"open""#[..], br#""status":"partially_filled""#]
+            .iter()
+            .any(|m| body.windows(m.len()).any(|w| w == *m));
+        if resting && self.open.len() < 10_000 {
+            self.open.push(String::from_utf8_lossy(&rest[..end]).into_owned());
+        }
+    }
+}
+
+struct Totals {
+    histogram: Mutex<Histogram<u64>>,
+    done: AtomicU64,
+    errors: AtomicU64,
+    orders: AtomicU64,
+    measuring: AtomicBool,
+}
+
+async fn drive(args: Arc<Args>, index: usize, key: String, totals: Arc<Totals>, stop: Instant) {
+    let mut conn = connect(args.addr).await;
+    let mut mix = Mix {
+        rng: SmallRng::seed_from_u64(args.seed.wrapping_add(index as u64)),
+        asset: args.asset.clone(),
+        open: Vec::new(),
+        batch_size: args.batch_size,
+    };
+    let mut local = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
+    let interval = (args.rate > 0).then(|| Duration::from_secs_f64(args.connections as f64 / args.rate as f64));
+    let mut due = Instant::now() + interval.map_or(Duration::ZERO, |i| i.mul_f64(index as f64 / args.connections as f64));
+    while Instant::now() < stop {
+        if interval.is_some() {
+            tokio::time::sleep_until(due.into()).await;
+        }
+        let (method, path, body) = mix.next(args.mode);
+        let is_place = method == Method::POST;
+        let started = if interval.is_some() { due } else { Instant::now() };
+        let (status, bytes) = send(&mut conn, method, &path, Some(&key), body).await;
+        let micros = started.elapsed().as_micros() as u64;
+        if let Some(i) = interval {
+            due += i;
+        }
+        if is_place && args.mode == Mode::Orders {
+            mix.note(&bytes);
+        }
+        if totals.measuring.load(Ordering::Relaxed) {
+            local.record(micros.max(1)).ok();
+            totals.done.fetch_add(1, Ordering::Relaxed);
+            if status >= 400 && status != 404 && status != 409 {
+                totals.errors.fetch_add(1, Ordering::Relaxed);
+                if totals.errors.load(Ordering::Relaxed) < 5 {
+                    eprintln!("error {status}: {}", String::from_utf8_lossy(&bytes));
+                }
+            }
+            if args.mode == Mode::Batch {
+                totals.orders.fetch_add(args.batch_size as u64, Ordering::Relaxed);
+            }
+        }
+    }
+    totals.histogram.lock().await.add(&local).expect("same bounds");
+}
+
+fn main() {
+    let args = Args::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(run(args));
+}
+
+async fn run(args: Args) {
+    let keys = if args.mode == Mode::Health {
+        vec![String::new()]
+    } else {
+        setup_agents(&args).await
+    };
+    let args = Arc::new(args);
+    let totals = Arc::new(Totals {
+        histogram: Mutex::new(Histogram::new_with_bounds(1, 60_000_000, 3).expect("histogram")),
+        done: AtomicU64::new(0),
+        errors: AtomicU64::new(0),
+        orders: AtomicU64::new(0),
+        measuring: AtomicBool::new(false),
+    });
+    let start = Instant::now();
+    let measure_from = start + Duration::from_secs(args.warmup);
+    let stop = measure_from + Duration::from_secs(args.duration);
+    let tasks: Vec<_> = (0..args.connections)
+        .map(|i| {
+            let key = keys[i % keys.len()].clone();
+            tokio::spawn(drive(args.clone(), i, key, totals.clone(), stop))
+        })
+        .collect();
+    tokio::time::sleep_until(measure_from.into()).await;
+    totals.measuring.store(true, Ordering::Relaxed);
+    let measured_at = Instant::now();
+    let mut last = 0;
+    while Instant::now() + Duration::from_millis(1000) <= stop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let done = totals.done.load(Ordering::Relaxed);
+        eprintln!(
+            "[{:>4.1}s] {:>9} req/s  total {done}  errors {}",
+            measured_at.elapsed().as_secs_f64(),
+            done - last,
+            totals.errors.load(Ordering::Relaxed)
+        );
+        last = done;
+    }
+    for t in tasks {
+        t.await.expect("connection task");
+    }
+    let elapsed = measured_at.elapsed().as_secs_f64().min(args.duration as f64);
+    let h = totals.histogram.lock().await;
+    let done = totals.done.load(Ordering::Relaxed);
+    println!(
+        "mode={:?} connections={} rate={} duration={}s",
+        args.mode, args.connections, args.rate, args.duration
+    );
+    println!("requests={done} throughput={:.0} req/s errors={}", done as f64 / elapsed, totals.errors.load(Ordering::Relaxed));
+    if args.mode == Mode::Batch {
+        println!("orders={} throughput={:.0} orders/s", totals.orders.load(Ordering::Relaxed), totals.orders.load(Ordering::Relaxed) as f64 / elapsed);
+    }
+    println!(
+        "latency_us p50={} p90={} p99={} p99.9={} max={}",
+        h.value_at_quantile(0.5),
+        h.value_at_quantile(0.9),
+        h.value_at_quantile(0.99),
+        h.value_at_quantile(0.999),
+        h.max()
+    );
+}
