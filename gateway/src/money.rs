@@ -17,7 +17,10 @@ pub struct Fixed(pub i64);
 fn parse(text: &str) -> Result<i64, String> {
     let d = Decimal::from_str(text.trim())
         .or_else(|_| Decimal::from_scientific(text.trim()))
-        .map_err(|_| format!("`{text}` is not a decimal number"))?;
+        .map_err(|_| match text.trim().parse::<f64>() {
+            Ok(f) if f.is_finite() => format!("`{text}` is too large"),
+            _ => format!("`{text}` is not a decimal number"),
+        })?;
     if d.scale() > DECIMALS && d.normalize().scale() > DECIMALS {
         return Err(format!("`{text}` has more than {DECIMALS} decimal places"));
     }
@@ -59,14 +62,26 @@ impl<'de> Deserialize<'de> for Fixed {
 /// Formats a fixed-point value as a decimal string with at least two and
 /// at most eight decimals: `1050000000` → `"10.50"`, `10000` → `"0.0001"`.
 pub fn format(value: i64) -> String {
-    let sign = if value < 0 { "-" } else { "" };
     let abs = value.unsigned_abs();
     let scale = SCALE as u64;
-    let mut frac = format!("{:08}", abs % scale);
-    while frac.len() > 2 && frac.ends_with('0') {
-        frac.pop();
+    let mut frac = abs % scale;
+    let mut digits = DECIMALS as usize;
+    while digits > 2 && frac % 10 == 0 {
+        frac /= 10;
+        digits -= 1;
     }
-    format!("{sign}{}.{frac}", abs / scale)
+    let mut out = String::with_capacity(24);
+    if value < 0 {
+        out.push('-');
+    }
+    out.push_str(itoa::Buffer::new().format(abs / scale));
+    out.push('.');
+    let text = itoa::Buffer::new().format(frac).to_owned();
+    for _ in text.len()..digits {
+        out.push('0');
+    }
+    out.push_str(&text);
+    out
 }
 
 #[cfg(test)]

@@ -127,7 +127,7 @@ async fn setup_agents(args: &Args) -> Vec<String> {
         let v: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
         let id = v["agent"]["id"].as_str().expect("id").to_string();
         keys.push(v["api_key"].as_str().expect("key").to_string());
-        let deposit = format!(r#"{{"agent_id":"{id}","currency":"CREDITS","amount":"1000000000"}}"#);
+        let deposit = format!(r#"{{"agent_id":"{id}","currency":"CREDITS","amount":"100000000"}}"#);
         let (status, bytes) = send(
             &mut conn,
             Method::POST,

@@ -110,12 +110,65 @@ pub async fn place(state: &State, call: &Call, caller: Caller) -> Result<Out, Ap
     Ok(Out::json(StatusCode::CREATED, &placed))
 }
 
-/// One entry of a batch.
+/// What a batch entry does.
+#[derive(Deserialize, Copy, Clone, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum Action {
+    Place,
+    Cancel,
+}
+
+/// One entry of a batch: `{"action":"place", <order fields>}` or
+/// `{"action":"cancel","order_id":"..."}`. One flat shape, so that
+/// parsing needs no buffering.
 #[derive(Deserialize)]
-#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
-enum BatchItem {
-    Place(PlaceBody),
-    Cancel { order_id: String },
+#[serde(deny_unknown_fields)]
+struct BatchItem {
+    action: Action,
+    order_id: Option<String>,
+    asset: Option<String>,
+    side: Option<Side>,
+    #[serde(default = "limit")]
+    order_type: OrderType,
+    quantity: Option<Fixed>,
+    price: Option<Fixed>,
+    #[serde(default)]
+    time_in_force: TimeInForce,
+    client_order_id: Option<String>,
+    #[serde(default)]
+    stp: SelfTradePrevention,
+}
+
+impl BatchItem {
+    fn command(self, state: &State, caller: Caller) -> Result<Command, ApiError> {
+        let required = |field: &str| ApiError::invalid(field, "is required to place an order");
+        match self.action {
+            Action::Place => PlaceBody {
+                asset: self.asset.ok_or_else(|| required("asset"))?,
+                side: self.side.ok_or_else(|| required("side"))?,
+                order_type: self.order_type,
+                quantity: self.quantity.ok_or_else(|| required("quantity"))?,
+                price: self.price,
+                time_in_force: self.time_in_force,
+                client_order_id: self.client_order_id,
+                stp: self.stp,
+            }
+            .command(state, caller),
+            Action::Cancel => {
+                let id = self
+                    .order_id
+                    .ok_or_else(|| ApiError::invalid("order_id", "is required to cancel"))?;
+                if self.asset.is_some() || self.side.is_some() || self.quantity.is_some() {
+                    return Err(ApiError::invalid("action", "cancel takes only `order_id`"));
+                }
+                let order = order_ref(&id, false)?;
+                Ok(Command::CancelOrder(CancelOrder {
+                    agent: caller.agent,
+                    order,
+                }))
+            }
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -138,15 +191,7 @@ pub async fn batch(state: &State, call: &Call, caller: Caller) -> Result<Out, Ap
     let mut results: Vec<Option<Result<BatchEntry, ApiError>>> = Vec::with_capacity(body.actions.len());
     let mut commands = Vec::with_capacity(body.actions.len());
     for item in body.actions {
-        let command = match item {
-            BatchItem::Place(p) => p.command(state, caller),
-            BatchItem::Cancel { order_id } => order_ref(&order_id, false).map(|order| {
-                Command::CancelOrder(CancelOrder {
-                    agent: caller.agent,
-                    order,
-                })
-            }),
-        };
+        let command = item.command(state, caller);
         match command {
             Ok(c) => {
                 commands.push(c);
@@ -189,7 +234,13 @@ pub async fn batch(state: &State, call: &Call, caller: Caller) -> Result<Out, Ap
             }
         })
         .collect();
-    Ok(Out::json(StatusCode::OK, &json!({ "results": items })))
+    Ok(Out::json(StatusCode::OK, &BatchResponse { results: items }))
+}
+
+/// The results of a batch, one per entry, in order.
+#[derive(Serialize)]
+struct BatchResponse {
+    results: Vec<BatchResult>,
 }
 
 /// What one batch entry did.
