@@ -18,7 +18,7 @@ use agora_engine::{
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use agora_persistence::{WriterOptions, Journal, JournalWriter, Release};
+use agora_persistence::{Journal, JournalWriter, Release, WriterOptions};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 

@@ -66,7 +66,7 @@ pub fn format(value: i64) -> String {
     let scale = SCALE as u64;
     let mut frac = abs % scale;
     let mut digits = DECIMALS as usize;
-    while digits > 2 && frac % 10 == 0 {
+    while digits > 2 && frac.is_multiple_of(10) {
         frac /= 10;
         digits -= 1;
     }

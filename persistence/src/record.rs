@@ -43,7 +43,9 @@ pub(crate) fn frame_len(first: u64, frame: &[u8]) -> Result<u64, JournalError> {
         seq: first,
         reason: format!("a frame of only {} bytes", frame.len()),
     })?;
-    Ok(u64::from(u32::from_le_bytes(count.try_into().expect("4 bytes"))))
+    Ok(u64::from(u32::from_le_bytes(
+        count.try_into().expect("4 bytes"),
+    )))
 }
 
 /// Decodes each record of the frame starting at record `first`, in order.

@@ -121,17 +121,20 @@ impl Journal for RocksJournal {
         // before it (or the first one, if all start after it).
         let start = match self
             .db
-            .iterator_cf(self.cf(), IteratorMode::From(&key(from), Direction::Reverse))
+            .iterator_cf(
+                self.cf(),
+                IteratorMode::From(&key(from), Direction::Reverse),
+            )
             .next()
         {
             Some(item) => seq_of(&item.map_err(store)?.0)?,
             None => from,
         };
         let mut expected = None;
-        for item in self
-            .db
-            .iterator_cf(self.cf(), IteratorMode::From(&key(start), Direction::Forward))
-        {
+        for item in self.db.iterator_cf(
+            self.cf(),
+            IteratorMode::From(&key(start), Direction::Forward),
+        ) {
             let (key, value) = item.map_err(store)?;
             let first = seq_of(&key)?;
             let next = expected.unwrap_or(first.min(from));

@@ -14,8 +14,7 @@ use agora_engine::{
     Responder, SelfTradePrevention, Side, ThreadOptions, TimeInForce,
 };
 use agora_persistence::{
-    prune, recover, Journal, JournalError, JournalWriter, MemoryJournal, Release,
-    WriterOptions,
+    prune, recover, Journal, JournalError, JournalWriter, MemoryJournal, Release, WriterOptions,
 };
 use agora_persistence::{Durability, RocksJournal};
 use proptest::prelude::*;
@@ -365,17 +364,16 @@ fn the_engine_releases_batches_only_after_journaling_them() {
         released_inputs: 0,
         replies: replies.clone(),
     };
-    let (writer, journal_thread) =
-        JournalWriter::spawn(
-            journal,
-            1,
-            check,
-            WriterOptions {
-                sync_interval: Duration::from_millis(5),
-                ..WriterOptions::default()
-            },
-        )
-        .unwrap();
+    let (writer, journal_thread) = JournalWriter::spawn(
+        journal,
+        1,
+        check,
+        WriterOptions {
+            sync_interval: Duration::from_millis(5),
+            ..WriterOptions::default()
+        },
+    )
+    .unwrap();
     let options = ThreadOptions {
         channel_capacity: 64,
         batch_commands_max: 16,

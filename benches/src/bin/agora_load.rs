@@ -86,7 +86,9 @@ struct Args {
 type Conn = SendRequest<Full<Bytes>>;
 
 async fn connect(addr: SocketAddr) -> Conn {
-    let stream = TcpStream::connect(addr).await.expect("connect to the server");
+    let stream = TcpStream::connect(addr)
+        .await
+        .expect("connect to the server");
     stream.set_nodelay(true).expect("nodelay");
     let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
@@ -96,7 +98,13 @@ async fn connect(addr: SocketAddr) -> Conn {
 }
 
 /// Sends one request; returns status and body.
-async fn send(conn: &mut Conn, method: Method, path: &str, key: Option<&str>, body: Option<String>) -> (u16, Bytes) {
+async fn send(
+    conn: &mut Conn,
+    method: Method,
+    path: &str,
+    key: Option<&str>,
+    body: Option<String>,
+) -> (u16, Bytes) {
     conn.ready().await.expect("connection ready");
     let mut request = Request::builder()
         .method(method)
@@ -112,7 +120,12 @@ async fn send(conn: &mut Conn, method: Method, path: &str, key: Option<&str>, bo
         .await
         .expect("response");
     let status = response.status().as_u16();
-    let bytes = response.into_body().collect().await.expect("body").to_bytes();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
     (status, bytes)
 }
 
@@ -122,7 +135,14 @@ async fn setup_agents(args: &Args) -> Vec<String> {
     let mut keys = Vec::with_capacity(args.agents);
     for i in 0..args.agents {
         let body = format!(r#"{{"name":"load-{i}"}}"#);
-        let (status, bytes) = send(&mut conn, Method::POST, "/api/v1/agents/register", None, Some(body)).await;
+        let (status, bytes) = send(
+            &mut conn,
+            Method::POST,
+            "/api/v1/agents/register",
+            None,
+            Some(body),
+        )
+        .await;
         assert_eq!(status, 201, "register: {}", String::from_utf8_lossy(&bytes));
         let v: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
         let id = v["agent"]["id"].as_str().expect("id").to_string();
@@ -164,7 +184,11 @@ impl Mix {
             (false, true) => MID - 25,
         };
         let qty = self.rng.gen_range(1..=5);
-        let tif = if crossing { r#","time_in_force":"ioc""# } else { "" };
+        let tif = if crossing {
+            r#","time_in_force":"ioc""#
+        } else {
+            ""
+        };
         format!(
             r#"{{"asset":"{}","side":"{}","quantity":"{qty}","price":"{}.{:02}"{tif}}}"#,
             self.asset,
@@ -196,7 +220,11 @@ impl Mix {
                 if roll < 3 && !self.open.is_empty() {
                     let i = self.rng.gen_range(0..self.open.len());
                     let id = self.open.swap_remove(i);
-                    (Method::DELETE, format!("/api/v1/orderbook/orders/{id}"), None)
+                    (
+                        Method::DELETE,
+                        format!("/api/v1/orderbook/orders/{id}"),
+                        None,
+                    )
                 } else {
                     let body = self.limit_body(roll == 9);
                     (Method::POST, "/api/v1/orderbook/orders".into(), Some(body))
@@ -218,11 +246,15 @@ impl Mix {
         };
         let rest = &body[at + ID.len()..];
         let end = rest.iter().position(|&b| b == b'"').unwrap_or(0);
-        let resting = [&br#""status":"open""#[..], br#""status":"partially_filled""#]
-            .iter()
-            .any(|m| body.windows(m.len()).any(|w| w == *m));
+        let resting = [
+            &br#""status":"open""#[..],
+            br#""status":"partially_filled""#,
+        ]
+        .iter()
+        .any(|m| body.windows(m.len()).any(|w| w == *m));
         if resting && self.open.len() < 10_000 {
-            self.open.push(String::from_utf8_lossy(&rest[..end]).into_owned());
+            self.open
+                .push(String::from_utf8_lossy(&rest[..end]).into_owned());
         }
     }
 }
@@ -244,15 +276,23 @@ async fn drive(args: Arc<Args>, index: usize, key: String, totals: Arc<Totals>, 
         batch_size: args.batch_size,
     };
     let mut local = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
-    let interval = (args.rate > 0).then(|| Duration::from_secs_f64(args.connections as f64 / args.rate as f64));
-    let mut due = Instant::now() + interval.map_or(Duration::ZERO, |i| i.mul_f64(index as f64 / args.connections as f64));
+    let interval = (args.rate > 0)
+        .then(|| Duration::from_secs_f64(args.connections as f64 / args.rate as f64));
+    let mut due = Instant::now()
+        + interval.map_or(Duration::ZERO, |i| {
+            i.mul_f64(index as f64 / args.connections as f64)
+        });
     while Instant::now() < stop {
         if interval.is_some() {
             tokio::time::sleep_until(due.into()).await;
         }
         let (method, path, body) = mix.next(args.mode);
         let is_place = method == Method::POST;
-        let started = if interval.is_some() { due } else { Instant::now() };
+        let started = if interval.is_some() {
+            due
+        } else {
+            Instant::now()
+        };
         let (status, bytes) = send(&mut conn, method, &path, Some(&key), body).await;
         let micros = started.elapsed().as_micros() as u64;
         if let Some(i) = interval {
@@ -271,11 +311,18 @@ async fn drive(args: Arc<Args>, index: usize, key: String, totals: Arc<Totals>, 
                 }
             }
             if args.mode == Mode::Batch {
-                totals.orders.fetch_add(args.batch_size as u64, Ordering::Relaxed);
+                totals
+                    .orders
+                    .fetch_add(args.batch_size as u64, Ordering::Relaxed);
             }
         }
     }
-    totals.histogram.lock().await.add(&local).expect("same bounds");
+    totals
+        .histogram
+        .lock()
+        .await
+        .add(&local)
+        .expect("same bounds");
 }
 
 fn main() {
@@ -328,16 +375,27 @@ async fn run(args: Args) {
     for t in tasks {
         t.await.expect("connection task");
     }
-    let elapsed = measured_at.elapsed().as_secs_f64().min(args.duration as f64);
+    let elapsed = measured_at
+        .elapsed()
+        .as_secs_f64()
+        .min(args.duration as f64);
     let h = totals.histogram.lock().await;
     let done = totals.done.load(Ordering::Relaxed);
     println!(
         "mode={:?} connections={} rate={} duration={}s",
         args.mode, args.connections, args.rate, args.duration
     );
-    println!("requests={done} throughput={:.0} req/s errors={}", done as f64 / elapsed, totals.errors.load(Ordering::Relaxed));
+    println!(
+        "requests={done} throughput={:.0} req/s errors={}",
+        done as f64 / elapsed,
+        totals.errors.load(Ordering::Relaxed)
+    );
     if args.mode == Mode::Batch {
-        println!("orders={} throughput={:.0} orders/s", totals.orders.load(Ordering::Relaxed), totals.orders.load(Ordering::Relaxed) as f64 / elapsed);
+        println!(
+            "orders={} throughput={:.0} orders/s",
+            totals.orders.load(Ordering::Relaxed),
+            totals.orders.load(Ordering::Relaxed) as f64 / elapsed
+        );
     }
     println!(
         "latency_us p50={} p90={} p99={} p99.9={} max={}",

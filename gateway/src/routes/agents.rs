@@ -5,7 +5,7 @@ use agora_engine::agents::{AgentProfile, AgentRecord, KeyHash};
 use agora_engine::cmd::{ChangeApiKeys, KeyChange, RegisterAgent, UpdateAgent};
 use agora_engine::{Ack, Answer, Command, Query};
 use hyper::StatusCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::State;
@@ -161,10 +161,18 @@ pub async fn register(state: &State, call: &Call) -> Result<Out, ApiError> {
     };
     state.directory.insert(key_hash, agent);
     let record = own_record(state, Caller { agent, key_hash }).await?;
-    Ok(Out::json(
-        StatusCode::CREATED,
-        &json!({ "agent": OwnAgent::from(&record), "api_key": key }),
-    ))
+    let registered = Registered {
+        agent: OwnAgent::from(&record),
+        api_key: key,
+    };
+    Ok(Out::json(StatusCode::CREATED, &registered))
+}
+
+/// A new agent and its key.
+#[derive(Serialize)]
+struct Registered {
+    agent: OwnAgent,
+    api_key: String,
 }
 
 async fn own_record(state: &State, caller: Caller) -> Result<AgentRecord, ApiError> {

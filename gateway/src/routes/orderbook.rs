@@ -6,7 +6,8 @@ use agora_engine::event::Trade;
 use agora_engine::query::OrderView;
 use agora_engine::units::{ClientOrderId, OrderId, Price, Quantity, Symbol};
 use agora_engine::{
-    Ack, Answer, Command, Event, OrderRef, OrderStatus, OrderType, Query, SelfTradePrevention, Side, TimeInForce,
+    Ack, Answer, Command, Event, OrderRef, OrderStatus, OrderType, Query, SelfTradePrevention,
+    Side, TimeInForce,
 };
 use hyper::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -188,7 +189,8 @@ pub async fn batch(state: &State, call: &Call, caller: Caller) -> Result<Out, Ap
         ));
     }
     // Entries that fail validation get their error; the rest run.
-    let mut results: Vec<Option<Result<BatchEntry, ApiError>>> = Vec::with_capacity(body.actions.len());
+    let mut results: Vec<Option<Result<BatchEntry, ApiError>>> =
+        Vec::with_capacity(body.actions.len());
     let mut commands = Vec::with_capacity(body.actions.len());
     for item in body.actions {
         let command = item.command(state, caller);
@@ -248,7 +250,10 @@ struct BatchResponse {
 #[serde(untagged)]
 enum BatchEntry {
     Placed(OrderWithFills),
-    Cancelled { order_id: String, status: OrderStatus },
+    Cancelled {
+        order_id: String,
+        status: OrderStatus,
+    },
 }
 
 /// One batch entry's result: `ok` with its result, or its status and error.
