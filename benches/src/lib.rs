@@ -481,6 +481,7 @@ pub fn through_journal<J: Journal>(
             sync_interval: Duration::from_millis(10),
             ..WriterOptions::default()
         },
+        None,
     )
     .expect("spawn journal writer");
     let result = drive(market, commands, per_message, writer, all_done);

@@ -13,8 +13,8 @@ use crate::market::Market;
 use crate::reject::Reject;
 use crate::reply::OrderStatus;
 use crate::units::{
-    AgentId, ClientOrderId, Currency, EscrowId, OrderId, Price, Quantity, Symbol, Ticks, Timestamp,
-    TradeId,
+    AgentId, Amount, ClientOrderId, Currency, EscrowId, OrderId, Price, Quantity, Symbol, Ticks,
+    Timestamp, TradeId,
 };
 
 /// A question about the state.
@@ -95,6 +95,8 @@ pub enum Query {
     },
     /// Counters of the whole market.
     Stats,
+    /// Where each currency's money is: the operator's conservation check.
+    MoneyTotals,
 }
 
 /// An order as its owner sees it.
@@ -198,6 +200,24 @@ pub enum Answer {
     IdempotentResult(Box<IdempotentResult>),
     /// Market-wide counters.
     Stats(MarketStats),
+    /// Per-currency money totals.
+    MoneyTotals(Vec<MoneyTotals>),
+}
+
+/// Where one currency's money is. Conservation: `available + held +
+/// escrowed == deposited_net`, always.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MoneyTotals {
+    /// The currency.
+    pub currency: Currency,
+    /// Deposits (and signup credits) minus withdrawals.
+    pub deposited_net: Amount,
+    /// Sum of available balances.
+    pub available: Amount,
+    /// Sum of held balances.
+    pub held: Amount,
+    /// Sum of escrow balances.
+    pub escrowed: Amount,
 }
 
 /// Counters of the whole market.
@@ -356,6 +376,7 @@ impl Market {
                     .ok_or(Reject::UnknownIdempotencyKey)?;
                 Ok(Answer::IdempotentResult(Box::new(result.clone())))
             }
+            Query::MoneyTotals => Ok(Answer::MoneyTotals(self.money_totals())),
             Query::Stats => Ok(Answer::Stats(MarketStats {
                 agents: self.agents.len() as u64,
                 assets: self.assets.len() as u64,
@@ -365,6 +386,30 @@ impl Market {
                 idempotency_records: self.idempotency.len() as u64,
             })),
         }
+    }
+
+    fn money_totals(&self) -> Vec<MoneyTotals> {
+        let mut totals: Vec<MoneyTotals> = self
+            .ledger
+            .totals()
+            .map(|(_, currency, deposited_net)| MoneyTotals {
+                currency,
+                deposited_net,
+                available: Amount::ZERO,
+                held: Amount::ZERO,
+                escrowed: Amount::ZERO,
+            })
+            .collect();
+        // Sums of non-negative balances bounded by the currency's total fit.
+        for (_, _, c, b) in self.ledger.wallets() {
+            let t = &mut totals[c.0 as usize];
+            t.available.0 += b.available.0;
+            t.held.0 += b.held.0;
+        }
+        for e in self.ledger.escrows() {
+            totals[e.currency.0 as usize].escrowed.0 += e.balance.0;
+        }
+        totals
     }
 
     fn agent_answer(&self, record: Option<&AgentRecord>) -> Result<Answer, Reject> {
@@ -445,5 +490,34 @@ impl Market {
             best_ask: book.best(Side::Sell).map(|l| a.price(l.price)),
             last_price: book.last_price().map(|p| a.price(p)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::{amt, credits, Harness};
+
+    #[test]
+    fn money_totals_show_where_every_unit_is() {
+        let mut h = Harness::default();
+        h.deposit(1, 100);
+        h.deposit(2, 50);
+        h.limit(2, Side::Sell, 10, 3);
+        h.limit(1, Side::Buy, 10, 2); // fills 20 into escrow
+        h.limit(1, Side::Buy, 9, 1); // holds 9
+        let Ok(Answer::MoneyTotals(totals)) = h.market.query(&Query::MoneyTotals) else {
+            panic!("money totals expected")
+        };
+        assert_eq!(
+            totals,
+            vec![MoneyTotals {
+                currency: credits(),
+                deposited_net: amt(150),
+                available: amt(121),
+                held: amt(9),
+                escrowed: amt(20),
+            }]
+        );
     }
 }

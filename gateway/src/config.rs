@@ -58,6 +58,15 @@ pub struct ServeConfig {
     #[arg(long, env = "AGORA_GROUP_COMMIT_US", default_value_t = 500)]
     pub group_commit_us: u64,
 
+    /// Take a snapshot after this many commands (a background copy of the
+    /// market is serialized; matching does not pause).
+    #[arg(long, env = "AGORA_SNAPSHOT_EVERY", default_value_t = 1_000_000)]
+    pub snapshot_every: u64,
+
+    /// Take a snapshot after this many seconds if anything changed.
+    #[arg(long, env = "AGORA_SNAPSHOT_INTERVAL_S", default_value_t = 300)]
+    pub snapshot_interval_s: u64,
+
     /// The operator's key, for deposits, withdrawals and asset listings. If
     /// unset, one is generated and written to `<data-dir>/operator.key`.
     #[arg(long, env = "AGORA_OPERATOR_KEY", hide_env_values = true)]

@@ -14,7 +14,10 @@ use std::time::Duration;
 use agora_engine::agents::KeyHash;
 use agora_engine::units::{Amount, Currency};
 use agora_engine::{Answer, EngineConfig, EngineHandle, Query, ThreadOptions};
-use agora_persistence::{recover, Durability, JournalWriter, RocksJournal, WriterOptions};
+use agora_persistence::{
+    recover, spawn_snapshotter, Durability, JournalWriter, RocksJournal, SnapshotPolicy,
+    WriterOptions,
+};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -123,8 +126,20 @@ pub async fn serve(
         group_window: Duration::from_micros(config.group_commit_us),
         ..WriterOptions::default()
     };
-    let (writer, writer_thread) =
-        JournalWriter::spawn(journal, recovered.last_seq + 1, deliver, options)?;
+    let policy = SnapshotPolicy {
+        every_commands: config.snapshot_every.max(1),
+        every: Duration::from_secs(config.snapshot_interval_s.max(1)),
+        ..SnapshotPolicy::default()
+    };
+    let (feed, snapshotter) =
+        spawn_snapshotter(market.clone(), recovered.last_seq, journal.share(), policy)?;
+    let (writer, writer_thread) = JournalWriter::spawn(
+        journal,
+        recovered.last_seq + 1,
+        deliver,
+        options,
+        Some(feed),
+    )?;
     let journal_running = Arc::new(AtomicBool::new(true));
     let journal_done = {
         let flag = journal_running.clone();
@@ -214,6 +229,11 @@ pub async fn serve(
     let flushed = tokio::task::spawn_blocking(move || journal_done.join()).await?;
     if !matches!(flushed, Ok(true)) {
         return Err("the journal writer failed; recovery will start from what it wrote".into());
+    }
+    match tokio::task::spawn_blocking(move || snapshotter.join()).await? {
+        Ok(Ok(seq)) => info!(snapshot = ?seq, "snapshotter stopped"),
+        Ok(Err(e)) => warn!(error = %e, "snapshots stopped early"),
+        Err(_) => warn!("the snapshotter panicked"),
     }
     info!(digest = %hex(&market.state_digest()), "stopped; the journal is synced");
     Ok(())

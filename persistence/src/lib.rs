@@ -14,16 +14,21 @@
 //!   next batch while this one is made durable.
 //! - [`recover`]: restores the newest good snapshot and replays the
 //!   records after it; [`prune`] drops what recovery no longer needs.
+//! - [`spawn_snapshotter`]: keeps a copy of the market by replaying each
+//!   durable batch, and snapshots that copy now and then, so the engine
+//!   never pauses for a snapshot.
 
 mod journal;
 mod memory;
 mod record;
 mod recovery;
 mod rocks;
+mod snapshotter;
 mod writer;
 
 pub use journal::{prune, Journal, JournalError};
 pub use memory::MemoryJournal;
 pub use recovery::{recover, Recovered};
 pub use rocks::{Durability, RocksJournal};
+pub use snapshotter::{spawn_snapshotter, SnapshotFeed, SnapshotPolicy, SnapshotThread};
 pub use writer::{JournalWriter, Release, WriterOptions};

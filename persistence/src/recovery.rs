@@ -67,6 +67,16 @@ pub fn recover(journal: &dyn Journal, config: EngineConfig) -> Result<Recovered,
         replayed += 1;
         Ok(())
     })?;
+    // Replay applies commands one by one; what they built must still be a
+    // valid market (a snapshot restore checks this on its own).
+    if replayed > 0 {
+        market
+            .check_invariants()
+            .map_err(|reason| JournalError::Diverged {
+                seq: last_seq,
+                reason: format!("the replayed state breaks an invariant: {reason}"),
+            })?;
+    }
     Ok(Recovered {
         market,
         last_seq,

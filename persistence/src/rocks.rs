@@ -6,6 +6,7 @@
 //! durable path.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use agora_engine::Input;
 use rocksdb::{
@@ -46,7 +47,7 @@ pub enum Durability {
 
 /// A journal stored in RocksDB.
 pub struct RocksJournal {
-    db: DB,
+    db: Arc<DB>,
     durability: Durability,
     buffer: Vec<u8>,
 }
@@ -65,10 +66,20 @@ impl RocksJournal {
             .map(|name| ColumnFamilyDescriptor::new(name, Options::default()));
         let db = DB::open_cf_descriptors(&options, path, families).map_err(store)?;
         Ok(RocksJournal {
-            db,
+            db: Arc::new(db),
             durability,
             buffer: Vec::with_capacity(256),
         })
+    }
+
+    /// Another handle on the same store, for a second thread (the
+    /// snapshotter saves snapshots and prunes while the writer appends).
+    pub fn share(&self) -> RocksJournal {
+        RocksJournal {
+            db: self.db.clone(),
+            durability: self.durability,
+            buffer: Vec::with_capacity(256),
+        }
     }
 
     fn cf(&self) -> &rocksdb::ColumnFamily {

@@ -8,6 +8,7 @@ use agora_engine::{Batch, BatchSink, Input, Recycler};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use crate::journal::Journal;
+use crate::snapshotter::SnapshotFeed;
 
 /// Delivers a durable batch: its replies to their callers and its events
 /// to subscribers.
@@ -54,16 +55,19 @@ impl<R: Send + 'static> JournalWriter<R> {
     /// record.
     ///
     /// The returned handle ends when the engine (and so this sink) stops.
+    /// Durable batches also go to `snapshots`, if given.
     pub fn spawn<J: Journal, L: Release<R>>(
         journal: J,
         next_seq: u64,
         release: L,
         options: WriterOptions,
+        snapshots: Option<SnapshotFeed>,
     ) -> std::io::Result<(JournalWriter<R>, JoinHandle<J>)> {
         let (batches, queue) = crossbeam_channel::bounded(BATCHES_QUEUED_MAX);
+        let sinks = Sinks { release, snapshots };
         let thread = std::thread::Builder::new()
             .name("agora-journal".into())
-            .spawn(move || write(journal, next_seq, release, queue, options))?;
+            .spawn(move || write(journal, next_seq, sinks, queue, options))?;
         Ok((JournalWriter { batches }, thread))
     }
 }
@@ -80,10 +84,16 @@ fn commands<R>(group: &[(Batch<R>, Recycler<R>)]) -> usize {
     group.iter().map(|(b, _)| b.completions.len()).sum()
 }
 
+/// Where durable batches go.
+struct Sinks<L> {
+    release: L,
+    snapshots: Option<SnapshotFeed>,
+}
+
 fn write<R, J: Journal, L: Release<R>>(
     mut journal: J,
     mut next_seq: u64,
-    mut release: L,
+    mut sinks: Sinks<L>,
     queue: Receiver<(Batch<R>, Recycler<R>)>,
     options: WriterOptions,
 ) -> J {
@@ -115,10 +125,13 @@ fn write<R, J: Journal, L: Release<R>>(
                 journal
                     .append_batches(next_seq, &inputs)
                     .unwrap_or_else(|e| panic!("cannot journal batch at {next_seq}: {e}"));
-                next_seq += inputs.iter().map(|i| i.len() as u64).sum::<u64>();
                 let journal_time = started.elapsed();
                 for (mut batch, recycler) in group.drain(..) {
-                    release.release(&mut batch, journal_time);
+                    if let Some(feed) = &sinks.snapshots {
+                        feed.send(next_seq, &batch.inputs);
+                    }
+                    next_seq += batch.inputs.len() as u64;
+                    sinks.release.release(&mut batch, journal_time);
                     recycler.give_back(batch);
                 }
             }

@@ -14,7 +14,8 @@ use agora_engine::{
     Responder, SelfTradePrevention, Side, ThreadOptions, TimeInForce,
 };
 use agora_persistence::{
-    prune, recover, Journal, JournalError, JournalWriter, MemoryJournal, Release, WriterOptions,
+    prune, recover, spawn_snapshotter, Journal, JournalError, JournalWriter, MemoryJournal,
+    Release, SnapshotPolicy, WriterOptions,
 };
 use agora_persistence::{Durability, RocksJournal};
 use proptest::prelude::*;
@@ -372,6 +373,7 @@ fn the_engine_releases_batches_only_after_journaling_them() {
             sync_interval: Duration::from_millis(5),
             ..WriterOptions::default()
         },
+        None,
     )
     .unwrap();
     let options = ThreadOptions {
@@ -398,6 +400,51 @@ fn the_engine_releases_batches_only_after_journaling_them() {
     assert_eq!(journal.last_seq(), Ok(accepted.len() as u64));
     assert_eq!(market.state_digest(), expected.state_digest());
     let recovered = recover(&journal, EngineConfig::default()).unwrap();
+    assert_eq!(recovered.market.state_digest(), market.state_digest());
+}
+
+#[test]
+fn the_snapshotter_snapshots_a_replayed_copy_and_recovery_uses_it() {
+    // Durable batches feed a background copy of the market; its snapshots
+    // cover whole batches, old records are pruned, and recovery from the
+    // newest snapshot reaches the engine's final state.
+    let dir = tempfile::tempdir().unwrap();
+    let journal = RocksJournal::open(dir.path(), Durability::Buffered).unwrap();
+    let policy = SnapshotPolicy {
+        every_commands: 300,
+        every: Duration::from_secs(3600),
+        keep: 2,
+    };
+    let empty = Market::new(EngineConfig::default());
+    let (feed, snapshotter) = spawn_snapshotter(empty.clone(), 0, journal.share(), policy).unwrap();
+    let check = Check {
+        appended: Arc::new(AtomicU64::new(u64::MAX)),
+        released_inputs: 0,
+        replies: Arc::new(AtomicU64::new(0)),
+    };
+    let (writer, journal_thread) =
+        JournalWriter::spawn(journal, 1, check, WriterOptions::default(), Some(feed)).unwrap();
+    let engine = EngineHandle::spawn(empty, writer, ThreadOptions::default()).unwrap();
+    let sender = engine.sender();
+    for input in stream(3_000) {
+        sender
+            .send(agora_engine::Request::Command {
+                input,
+                responder: Ignore,
+            })
+            .unwrap();
+    }
+    drop(sender);
+    let market = engine.shutdown();
+    let journal = journal_thread.join().unwrap();
+    let last = snapshotter.join().unwrap().unwrap();
+    // The clean stop took a final snapshot of everything.
+    assert_eq!(last, Some(journal.last_seq().unwrap()));
+    let snapshots = journal.snapshots().unwrap();
+    assert_eq!(snapshots.len(), 2, "{snapshots:?}");
+    let recovered = recover(&journal, EngineConfig::default()).unwrap();
+    assert_eq!(recovered.snapshot, last);
+    assert_eq!(recovered.replayed, 0);
     assert_eq!(recovered.market.state_digest(), market.state_digest());
 }
 

@@ -78,6 +78,7 @@ enum Handler {
     Deposit,
     Withdraw,
     RegisterAsset,
+    MoneyTotals,
     PlaceOrder,
     PlaceBatch,
     ListOrders,
@@ -135,6 +136,9 @@ fn find(m: &str, segs: &[&str]) -> Option<(&'static str, Access, Handler)> {
             }
             (["operator", "assets"], "POST") => {
                 ("POST /api/v1/operator/assets", Operator, H::RegisterAsset)
+            }
+            (["operator", "totals"], "GET") => {
+                ("GET /api/v1/operator/totals", Operator, H::MoneyTotals)
             }
             (["orderbook", "orders"], "POST") => {
                 ("POST /api/v1/orderbook/orders", Agent, H::PlaceOrder)
@@ -262,6 +266,7 @@ async fn run(
         H::Deposit => wallet::move_funds(state, call, true).await,
         H::Withdraw => wallet::move_funds(state, call, false).await,
         H::RegisterAsset => wallet::register_asset(state, call).await,
+        H::MoneyTotals => wallet::money_totals(state).await,
         H::PlaceOrder => orderbook::place(state, call, who.caller()).await,
         H::PlaceBatch => orderbook::batch(state, call, who.caller()).await,
         H::ListOrders => orderbook::list(state, call, who.caller()).await,

@@ -125,3 +125,25 @@ pub async fn register_asset(state: &State, call: &Call) -> Result<Out, ApiError>
         .await?;
     Ok(Out::json(StatusCode::CREATED, &AssetJson::from(&spec)))
 }
+
+/// `GET /api/v1/operator/totals`: per currency, deposits net of
+/// withdrawals and where that money is (available, held, in escrow). The
+/// parts always add up to the whole.
+pub async fn money_totals(state: &State) -> Result<Out, ApiError> {
+    let Answer::MoneyTotals(totals) = state.ask(Query::MoneyTotals).await? else {
+        unreachable!("a totals query answers totals")
+    };
+    let items: Vec<_> = totals
+        .iter()
+        .map(|t| {
+            json!({
+                "currency": t.currency.as_str(),
+                "deposited_net": format(t.deposited_net.0),
+                "available": format(t.available.0),
+                "held": format(t.held.0),
+                "escrowed": format(t.escrowed.0),
+            })
+        })
+        .collect();
+    Ok(Out::json(StatusCode::OK, &json!({ "items": items })))
+}

@@ -1,0 +1,124 @@
+//! Snapshots without stalling the engine: a thread keeps a second copy of
+//! the market by replaying every durable batch (exactly what recovery
+//! would replay), and every so often serializes that copy, stores it with
+//! the sequence it covers, and prunes what recovery no longer needs. The
+//! engine thread never pauses for a snapshot.
+
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use agora_engine::{Input, Market};
+use crossbeam_channel::{Receiver, Sender};
+
+use crate::journal::{prune, Journal, JournalError};
+
+/// When to take a snapshot, and how many to keep.
+#[derive(Copy, Clone, Debug)]
+pub struct SnapshotPolicy {
+    /// After this many commands since the last snapshot.
+    pub every_commands: u64,
+    /// Or after this long, if any command came since.
+    pub every: Duration,
+    /// Snapshots kept (older ones, and the records before the oldest kept
+    /// one, are deleted); at least 1.
+    pub keep: usize,
+}
+
+impl Default for SnapshotPolicy {
+    fn default() -> Self {
+        SnapshotPolicy {
+            every_commands: 1_000_000,
+            every: Duration::from_secs(300),
+            keep: 2,
+        }
+    }
+}
+
+/// Durable batches on their way to the snapshotter: the sequence number of
+/// the first input, and the inputs.
+#[derive(Clone)]
+pub struct SnapshotFeed(Sender<(u64, Vec<Input>)>);
+
+impl SnapshotFeed {
+    /// Hands on a durable batch. Blocks while the snapshotter is behind by
+    /// the channel's capacity: its copy must see every command.
+    pub fn send(&self, first_seq: u64, inputs: &[Input]) {
+        if !inputs.is_empty() {
+            // If the snapshotter stopped (an error it logged), snapshots
+            // simply stop; the journal goes on.
+            let _ = self.0.send((first_seq, inputs.to_vec()));
+        }
+    }
+}
+
+/// The snapshotter's thread: it ends with the last snapshot's sequence
+/// number, or the error that stopped it.
+pub type SnapshotThread = JoinHandle<Result<Option<u64>, JournalError>>;
+
+/// Batches the snapshotter may lag behind before the writer waits.
+const FEED_CAPACITY: usize = 4_096;
+
+/// Starts the snapshotter on `market` (the state after record
+/// `last_seq`), saving into `journal` (a handle of its own).
+/// The thread ends when every feed is dropped.
+pub fn spawn_snapshotter<J: Journal>(
+    market: Market,
+    last_seq: u64,
+    journal: J,
+    policy: SnapshotPolicy,
+) -> std::io::Result<(SnapshotFeed, SnapshotThread)> {
+    let (feed, batches) = crossbeam_channel::bounded(FEED_CAPACITY);
+    let thread = std::thread::Builder::new()
+        .name("agora-snapshot".into())
+        .spawn(move || run(market, last_seq, journal, policy, batches))?;
+    Ok((SnapshotFeed(feed), thread))
+}
+
+fn run<J: Journal>(
+    mut market: Market,
+    mut last_seq: u64,
+    mut journal: J,
+    policy: SnapshotPolicy,
+    batches: Receiver<(u64, Vec<Input>)>,
+) -> Result<Option<u64>, JournalError> {
+    let mut events = Vec::new();
+    let mut since = 0u64;
+    let mut last_snapshot = Instant::now();
+    let mut taken = None;
+    loop {
+        let next = batches.recv_timeout(policy.every.min(Duration::from_secs(1)));
+        let closed = matches!(next, Err(crossbeam_channel::RecvTimeoutError::Disconnected));
+        if let Ok((first_seq, inputs)) = next {
+            if first_seq != last_seq + 1 {
+                return Err(JournalError::Gap {
+                    expected: last_seq + 1,
+                    found: first_seq,
+                });
+            }
+            for input in &inputs {
+                events.clear();
+                last_seq += 1;
+                market
+                    .apply(input, &mut events)
+                    .map_err(|reject| JournalError::Diverged {
+                        seq: last_seq,
+                        reason: format!("{reject:?}"),
+                    })?;
+            }
+            since += inputs.len() as u64;
+        }
+        // A clean stop snapshots too, so the next start replays nothing.
+        let due = since >= policy.every_commands
+            || (since > 0 && (closed || last_snapshot.elapsed() >= policy.every));
+        if due {
+            journal.save_snapshot(last_seq, &market.snapshot())?;
+            prune(&mut journal, policy.keep)?;
+            taken = Some(last_seq);
+            since = 0;
+            last_snapshot = Instant::now();
+        }
+        if closed {
+            return Ok(taken);
+        }
+    }
+}
