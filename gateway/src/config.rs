@@ -49,6 +49,13 @@ pub struct ServeConfig {
     #[arg(long, env = "AGORA_DURABILITY", value_enum, default_value_t = DurabilityMode::Sync)]
     pub durability: DurabilityMode,
 
+    /// Start even if the journal's log is damaged, keeping what precedes
+    /// the damage and dropping the rest (without it, damage stops start-up
+    /// with an error naming it). Only a torn last write, which was never
+    /// acknowledged, is dropped without this.
+    #[arg(long, env = "AGORA_REPAIR")]
+    pub repair: bool,
+
     /// How often a buffered journal is synced, in milliseconds.
     #[arg(long, env = "AGORA_SYNC_INTERVAL_MS", default_value_t = 100)]
     pub sync_interval_ms: u64,

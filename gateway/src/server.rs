@@ -96,7 +96,13 @@ pub async fn serve(
         DurabilityMode::Sync => Durability::Sync,
         DurabilityMode::Buffered => Durability::Buffered,
     };
-    let journal = RocksJournal::open(&config.data_dir.join("journal"), durability)?;
+    let path = config.data_dir.join("journal");
+    let journal = if config.repair {
+        warn!("--repair: a damaged journal is cut at the damage");
+        RocksJournal::open_repairing(&path, durability)?
+    } else {
+        RocksJournal::open(&path, durability)?
+    };
     let recovered = recover(&journal, EngineConfig::default())?;
     for (seq, reason) in &recovered.snapshots_skipped {
         warn!(seq, reason, "skipped a snapshot");

@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use agora_engine::Input;
 use rocksdb::{
-    ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteBatch, WriteOptions, DB,
+    ColumnFamilyDescriptor, DBRecoveryMode, Direction, IteratorMode, Options, WriteBatch,
+    WriteOptions, DB,
 };
 
 use crate::journal::{Journal, JournalError};
@@ -58,8 +59,37 @@ fn store(e: rocksdb::Error) -> JournalError {
 
 impl RocksJournal {
     /// Opens (or creates) the journal in directory `path`.
+    ///
+    /// A write torn by a crash can only be one that was never acknowledged
+    /// (acknowledgement follows the write's sync), so an incomplete record
+    /// at the very end of RocksDB's log is dropped. Damage anywhere else
+    /// refuses to open, naming it; [`RocksJournal::open_repairing`] is the
+    /// explicit way past it.
     pub fn open(path: &Path, durability: Durability) -> Result<RocksJournal, JournalError> {
+        Self::open_with(
+            path,
+            durability,
+            DBRecoveryMode::TolerateCorruptedTailRecords,
+        )
+    }
+
+    /// Opens the journal keeping everything up to the first damaged
+    /// record of RocksDB's log and dropping the rest: for an operator who
+    /// accepts losing what follows the damage.
+    pub fn open_repairing(
+        path: &Path,
+        durability: Durability,
+    ) -> Result<RocksJournal, JournalError> {
+        Self::open_with(path, durability, DBRecoveryMode::PointInTime)
+    }
+
+    fn open_with(
+        path: &Path,
+        durability: Durability,
+        recovery: DBRecoveryMode,
+    ) -> Result<RocksJournal, JournalError> {
         let mut options = Options::default();
+        options.set_wal_recovery_mode(recovery);
         options.create_if_missing(true);
         options.create_missing_column_families(true);
         let families = [JOURNAL_CF, SNAPSHOTS_CF]

@@ -67,6 +67,14 @@ impl Server {
     }
 
     fn launch(&mut self) {
+        if let Err(stderr) = self.try_launch(&[]) {
+            panic!("the server did not start: {stderr}");
+        }
+    }
+
+    /// Starts the server on the same data directory with `more` flags;
+    /// if it exits instead of listening, returns what it printed.
+    pub fn try_launch(&mut self, more: &[&str]) -> Result<(), String> {
         let mut child = Command::new(env!("CARGO_BIN_EXE_agora"))
             .arg("serve")
             .args(["--listen", "127.0.0.1:0"])
@@ -74,22 +82,33 @@ impl Server {
             .arg(&self.dir)
             .args(["--operator-key", OPERATOR_KEY])
             .args(&self.extra)
+            .args(more)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("the agora binary starts");
         let stdout = child.stdout.take().expect("stdout piped");
         let mut line = String::new();
         BufReader::new(stdout)
             .read_line(&mut line)
-            .expect("the server prints its address");
-        let address = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+            .expect("reading the server's output");
+        let Some(address) = line.trim().strip_prefix("listening on ") else {
+            let _ = child.wait();
+            let mut stderr = String::new();
+            let _ = std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr);
+            return Err(stderr);
+        };
+        // Keep draining its logs so the server never blocks on a full pipe.
+        let stderr = child.stderr.take().expect("stderr piped");
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("[agora] {line}");
+            }
+        });
         self.base = address.to_string();
         self.child = Some(child);
+        Ok(())
     }
 
     /// Stops the server with SIGTERM and waits for it to exit.
