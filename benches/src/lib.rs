@@ -16,9 +16,11 @@ use agora_engine::{
     ThreadOptions, TimeInForce,
 };
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use agora_persistence::{Journal, JournalWriter, Release, WriterOptions};
+use hdrhistogram::Histogram;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
@@ -418,7 +420,7 @@ impl Counter {
     }
 
     /// Counts the replies of `batch`.
-    fn count(&mut self, batch: &Batch<Discard>) {
+    fn count<R>(&mut self, batch: &Batch<R>) {
         self.done += batch.completions.len();
         if self.done == self.target {
             let _ = self.reached.send(());
@@ -451,64 +453,155 @@ pub fn through_channel(
         per_message,
         CountingSink(counter),
         all_done,
+        None,
+        || Discard,
     )
+}
+
+/// A reply handle that remembers when its command was sent.
+pub struct Sent(Instant);
+
+impl Responder for Sent {
+    fn answer(self, _: Result<Answer, Reject>) {}
+}
+
+/// Releases replies of journaled batches, counting them and recording how
+/// long each command took from being sent to being released.
+struct TimingRelease {
+    counter: Counter,
+    latencies: Arc<Mutex<Histogram<u64>>>,
+}
+
+impl Release<Sent> for TimingRelease {
+    fn release(&mut self, batch: &mut Batch<Sent>, _: Duration) {
+        let now = Instant::now();
+        let mut h = self.latencies.lock().expect("histogram lock");
+        for c in &batch.completions {
+            let nanos = now.duration_since(c.responder.0).as_nanos() as u64;
+            h.saturating_record(nanos.max(1));
+        }
+        drop(h);
+        self.counter.count(batch);
+    }
 }
 
 /// Releases replies of journaled batches, counting them.
 struct CountingRelease(Counter);
 
 impl Release<Discard> for CountingRelease {
-    fn release(&mut self, batch: &mut Batch<Discard>, _: std::time::Duration) {
+    fn release(&mut self, batch: &mut Batch<Discard>, _: Duration) {
         self.0.count(batch);
     }
 }
 
+/// What a run through the engine and the journal measured.
+pub struct JournalRun {
+    /// Until the last reply was released.
+    pub elapsed: Duration,
+    /// The engine's final state.
+    pub market: Market,
+    /// Nanoseconds from each command's send to its release (paced runs
+    /// only: timing every command would slow a flooded run).
+    pub latencies: Histogram<u64>,
+}
+
+fn writer_options() -> WriterOptions {
+    WriterOptions {
+        sync_interval: Duration::from_millis(10),
+        ..WriterOptions::default()
+    }
+}
+
 /// Like [`through_channel`], with the group-commit journal writer behind
-/// the engine, writing to `journal`; returns the time until the last reply
-/// was released.
+/// the engine, writing to `journal`. With `rate` (commands per second) the
+/// producer keeps that pace instead of sending as fast as it can, and each
+/// command's latency is recorded: the latency of a pipeline that is not
+/// flooded.
 pub fn through_journal<J: Journal>(
     market: Market,
     commands: Vec<Input>,
     per_message: usize,
     journal: J,
-) -> (Duration, Market) {
+    rate: Option<f64>,
+) -> JournalRun {
     let (counter, all_done) = Counter::new(commands.len());
-    let (writer, journal_thread) = JournalWriter::spawn(
-        journal,
-        1,
-        CountingRelease(counter),
-        WriterOptions {
-            sync_interval: Duration::from_millis(10),
-            ..WriterOptions::default()
-        },
-        None,
-    )
-    .expect("spawn journal writer");
-    let result = drive(market, commands, per_message, writer, all_done);
+    let latencies = Arc::new(Mutex::new(
+        Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("histogram bounds"),
+    ));
+    let (elapsed, market, journal_thread) = if rate.is_some() {
+        let release = TimingRelease {
+            counter,
+            latencies: latencies.clone(),
+        };
+        let (writer, thread) = JournalWriter::spawn(journal, 1, release, writer_options(), None)
+            .expect("spawn journal writer");
+        let (elapsed, market) = drive(
+            market,
+            commands,
+            per_message,
+            writer,
+            all_done,
+            rate,
+            || Sent(Instant::now()),
+        );
+        (elapsed, market, thread)
+    } else {
+        let release = CountingRelease(counter);
+        let (writer, thread) = JournalWriter::spawn(journal, 1, release, writer_options(), None)
+            .expect("spawn journal writer");
+        let (elapsed, market) = drive(
+            market,
+            commands,
+            per_message,
+            writer,
+            all_done,
+            None,
+            || Discard,
+        );
+        (elapsed, market, thread)
+    };
     journal_thread.join().expect("journal writer");
-    result
+    let latencies = latencies.lock().expect("histogram lock").clone();
+    JournalRun {
+        elapsed,
+        market,
+        latencies,
+    }
 }
 
 /// Like [`through_channel`], with `sink` behind the engine; `all_done`
 /// hears when the last reply is released.
-fn drive<S: BatchSink<Discard>>(
+fn drive<R: Responder, S: BatchSink<R>>(
     market: Market,
     commands: Vec<Input>,
     per_message: usize,
     sink: S,
     all_done: crossbeam_channel::Receiver<()>,
+    rate: Option<f64>,
+    responder: fn() -> R,
 ) -> (Duration, Market) {
     let engine = EngineHandle::spawn(market, sink, ThreadOptions::default()).expect("spawn engine");
     let sender = engine.sender();
     let started = Instant::now();
     let producer = std::thread::spawn(move || {
         let mut commands = commands.into_iter().peekable();
+        let mut sent = 0usize;
         while commands.peek().is_some() {
+            if let Some(rate) = rate {
+                // Sleep while well ahead: a spinning producer would take a
+                // core from the engine and the journal.
+                let due = started + Duration::from_secs_f64(sent as f64 / rate);
+                let now = Instant::now();
+                if due > now {
+                    std::thread::sleep(due - now);
+                }
+            }
             let chunk: Vec<_> = commands
                 .by_ref()
                 .take(per_message)
-                .map(|input| (input, Discard))
+                .map(|input| (input, responder()))
                 .collect();
+            sent += chunk.len();
             sender
                 .send(Request::Commands(chunk))
                 .expect("engine running");

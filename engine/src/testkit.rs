@@ -98,7 +98,7 @@ impl Harness {
     /// Registers an agent with public id `uuid`, key hash `[uuid; 32]` and
     /// `credits_units` signup credits (none if 0).
     pub fn register_agent(&mut self, uuid: u128, credits_units: i64) -> Reply {
-        self.run(Command::RegisterAgent(RegisterAgent {
+        self.run(Command::RegisterAgent(Box::new(RegisterAgent {
             uuid,
             profile: AgentProfile {
                 name: format!("agent-{uuid}"),
@@ -106,7 +106,7 @@ impl Harness {
             },
             key_hash: [uuid as u8; 32],
             signup_credits: (credits_units != 0).then(|| (credits(), amt(credits_units))),
-        }))
+        })))
     }
 
     pub fn deposit(&mut self, agent: u64, units: i64) {

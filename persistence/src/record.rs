@@ -5,6 +5,7 @@
 //! behind its `u32` length (little-endian).
 
 use agora_engine::{Input, VersionedInput};
+use serde::Serialize;
 
 use crate::journal::JournalError;
 
@@ -12,26 +13,41 @@ use crate::journal::JournalError;
 const FORMAT: u8 = 1;
 const HEADER_BYTES: usize = 5;
 
+/// [`VersionedInput`] by reference: serializes to the same bytes without
+/// cloning the input.
+#[derive(Serialize)]
+enum VersionedInputRef<'a> {
+    V1(&'a Input),
+}
+
+/// Appends `input` as a record to `out`.
+fn append_record(input: &Input, out: &mut Vec<u8>) {
+    let start = out.len();
+    out.extend_from_slice(&[FORMAT, 0, 0, 0, 0]);
+    bincode::serialize_into(&mut *out, &VersionedInputRef::V1(input))
+        .expect("inputs always serialize");
+    let crc = crc32fast::hash(&out[start + HEADER_BYTES..]);
+    out[start + 1..start + HEADER_BYTES].copy_from_slice(&crc.to_le_bytes());
+}
+
 /// Encodes `input` as a record.
 pub(crate) fn encode(input: &Input, out: &mut Vec<u8>) {
     out.clear();
-    out.extend_from_slice(&[FORMAT, 0, 0, 0, 0]);
-    bincode::serialize_into(&mut *out, &VersionedInput::V1(input.clone()))
-        .expect("inputs always serialize");
-    let crc = crc32fast::hash(&out[HEADER_BYTES..]);
-    out[1..HEADER_BYTES].copy_from_slice(&crc.to_le_bytes());
+    append_record(input, out);
 }
 
 /// Encodes `inputs` as one frame.
 pub(crate) fn encode_frame<'a>(inputs: impl Iterator<Item = &'a Input>, out: &mut Vec<u8>) {
     out.clear();
     out.extend_from_slice(&0u32.to_le_bytes());
-    let mut record = Vec::with_capacity(128);
     let mut count = 0u32;
     for input in inputs {
-        encode(input, &mut record);
-        out.extend_from_slice(&(record.len() as u32).to_le_bytes());
-        out.extend_from_slice(&record);
+        // The record goes straight into the frame; its length is filled in after.
+        let at = out.len();
+        out.extend_from_slice(&0u32.to_le_bytes());
+        append_record(input, out);
+        let len = (out.len() - at - 4) as u32;
+        out[at..at + 4].copy_from_slice(&len.to_le_bytes());
         count += 1;
     }
     out[..4].copy_from_slice(&count.to_le_bytes());
@@ -111,6 +127,13 @@ mod tests {
                 amount: Amount(5),
             }),
         }
+    }
+
+    #[test]
+    fn the_borrowed_form_writes_the_owned_forms_bytes() {
+        let owned = bincode::serialize(&VersionedInput::V1(input())).unwrap();
+        let borrowed = bincode::serialize(&VersionedInputRef::V1(&input())).unwrap();
+        assert_eq!(owned, borrowed);
     }
 
     #[test]

@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use agora_engine::Input;
 use rocksdb::{
-    ColumnFamilyDescriptor, DBRecoveryMode, Direction, IteratorMode, Options, WriteBatch,
-    WriteOptions, DB,
+    ColumnFamilyDescriptor, DBCompressionType, DBRecoveryMode, Direction, IteratorMode, Options,
+    WriteBatch, WriteOptions, DB,
 };
 
 use crate::journal::{Journal, JournalError};
@@ -92,8 +92,18 @@ impl RocksJournal {
         options.set_wal_recovery_mode(recovery);
         options.create_if_missing(true);
         options.create_missing_column_families(true);
-        let families = [JOURNAL_CF, SNAPSHOTS_CF]
-            .map(|name| ColumnFamilyDescriptor::new(name, Options::default()));
+        // Write flushed files out a megabyte at a time, so a memtable flush
+        // does not queue tens of megabytes in front of the log's next sync.
+        options.set_bytes_per_sync(1 << 20);
+        // Journal frames are written once and read only on recovery; not
+        // compressing them keeps the flush thread off the CPU the engine
+        // needs.
+        let mut journal_options = Options::default();
+        journal_options.set_compression_type(DBCompressionType::None);
+        let families = [
+            ColumnFamilyDescriptor::new(JOURNAL_CF, journal_options),
+            ColumnFamilyDescriptor::new(SNAPSHOTS_CF, Options::default()),
+        ];
         let db = DB::open_cf_descriptors(&options, path, families).map_err(store)?;
         Ok(RocksJournal {
             db: Arc::new(db),

@@ -9,6 +9,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::{Duration, Instant};
 
+use agora_benches::JournalRun;
 use agora_benches::{mixed, replay, MixedConfig, Workload};
 use agora_engine::cmd::{Deposit, PlaceOrder};
 use agora_engine::units::{
@@ -17,7 +18,7 @@ use agora_engine::units::{
 use agora_engine::{
     Command, EngineConfig, Input, Market, OrderType, SelfTradePrevention, Side, TimeInForce,
 };
-use agora_persistence::{recover, Journal, MemoryJournal};
+use agora_persistence::{recover, Durability, Journal, MemoryJournal, RocksJournal};
 use hdrhistogram::Histogram;
 
 /// Counts live heap bytes, to measure memory per resting order.
@@ -234,28 +235,61 @@ impl Clock {
 }
 
 /// The same stream sent by a producer thread through the engine's channel,
-/// one command per message and many.
+/// one command per message and many; then with the journal behind it.
 fn through_channel(w: &Workload) {
+    let mut no_journal = 0.0;
     for per_message in [1, 16, 256] {
         let (elapsed, market) =
             agora_benches::through_channel(w.market.clone(), w.commands.clone(), per_message);
         market.check_invariants().expect("invariants hold");
+        no_journal = w.commands.len() as f64 / elapsed.as_secs_f64();
         println!(
             "   through the engine thread (producer on another thread, {per_message} per message): {:.2} M commands/s",
-            w.commands.len() as f64 / elapsed.as_secs_f64() / 1e6
+            no_journal / 1e6
         );
     }
-    let (elapsed, _) = agora_benches::through_journal(
-        w.market.clone(),
-        w.commands.clone(),
-        256,
-        MemoryJournal::default(),
-    );
-    println!(
-        "   through the engine thread and the journal writer (in-memory journal: encoding, checksums, group commit): {:.2} M commands/s",
-        w.commands.len() as f64 / elapsed.as_secs_f64() / 1e6
-    );
+    through_journal(w, no_journal);
     recovery(w);
+}
+
+/// The stream through the engine thread and the group-commit journal
+/// writer: in memory, and in RocksDB buffered and synced; `no_journal` is
+/// the same pipeline's throughput without a journal, in this run.
+fn through_journal(w: &Workload, no_journal: f64) {
+    fn run<J: Journal>(w: &Workload, journal: J, rate: Option<f64>) -> JournalRun {
+        agora_benches::through_journal(w.market.clone(), w.commands.clone(), 256, journal, rate)
+    }
+    fn ms(h: &hdrhistogram::Histogram<u64>, q: f64) -> f64 {
+        h.value_at_quantile(q) as f64 / 1e6
+    }
+    // Flooded (as fast as the producer can send) for throughput, then paced
+    // at 500k commands/s for the latency a command sees when the pipeline
+    // is not queueing behind itself.
+    const PACE: f64 = 500_000.0;
+    for kind in ["in memory", "RocksDB, buffered", "RocksDB, sync"] {
+        let mut results = Vec::new();
+        for rate in [None, Some(PACE)] {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let open =
+                |durability| RocksJournal::open(dir.path(), durability).expect("open RocksDB");
+            results.push(match kind {
+                "in memory" => run(w, MemoryJournal::default(), rate),
+                "RocksDB, buffered" => run(w, open(Durability::Buffered), rate),
+                _ => run(w, open(Durability::Sync), rate),
+            });
+        }
+        let flood = w.commands.len() as f64 / results[0].elapsed.as_secs_f64();
+        let paced = &results[1].latencies;
+        println!(
+            "   + journal ({kind}): {:.2} M commands/s = {:.0}% of no journal; at {:.0}k/s send→release p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms",
+            flood / 1e6,
+            100.0 * flood / no_journal,
+            PACE / 1e3,
+            ms(paced, 0.5),
+            ms(paced, 0.99),
+            ms(paced, 0.999),
+        );
+    }
 }
 
 /// Recovery speed: decoding and replaying a journal of the whole stream on

@@ -54,10 +54,11 @@ pub enum Command {
     AmendOrder(AmendOrder),
     /// Cancel all of an agent's open orders, optionally in one asset.
     CancelAll(CancelAll),
-    /// Register an agent with its first API key.
-    RegisterAgent(RegisterAgent),
+    /// Register an agent with its first API key. (Boxed, like every rare
+    /// and large command, so that `Command` stays as small as an order.)
+    RegisterAgent(Box<RegisterAgent>),
     /// Change an agent's profile.
-    UpdateAgent(UpdateAgent),
+    UpdateAgent(Box<UpdateAgent>),
     /// Add, revoke or rotate an agent's API keys.
     ChangeApiKeys(ChangeApiKeys),
     /// Run a command at most once per idempotency key.
@@ -131,6 +132,14 @@ impl Command {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_command_is_no_larger_than_an_order() {
+        // The hot path moves commands around by value: big, rare commands
+        // are boxed so they do not widen every order.
+        let order = std::mem::size_of::<PlaceOrder>();
+        assert!(std::mem::size_of::<Command>() <= order + 8);
+    }
+
     use super::*;
     use crate::testkit::{amt, Harness};
     use crate::Side;

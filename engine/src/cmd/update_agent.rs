@@ -68,7 +68,7 @@ mod tests {
             ..UpdateAgent::default()
         };
         assert_eq!(
-            h.run(Command::UpdateAgent(update.clone())),
+            h.run(Command::UpdateAgent(Box::new(update.clone()))),
             Ok(Ack::AgentUpdated)
         );
         let p = &h.market.agents().get(AgentId(1)).unwrap().profile;
@@ -80,7 +80,7 @@ mod tests {
             ..update
         };
         assert_eq!(
-            h.run(Command::UpdateAgent(stranger)),
+            h.run(Command::UpdateAgent(Box::new(stranger))),
             Err(Reject::UnknownAgent)
         );
     }

@@ -149,12 +149,12 @@ pub async fn register(state: &State, call: &Call) -> Result<Out, ApiError> {
         metadata: body.metadata.map(check_metadata).transpose()?,
     };
     let (key, key_hash) = new_key();
-    let command = Command::RegisterAgent(RegisterAgent {
+    let command = Command::RegisterAgent(Box::new(RegisterAgent {
         uuid: uuid::Uuid::new_v4().as_u128(),
         profile,
         key_hash,
         signup_credits: state.signup_credits,
-    });
+    }));
     let (reply, _) = state.link.run(command).await?;
     let Ack::AgentRegistered { agent, .. } = reply? else {
         unreachable!("registration acknowledges an agent")
@@ -212,7 +212,7 @@ pub async fn update_me(state: &State, call: &Call, caller: Caller) -> Result<Out
         metadata: nullable(body.metadata, check_metadata)?,
     };
     state
-        .execute(call, caller.agent, Command::UpdateAgent(update))
+        .execute(call, caller.agent, Command::UpdateAgent(Box::new(update)))
         .await?;
     me(state, caller).await
 }
