@@ -683,3 +683,92 @@ fn operators_list_assets_with_their_own_grid() {
         "validation_error",
     );
 }
+
+#[test]
+fn the_wallet_ledger_lists_every_movement_and_pages_through_them() {
+    let mut s = Server::start(&["--signup-credits", "100"]);
+    let (seller_id, seller) = s.register("seller");
+    let (_, buyer) = s.register("buyer");
+    s.deposit(&seller_id, "5");
+    s.post(
+        "/api/v1/orderbook/orders",
+        Some(&seller),
+        &order("LED", "sell", "2", "10"),
+    );
+    let buy = s.post(
+        "/api/v1/orderbook/orders",
+        Some(&buyer),
+        &order("LED", "buy", "3", "10"),
+    );
+    let buy_id = buy.body["order"]["id"].as_str().unwrap().to_string();
+    s.call(
+        "DELETE",
+        &format!("/api/v1/orderbook/orders/{buy_id}"),
+        Some(&buyer),
+        None,
+    );
+    // Buyer: signup credit, a hold of 30, 20 into escrow, 10 released.
+    let all = |s: &Server, key: &str| -> Vec<Value> {
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let path = match &cursor {
+                Some(c) => format!("/api/v1/wallet/ledger?limit=2&cursor={c}"),
+                None => "/api/v1/wallet/ledger?limit=2".to_string(),
+            };
+            let page = s.get(&path, Some(key));
+            assert_eq!(page.status, 200, "{page:?}");
+            items.extend(page.body["items"].as_array().unwrap().iter().cloned());
+            match page.body["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_string()),
+                None => break,
+            }
+        }
+        items
+    };
+    let kinds = |items: &[Value]| -> Vec<(String, String, String, String)> {
+        items
+            .iter()
+            .map(|i| {
+                (
+                    i["kind"].as_str().unwrap().to_string(),
+                    i["amount"].as_str().unwrap().to_string(),
+                    i["from"].as_str().unwrap().to_string(),
+                    i["to"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let row = |k: &str, a: &str, f: &str, t: &str| (k.into(), a.into(), f.into(), t.into());
+    let buyer_ledger = all(&s, &buyer);
+    assert_eq!(
+        kinds(&buyer_ledger),
+        vec![
+            row("signup_credit", "100.00", "external", "available"),
+            row("order_hold", "30.00", "available", "held"),
+            row("trade_escrow", "20.00", "held", "escrow"),
+            row("order_release", "10.00", "held", "available"),
+        ]
+    );
+    assert_eq!(buyer_ledger[2]["order_id"], buy_id.as_str());
+    assert!(buyer_ledger[2]["escrow_id"].is_string());
+    // The seller's sale puts nothing in its own wallet yet (escrow pays
+    // out on delivery), and nobody sees another's ledger.
+    assert_eq!(
+        kinds(&all(&s, &seller)),
+        vec![
+            row("signup_credit", "100.00", "external", "available"),
+            row("deposit", "5.00", "external", "available"),
+        ]
+    );
+    assert_error(
+        &s.get("/api/v1/wallet/ledger?cursor=nope", Some(&buyer)),
+        400,
+        "validation_error",
+    );
+    assert_error(&s.get("/api/v1/wallet/ledger", None), 401, "unauthorized");
+    // The ledger is durable.
+    s.kill();
+    s.relaunch();
+    assert_eq!(all(&s, &buyer).len(), 4);
+}

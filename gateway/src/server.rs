@@ -137,6 +137,7 @@ pub async fn serve(
         every: Duration::from_secs(config.snapshot_interval_s.max(1)),
         ..SnapshotPolicy::default()
     };
+    let ledger = Arc::new(journal.share());
     let (feed, snapshotter) =
         spawn_snapshotter(market.clone(), recovered.last_seq, journal.share(), policy)?;
     let (writer, writer_thread) = JournalWriter::spawn(
@@ -171,6 +172,7 @@ pub async fn serve(
             data_dir: config.data_dir.clone(),
             journal_running,
         },
+        ledger,
     });
 
     let listener = TcpListener::bind(config.listen).await?;

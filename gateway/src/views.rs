@@ -3,13 +3,14 @@
 //! RFC 3339 UTC.
 
 use agora_engine::agents::{AgentRecord, ApiKeyInfo};
-use agora_engine::event::{OrderAccepted, Trade};
+use agora_engine::event::{Account, OrderAccepted, PostingKind, Trade};
 use agora_engine::ledger::Balance;
 use agora_engine::query::{DepthView, LevelView, OrderView, TradeView};
 use agora_engine::units::{Currency, OrderId, Timestamp};
 use agora_engine::{
     AssetSpec, OrderAck, OrderStatus, OrderType, SelfTradePrevention, Side, TimeInForce,
 };
+use agora_persistence::LedgerEntry;
 use serde::Serialize;
 use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
@@ -290,6 +291,50 @@ impl BalanceJson {
             available: format(balance.available.0),
             held: format(balance.held.0),
             total: format(balance.available.0.saturating_add(balance.held.0)),
+        }
+    }
+}
+
+/// One movement in an agent's ledger. Accounts are named from the agent's
+/// side: `available`, `held`, `escrow`, `external` (deposits and
+/// withdrawals), or `counterparty` (another agent's wallet).
+#[derive(Serialize)]
+pub struct LedgerJson {
+    id: String,
+    created_at: String,
+    kind: PostingKind,
+    currency: String,
+    amount: String,
+    from: &'static str,
+    to: &'static str,
+    order_id: Option<String>,
+    escrow_id: Option<String>,
+}
+
+impl From<&LedgerEntry> for LedgerJson {
+    fn from(e: &LedgerEntry) -> Self {
+        let p = &e.posting;
+        let name = |account: Account| match account {
+            Account::Available(a) if a == e.agent => "available",
+            Account::Held(a) if a == e.agent => "held",
+            Account::Available(_) | Account::Held(_) => "counterparty",
+            Account::Escrow(_) => "escrow",
+            Account::External => "external",
+        };
+        let escrow = [p.from, p.to].into_iter().find_map(|a| match a {
+            Account::Escrow(id) => Some(id.to_string()),
+            _ => None,
+        });
+        LedgerJson {
+            id: format!("{}.{}", e.seq, e.index),
+            created_at: rfc3339(e.time),
+            kind: p.kind,
+            currency: p.currency.to_string(),
+            amount: format(p.amount.0),
+            from: name(p.from),
+            to: name(p.to),
+            order_id: p.order_id.map(|o| o.to_string()),
+            escrow_id: escrow,
         }
     }
 }

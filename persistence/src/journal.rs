@@ -3,7 +3,10 @@
 
 use std::fmt;
 
+use agora_engine::units::AgentId;
 use agora_engine::Input;
+
+use crate::ledger::LedgerEntry;
 
 /// Why the journal failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,16 +67,34 @@ pub trait Journal: Send + 'static {
     fn append(&mut self, first_seq: u64, inputs: &[Input]) -> Result<(), JournalError>;
 
     /// Appends several batches back to back, as [`Journal::append`] would
-    /// one after another; a store that can writes them in one write (one
-    /// sync for all: group commit across engine batches).
-    fn append_batches(&mut self, first_seq: u64, batches: &[&[Input]]) -> Result<(), JournalError> {
+    /// one after another, with the wallet `ledger` entries they caused; a
+    /// store that can writes it all in one atomic write (one sync for all:
+    /// group commit across engine batches).
+    fn append_batches(
+        &mut self,
+        first_seq: u64,
+        batches: &[&[Input]],
+        ledger: &[LedgerEntry],
+    ) -> Result<(), JournalError> {
         let mut seq = first_seq;
         for inputs in batches {
             self.append(seq, inputs)?;
             seq += inputs.len() as u64;
         }
-        Ok(())
+        self.add_ledger(ledger)
     }
+
+    /// Stores wallet ledger entries.
+    fn add_ledger(&mut self, entries: &[LedgerEntry]) -> Result<(), JournalError>;
+
+    /// Up to `limit` of `agent`'s ledger entries after position `after`,
+    /// oldest first.
+    fn ledger(
+        &self,
+        agent: AgentId,
+        after: Option<(u64, u32)>,
+        limit: usize,
+    ) -> Result<Vec<LedgerEntry>, JournalError>;
 
     /// Makes every appended record durable.
     fn sync(&mut self) -> Result<(), JournalError>;

@@ -19,6 +19,7 @@
 //!   never pauses for a snapshot.
 
 mod journal;
+mod ledger;
 mod memory;
 mod record;
 mod recovery;
@@ -27,6 +28,7 @@ mod snapshotter;
 mod writer;
 
 pub use journal::{prune, Journal, JournalError};
+pub use ledger::LedgerEntry;
 pub use memory::MemoryJournal;
 pub use recovery::{recover, Recovered};
 pub use rocks::{Durability, RocksJournal};

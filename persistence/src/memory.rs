@@ -2,10 +2,13 @@
 //! reads back has crossed the same encoding as a journal on disk.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::ops::Bound;
 
+use agora_engine::units::AgentId;
 use agora_engine::Input;
 
 use crate::journal::{Journal, JournalError};
+use crate::ledger::LedgerEntry;
 use crate::record;
 
 /// Records kept in memory; "durable" as long as the value lives.
@@ -15,6 +18,7 @@ pub struct MemoryJournal {
     pruned: u64,
     records: VecDeque<Vec<u8>>,
     snapshots: BTreeMap<u64, Vec<u8>>,
+    ledger: BTreeMap<(AgentId, u64, u32), LedgerEntry>,
 }
 
 impl MemoryJournal {
@@ -29,6 +33,31 @@ impl MemoryJournal {
 }
 
 impl Journal for MemoryJournal {
+    fn add_ledger(&mut self, entries: &[LedgerEntry]) -> Result<(), JournalError> {
+        for e in entries {
+            self.ledger.insert((e.agent, e.seq, e.index), *e);
+        }
+        Ok(())
+    }
+
+    fn ledger(
+        &self,
+        agent: AgentId,
+        after: Option<(u64, u32)>,
+        limit: usize,
+    ) -> Result<Vec<LedgerEntry>, JournalError> {
+        let from = match after {
+            Some((seq, index)) => Bound::Excluded((agent, seq, index)),
+            None => Bound::Included((agent, 0, 0)),
+        };
+        Ok(self
+            .ledger
+            .range((from, Bound::Included((agent, u64::MAX, u32::MAX))))
+            .take(limit)
+            .map(|(_, e)| *e)
+            .collect())
+    }
+
     fn append(&mut self, first_seq: u64, inputs: &[Input]) -> Result<(), JournalError> {
         let expected = self.pruned + self.records.len() as u64 + 1;
         if first_seq != expected {

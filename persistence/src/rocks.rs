@@ -8,6 +8,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use agora_engine::units::AgentId;
 use agora_engine::Input;
 use rocksdb::{
     ColumnFamilyDescriptor, DBCompressionType, DBRecoveryMode, Direction, IteratorMode, Options,
@@ -15,10 +16,22 @@ use rocksdb::{
 };
 
 use crate::journal::{Journal, JournalError};
+use crate::ledger::LedgerEntry;
 use crate::record;
 
 const JOURNAL_CF: &str = "journal";
 const SNAPSHOTS_CF: &str = "snapshots";
+const LEDGER_CF: &str = "ledger";
+
+/// The key of a ledger entry: agent, record, index, all big-endian, so an
+/// agent's entries are adjacent and in order.
+fn ledger_key(agent: AgentId, seq: u64, index: u32) -> [u8; 20] {
+    let mut k = [0u8; 20];
+    k[..8].copy_from_slice(&agent.0.to_be_bytes());
+    k[8..16].copy_from_slice(&seq.to_be_bytes());
+    k[16..].copy_from_slice(&index.to_be_bytes());
+    k
+}
 
 /// The key of record `seq`: big-endian, so keys sort in sequence order.
 fn key(seq: u64) -> [u8; 8] {
@@ -103,6 +116,7 @@ impl RocksJournal {
         let families = [
             ColumnFamilyDescriptor::new(JOURNAL_CF, journal_options),
             ColumnFamilyDescriptor::new(SNAPSHOTS_CF, Options::default()),
+            ColumnFamilyDescriptor::new(LEDGER_CF, Options::default()),
         ];
         let db = DB::open_cf_descriptors(&options, path, families).map_err(store)?;
         Ok(RocksJournal {
@@ -128,6 +142,19 @@ impl RocksJournal {
             .expect("journal column family exists")
     }
 
+    fn ledger_cf(&self) -> &rocksdb::ColumnFamily {
+        self.db
+            .cf_handle(LEDGER_CF)
+            .expect("ledger column family exists")
+    }
+
+    fn put_ledger(&self, batch: &mut WriteBatch, entries: &[LedgerEntry]) {
+        for e in entries {
+            let value = bincode::serialize(&(e.time, e.posting)).expect("postings serialize");
+            batch.put_cf(self.ledger_cf(), ledger_key(e.agent, e.seq, e.index), value);
+        }
+    }
+
     fn snapshots_cf(&self) -> &rocksdb::ColumnFamily {
         self.db
             .cf_handle(SNAPSHOTS_CF)
@@ -143,19 +170,72 @@ impl RocksJournal {
 
 impl Journal for RocksJournal {
     fn append(&mut self, first_seq: u64, inputs: &[Input]) -> Result<(), JournalError> {
-        self.append_batches(first_seq, &[inputs])
+        self.append_batches(first_seq, &[inputs], &[])
     }
 
-    fn append_batches(&mut self, first_seq: u64, batches: &[&[Input]]) -> Result<(), JournalError> {
+    fn append_batches(
+        &mut self,
+        first_seq: u64,
+        batches: &[&[Input]],
+        ledger: &[LedgerEntry],
+    ) -> Result<(), JournalError> {
         record::encode_frame(batches.iter().flat_map(|b| b.iter()), &mut self.buffer);
         if record::frame_len(first_seq, &self.buffer)? == 0 {
             return Ok(());
         }
         let mut batch = WriteBatch::default();
         batch.put_cf(self.cf(), key(first_seq), &self.buffer);
+        self.put_ledger(&mut batch, ledger);
         let mut options = WriteOptions::default();
         options.set_sync(self.durability == Durability::Sync);
         self.db.write_opt(batch, &options).map_err(store)
+    }
+
+    fn add_ledger(&mut self, entries: &[LedgerEntry]) -> Result<(), JournalError> {
+        let mut batch = WriteBatch::default();
+        self.put_ledger(&mut batch, entries);
+        self.db.write_opt(batch, &Self::synced()).map_err(store)
+    }
+
+    fn ledger(
+        &self,
+        agent: AgentId,
+        after: Option<(u64, u32)>,
+        limit: usize,
+    ) -> Result<Vec<LedgerEntry>, JournalError> {
+        let start = match after {
+            Some((seq, index)) => ledger_key(agent, seq, index),
+            None => ledger_key(agent, 0, 0),
+        };
+        let mut out = Vec::with_capacity(limit.min(1024));
+        let items = self.db.iterator_cf(
+            self.ledger_cf(),
+            IteratorMode::From(&start, Direction::Forward),
+        );
+        for item in items {
+            let (key, value) = item.map_err(store)?;
+            if key.len() != 20 || key[..8] != agent.0.to_be_bytes() || out.len() == limit {
+                break;
+            }
+            let seq = u64::from_be_bytes(key[8..16].try_into().expect("8 bytes"));
+            let index = u32::from_be_bytes(key[16..].try_into().expect("4 bytes"));
+            if after == Some((seq, index)) {
+                continue;
+            }
+            let (time, posting) =
+                bincode::deserialize(&value).map_err(|e| JournalError::Corrupt {
+                    seq,
+                    reason: format!("a ledger entry does not decode: {e}"),
+                })?;
+            out.push(LedgerEntry {
+                agent,
+                seq,
+                index,
+                time,
+                posting,
+            });
+        }
+        Ok(out)
     }
 
     fn sync(&mut self) -> Result<(), JournalError> {

@@ -14,8 +14,8 @@ use agora_engine::{
     Responder, SelfTradePrevention, Side, ThreadOptions, TimeInForce,
 };
 use agora_persistence::{
-    prune, recover, spawn_snapshotter, Journal, JournalError, JournalWriter, MemoryJournal,
-    Release, SnapshotPolicy, WriterOptions,
+    prune, recover, spawn_snapshotter, Journal, JournalError, JournalWriter, LedgerEntry,
+    MemoryJournal, Release, SnapshotPolicy, WriterOptions,
 };
 use agora_persistence::{Durability, RocksJournal};
 use proptest::prelude::*;
@@ -297,6 +297,17 @@ impl Journal for CountingJournal {
     fn sync(&mut self) -> Result<(), JournalError> {
         self.inner.sync()
     }
+    fn add_ledger(&mut self, entries: &[LedgerEntry]) -> Result<(), JournalError> {
+        self.inner.add_ledger(entries)
+    }
+    fn ledger(
+        &self,
+        agent: AgentId,
+        after: Option<(u64, u32)>,
+        limit: usize,
+    ) -> Result<Vec<LedgerEntry>, JournalError> {
+        self.inner.ledger(agent, after, limit)
+    }
     fn read_from(
         &self,
         from: u64,
@@ -446,6 +457,49 @@ fn the_snapshotter_snapshots_a_replayed_copy_and_recovery_uses_it() {
     assert_eq!(recovered.snapshot, last);
     assert_eq!(recovered.replayed, 0);
     assert_eq!(recovered.market.state_digest(), market.state_digest());
+    assert_ledgers_explain_balances(&journal, &market);
+}
+
+/// Every agent's ledger, read back page by page, adds up to its wallet:
+/// the ledger holds every posting that touched it, each once.
+fn assert_ledgers_explain_balances(journal: &impl Journal, market: &Market) {
+    use agora_engine::event::Account;
+    for agent in (1..=5).map(AgentId) {
+        let (mut available, mut held) = (0i64, 0i64);
+        let mut after = None;
+        let mut pages = 0;
+        loop {
+            let page = journal.ledger(agent, after, 100).unwrap();
+            let Some(last) = page.last() else { break };
+            after = Some(last.position());
+            pages += 1;
+            for e in &page {
+                assert_eq!(e.agent, agent);
+                let amount = e.posting.amount.0;
+                match e.posting.from {
+                    Account::Available(a) if a == agent => available -= amount,
+                    Account::Held(a) if a == agent => held -= amount,
+                    _ => {}
+                }
+                match e.posting.to {
+                    Account::Available(a) if a == agent => available += amount,
+                    Account::Held(a) if a == agent => held += amount,
+                    _ => {}
+                }
+            }
+        }
+        assert!(pages > 1, "agent {agent} has a ledger of several pages");
+        let Ok(Answer::Balances(balances)) = market.query(&agora_engine::Query::Balances { agent })
+        else {
+            panic!("balances")
+        };
+        let b = balances[0].1;
+        assert_eq!(
+            (available, held),
+            (b.available.0, b.held.0),
+            "agent {agent}"
+        );
+    }
 }
 
 proptest! {

@@ -17,6 +17,7 @@ use agora_engine::cmd::Idempotent;
 use agora_engine::idempotency::{IdempotencyKey, RequestHash};
 use agora_engine::units::{AgentId, Amount, Currency};
 use agora_engine::{Ack, Answer, Command, Event, Query, Reject};
+use agora_persistence::RocksJournal;
 use hyper::{Method, StatusCode};
 
 use crate::auth::{hash_key, presented_key, same_secret, Caller, Directory};
@@ -46,6 +47,8 @@ pub struct State {
     pub signup_credits: Option<(Currency, Amount)>,
     /// Readiness checks.
     pub health: Health,
+    /// A read handle on the journal's store, for wallet ledgers.
+    pub ledger: Arc<RocksJournal>,
 }
 
 /// Who may call a route.
@@ -75,6 +78,7 @@ enum Handler {
     RevokeKey,
     PublicAgent,
     Balance,
+    Ledger,
     Deposit,
     Withdraw,
     RegisterAsset,
@@ -128,6 +132,7 @@ fn find(m: &str, segs: &[&str]) -> Option<(&'static str, Access, Handler)> {
             ),
             (["agents", _], "GET") => ("GET /api/v1/agents/{id}", Anyone, H::PublicAgent),
             (["wallet", "balance"], "GET") => ("GET /api/v1/wallet/balance", Agent, H::Balance),
+            (["wallet", "ledger"], "GET") => ("GET /api/v1/wallet/ledger", Agent, H::Ledger),
             (["operator", "deposits"], "POST") => {
                 ("POST /api/v1/operator/deposits", Operator, H::Deposit)
             }
@@ -263,6 +268,7 @@ async fn run(
         H::RevokeKey => agents::revoke_key(state, call, who.caller(), segs[5]).await,
         H::PublicAgent => agents::public(state, segs[3]).await,
         H::Balance => wallet::balance(state, who.caller()).await,
+        H::Ledger => wallet::ledger(state, call, who.caller()).await,
         H::Deposit => wallet::move_funds(state, call, true).await,
         H::Withdraw => wallet::move_funds(state, call, false).await,
         H::RegisterAsset => wallet::register_asset(state, call).await,

@@ -4,6 +4,7 @@
 use agora_engine::cmd::{Deposit, RegisterAsset, Withdraw};
 use agora_engine::units::{Amount, Currency, Price, Quantity, Symbol};
 use agora_engine::{Ack, Answer, AssetSpec, Command, Query};
+use agora_persistence::Journal;
 use hyper::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
@@ -13,7 +14,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::http::{Call, Out};
 use crate::money::{format, Fixed};
-use crate::views::{AssetJson, BalanceJson};
+use crate::views::{AssetJson, BalanceJson, LedgerJson, Page};
 
 /// `GET /api/v1/wallet/balance`.
 pub async fn balance(state: &State, caller: Caller) -> Result<Out, ApiError> {
@@ -28,6 +29,40 @@ pub async fn balance(state: &State, caller: Caller) -> Result<Out, ApiError> {
     list.sort_unstable_by_key(|(c, _)| *c);
     let items: Vec<BalanceJson> = list.iter().map(|(c, b)| BalanceJson::new(*c, b)).collect();
     Ok(Out::json(StatusCode::OK, &json!({ "balances": items })))
+}
+
+/// `GET /api/v1/wallet/ledger?limit=&cursor=`: every movement of the
+/// caller's money, oldest first, from the durable ledger beside the
+/// journal.
+pub async fn ledger(state: &State, call: &Call, caller: Caller) -> Result<Out, ApiError> {
+    let limit = call.limit()?;
+    let after = call
+        .param("cursor")
+        .map(|c| {
+            let (seq, index) = c.split_once('.').unwrap_or((c, ""));
+            u64::from_str_radix(seq, 16)
+                .ok()
+                .zip(u32::from_str_radix(index, 16).ok())
+                .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor this server gave"))
+        })
+        .transpose()?;
+    let journal = state.ledger.clone();
+    let agent = caller.agent;
+    // One more than asked, to know whether another page follows.
+    let mut entries = tokio::task::spawn_blocking(move || journal.ledger(agent, after, limit + 1))
+        .await
+        .map_err(|_| ApiError::unavailable())?
+        .map_err(|e| {
+            tracing::error!(error = %e, "reading the ledger failed");
+            ApiError::unavailable()
+        })?;
+    let next_cursor = (entries.len() > limit).then(|| {
+        entries.truncate(limit);
+        let (seq, index) = entries.last().expect("a full page").position();
+        format!("{seq:x}.{index:x}")
+    });
+    let items: Vec<LedgerJson> = entries.iter().map(LedgerJson::from).collect();
+    Ok(Out::json(StatusCode::OK, &Page { items, next_cursor }))
 }
 
 #[derive(Deserialize)]
