@@ -108,6 +108,10 @@ impl RocksJournal {
         // Write flushed files out a megabyte at a time, so a memtable flush
         // does not queue tens of megabytes in front of the log's next sync.
         options.set_bytes_per_sync(1 << 20);
+        // Reuse old log files: syncing a write into a file that does not
+        // grow needs no file-system metadata update, which makes each sync
+        // cheaper and its time steadier.
+        options.set_recycle_log_file_num(4);
         // Journal frames are written once and read only on recovery; not
         // compressing them keeps the flush thread off the CPU the engine
         // needs.

@@ -267,7 +267,41 @@ struct Totals {
     measuring: AtomicBool,
 }
 
-async fn drive(args: Arc<Args>, index: usize, key: String, totals: Arc<Totals>, stop: Instant) {
+/// Open loop: when each request is due. A thread of its own issues the
+/// times with the OS timer's precision (tokio's timers tick by the
+/// millisecond); whichever connection is free takes the next one, and a
+/// request that waits for a free connection counts that wait.
+type Schedule = Arc<Mutex<tokio::sync::mpsc::UnboundedReceiver<Instant>>>;
+
+fn pace(rate: u64, stop: Instant) -> Schedule {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        let start = Instant::now();
+        for i in 0u64.. {
+            let due = start + Duration::from_secs_f64(i as f64 / rate as f64);
+            if due >= stop {
+                break;
+            }
+            let now = Instant::now();
+            if due > now {
+                std::thread::sleep(due - now);
+            }
+            if tx.send(due).is_err() {
+                break;
+            }
+        }
+    });
+    Arc::new(Mutex::new(rx))
+}
+
+async fn drive(
+    args: Arc<Args>,
+    index: usize,
+    key: String,
+    totals: Arc<Totals>,
+    stop: Instant,
+    schedule: Option<Schedule>,
+) {
     let mut conn = connect(args.addr).await;
     let mut mix = Mix {
         rng: SmallRng::seed_from_u64(args.seed.wrapping_add(index as u64)),
@@ -276,28 +310,18 @@ async fn drive(args: Arc<Args>, index: usize, key: String, totals: Arc<Totals>, 
         batch_size: args.batch_size,
     };
     let mut local = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
-    let interval = (args.rate > 0)
-        .then(|| Duration::from_secs_f64(args.connections as f64 / args.rate as f64));
-    let mut due = Instant::now()
-        + interval.map_or(Duration::ZERO, |i| {
-            i.mul_f64(index as f64 / args.connections as f64)
-        });
     while Instant::now() < stop {
-        if interval.is_some() {
-            tokio::time::sleep_until(due.into()).await;
-        }
+        let started = match &schedule {
+            Some(s) => match s.lock().await.recv().await {
+                Some(due) => due,
+                None => break,
+            },
+            None => Instant::now(),
+        };
         let (method, path, body) = mix.next(args.mode);
         let is_place = method == Method::POST;
-        let started = if interval.is_some() {
-            due
-        } else {
-            Instant::now()
-        };
         let (status, bytes) = send(&mut conn, method, &path, Some(&key), body).await;
         let micros = started.elapsed().as_micros() as u64;
-        if let Some(i) = interval {
-            due += i;
-        }
         if is_place && args.mode == Mode::Orders {
             mix.note(&bytes);
         }
@@ -351,10 +375,12 @@ async fn run(args: Args) {
     let start = Instant::now();
     let measure_from = start + Duration::from_secs(args.warmup);
     let stop = measure_from + Duration::from_secs(args.duration);
+    let schedule = (args.rate > 0).then(|| pace(args.rate, stop));
     let tasks: Vec<_> = (0..args.connections)
         .map(|i| {
             let key = keys[i % keys.len()].clone();
-            tokio::spawn(drive(args.clone(), i, key, totals.clone(), stop))
+            let schedule = schedule.clone();
+            tokio::spawn(drive(args.clone(), i, key, totals.clone(), stop, schedule))
         })
         .collect();
     tokio::time::sleep_until(measure_from.into()).await;

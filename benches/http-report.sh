@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The HTTP figures in one run: starts a release server (sync durability)
+# on a temporary data directory, then with agora-load measures the
+# hello-world baseline (GET /health) and single orders at the same
+# connection counts, open-loop latency at 80% of the measured order rate,
+# the batch endpoint, and the server's RSS idle and with ~1M resting orders.
+# Usage: benches/http-report.sh [seconds per run, default 10]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-10}
+cargo build --release -q --bin agora --bin agora-load
+data=$(mktemp -d)
+port=18555
+./target/release/agora serve --listen 127.0.0.1:$port --data-dir "$data" \
+    --rate-limit 10000000 --rate-burst 10000000 --register-per-minute 1000000 \
+    --operator-key load --snapshot-every 100000000 >/dev/null 2>"$data.log" &
+server=$!
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$data" "$data.log"' EXIT
+sleep 1
+rss() { awk '/VmRSS/ {printf "%.1f MB", $2/1024}' /proc/$server/status; }
+load() { ./target/release/agora-load --addr 127.0.0.1:$port --duration "$secs" --warmup 2 "$@" 2>/dev/null; }
+field() { grep -o "$1=[0-9.]*" | head -1 | cut -d= -f2; }
+echo "RSS idle: $(rss)"
+for c in 64 256; do
+    h=$(load --mode health --connections $c)
+    o=$(load --mode orders --connections $c)
+    hr=$(echo "$h" | field throughput); orr=$(echo "$o" | field throughput)
+    echo "connections=$c health: ${hr} req/s | orders: ${orr} req/s = $(( 100 * ${orr%.*} / ${hr%.*} ))% of health"
+    echo "   orders $(echo "$o" | grep latency_us)"
+    last=$orr
+done
+rate=$(( ${last%.*} * 8 / 10 ))
+echo "open loop at ${rate} req/s (80% of the 256-connection order rate):"
+load --mode orders --connections 256 --rate $rate | grep -E "throughput|latency"
+echo "batch endpoint (16 connections, 100 orders per request):"
+load --mode batch --connections 16 | grep -E "orders=|latency"
+echo "RSS now: $(rss)"
