@@ -23,8 +23,10 @@ const JOURNAL_CF: &str = "journal";
 const SNAPSHOTS_CF: &str = "snapshots";
 const LEDGER_CF: &str = "ledger";
 
-/// The key of a ledger entry: agent, record, index, all big-endian, so an
-/// agent's entries are adjacent and in order.
+/// The key of a group of ledger entries: agent, then the record and index
+/// of the group's first entry, all big-endian, so an agent's groups are
+/// adjacent and in order. One write stores one group per agent it touched
+/// (one key per agent per write, not one per posting).
 fn ledger_key(agent: AgentId, seq: u64, index: u32) -> [u8; 20] {
     let mut k = [0u8; 20];
     k[..8].copy_from_slice(&agent.0.to_be_bytes());
@@ -153,9 +155,17 @@ impl RocksJournal {
     }
 
     fn put_ledger(&self, batch: &mut WriteBatch, entries: &[LedgerEntry]) {
-        for e in entries {
-            let value = bincode::serialize(&(e.time, e.posting)).expect("postings serialize");
-            batch.put_cf(self.ledger_cf(), ledger_key(e.agent, e.seq, e.index), value);
+        let mut sorted = entries.to_vec();
+        // Stable: each agent's entries stay in the order they happened.
+        sorted.sort_by_key(|e| e.agent);
+        for group in sorted.chunk_by(|a, b| a.agent == b.agent) {
+            let first = &group[0];
+            let value = bincode::serialize(group).expect("ledger entries serialize");
+            batch.put_cf(
+                self.ledger_cf(),
+                ledger_key(first.agent, first.seq, first.index),
+                value,
+            );
         }
     }
 
@@ -207,37 +217,42 @@ impl Journal for RocksJournal {
         after: Option<(u64, u32)>,
         limit: usize,
     ) -> Result<Vec<LedgerEntry>, JournalError> {
-        let start = match after {
-            Some((seq, index)) => ledger_key(agent, seq, index),
-            None => ledger_key(agent, 0, 0),
-        };
+        let prefix = agent.0.to_be_bytes();
+        // Start at the group holding `after` (the last one starting at or
+        // before it), or at the agent's first group.
+        let mut start = ledger_key(agent, 0, 0);
+        if let Some((seq, index)) = after {
+            let at = ledger_key(agent, seq, index);
+            let mut back = self.db.iterator_cf(
+                self.ledger_cf(),
+                IteratorMode::From(&at, Direction::Reverse),
+            );
+            if let Some(item) = back.next() {
+                let (key, _) = item.map_err(store)?;
+                if key.len() == 20 && key[..8] == prefix {
+                    start.copy_from_slice(&key);
+                }
+            }
+        }
         let mut out = Vec::with_capacity(limit.min(1024));
-        let items = self.db.iterator_cf(
+        let groups = self.db.iterator_cf(
             self.ledger_cf(),
             IteratorMode::From(&start, Direction::Forward),
         );
-        for item in items {
+        for item in groups {
             let (key, value) = item.map_err(store)?;
-            if key.len() != 20 || key[..8] != agent.0.to_be_bytes() || out.len() == limit {
+            if key.len() != 20 || key[..8] != prefix || out.len() == limit {
                 break;
             }
-            let seq = u64::from_be_bytes(key[8..16].try_into().expect("8 bytes"));
-            let index = u32::from_be_bytes(key[16..].try_into().expect("4 bytes"));
-            if after == Some((seq, index)) {
-                continue;
-            }
-            let (time, posting) =
+            let group: Vec<LedgerEntry> =
                 bincode::deserialize(&value).map_err(|e| JournalError::Corrupt {
-                    seq,
-                    reason: format!("a ledger entry does not decode: {e}"),
+                    seq: u64::from_be_bytes(key[8..16].try_into().expect("8 bytes")),
+                    reason: format!("ledger entries do not decode: {e}"),
                 })?;
-            out.push(LedgerEntry {
-                agent,
-                seq,
-                index,
-                time,
-                posting,
-            });
+            let fresh = group
+                .into_iter()
+                .filter(|e| after.is_none_or(|a| e.position() > a));
+            out.extend(fresh.take(limit - out.len()));
         }
         Ok(out)
     }
