@@ -740,7 +740,18 @@ fn the_wallet_ledger_lists_every_movement_and_pages_through_them() {
             .collect()
     };
     let row = |k: &str, a: &str, f: &str, t: &str| (k.into(), a.into(), f.into(), t.into());
-    let buyer_ledger = all(&s, &buyer);
+    // The ledger is a read model that follows the journal: wait for it.
+    let settled = |s: &Server, key: &str, n: usize| -> Vec<Value> {
+        for _ in 0..200 {
+            let items = all(s, key);
+            if items.len() >= n {
+                return items;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        all(s, key)
+    };
+    let buyer_ledger = settled(&s, &buyer, 4);
     assert_eq!(
         kinds(&buyer_ledger),
         vec![
@@ -755,7 +766,7 @@ fn the_wallet_ledger_lists_every_movement_and_pages_through_them() {
     // The seller's sale puts nothing in its own wallet yet (escrow pays
     // out on delivery), and nobody sees another's ledger.
     assert_eq!(
-        kinds(&all(&s, &seller)),
+        kinds(&settled(&s, &seller, 2)),
         vec![
             row("signup_credit", "100.00", "external", "available"),
             row("deposit", "5.00", "external", "available"),
@@ -770,5 +781,5 @@ fn the_wallet_ledger_lists_every_movement_and_pages_through_them() {
     // The ledger is durable.
     s.kill();
     s.relaunch();
-    assert_eq!(all(&s, &buyer).len(), 4);
+    assert_eq!(settled(&s, &buyer, 4).len(), 4);
 }

@@ -99,6 +99,40 @@ fn check_money(s: &Server) {
     }
 }
 
+/// The agent's ledger, paged through, adds up to its wallet: no entry is
+/// missing or doubled after a crash.
+fn check_ledger(s: &Server, key: &str) {
+    let (mut available, mut held) = (0.0, 0.0);
+    let mut cursor = String::new();
+    loop {
+        let page = s.get(
+            &format!("/api/v1/wallet/ledger?limit=500{cursor}"),
+            Some(key),
+        );
+        assert_eq!(page.status, 200, "{page:?}");
+        for e in page.body["items"].as_array().unwrap() {
+            let amount = decimal(&e["amount"]);
+            for (side, sign) in [("from", -1.0), ("to", 1.0)] {
+                match e[side].as_str() {
+                    Some("available") => available += sign * amount,
+                    Some("held") => held += sign * amount,
+                    _ => {}
+                }
+            }
+        }
+        match page.body["next_cursor"].as_str() {
+            Some(c) => cursor = format!("&cursor={c}"),
+            None => break,
+        }
+    }
+    let (a, h) = s.credits(key);
+    let (a, h) = (a.parse::<f64>().unwrap(), h.parse::<f64>().unwrap());
+    assert!(
+        (available - a).abs() < 1e-6 && (held - h).abs() < 1e-6,
+        "ledger {available}/{held} vs wallet {a}/{h}"
+    );
+}
+
 #[test]
 fn acknowledged_orders_survive_kill_9() {
     let cycles: usize = std::env::var("AGORA_CRASH_CYCLES")
@@ -156,6 +190,9 @@ fn acknowledged_orders_survive_kill_9() {
             );
         }
         check_money(&s);
+        for key in &keys {
+            check_ledger(&s, key);
+        }
         eprintln!(
             "cycle {cycle}: {} acknowledged replies checked",
             acked.len()

@@ -15,7 +15,7 @@ use agora_engine::agents::KeyHash;
 use agora_engine::units::{Amount, Currency};
 use agora_engine::{Answer, EngineConfig, EngineHandle, Query, ThreadOptions};
 use agora_persistence::{
-    recover, spawn_snapshotter, Durability, JournalWriter, RocksJournal, SnapshotPolicy,
+    recover, spawn_snapshotter, Durability, Journal, JournalWriter, RocksJournal, SnapshotPolicy,
     WriterOptions,
 };
 use bytes::Bytes;
@@ -97,7 +97,7 @@ pub async fn serve(
         DurabilityMode::Buffered => Durability::Buffered,
     };
     let path = config.data_dir.join("journal");
-    let journal = if config.repair {
+    let mut journal = if config.repair {
         warn!("--repair: a damaged journal is cut at the damage");
         RocksJournal::open_repairing(&path, durability)?
     } else {
@@ -115,6 +115,9 @@ pub async fn serve(
         digest = %hex(&recovered.market.state_digest()),
         "recovered the market"
     );
+    // The replayed records' wallet entries, which a crash may have kept
+    // from the ledger (idempotent: stored again, they replace themselves).
+    journal.add_ledger(&recovered.ledger)?;
     let market = recovered.market;
     let Ok(Answer::ApiKeys(keys)) = market.query(&Query::ApiKeys) else {
         unreachable!("the key query answers keys")

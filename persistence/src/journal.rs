@@ -67,24 +67,19 @@ pub trait Journal: Send + 'static {
     fn append(&mut self, first_seq: u64, inputs: &[Input]) -> Result<(), JournalError>;
 
     /// Appends several batches back to back, as [`Journal::append`] would
-    /// one after another, with the wallet `ledger` entries they caused; a
-    /// store that can writes it all in one atomic write (one sync for all:
-    /// group commit across engine batches).
-    fn append_batches(
-        &mut self,
-        first_seq: u64,
-        batches: &[&[Input]],
-        ledger: &[LedgerEntry],
-    ) -> Result<(), JournalError> {
+    /// one after another; a store that can writes them in one write (one
+    /// sync for all: group commit across engine batches).
+    fn append_batches(&mut self, first_seq: u64, batches: &[&[Input]]) -> Result<(), JournalError> {
         let mut seq = first_seq;
         for inputs in batches {
             self.append(seq, inputs)?;
             seq += inputs.len() as u64;
         }
-        self.add_ledger(ledger)
+        Ok(())
     }
 
-    /// Stores wallet ledger entries.
+    /// Stores wallet ledger entries (storing one again replaces it). They
+    /// become durable with the next synced write.
     fn add_ledger(&mut self, entries: &[LedgerEntry]) -> Result<(), JournalError>;
 
     /// Up to `limit` of `agent`'s ledger entries after position `after`,

@@ -1,11 +1,15 @@
 //! The wallet ledger: every posting that touched an agent's wallet, kept
-//! per agent as a read model beside the journal. The entries of a write
-//! are stored in the same atomic write as its records, so the history is
-//! exactly as durable as the commands that made it.
+//! per agent as a read model beside the journal. The snapshotter, which
+//! replays every durable command anyway, writes the entries its replay
+//! produces, off the acknowledgement path; a snapshot's synced write makes
+//! every entry before it durable, and recovery writes the entries of the
+//! records it replays after the snapshot, so no entry is ever missing
+//! after a restart. Between a command's acknowledgement and the
+//! snapshotter reaching it, its entries may not be visible yet.
 
 use agora_engine::event::{Account, Posting};
 use agora_engine::units::{AgentId, Timestamp};
-use agora_engine::{Batch, Event};
+use agora_engine::Event;
 use serde::{Deserialize, Serialize};
 
 /// One posting as it appears in one agent's ledger.
@@ -38,30 +42,23 @@ fn owner(account: Account) -> Option<AgentId> {
     }
 }
 
-/// Appends the ledger entries of `batch`, whose first journaled input is
-/// record `first_seq`, to `out`.
-pub(crate) fn collect<R>(first_seq: u64, batch: &Batch<R>, out: &mut Vec<LedgerEntry>) {
-    // Accepted commands are journaled in order: the k-th accepted one is
-    // record `first_seq + k` and `batch.inputs[k]`.
-    let accepted = batch.completions.iter().filter(|c| c.reply.is_ok());
-    for (k, c) in accepted.enumerate() {
-        let seq = first_seq + k as u64;
-        let time = batch.inputs[k].time;
-        for (index, event) in batch.events[c.events.clone()].iter().enumerate() {
-            let Event::Posting(posting) = event else {
-                continue;
-            };
-            let from = owner(posting.from);
-            let to = owner(posting.to).filter(|a| Some(*a) != from);
-            for agent in [from, to].into_iter().flatten() {
-                out.push(LedgerEntry {
-                    agent,
-                    seq,
-                    index: index as u32,
-                    time,
-                    posting: *posting,
-                });
-            }
+/// Appends the ledger entries of one applied command, journal record
+/// `seq` applied at `time`, which produced `events`.
+pub(crate) fn collect(seq: u64, time: Timestamp, events: &[Event], out: &mut Vec<LedgerEntry>) {
+    for (index, event) in events.iter().enumerate() {
+        let Event::Posting(posting) = event else {
+            continue;
+        };
+        let from = owner(posting.from);
+        let to = owner(posting.to).filter(|a| Some(*a) != from);
+        for agent in [from, to].into_iter().flatten() {
+            out.push(LedgerEntry {
+                agent,
+                seq,
+                index: index as u32,
+                time,
+                posting: *posting,
+            });
         }
     }
 }

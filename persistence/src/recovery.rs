@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use agora_engine::{EngineConfig, Market};
 
 use crate::journal::{Journal, JournalError};
+use crate::ledger::{self, LedgerEntry};
 
 /// A market rebuilt from a journal.
 pub struct Recovered {
@@ -21,6 +22,9 @@ pub struct Recovered {
     pub replayed: u64,
     /// How long recovery took.
     pub elapsed: Duration,
+    /// The wallet ledger entries of the replayed records, which the ledger
+    /// may not have yet: store them with [`Journal::add_ledger`].
+    pub ledger: Vec<LedgerEntry>,
 }
 
 /// Restores the newest snapshot of `journal` that decodes, passes every
@@ -54,6 +58,7 @@ pub fn recover(journal: &dyn Journal, config: EngineConfig) -> Result<Recovered,
     let snapshot = start.as_ref().map(|(_, seq)| *seq);
     let (mut market, mut last_seq) = start.unwrap_or_else(|| (Market::new(config), 0));
     let mut events = Vec::new();
+    let mut entries = Vec::new();
     let mut replayed = 0;
     journal.read_from(last_seq + 1, &mut |seq, input| {
         events.clear();
@@ -63,6 +68,7 @@ pub fn recover(journal: &dyn Journal, config: EngineConfig) -> Result<Recovered,
                 seq,
                 reason: format!("{reject:?}"),
             })?;
+        ledger::collect(seq, input.time, &events, &mut entries);
         last_seq = seq;
         replayed += 1;
         Ok(())
@@ -84,5 +90,6 @@ pub fn recover(journal: &dyn Journal, config: EngineConfig) -> Result<Recovered,
         snapshots_skipped: skipped,
         replayed,
         elapsed: started.elapsed(),
+        ledger: entries,
     })
 }

@@ -23,10 +23,9 @@ const JOURNAL_CF: &str = "journal";
 const SNAPSHOTS_CF: &str = "snapshots";
 const LEDGER_CF: &str = "ledger";
 
-/// The key of a group of ledger entries: agent, then the record and index
-/// of the group's first entry, all big-endian, so an agent's groups are
-/// adjacent and in order. One write stores one group per agent it touched
-/// (one key per agent per write, not one per posting).
+/// The key of a ledger entry: agent, record, index, all big-endian, so an
+/// agent's entries are adjacent and in order, and storing an entry again
+/// (recovery does) replaces it.
 fn ledger_key(agent: AgentId, seq: u64, index: u32) -> [u8; 20] {
     let mut k = [0u8; 20];
     k[..8].copy_from_slice(&agent.0.to_be_bytes());
@@ -155,17 +154,9 @@ impl RocksJournal {
     }
 
     fn put_ledger(&self, batch: &mut WriteBatch, entries: &[LedgerEntry]) {
-        let mut sorted = entries.to_vec();
-        // Stable: each agent's entries stay in the order they happened.
-        sorted.sort_by_key(|e| e.agent);
-        for group in sorted.chunk_by(|a, b| a.agent == b.agent) {
-            let first = &group[0];
-            let value = bincode::serialize(group).expect("ledger entries serialize");
-            batch.put_cf(
-                self.ledger_cf(),
-                ledger_key(first.agent, first.seq, first.index),
-                value,
-            );
+        for e in entries {
+            let value = bincode::serialize(&(e.time, e.posting)).expect("postings serialize");
+            batch.put_cf(self.ledger_cf(), ledger_key(e.agent, e.seq, e.index), value);
         }
     }
 
@@ -184,22 +175,16 @@ impl RocksJournal {
 
 impl Journal for RocksJournal {
     fn append(&mut self, first_seq: u64, inputs: &[Input]) -> Result<(), JournalError> {
-        self.append_batches(first_seq, &[inputs], &[])
+        self.append_batches(first_seq, &[inputs])
     }
 
-    fn append_batches(
-        &mut self,
-        first_seq: u64,
-        batches: &[&[Input]],
-        ledger: &[LedgerEntry],
-    ) -> Result<(), JournalError> {
+    fn append_batches(&mut self, first_seq: u64, batches: &[&[Input]]) -> Result<(), JournalError> {
         record::encode_frame(batches.iter().flat_map(|b| b.iter()), &mut self.buffer);
         if record::frame_len(first_seq, &self.buffer)? == 0 {
             return Ok(());
         }
         let mut batch = WriteBatch::default();
         batch.put_cf(self.cf(), key(first_seq), &self.buffer);
-        self.put_ledger(&mut batch, ledger);
         let mut options = WriteOptions::default();
         options.set_sync(self.durability == Durability::Sync);
         self.db.write_opt(batch, &options).map_err(store)
@@ -208,7 +193,7 @@ impl Journal for RocksJournal {
     fn add_ledger(&mut self, entries: &[LedgerEntry]) -> Result<(), JournalError> {
         let mut batch = WriteBatch::default();
         self.put_ledger(&mut batch, entries);
-        self.db.write_opt(batch, &Self::synced()).map_err(store)
+        self.db.write(batch).map_err(store)
     }
 
     fn ledger(
@@ -218,41 +203,37 @@ impl Journal for RocksJournal {
         limit: usize,
     ) -> Result<Vec<LedgerEntry>, JournalError> {
         let prefix = agent.0.to_be_bytes();
-        // Start at the group holding `after` (the last one starting at or
-        // before it), or at the agent's first group.
-        let mut start = ledger_key(agent, 0, 0);
-        if let Some((seq, index)) = after {
-            let at = ledger_key(agent, seq, index);
-            let mut back = self.db.iterator_cf(
-                self.ledger_cf(),
-                IteratorMode::From(&at, Direction::Reverse),
-            );
-            if let Some(item) = back.next() {
-                let (key, _) = item.map_err(store)?;
-                if key.len() == 20 && key[..8] == prefix {
-                    start.copy_from_slice(&key);
-                }
-            }
-        }
+        let start = match after {
+            Some((seq, index)) => ledger_key(agent, seq, index),
+            None => ledger_key(agent, 0, 0),
+        };
         let mut out = Vec::with_capacity(limit.min(1024));
-        let groups = self.db.iterator_cf(
+        let items = self.db.iterator_cf(
             self.ledger_cf(),
             IteratorMode::From(&start, Direction::Forward),
         );
-        for item in groups {
+        for item in items {
             let (key, value) = item.map_err(store)?;
             if key.len() != 20 || key[..8] != prefix || out.len() == limit {
                 break;
             }
-            let group: Vec<LedgerEntry> =
+            let seq = u64::from_be_bytes(key[8..16].try_into().expect("8 bytes"));
+            let index = u32::from_be_bytes(key[16..].try_into().expect("4 bytes"));
+            if after == Some((seq, index)) {
+                continue;
+            }
+            let (time, posting) =
                 bincode::deserialize(&value).map_err(|e| JournalError::Corrupt {
-                    seq: u64::from_be_bytes(key[8..16].try_into().expect("8 bytes")),
-                    reason: format!("ledger entries do not decode: {e}"),
+                    seq,
+                    reason: format!("a ledger entry does not decode: {e}"),
                 })?;
-            let fresh = group
-                .into_iter()
-                .filter(|e| after.is_none_or(|a| e.position() > a));
-            out.extend(fresh.take(limit - out.len()));
+            out.push(LedgerEntry {
+                agent,
+                seq,
+                index,
+                time,
+                posting,
+            });
         }
         Ok(out)
     }

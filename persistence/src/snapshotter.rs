@@ -2,7 +2,8 @@
 //! the market by replaying every durable batch (exactly what recovery
 //! would replay), and every so often serializes that copy, stores it with
 //! the sequence it covers, and prunes what recovery no longer needs. The
-//! engine thread never pauses for a snapshot.
+//! engine thread never pauses for a snapshot. The same replay feeds the
+//! wallet ledger (see [`crate::ledger`]).
 
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -11,6 +12,7 @@ use agora_engine::{Input, Market};
 use crossbeam_channel::{Receiver, Sender};
 
 use crate::journal::{prune, Journal, JournalError};
+use crate::ledger;
 
 /// When to take a snapshot, and how many to keep.
 #[derive(Copy, Clone, Debug)]
@@ -82,6 +84,7 @@ fn run<J: Journal>(
     batches: Receiver<(u64, Vec<Input>)>,
 ) -> Result<Option<u64>, JournalError> {
     let mut events = Vec::new();
+    let mut entries = Vec::new();
     let mut since = 0u64;
     let mut last_snapshot = Instant::now();
     let mut taken = None;
@@ -95,6 +98,7 @@ fn run<J: Journal>(
                     found: first_seq,
                 });
             }
+            entries.clear();
             for input in &inputs {
                 events.clear();
                 last_seq += 1;
@@ -104,7 +108,9 @@ fn run<J: Journal>(
                         seq: last_seq,
                         reason: format!("{reject:?}"),
                     })?;
+                ledger::collect(last_seq, input.time, &events, &mut entries);
             }
+            journal.add_ledger(&entries)?;
             since += inputs.len() as u64;
         }
         // A clean stop snapshots too, so the next start replays nothing.

@@ -8,7 +8,6 @@ use agora_engine::{Batch, BatchSink, Input, Recycler};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use crate::journal::Journal;
-use crate::ledger;
 use crate::snapshotter::SnapshotFeed;
 
 /// Delivers a durable batch: its replies to their callers and its events
@@ -103,7 +102,6 @@ fn write<R, J: Journal, L: Release<R>>(
     let mut group = Vec::with_capacity(BATCHES_QUEUED_MAX);
     // Whether batches were arriving back to back at the last write.
     let mut busy = false;
-    let mut ledger_entries = Vec::new();
     loop {
         match queue.recv_timeout(sync_interval) {
             Ok(first) => {
@@ -121,17 +119,11 @@ fn write<R, J: Journal, L: Release<R>>(
                 busy = group.len() > 1;
                 let started = Instant::now();
                 let inputs: Vec<&[Input]> = group.iter().map(|(b, _)| &b.inputs[..]).collect();
-                ledger_entries.clear();
-                let mut seq = next_seq;
-                for (batch, _) in &group {
-                    ledger::collect(seq, batch, &mut ledger_entries);
-                    seq += batch.inputs.len() as u64;
-                }
                 // A batch that cannot be made durable must not be
                 // acknowledged: stop, and let recovery start from the
                 // journal as it is.
                 journal
-                    .append_batches(next_seq, &inputs, &ledger_entries)
+                    .append_batches(next_seq, &inputs)
                     .unwrap_or_else(|e| panic!("cannot journal batch at {next_seq}: {e}"));
                 let journal_time = started.elapsed();
                 for (mut batch, recycler) in group.drain(..) {
