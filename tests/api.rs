@@ -53,6 +53,22 @@ fn health_readiness_and_metrics_answer() {
 }
 
 #[test]
+fn llms_txt_describes_the_api() {
+    let s = Server::start(&[]);
+    let a = s.get("/llms.txt", None);
+    assert_eq!(a.status, 200);
+    let text = a.body.as_str().unwrap();
+    for route in [
+        "/api/v1/agents/register",
+        "/api/v1/orderbook/orders",
+        "/api/v1/wallet/ledger",
+    ] {
+        assert!(text.contains(route), "llms.txt names {route}");
+    }
+    assert_eq!(a.header("content-type"), Some("text/plain; charset=utf-8"));
+}
+
+#[test]
 fn unknown_routes_and_methods_get_the_envelope() {
     let s = Server::start(&[]);
     assert_error(&s.get("/api/v1/nothing", None), 404, "not_found");

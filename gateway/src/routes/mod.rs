@@ -67,6 +67,7 @@ const OPERATOR: AgentId = AgentId(0);
 #[derive(Copy, Clone)]
 enum Handler {
     Health,
+    LlmsTxt,
     Readiness,
     Metrics,
     Register,
@@ -111,6 +112,7 @@ fn find(m: &str, segs: &[&str]) -> Option<(&'static str, Access, Handler)> {
     let found = match (segs, m) {
         (["health"], "GET") => ("GET /health", Anyone, H::Health),
         (["readiness"], "GET") => ("GET /readiness", Anyone, H::Readiness),
+        (["llms.txt"], "GET") => ("GET /llms.txt", Anyone, H::LlmsTxt),
         (["metrics"], "GET") => ("GET /metrics", Anyone, H::Metrics),
         (["api", "v1", rest @ ..], _) => match (rest, m) {
             (["agents", "register"], "POST") => {
@@ -257,6 +259,7 @@ async fn run(
     use Handler as H;
     match handler {
         H::Health => Ok(system::health()),
+        H::LlmsTxt => Ok(system::llms_txt()),
         H::Readiness => system::readiness(state).await,
         H::Metrics => Ok(system::metrics(state)),
         H::Register => agents::register(state, call).await,
