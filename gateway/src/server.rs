@@ -115,9 +115,9 @@ pub async fn serve(
         digest = %hex(&recovered.market.state_digest()),
         "recovered the market"
     );
-    // The replayed records' wallet entries, which a crash may have kept
-    // from the ledger (idempotent: stored again, they replace themselves).
-    journal.add_ledger(&recovered.ledger)?;
+    // The replayed records' wallet entries that a crash kept from the
+    // ledger.
+    journal.add_ledger(&recovered.ledger, recovered.last_seq)?;
     let market = recovered.market;
     let Ok(Answer::ApiKeys(keys)) = market.query(&Query::ApiKeys) else {
         unreachable!("the key query answers keys")

@@ -78,9 +78,13 @@ pub trait Journal: Send + 'static {
         Ok(())
     }
 
-    /// Stores wallet ledger entries (storing one again replaces it). They
-    /// become durable with the next synced write.
-    fn add_ledger(&mut self, entries: &[LedgerEntry]) -> Result<(), JournalError>;
+    /// Stores the wallet ledger entries of records up to `through` (those
+    /// after the last `through` stored), atomically with `through` itself.
+    /// They become durable with the next synced write.
+    fn add_ledger(&mut self, entries: &[LedgerEntry], through: u64) -> Result<(), JournalError>;
+
+    /// The record up to which ledger entries are stored (0 if none).
+    fn ledger_through(&self) -> Result<u64, JournalError>;
 
     /// Up to `limit` of `agent`'s ledger entries after position `after`,
     /// oldest first.

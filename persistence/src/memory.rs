@@ -19,6 +19,7 @@ pub struct MemoryJournal {
     records: VecDeque<Vec<u8>>,
     snapshots: BTreeMap<u64, Vec<u8>>,
     ledger: BTreeMap<(AgentId, u64, u32), LedgerEntry>,
+    ledger_through: u64,
 }
 
 impl MemoryJournal {
@@ -33,11 +34,16 @@ impl MemoryJournal {
 }
 
 impl Journal for MemoryJournal {
-    fn add_ledger(&mut self, entries: &[LedgerEntry]) -> Result<(), JournalError> {
+    fn add_ledger(&mut self, entries: &[LedgerEntry], through: u64) -> Result<(), JournalError> {
         for e in entries {
             self.ledger.insert((e.agent, e.seq, e.index), *e);
         }
+        self.ledger_through = through;
         Ok(())
+    }
+
+    fn ledger_through(&self) -> Result<u64, JournalError> {
+        Ok(self.ledger_through)
     }
 
     fn ledger(

@@ -22,8 +22,9 @@ pub struct Recovered {
     pub replayed: u64,
     /// How long recovery took.
     pub elapsed: Duration,
-    /// The wallet ledger entries of the replayed records, which the ledger
-    /// may not have yet: store them with [`Journal::add_ledger`].
+    /// The wallet ledger entries of the replayed records the ledger does
+    /// not have yet: store them with [`Journal::add_ledger`] through
+    /// `last_seq`.
     pub ledger: Vec<LedgerEntry>,
 }
 
@@ -59,6 +60,9 @@ pub fn recover(journal: &dyn Journal, config: EngineConfig) -> Result<Recovered,
     let (mut market, mut last_seq) = start.unwrap_or_else(|| (Market::new(config), 0));
     let mut events = Vec::new();
     let mut entries = Vec::new();
+    // Records whose ledger entries are already stored are not collected
+    // again: stored groups never overlap.
+    let ledger_through = journal.ledger_through()?;
     let mut replayed = 0;
     journal.read_from(last_seq + 1, &mut |seq, input| {
         events.clear();
@@ -68,7 +72,9 @@ pub fn recover(journal: &dyn Journal, config: EngineConfig) -> Result<Recovered,
                 seq,
                 reason: format!("{reject:?}"),
             })?;
-        ledger::collect(seq, input.time, &events, &mut entries);
+        if seq > ledger_through {
+            ledger::collect(seq, input.time, &events, &mut entries);
+        }
         last_seq = seq;
         replayed += 1;
         Ok(())

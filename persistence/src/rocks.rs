@@ -22,10 +22,14 @@ use crate::record;
 const JOURNAL_CF: &str = "journal";
 const SNAPSHOTS_CF: &str = "snapshots";
 const LEDGER_CF: &str = "ledger";
+/// The ledger's progress key (shorter than any entry key).
+const LEDGER_THROUGH: &[u8] = b"through";
 
-/// The key of a ledger entry: agent, record, index, all big-endian, so an
-/// agent's entries are adjacent and in order, and storing an entry again
-/// (recovery does) replaces it.
+/// The key of a group of ledger entries: agent, then the record and index
+/// of the group's first entry, all big-endian, so an agent's groups are
+/// adjacent and in order. Each `add_ledger` stores one group per agent (one
+/// key per agent per batch, not one per posting) with the record it covers
+/// through, so groups never overlap.
 fn ledger_key(agent: AgentId, seq: u64, index: u32) -> [u8; 20] {
     let mut k = [0u8; 20];
     k[..8].copy_from_slice(&agent.0.to_be_bytes());
@@ -154,9 +158,17 @@ impl RocksJournal {
     }
 
     fn put_ledger(&self, batch: &mut WriteBatch, entries: &[LedgerEntry]) {
-        for e in entries {
-            let value = bincode::serialize(&(e.time, e.posting)).expect("postings serialize");
-            batch.put_cf(self.ledger_cf(), ledger_key(e.agent, e.seq, e.index), value);
+        let mut sorted = entries.to_vec();
+        // Stable: each agent's entries stay in the order they happened.
+        sorted.sort_by_key(|e| e.agent);
+        for group in sorted.chunk_by(|a, b| a.agent == b.agent) {
+            let first = &group[0];
+            let value = bincode::serialize(group).expect("ledger entries serialize");
+            batch.put_cf(
+                self.ledger_cf(),
+                ledger_key(first.agent, first.seq, first.index),
+                value,
+            );
         }
     }
 
@@ -190,10 +202,29 @@ impl Journal for RocksJournal {
         self.db.write_opt(batch, &options).map_err(store)
     }
 
-    fn add_ledger(&mut self, entries: &[LedgerEntry]) -> Result<(), JournalError> {
+    fn add_ledger(&mut self, entries: &[LedgerEntry], through: u64) -> Result<(), JournalError> {
         let mut batch = WriteBatch::default();
         self.put_ledger(&mut batch, entries);
+        batch.put_cf(self.ledger_cf(), LEDGER_THROUGH, through.to_be_bytes());
         self.db.write(batch).map_err(store)
+    }
+
+    fn ledger_through(&self) -> Result<u64, JournalError> {
+        match self
+            .db
+            .get_cf(self.ledger_cf(), LEDGER_THROUGH)
+            .map_err(store)?
+        {
+            None => Ok(0),
+            Some(v) => v
+                .as_slice()
+                .try_into()
+                .map(u64::from_be_bytes)
+                .map_err(|_| JournalError::Corrupt {
+                    seq: 0,
+                    reason: "the ledger's progress key is damaged".into(),
+                }),
+        }
     }
 
     fn ledger(
@@ -203,37 +234,41 @@ impl Journal for RocksJournal {
         limit: usize,
     ) -> Result<Vec<LedgerEntry>, JournalError> {
         let prefix = agent.0.to_be_bytes();
-        let start = match after {
-            Some((seq, index)) => ledger_key(agent, seq, index),
-            None => ledger_key(agent, 0, 0),
-        };
+        // Start at the group holding `after` (the last one starting at or
+        // before it), or at the agent's first group.
+        let mut start = ledger_key(agent, 0, 0);
+        if let Some((seq, index)) = after {
+            let at = ledger_key(agent, seq, index);
+            let mut back = self.db.iterator_cf(
+                self.ledger_cf(),
+                IteratorMode::From(&at, Direction::Reverse),
+            );
+            if let Some(item) = back.next() {
+                let (key, _) = item.map_err(store)?;
+                if key.len() == 20 && key[..8] == prefix {
+                    start.copy_from_slice(&key);
+                }
+            }
+        }
         let mut out = Vec::with_capacity(limit.min(1024));
-        let items = self.db.iterator_cf(
+        let groups = self.db.iterator_cf(
             self.ledger_cf(),
             IteratorMode::From(&start, Direction::Forward),
         );
-        for item in items {
+        for item in groups {
             let (key, value) = item.map_err(store)?;
             if key.len() != 20 || key[..8] != prefix || out.len() == limit {
                 break;
             }
-            let seq = u64::from_be_bytes(key[8..16].try_into().expect("8 bytes"));
-            let index = u32::from_be_bytes(key[16..].try_into().expect("4 bytes"));
-            if after == Some((seq, index)) {
-                continue;
-            }
-            let (time, posting) =
+            let group: Vec<LedgerEntry> =
                 bincode::deserialize(&value).map_err(|e| JournalError::Corrupt {
-                    seq,
-                    reason: format!("a ledger entry does not decode: {e}"),
+                    seq: u64::from_be_bytes(key[8..16].try_into().expect("8 bytes")),
+                    reason: format!("ledger entries do not decode: {e}"),
                 })?;
-            out.push(LedgerEntry {
-                agent,
-                seq,
-                index,
-                time,
-                posting,
-            });
+            let fresh = group
+                .into_iter()
+                .filter(|e| after.is_none_or(|a| e.position() > a));
+            out.extend(fresh.take(limit - out.len()));
         }
         Ok(out)
     }

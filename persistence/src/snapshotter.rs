@@ -110,7 +110,7 @@ fn run<J: Journal>(
                     })?;
                 ledger::collect(last_seq, input.time, &events, &mut entries);
             }
-            journal.add_ledger(&entries)?;
+            journal.add_ledger(&entries, last_seq)?;
             since += inputs.len() as u64;
         }
         // A clean stop snapshots too, so the next start replays nothing.

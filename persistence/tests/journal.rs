@@ -297,8 +297,11 @@ impl Journal for CountingJournal {
     fn sync(&mut self) -> Result<(), JournalError> {
         self.inner.sync()
     }
-    fn add_ledger(&mut self, entries: &[LedgerEntry]) -> Result<(), JournalError> {
-        self.inner.add_ledger(entries)
+    fn add_ledger(&mut self, entries: &[LedgerEntry], through: u64) -> Result<(), JournalError> {
+        self.inner.add_ledger(entries, through)
+    }
+    fn ledger_through(&self) -> Result<u64, JournalError> {
+        self.inner.ledger_through()
     }
     fn ledger(
         &self,
