@@ -277,18 +277,20 @@ fn pace(rate: u64, stop: Instant) -> Schedule {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     std::thread::spawn(move || {
         let start = Instant::now();
-        for i in 0u64.. {
-            let due = start + Duration::from_secs_f64(i as f64 / rate as f64);
-            if due >= stop {
-                break;
-            }
+        let due = |i: u64| start + Duration::from_secs_f64(i as f64 / rate as f64);
+        let mut next = 0u64;
+        loop {
+            // Issue every request due by now, then sleep until the next one
+            // (at least 200 µs: fewer wake-ups, each issuing several).
             let now = Instant::now();
-            if due > now {
-                std::thread::sleep(due - now);
+            while due(next) <= now {
+                if due(next) >= stop || tx.send(due(next)).is_err() {
+                    return;
+                }
+                next += 1;
             }
-            if tx.send(due).is_err() {
-                break;
-            }
+            let wait = due(next).saturating_duration_since(now);
+            std::thread::sleep(wait.max(Duration::from_micros(200)));
         }
     });
     Arc::new(Mutex::new(rx))
