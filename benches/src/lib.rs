@@ -524,49 +524,52 @@ pub fn through_journal<J: Journal>(
     journal: J,
     rate: Option<f64>,
 ) -> JournalRun {
-    let (counter, all_done) = Counter::new(commands.len());
     let latencies = Arc::new(Mutex::new(
         Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("histogram bounds"),
     ));
-    let (elapsed, market, journal_thread) = if rate.is_some() {
-        let release = TimingRelease {
+    let run = (market, commands, per_message);
+    let (elapsed, market) = if rate.is_some() {
+        let timed = |counter| TimingRelease {
             counter,
             latencies: latencies.clone(),
         };
-        let (writer, thread) = JournalWriter::spawn(journal, 1, release, writer_options(), None)
-            .expect("spawn journal writer");
-        let (elapsed, market) = drive(
-            market,
-            commands,
-            per_message,
-            writer,
-            all_done,
-            rate,
-            || Sent(Instant::now()),
-        );
-        (elapsed, market, thread)
+        journaled(run, journal, timed, rate, || Sent(Instant::now()))
     } else {
-        let release = CountingRelease(counter);
-        let (writer, thread) = JournalWriter::spawn(journal, 1, release, writer_options(), None)
-            .expect("spawn journal writer");
-        let (elapsed, market) = drive(
-            market,
-            commands,
-            per_message,
-            writer,
-            all_done,
-            None,
-            || Discard,
-        );
-        (elapsed, market, thread)
+        journaled(run, journal, CountingRelease, None, || Discard)
     };
-    journal_thread.join().expect("journal writer");
     let latencies = latencies.lock().expect("histogram lock").clone();
     JournalRun {
         elapsed,
         market,
         latencies,
     }
+}
+
+/// [`drive`] `(market, commands, per_message)` with the journal writer as
+/// the engine's sink, releasing into what `release` makes of the run's
+/// counter; waits for the writer to finish.
+fn journaled<R: Responder + Send, J: Journal, L: Release<R>>(
+    (market, commands, per_message): (Market, Vec<Input>, usize),
+    journal: J,
+    release: impl FnOnce(Counter) -> L,
+    rate: Option<f64>,
+    responder: fn() -> R,
+) -> (Duration, Market) {
+    let (counter, all_done) = Counter::new(commands.len());
+    let (writer, thread) =
+        JournalWriter::spawn(journal, 1, release(counter), writer_options(), None)
+            .expect("spawn journal writer");
+    let result = drive(
+        market,
+        commands,
+        per_message,
+        writer,
+        all_done,
+        rate,
+        responder,
+    );
+    thread.join().expect("journal writer");
+    result
 }
 
 /// Like [`through_channel`], with `sink` behind the engine; `all_done`

@@ -8,7 +8,7 @@ use crate::asset::{AssetId, AssetSpec};
 use crate::cmd::place_order::{OrderType, SelfTradePrevention, Side, TimeInForce};
 use crate::cmd::OrderRef;
 use crate::idempotency::{IdempotencyKey, IdempotentResult};
-use crate::ledger::{Balance, Escrow, EscrowRecord};
+use crate::ledger::{AgentIdx, Balance, Escrow, EscrowRecord};
 use crate::market::Market;
 use crate::reject::Reject;
 use crate::reply::OrderStatus;
@@ -289,36 +289,10 @@ impl Market {
                 Ok(Answer::Order(self.order_view(slot)))
             }
             Query::OpenOrders { agent, asset } => {
-                let only = asset.as_ref().map(|s| self.known_asset(s)).transpose()?;
-                let Some(agent) = self.ledger.find_agent(*agent) else {
-                    return Ok(Answer::Orders(Vec::new()));
-                };
-                let mut orders: Vec<OrderView> = self
-                    .orders
-                    .open_slots_of(agent)
-                    .into_iter()
-                    .filter(|&slot| only.is_none_or(|a| self.orders.get(slot).asset == a))
-                    .map(|slot| self.order_view(slot))
-                    .collect();
-                orders.sort_unstable_by_key(|o| o.order_id);
-                Ok(Answer::Orders(orders))
+                self.agent_orders(*agent, asset, |a| self.orders.open_slots_of(a))
             }
             Query::FinishedOrders { agent, asset } => {
-                let only = asset.as_ref().map(|s| self.known_asset(s)).transpose()?;
-                let Some(agent) = self.ledger.find_agent(*agent) else {
-                    return Ok(Answer::Orders(Vec::new()));
-                };
-                let mut orders: Vec<OrderView> = self
-                    .orders
-                    .finished_slots()
-                    .filter(|&slot| {
-                        let o = self.orders.get(slot);
-                        o.agent == agent && only.is_none_or(|a| o.asset == a)
-                    })
-                    .map(|slot| self.order_view(slot))
-                    .collect();
-                orders.sort_unstable_by_key(|o| o.order_id);
-                Ok(Answer::Orders(orders))
+                self.agent_orders(*agent, asset, |_| self.orders.finished_slots().collect())
             }
             Query::Depth { asset, levels } => {
                 let id = self.known_asset(asset)?;
@@ -410,6 +384,30 @@ impl Market {
             totals[e.currency.0 as usize].escrowed.0 += e.balance.0;
         }
         totals
+    }
+
+    /// `agent`'s orders among `slots(agent)`, only in `asset` if given,
+    /// oldest id first.
+    fn agent_orders(
+        &self,
+        agent: AgentId,
+        asset: &Option<Symbol>,
+        slots: impl FnOnce(AgentIdx) -> Vec<u32>,
+    ) -> Result<Answer, Reject> {
+        let only = asset.as_ref().map(|s| self.known_asset(s)).transpose()?;
+        let Some(agent) = self.ledger.find_agent(agent) else {
+            return Ok(Answer::Orders(Vec::new()));
+        };
+        let mut orders: Vec<OrderView> = slots(agent)
+            .into_iter()
+            .filter(|&slot| {
+                let o = self.orders.get(slot);
+                o.agent == agent && only.is_none_or(|a| o.asset == a)
+            })
+            .map(|slot| self.order_view(slot))
+            .collect();
+        orders.sort_unstable_by_key(|o| o.order_id);
+        Ok(Answer::Orders(orders))
     }
 
     fn agent_answer(&self, record: Option<&AgentRecord>) -> Result<Answer, Reject> {

@@ -30,7 +30,8 @@ pub fn hash_key(key: &str) -> KeyHash {
     *blake3::hash(key.as_bytes()).as_bytes()
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lower-case hexadecimal of `bytes` (keys, digests).
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -30,7 +30,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tracing::{info, warn};
 
-use crate::auth::{hash_key, new_key};
+use crate::auth::{hash_key, hex, new_key};
 use crate::config::{DurabilityMode, ServeConfig};
 use crate::engine_link::{Deliver, EngineLink};
 use crate::error::ApiError;
@@ -298,8 +298,4 @@ async fn answer(
         peer: peer.ip(),
     };
     handle(state, call).await.into_response()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -364,6 +364,22 @@ impl Release<Ignore> for Check {
     }
 }
 
+/// Sends `inputs` to `engine` one command per message, then stops it and
+/// returns its final state.
+fn run_to_end(engine: EngineHandle<Ignore>, inputs: Vec<Input>) -> Market {
+    let sender = engine.sender();
+    for input in inputs {
+        sender
+            .send(agora_engine::Request::Command {
+                input,
+                responder: Ignore,
+            })
+            .unwrap();
+    }
+    drop(sender);
+    engine.shutdown()
+}
+
 #[test]
 fn the_engine_releases_batches_only_after_journaling_them() {
     // Through the engine thread: every reply comes back after its batch was
@@ -397,17 +413,7 @@ fn the_engine_releases_batches_only_after_journaling_them() {
     let engine =
         EngineHandle::spawn(Market::new(EngineConfig::default()), writer, options).unwrap();
     let inputs = stream(2_000);
-    let sender = engine.sender();
-    for input in inputs.clone() {
-        sender
-            .send(agora_engine::Request::Command {
-                input,
-                responder: Ignore,
-            })
-            .unwrap();
-    }
-    drop(sender);
-    let market = engine.shutdown();
+    let market = run_to_end(engine, inputs.clone());
     let journal = journal_thread.join().unwrap();
     assert_eq!(replies.load(Ordering::SeqCst), 2_000);
     let (expected, accepted) = apply_all(&inputs);
@@ -439,17 +445,7 @@ fn the_snapshotter_snapshots_a_replayed_copy_and_recovery_uses_it() {
     let (writer, journal_thread) =
         JournalWriter::spawn(journal, 1, check, WriterOptions::default(), Some(feed)).unwrap();
     let engine = EngineHandle::spawn(empty, writer, ThreadOptions::default()).unwrap();
-    let sender = engine.sender();
-    for input in stream(3_000) {
-        sender
-            .send(agora_engine::Request::Command {
-                input,
-                responder: Ignore,
-            })
-            .unwrap();
-    }
-    drop(sender);
-    let market = engine.shutdown();
+    let market = run_to_end(engine, stream(3_000));
     let journal = journal_thread.join().unwrap();
     let last = snapshotter.join().unwrap().unwrap();
     // The clean stop took a final snapshot of everything.
