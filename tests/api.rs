@@ -778,7 +778,7 @@ fn the_wallet_ledger_lists_every_movement_and_pages_through_them() {
         ]
     );
     assert_eq!(buyer_ledger[2]["order_id"], buy_id.as_str());
-    assert!(buyer_ledger[2]["escrow_id"].is_string());
+    assert!(buyer_ledger[2]["transaction_id"].is_string());
     // The seller's sale puts nothing in its own wallet yet (escrow pays
     // out on delivery), and nobody sees another's ledger.
     assert_eq!(

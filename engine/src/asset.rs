@@ -29,7 +29,7 @@ pub struct AssetSpec {
 
 /// Index of an asset in the engine, in order of registration.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub(crate) struct AssetId(pub u32);
+pub struct AssetId(pub u32);
 
 /// The integer grid an asset trades on, derived from its spec. Snapshots
 /// store the tick and lot sizes; the divisors are rebuilt from them.

@@ -52,7 +52,35 @@ pub struct EngineConfig {
     pub idempotency_retention_ns: i64,
     /// Idempotency results kept at most (the oldest go first).
     pub idempotency_keys_max: u32,
+    /// Platform fee on money released to a seller, in basis points
+    /// (1/100 of a percent), rounded down to the smallest unit (10⁻⁸).
+    pub fee_bps: u32,
+    /// How long a pending transaction waits for the buyer's funding before
+    /// it is cancelled, in nanoseconds.
+    pub tx_funding_window_ns: i64,
+    /// How long a seller has to deliver a funded transaction before it is
+    /// refunded to the buyer, in nanoseconds.
+    pub tx_delivery_window_ns: i64,
+    /// How long after delivery escrow is released to the seller unless the
+    /// buyer confirms or disputes first, in nanoseconds.
+    pub tx_release_cooldown_ns: i64,
+    /// Characters in a title.
+    pub title_chars_max: u32,
+    /// Characters in a description, message, proof, reason or comment.
+    pub text_chars_max: u32,
+    /// A request's deadline when none is given, and what a renewal
+    /// without a deadline extends it to, in nanoseconds from now.
+    pub request_lifetime_default_ns: i64,
+    /// How far ahead a request's deadline may be, in nanoseconds.
+    pub request_lifetime_max_ns: i64,
+    /// Offers one request may receive.
+    pub request_offers_max: u32,
+    /// Units one listing may offer.
+    pub listing_quantity_max: u32,
 }
+
+/// A day in nanoseconds.
+pub const DAY_NS: i64 = 24 * 3600 * 1_000_000_000;
 
 impl Default for EngineConfig {
     fn default() -> Self {
@@ -74,8 +102,18 @@ impl Default for EngineConfig {
             book_trades_recent_max: 1_000,
             depth_levels_max: 1_000,
             agent_api_keys_max: 10,
-            idempotency_retention_ns: 24 * 3600 * 1_000_000_000,
+            idempotency_retention_ns: DAY_NS,
             idempotency_keys_max: 1_000_000,
+            fee_bps: 1_000,
+            tx_funding_window_ns: 3 * DAY_NS,
+            tx_delivery_window_ns: 7 * DAY_NS,
+            tx_release_cooldown_ns: 3 * DAY_NS,
+            title_chars_max: 200,
+            text_chars_max: 4_000,
+            request_lifetime_default_ns: 30 * DAY_NS,
+            request_lifetime_max_ns: 365 * DAY_NS,
+            request_offers_max: 1_000,
+            listing_quantity_max: 1_000_000,
         }
     }
 }

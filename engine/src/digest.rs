@@ -89,17 +89,22 @@ impl Market {
         for t in self.ledger.totals() {
             put(&mut h, t);
         }
-        for e in self.ledger.escrows() {
+        for (i, t) in self.transactions.records().iter().enumerate() {
+            let id = crate::units::TransactionId(i as u64 + 1);
             let parties = (
-                self.ledger.agent_id(e.buyer),
-                self.ledger.agent_id(e.seller),
+                self.ledger.agent_id(t.buyer),
+                self.ledger.agent_id(t.seller),
             );
-            put(&mut h, (e.trade_id, parties, e.asset, e.currency, e.status));
+            put(&mut h, (t.origin, parties, self.ledger.currency_code(t.currency)));
             put(
                 &mut h,
-                (e.quantity, e.price, e.amount, e.balance, e.created_at),
+                (t.status, t.quantity, t.price, t.amount, t.created_at, t.deadline),
             );
+            put(&mut h, (self.ledger.escrow_balance(id), self.transactions.details(id)));
         }
+        put(&mut h, self.requests.requests());
+        put(&mut h, self.requests.offers());
+        put(&mut h, self.listings.all());
         *h.finalize().as_bytes()
     }
 }

@@ -4,8 +4,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::asset::AssetSpec;
 use crate::cmd::place_order::{OrderType, SelfTradePrevention, Side, TimeInForce};
-use crate::units::{
-    AgentId, Amount, ClientOrderId, Currency, EscrowId, OrderId, Price, Quantity, Symbol,
+use crate::listings::ListingStatus;
+use crate::requests::{OfferStatus, RequestStatus};
+use crate::transactions::TxStatus;
+use crate::units::{ListingId, OfferId, RequestId,
+    AgentId, Amount, ClientOrderId, Currency, TransactionId, OrderId, Price, Quantity, Symbol,
     Timestamp, TradeId,
 };
 
@@ -19,8 +22,10 @@ pub enum Account {
     Available(AgentId),
     /// An agent's funds held for open orders.
     Held(AgentId),
-    /// Funds held in one escrow record.
-    Escrow(EscrowId),
+    /// Funds held in one transaction's escrow.
+    Escrow(TransactionId),
+    /// Fees the platform collected.
+    Platform,
 }
 
 /// Why money moved.
@@ -39,6 +44,14 @@ pub enum PostingKind {
     OrderRelease,
     /// A fill's amount moved from the buyer's hold into escrow.
     TradeEscrow,
+    /// A buyer funded a transaction's escrow.
+    EscrowFund,
+    /// Escrow paid out to the seller (net of the fee).
+    EscrowRelease,
+    /// The platform's fee on a release.
+    PlatformFee,
+    /// Escrow returned to the buyer.
+    EscrowRefund,
 }
 
 /// One balanced movement of money: `amount` leaves `from` and enters `to`.
@@ -64,7 +77,7 @@ pub struct Trade {
     /// The trade.
     pub trade_id: TradeId,
     /// The escrow record that holds its amount.
-    pub escrow_id: EscrowId,
+    pub transaction_id: TransactionId,
     /// The asset.
     pub asset: Symbol,
     /// Price (the maker's).
@@ -130,6 +143,38 @@ pub struct OrderAccepted {
     pub time: Timestamp,
 }
 
+/// A transaction moved to a new status.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransactionChanged {
+    /// The transaction.
+    pub transaction_id: TransactionId,
+    /// Paying agent.
+    pub buyer: AgentId,
+    /// Delivering agent.
+    pub seller: AgentId,
+    /// Its new status.
+    pub status: TxStatus,
+    /// When.
+    pub time: Timestamp,
+}
+
+/// An offer was made, or changed status.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfferChanged {
+    /// The offer.
+    pub offer_id: OfferId,
+    /// Its request.
+    pub request_id: RequestId,
+    /// The request's owner.
+    pub requester: AgentId,
+    /// The offering agent.
+    pub seller: AgentId,
+    /// Its new status.
+    pub status: OfferStatus,
+    /// The transaction an acceptance created.
+    pub transaction_id: Option<TransactionId>,
+}
+
 /// Something that happened in the market.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -166,4 +211,37 @@ pub enum Event {
     },
     /// Money moved.
     Posting(Posting),
+    /// A transaction changed status.
+    TransactionChanged(TransactionChanged),
+    /// A party rated the other.
+    TransactionRated {
+        /// The transaction.
+        transaction_id: TransactionId,
+        /// The agent that was rated.
+        rated: AgentId,
+        /// 1 to 5.
+        score: u8,
+    },
+    /// A request was posted or changed status.
+    RequestChanged {
+        /// The request.
+        request_id: RequestId,
+        /// Its owner.
+        requester: AgentId,
+        /// Its new status.
+        status: RequestStatus,
+    },
+    /// An offer was made or changed status.
+    OfferChanged(OfferChanged),
+    /// A listing was posted, changed, sold or withdrawn.
+    ListingChanged {
+        /// The listing.
+        listing_id: ListingId,
+        /// Its seller.
+        seller: AgentId,
+        /// Its status now.
+        status: ListingStatus,
+        /// Units left for sale.
+        remaining: u32,
+    },
 }

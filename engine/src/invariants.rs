@@ -5,7 +5,9 @@ use rustc_hash::FxHashMap;
 
 use crate::cmd::place_order::Side;
 use crate::ledger::AgentIdx;
-use crate::ledger::{CurrencyId, EscrowStatus};
+use crate::ledger::CurrencyId;
+use crate::transactions::{Origin, TxStatus};
+use crate::units::TransactionId;
 use crate::market::Market;
 use crate::orders::NIL;
 
@@ -106,7 +108,8 @@ impl Market {
             }
         }
         self.check_order_lists(open_in_books)?;
-        self.check_money(&held)
+        self.check_money(&held)?;
+        self.check_transactions()
     }
 
     fn check_order_lists(&self, open_in_books: usize) -> Result<(), String> {
@@ -173,26 +176,94 @@ impl Market {
                 key.0
             );
         }
-        for escrow in self.ledger.escrows() {
-            ensure!(
-                escrow.balance.0 >= 0,
-                "escrow of trade {} is negative",
-                escrow.trade_id
-            );
-            if escrow.status == EscrowStatus::EscrowFunded {
-                ensure!(
-                    escrow.balance == escrow.amount,
-                    "escrow of trade {} is not fully funded",
-                    escrow.trade_id
-                );
-            }
+        for (i, escrow) in self.ledger.escrows().iter().enumerate() {
             sums[escrow.currency.0 as usize] += i128::from(escrow.balance.0);
+            let id = TransactionId(i as u64 + 1);
+            let tx = self.transactions.get(id);
+            ensure!(tx.is_some(), "escrow {id} has no transaction");
+        }
+        ensure!(
+            self.transactions.len() == self.ledger.escrows().len(),
+            "transactions and escrow accounts differ in number"
+        );
+        for (id, _, _) in self.ledger.totals() {
+            sums[id.0 as usize] += i128::from(self.ledger.platform(id).0);
         }
         for (id, code, deposited) in self.ledger.totals() {
             let total = sums[id.0 as usize];
             ensure!(
                 total == i128::from(deposited.0),
                 "{code}: accounts hold {total} but net deposits are {deposited}"
+            );
+        }
+        Ok(())
+    }
+
+    /// Every transaction's escrow holds its amount exactly while funded and
+    /// nothing otherwise; deadlines are indexed exactly for the statuses
+    /// that time out; listings count their sold units.
+    fn check_transactions(&self) -> Result<(), String> {
+        let mut deadlines = 0usize;
+        let mut sold = vec![0u64; self.listings.all().len()];
+        for (i, tx) in self.transactions.records().iter().enumerate() {
+            let id = TransactionId(i as u64 + 1);
+            let balance = self.ledger.escrow_balance(id);
+            let expected = if tx.status.is_funded() { tx.amount.0 } else { 0 };
+            ensure!(
+                balance.0 == expected,
+                "transaction {id} is {:?} but its escrow holds {balance}",
+                tx.status
+            );
+            let times_out = matches!(
+                tx.status,
+                TxStatus::Pending | TxStatus::EscrowFunded | TxStatus::Delivered
+            );
+            ensure!(
+                times_out == (tx.deadline.0 != 0),
+                "transaction {id} is {:?} with deadline {:?}",
+                tx.status,
+                tx.deadline
+            );
+            if times_out {
+                deadlines += 1;
+                ensure!(
+                    self.transactions.is_due_at(tx.deadline, id),
+                    "transaction {id}'s deadline is not indexed"
+                );
+            }
+            let fee = self.transactions.details(id).map_or(0, |d| d.fee.0);
+            ensure!(
+                (0..=tx.amount.0).contains(&fee),
+                "transaction {id} charged a fee of {fee}"
+            );
+            if let Origin::Listing { listing_id } = tx.origin {
+                if tx.status != TxStatus::Cancelled {
+                    sold[(listing_id.0 - 1) as usize] +=
+                        (tx.quantity.0 / crate::units::SCALE) as u64;
+                }
+            }
+        }
+        ensure!(
+            self.transactions.deadline_count() == deadlines,
+            "stale transaction deadlines are indexed"
+        );
+        for (i, listing) in self.listings.all().iter().enumerate() {
+            ensure!(
+                u64::from(listing.sold) == sold[i],
+                "listing {} counts {} sold but its transactions hold {}",
+                i + 1,
+                listing.sold,
+                sold[i]
+            );
+        }
+        for (i, offer) in self.requests.offers().iter().enumerate() {
+            let accepted = offer.status == crate::requests::OfferStatus::Accepted;
+            ensure!(
+                accepted == offer.transaction_id.is_some(),
+                "offer {} is {:?} with transaction {:?}",
+                i + 1,
+                offer.status,
+                offer.transaction_id
             );
         }
         Ok(())

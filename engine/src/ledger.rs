@@ -2,16 +2,14 @@
 //!
 //! Every change to a balance is a [`Posting`] from one account to another,
 //! made by [`Ledger::transfer`], so money can neither appear nor vanish:
-//! for each currency, wallets + escrows = deposits − withdrawals.
+//! for each currency, wallets + escrows + platform fees = deposits −
+//! withdrawals.
 
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
-use crate::asset::AssetId;
 use crate::event::{Account, Event, Posting, PostingKind};
-use crate::units::{
-    AgentId, Amount, Currency, EscrowId, OrderId, Price, Quantity, Symbol, Timestamp, TradeId,
-};
+use crate::units::{AgentId, Amount, Currency, OrderId, TransactionId};
 
 /// Index of an agent in the ledger, in order of first use: orders and
 /// wallets refer to agents by it, so the hot path needs no hashing.
@@ -24,7 +22,8 @@ pub(crate) enum Acct {
     External,
     Available(AgentIdx),
     Held(AgentIdx),
-    Escrow(EscrowId),
+    Escrow(TransactionId),
+    Platform,
 }
 
 /// Index of a currency in the ledger, in order of first use.
@@ -40,57 +39,12 @@ pub struct Balance {
     pub held: Amount,
 }
 
-/// Where an escrow record stands.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EscrowStatus {
-    /// The buyer's funds are in escrow, awaiting delivery.
-    EscrowFunded,
-}
-
-/// Money held between a buyer and a seller for one trade, as others see it.
+/// The escrow account of one transaction: what the buyer paid in and
+/// nobody has been paid out yet.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Escrow {
-    /// The record.
-    pub escrow_id: EscrowId,
-    /// The trade that created it.
-    pub trade_id: TradeId,
-    /// Paying agent.
-    pub buyer: AgentId,
-    /// Delivering agent.
-    pub seller: AgentId,
-    /// What was bought.
-    pub asset: Symbol,
-    /// How much of it.
-    pub quantity: Quantity,
-    /// At what price.
-    pub price: Price,
-    /// Price × quantity.
-    pub amount: Amount,
-    /// What the escrow account holds now.
-    pub balance: Amount,
-    /// Currency of the amount.
-    pub currency: Currency,
-    /// Lifecycle status.
-    pub status: EscrowStatus,
-    /// When it was created.
-    pub created_at: Timestamp,
-}
-
-/// An escrow record as the ledger stores it: compact, with interned ids.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct EscrowRecord {
-    pub trade_id: TradeId,
-    pub buyer: AgentIdx,
-    pub seller: AgentIdx,
-    pub asset: AssetId,
+pub(crate) struct EscrowAccount {
     pub currency: CurrencyId,
-    pub status: EscrowStatus,
-    pub quantity: Quantity,
-    pub price: Price,
-    pub amount: Amount,
     pub balance: Amount,
-    pub created_at: Timestamp,
 }
 
 /// An agent and its wallets, one per currency it has used.
@@ -107,6 +61,8 @@ struct CurrencyTotals {
     code: Currency,
     /// Balance of the external account: minus (deposits − withdrawals).
     external: Amount,
+    /// Fees the platform collected.
+    platform: Amount,
 }
 
 /// All money in the engine.
@@ -116,7 +72,8 @@ pub(crate) struct Ledger {
     currency_ids: FxHashMap<Currency, CurrencyId>,
     agents: Vec<AgentAccounts>,
     agent_index: FxHashMap<AgentId, AgentIdx>,
-    escrows: Vec<EscrowRecord>,
+    /// Escrow accounts by transaction id − 1.
+    escrows: Vec<EscrowAccount>,
 }
 
 impl Ledger {
@@ -129,6 +86,7 @@ impl Ledger {
         self.currencies.push(CurrencyTotals {
             code,
             external: Amount::ZERO,
+            platform: Amount::ZERO,
         });
         self.currency_ids.insert(code, id);
         id
@@ -202,19 +160,25 @@ impl Ledger {
         out
     }
 
-    /// Creates an empty escrow record and returns its id. Its funds arrive
-    /// by a [`Ledger::transfer`] to [`Acct::Escrow`].
-    pub fn open_escrow(&mut self, mut record: EscrowRecord) -> EscrowId {
-        let id = EscrowId(self.escrows.len() as u64 + 1);
-        record.balance = Amount::ZERO;
-        self.escrows.push(record);
-        id
+    /// Opens the empty escrow account of a new transaction and returns the
+    /// transaction's id. Funds arrive by a [`Ledger::transfer`] to
+    /// [`Acct::Escrow`].
+    pub fn open_escrow(&mut self, currency: CurrencyId) -> TransactionId {
+        self.escrows.push(EscrowAccount {
+            currency,
+            balance: Amount::ZERO,
+        });
+        TransactionId(self.escrows.len() as u64)
     }
 
-    /// The escrow record `id`.
-    pub fn escrow(&self, id: EscrowId) -> Option<&EscrowRecord> {
-        let index = usize::try_from(id.0.checked_sub(1)?).ok()?;
-        self.escrows.get(index)
+    /// What the escrow account of transaction `id` holds.
+    pub fn escrow_balance(&self, id: TransactionId) -> Amount {
+        self.escrows[(id.0 - 1) as usize].balance
+    }
+
+    /// Fees the platform collected in `currency`.
+    pub fn platform(&self, currency: CurrencyId) -> Amount {
+        self.currencies[currency.0 as usize].platform
     }
 
     /// Moves `amount` (positive) from one account to another and records
@@ -270,6 +234,7 @@ impl Ledger {
             Acct::Available(a) => Account::Available(self.agent_id(a)),
             Acct::Held(a) => Account::Held(self.agent_id(a)),
             Acct::Escrow(id) => Account::Escrow(id),
+            Acct::Platform => Account::Platform,
         }
     }
 
@@ -291,6 +256,7 @@ impl Ledger {
             Acct::Available(agent) => &mut self.wallet_mut(agent, currency).available.0,
             Acct::Held(agent) => &mut self.wallet_mut(agent, currency).held.0,
             Acct::Escrow(id) => &mut self.escrows[(id.0 - 1) as usize].balance.0,
+            Acct::Platform => &mut self.currencies[currency.0 as usize].platform.0,
         }
     }
 
@@ -303,8 +269,8 @@ impl Ledger {
         })
     }
 
-    /// All escrow records in id order.
-    pub fn escrows(&self) -> &[EscrowRecord] {
+    /// All escrow accounts in transaction id order.
+    pub fn escrows(&self) -> &[EscrowAccount] {
         &self.escrows
     }
 

@@ -1,5 +1,6 @@
 //! Agora's matching engine: one thread owns all market state (books,
-//! wallets, escrow) and changes it only by applying [`Command`]s.
+//! wallets, transactions and their escrow, requests, offers, listings) and
+//! changes it only by applying [`Command`]s.
 //!
 //! [`Market::apply`] is a pure state machine: no clock, no I/O, no
 //! randomness, no locks. Time and new ids arrive inside each [`Input`], so
@@ -10,21 +11,26 @@
 pub mod agents;
 pub mod asset;
 mod book;
+pub mod category;
 pub mod cmd;
 pub mod config;
+pub mod deal_queries;
 mod digest;
 pub mod event;
 pub mod idempotency;
 mod invariants;
 pub mod ledger;
+pub mod listings;
 mod market;
 mod matching;
 mod orders;
 pub mod query;
 pub mod reject;
 pub mod reply;
+pub mod requests;
 mod snapshot;
 pub mod thread;
+pub mod transactions;
 pub mod units;
 
 #[cfg(test)]

@@ -9,12 +9,17 @@ use crate::cmd::{Input, OrderRef};
 use crate::config::EngineConfig;
 use crate::event::Event;
 use crate::idempotency::IdempotencyStore;
+use crate::listings::Listings;
+use crate::requests::Requests;
+use crate::transactions::{Origin, Settlement, Transactions, TxRecord, TxStatus};
 use crate::ledger::{AgentIdx, CurrencyId, Ledger};
 use crate::matching::BookCtx;
 use crate::orders::OrderStore;
 use crate::reject::Reject;
 use crate::reply::{OrderAck, Reply};
-use crate::units::{AgentId, Amount, Currency, Lots, Symbol, Ticks, Timestamp};
+use crate::units::{
+    AgentId, Amount, Currency, Lots, Price, Quantity, Symbol, Ticks, Timestamp, TransactionId,
+};
 use serde::{Deserialize, Serialize};
 
 /// The asset an incoming order names.
@@ -43,7 +48,20 @@ impl OrderAsset<'_> {
     }
 }
 
-/// All market state: assets and their books, orders, wallets and escrow.
+/// A deal two agents struck outside the order book, before it becomes a
+/// transaction.
+pub(crate) struct Deal {
+    pub origin: Origin,
+    pub buyer: AgentId,
+    pub seller: AgentId,
+    pub currency: Currency,
+    pub quantity: Quantity,
+    pub price: Price,
+    pub amount: Amount,
+}
+
+/// All market state: assets and their books, orders, wallets, transactions
+/// with their escrow, requests and offers, listings.
 ///
 /// A pure state machine: [`Market::apply`] reads no clock, does no I/O and
 /// uses no randomness, so the same inputs always give the same state.
@@ -54,6 +72,9 @@ pub struct Market {
     pub(crate) books: Vec<Book>,
     pub(crate) orders: OrderStore,
     pub(crate) ledger: Ledger,
+    pub(crate) transactions: Transactions,
+    pub(crate) requests: Requests,
+    pub(crate) listings: Listings,
     pub(crate) next_trade_id: u64,
     /// The highest order id ever accepted: the gateway numbers new orders
     /// above it after a restart.
@@ -97,6 +118,9 @@ impl Market {
             books: Vec::new(),
             orders: OrderStore::default(),
             ledger,
+            transactions: Transactions::default(),
+            requests: Requests::default(),
+            listings: Listings::default(),
             next_trade_id: 1,
             order_id_max: 0,
             agents: Agents::default(),
@@ -311,10 +335,75 @@ impl Market {
             book: &mut self.books[asset.0 as usize],
             orders: &mut self.orders,
             ledger: &mut self.ledger,
+            transactions: &mut self.transactions,
             next_trade_id: &mut self.next_trade_id,
             config: &self.config,
             time,
             events,
+        }
+    }
+
+    /// Opens a pending transaction for `deal`; the buyer funds it later.
+    pub(crate) fn open_transaction(
+        &mut self,
+        deal: Deal,
+        time: Timestamp,
+        events: &mut Vec<Event>,
+    ) -> TransactionId {
+        let currency = self.ledger.currency_id(deal.currency);
+        let id = self.ledger.open_escrow(currency);
+        let record = TxRecord {
+            origin: deal.origin,
+            buyer: self.ledger.agent(deal.buyer),
+            seller: self.ledger.agent(deal.seller),
+            currency,
+            status: TxStatus::Pending,
+            quantity: deal.quantity,
+            price: deal.price,
+            amount: deal.amount,
+            created_at: time,
+            deadline: Timestamp(0),
+        };
+        self.transactions.open(id, record, &self.config);
+        events.push(Event::TransactionChanged(crate::event::TransactionChanged {
+            transaction_id: id,
+            buyer: deal.buyer,
+            seller: deal.seller,
+            status: TxStatus::Pending,
+            time,
+        }));
+        id
+    }
+
+    /// What a transition of the transactions needs.
+    pub(crate) fn settlement<'a>(
+        &'a mut self,
+        time: Timestamp,
+        events: &'a mut Vec<Event>,
+    ) -> (&'a mut Transactions, Settlement<'a>) {
+        (
+            &mut self.transactions,
+            Settlement {
+                ledger: &mut self.ledger,
+                config: &self.config,
+                time,
+                events,
+            },
+        )
+    }
+
+    /// Puts back the units of a listing purchase that was cancelled.
+    pub(crate) fn after_transition(
+        &mut self,
+        id: TransactionId,
+        status: TxStatus,
+        time: Timestamp,
+        events: &mut Vec<Event>,
+    ) {
+        let tx = *self.transactions.get(id).expect("exists");
+        if let (TxStatus::Cancelled, Origin::Listing { listing_id }) = (status, tx.origin) {
+            let units = (tx.quantity.0 / crate::units::SCALE) as u32;
+            self.listings.restock(listing_id, units, time, events);
         }
     }
 }

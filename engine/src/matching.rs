@@ -1,14 +1,16 @@
 //! Matching and settlement inside one book: an incoming order takes
 //! liquidity in price-time priority at the resting orders' prices, each
-//! fill's amount moves from the buyer's hold into a new escrow record, and
-//! the order then rests or ends by its time in force.
+//! fill's amount moves from the buyer's hold into the escrow of a new,
+//! funded transaction, and the order then rests or ends by its time in
+//! force.
 
 use crate::asset::{Asset, AssetId};
 use crate::book::{crosses, Book, TradeRecord};
 use crate::cmd::place_order::{OrderType, SelfTradePrevention, Side, TimeInForce};
 use crate::config::EngineConfig;
 use crate::event::{CancelReason, Event, PostingKind, Trade};
-use crate::ledger::{Acct, AgentIdx, EscrowRecord, EscrowStatus, Ledger};
+use crate::ledger::{Acct, AgentIdx, Ledger};
+use crate::transactions::{Origin, Transactions, TxRecord, TxStatus};
 use crate::orders::OrderStore;
 use crate::reply::{OrderAck, OrderStatus};
 use crate::units::{Amount, Lots, OrderId, Timestamp, TradeId};
@@ -29,6 +31,7 @@ pub(crate) struct BookCtx<'a> {
     pub book: &'a mut Book,
     pub orders: &'a mut OrderStore,
     pub ledger: &'a mut Ledger,
+    pub transactions: &'a mut Transactions,
     pub next_trade_id: &'a mut u64,
     pub config: &'a EngineConfig,
     pub time: Timestamp,
@@ -131,7 +134,7 @@ impl BookCtx<'_> {
     }
 
     /// One fill between the best resting order `maker` and `taker`: moves
-    /// the lots, settles the amount into a new escrow record, and retires
+    /// the lots, settles the amount into a new transaction, and retires
     /// the maker if it is done. Returns the amount.
     fn fill(&mut self, maker: u32, taker: u32) -> Amount {
         let taker_remaining = self.orders.get(taker).remaining;
@@ -177,22 +180,29 @@ impl BookCtx<'_> {
         let trade_id = TradeId(*self.next_trade_id);
         *self.next_trade_id += 1;
         let (price_fp, quantity) = (self.asset.price(price), self.asset.quantity(lots));
-        let escrow_id = self.ledger.open_escrow(EscrowRecord {
-            trade_id,
-            buyer,
-            seller,
-            asset: self.asset_id,
-            currency: self.asset.currency,
-            status: EscrowStatus::EscrowFunded,
-            quantity,
-            price: price_fp,
-            amount,
-            balance: Amount::ZERO,
-            created_at: self.time,
-        });
+        let transaction_id = self.ledger.open_escrow(self.asset.currency);
+        self.transactions.open(
+            transaction_id,
+            TxRecord {
+                origin: Origin::Trade {
+                    trade_id,
+                    asset: self.asset_id,
+                },
+                buyer,
+                seller,
+                currency: self.asset.currency,
+                status: TxStatus::EscrowFunded,
+                quantity,
+                price: price_fp,
+                amount,
+                created_at: self.time,
+                deadline: Timestamp(0),
+            },
+            self.config,
+        );
         self.events.push(Event::Trade(Trade {
             trade_id,
-            escrow_id,
+            transaction_id,
             asset: self.asset.spec.symbol,
             price: price_fp,
             quantity,
@@ -209,7 +219,7 @@ impl BookCtx<'_> {
             PostingKind::TradeEscrow,
             self.asset.currency,
             Acct::Held(buyer),
-            Acct::Escrow(escrow_id),
+            Acct::Escrow(transaction_id),
             amount,
             Some(buy_id),
             self.events,

@@ -8,13 +8,17 @@ use crate::asset::{AssetId, AssetSpec};
 use crate::cmd::place_order::{OrderType, SelfTradePrevention, Side, TimeInForce};
 use crate::cmd::OrderRef;
 use crate::idempotency::{IdempotencyKey, IdempotentResult};
-use crate::ledger::{AgentIdx, Balance, Escrow, EscrowRecord};
+use crate::deal_queries::{
+    ListingFilter, ListingView, OfferView, Page, RequestFilter, RequestView, Role,
+};
+use crate::ledger::{AgentIdx, Balance};
+use crate::transactions::{Reputation, TransactionView, TxStatus};
 use crate::market::Market;
 use crate::reject::Reject;
 use crate::reply::OrderStatus;
 use crate::units::{
-    AgentId, Amount, ClientOrderId, Currency, EscrowId, OrderId, Price, Quantity, Symbol, Ticks,
-    Timestamp, TradeId,
+    AgentId, Amount, ClientOrderId, Currency, ListingId, OfferId, OrderId, Price, Quantity,
+    RequestId, Symbol, Ticks, Timestamp, TradeId, TransactionId,
 };
 
 /// A question about the state.
@@ -61,12 +65,70 @@ pub enum Query {
         /// The owner.
         agent: AgentId,
     },
-    /// One escrow record, for one of its parties.
-    Escrow {
-        /// The asking agent: buyer or seller.
+    /// One transaction with its history, for one of its parties.
+    Transaction {
+        /// The asking agent (buyer or seller); `None` for the operator.
+        agent: Option<AgentId>,
+        /// Which transaction.
+        transaction_id: TransactionId,
+    },
+    /// `agent`'s transactions, newest first.
+    Transactions {
+        /// The party.
         agent: AgentId,
-        /// Which record.
-        escrow_id: EscrowId,
+        /// Only where it has this role.
+        role: Option<Role>,
+        /// Only in this status.
+        status: Option<TxStatus>,
+        /// Which page.
+        page: Page,
+    },
+    /// A request, as anyone sees it.
+    Request {
+        /// Which request.
+        request_id: RequestId,
+    },
+    /// Requests matching a filter, newest first.
+    Requests {
+        /// The filter.
+        filter: RequestFilter,
+        /// Which page.
+        page: Page,
+    },
+    /// The offers on a request that `agent` may see.
+    Offers {
+        /// The asking agent.
+        agent: AgentId,
+        /// Which request.
+        request_id: RequestId,
+        /// The time now (offer windows close with time).
+        now: Timestamp,
+    },
+    /// One offer, for its maker or the requester.
+    Offer {
+        /// The asking agent.
+        agent: AgentId,
+        /// Which offer.
+        offer_id: OfferId,
+        /// The time now.
+        now: Timestamp,
+    },
+    /// A listing, as anyone sees it.
+    Listing {
+        /// Which listing.
+        listing_id: ListingId,
+    },
+    /// Listings matching a filter, newest first.
+    Listings {
+        /// The filter.
+        filter: ListingFilter,
+        /// Which page.
+        page: Page,
+    },
+    /// What an agent's transactions say about it.
+    Reputation {
+        /// Which agent.
+        agent: AgentId,
     },
     /// An asset's parameters.
     Asset {
@@ -188,8 +250,24 @@ pub enum Answer {
     Trades(Vec<TradeView>),
     /// Wallets by currency.
     Balances(Vec<(Currency, Balance)>),
-    /// An escrow record.
-    Escrow(Escrow),
+    /// One transaction.
+    Transaction(Box<TransactionView>),
+    /// A page of transactions, and whether more follow.
+    Transactions(Vec<TransactionView>, bool),
+    /// One request.
+    Request(Box<RequestView>),
+    /// A page of requests, and whether more follow.
+    Requests(Vec<RequestView>, bool),
+    /// Offers.
+    Offers(Vec<OfferView>),
+    /// One offer.
+    Offer(Box<OfferView>),
+    /// One listing.
+    Listing(Box<ListingView>),
+    /// A page of listings, and whether more follow.
+    Listings(Vec<ListingView>, bool),
+    /// An agent's reputation.
+    Reputation(Box<Reputation>),
     /// An asset's parameters.
     Asset(AssetSpec),
     /// A registered agent.
@@ -205,7 +283,7 @@ pub enum Answer {
 }
 
 /// Where one currency's money is. Conservation: `available + held +
-/// escrowed == deposited_net`, always.
+/// escrowed + platform == deposited_net`, always.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MoneyTotals {
     /// The currency.
@@ -218,6 +296,8 @@ pub struct MoneyTotals {
     pub held: Amount,
     /// Sum of escrow balances.
     pub escrowed: Amount,
+    /// Fees the platform collected.
+    pub platform: Amount,
 }
 
 /// Counters of the whole market.
@@ -231,6 +311,8 @@ pub struct MarketStats {
     pub orders_open: u64,
     /// Trades so far.
     pub trades: u64,
+    /// Transactions so far (fills included).
+    pub transactions: u64,
     /// The highest order id ever accepted.
     pub order_id_max: u64,
     /// Idempotency results kept.
@@ -318,17 +400,41 @@ impl Market {
                 Ok(Answer::Trades(trades))
             }
             Query::Balances { agent } => Ok(Answer::Balances(self.ledger.balances_of(*agent))),
-            Query::Escrow { agent, escrow_id } => {
-                let escrow = self
-                    .ledger
-                    .escrow(*escrow_id)
-                    .ok_or(Reject::UnknownEscrow)?;
-                let me = self.ledger.find_agent(*agent);
-                if me != Some(escrow.buyer) && me != Some(escrow.seller) {
-                    return Err(Reject::NotAParty);
-                }
-                Ok(Answer::Escrow(self.escrow_view(*escrow_id, escrow)))
+            Query::Transaction {
+                agent,
+                transaction_id,
+            } => Ok(Answer::Transaction(Box::new(
+                self.transaction_view(*agent, *transaction_id)?,
+            ))),
+            Query::Transactions {
+                agent,
+                role,
+                status,
+                page,
+            } => Ok(self.transactions_of(*agent, *role, *status, *page)),
+            Query::Request { request_id } => {
+                Ok(Answer::Request(Box::new(self.request_view(*request_id)?)))
             }
+            Query::Requests { filter, page } => Ok(self.search_requests(filter, *page)),
+            Query::Offers {
+                agent,
+                request_id,
+                now,
+            } => Ok(Answer::Offers(
+                self.visible_offers(*agent, *request_id, *now)?,
+            )),
+            Query::Offer {
+                agent,
+                offer_id,
+                now,
+            } => Ok(Answer::Offer(Box::new(
+                self.offer_view(*agent, *offer_id, *now)?,
+            ))),
+            Query::Listing { listing_id } => {
+                Ok(Answer::Listing(Box::new(self.listing_view(*listing_id)?)))
+            }
+            Query::Listings { filter, page } => Ok(self.search_listings(filter, *page)),
+            Query::Reputation { agent } => Ok(Answer::Reputation(Box::new(self.reputation(*agent)))),
             Query::Asset { asset } => {
                 let id = self.known_asset(asset)?;
                 Ok(Answer::Asset(self.assets.get(id).spec))
@@ -356,6 +462,7 @@ impl Market {
                 assets: self.assets.len() as u64,
                 orders_open: (self.orders.len() - self.orders.finished_slots().count()) as u64,
                 trades: self.next_trade_id - 1,
+                transactions: self.transactions.len() as u64,
                 order_id_max: self.order_id_max,
                 idempotency_records: self.idempotency.len() as u64,
             })),
@@ -366,12 +473,13 @@ impl Market {
         let mut totals: Vec<MoneyTotals> = self
             .ledger
             .totals()
-            .map(|(_, currency, deposited_net)| MoneyTotals {
+            .map(|(id, currency, deposited_net)| MoneyTotals {
                 currency,
                 deposited_net,
                 available: Amount::ZERO,
                 held: Amount::ZERO,
                 escrowed: Amount::ZERO,
+                platform: self.ledger.platform(id),
             })
             .collect();
         // Sums of non-negative balances bounded by the currency's total fit.
@@ -447,23 +555,6 @@ impl Market {
         }
     }
 
-    fn escrow_view(&self, escrow_id: EscrowId, e: &EscrowRecord) -> Escrow {
-        Escrow {
-            escrow_id,
-            trade_id: e.trade_id,
-            buyer: self.ledger.agent_id(e.buyer),
-            seller: self.ledger.agent_id(e.seller),
-            asset: self.assets.get(e.asset).spec.symbol,
-            quantity: e.quantity,
-            price: e.price,
-            amount: e.amount,
-            balance: e.balance,
-            currency: self.ledger.currency_code(e.currency),
-            status: e.status,
-            created_at: e.created_at,
-        }
-    }
-
     fn depth(&self, id: AssetId, levels: u32) -> DepthView {
         let a = self.assets.get(id);
         let book = self.book(id);
@@ -515,6 +606,7 @@ mod tests {
                 available: amt(121),
                 held: amt(9),
                 escrowed: amt(20),
+                platform: Amount::ZERO,
             }]
         );
     }

@@ -5,7 +5,28 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::units::{Amount, Currency, Price, Quantity, Symbol};
+use crate::listings::ListingStatus;
+use crate::requests::{OfferStatus, RequestStatus};
+use crate::transactions::TxStatus;
+use crate::units::{Amount, Currency, Price, Quantity, Symbol, Timestamp};
+
+/// A free-text field of a command.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TextField {
+    /// A title.
+    Title,
+    /// A description.
+    Description,
+    /// A message to the other party.
+    Message,
+    /// A delivery proof.
+    Proof,
+    /// A dispute's reason.
+    Reason,
+    /// A rating's comment.
+    Comment,
+}
 
 /// Why an asset specification is invalid.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,10 +53,106 @@ pub enum Reject {
     UnknownOrder,
     /// The order belongs to another agent.
     NotYourOrder,
-    /// No escrow record with that id is known.
-    UnknownEscrow,
-    /// The agent is neither buyer nor seller of that escrow record.
+    /// No transaction with that id is known.
+    UnknownTransaction,
+    /// The agent is neither buyer nor seller of that transaction.
     NotAParty,
+    /// The caller's role in the transaction may not take this action
+    /// (e.g. the seller confirming, the buyer delivering).
+    WrongParty,
+    /// The transaction's status does not allow this action.
+    WrongStatus {
+        /// Its status now.
+        status: TxStatus,
+    },
+    /// The deadline for this action has passed.
+    DeadlinePassed,
+    /// A split must give the seller between zero and the whole amount.
+    SplitOutOfRange {
+        /// The transaction's amount.
+        amount: Amount,
+    },
+    /// A rating is a whole number from 1 to 5.
+    RatingOutOfRange,
+    /// This party already rated the transaction.
+    AlreadyRated,
+    /// A text field is too long.
+    TextTooLong {
+        /// Which field.
+        field: TextField,
+        /// Its maximum, in characters.
+        max: u32,
+    },
+    /// A title must not be blank.
+    TitleEmpty,
+    /// A budget needs `0 ≤ min ≤ max` and a positive maximum.
+    BudgetInvalid,
+    /// An offer window must be non-negative and close before the deadline.
+    OfferWindowInvalid,
+    /// A deadline or expiry must be in the future.
+    DeadlineInPast,
+    /// A deadline is further ahead than allowed.
+    DeadlineTooFar {
+        /// The latest allowed.
+        max: Timestamp,
+    },
+    /// No request with that id is known.
+    UnknownRequest,
+    /// The request belongs to another agent.
+    NotYourRequest,
+    /// The request is not open.
+    RequestNotOpen {
+        /// Its status now.
+        status: RequestStatus,
+    },
+    /// An agent cannot make an offer on its own request.
+    OwnRequest,
+    /// The amount's currency differs from the request's.
+    CurrencyMismatch {
+        /// The currency required.
+        currency: Currency,
+    },
+    /// The request has received its maximum number of offers.
+    TooManyOffers,
+    /// The agent already has a pending offer on this request.
+    DuplicateOffer,
+    /// No offer with that id is known.
+    UnknownOffer,
+    /// The offer was made by another agent.
+    NotYourOffer,
+    /// The offer is no longer pending.
+    OfferNotPending {
+        /// Its status now.
+        status: OfferStatus,
+    },
+    /// Offers are sealed until the request's offer window closes.
+    OfferWindowOpen {
+        /// When it closes.
+        until: Timestamp,
+    },
+    /// No listing with that id is known.
+    UnknownListing,
+    /// The listing belongs to another agent.
+    NotYourListing,
+    /// An agent cannot buy its own listing.
+    OwnListing,
+    /// The listing is not for sale.
+    ListingNotActive {
+        /// Its status now.
+        status: ListingStatus,
+    },
+    /// The listing has fewer units left than asked for.
+    NotEnoughUnits {
+        /// Units left.
+        available: u32,
+    },
+    /// A listing's unit count is out of range.
+    QuantityOutOfRange {
+        /// The most allowed.
+        max: u32,
+    },
+    /// A tick found no deadline due (nothing to journal).
+    NothingDue,
     /// The order is already filled or cancelled.
     OrderNotOpen,
     /// The order id is already in use.

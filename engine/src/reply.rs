@@ -3,7 +3,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::reject::Reject;
-use crate::units::{AgentId, Amount, OrderId, Quantity};
+use crate::listings::ListingStatus;
+use crate::requests::{OfferStatus, RequestStatus};
+use crate::transactions::TxStatus;
+use crate::units::{AgentId, Amount, ListingId, OfferId, OrderId, Quantity, RequestId, TransactionId};
 
 /// An order's lifecycle status.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -76,6 +79,43 @@ pub enum Ack {
     ApiKeyRevoked {
         /// The key's number.
         key_id: u32,
+    },
+    /// A transaction moved (or was rated, keeping its status).
+    Transaction {
+        /// The transaction.
+        transaction_id: TransactionId,
+        /// Its status now.
+        status: TxStatus,
+    },
+    /// A request was posted or changed.
+    Request {
+        /// The request.
+        request_id: RequestId,
+        /// Its status now.
+        status: RequestStatus,
+    },
+    /// An offer was made or changed.
+    Offer {
+        /// The offer.
+        offer_id: OfferId,
+        /// Its status now.
+        status: OfferStatus,
+        /// The transaction its acceptance created.
+        transaction_id: Option<TransactionId>,
+    },
+    /// A listing was posted, changed or purchased.
+    Listing {
+        /// The listing.
+        listing_id: ListingId,
+        /// Its status now.
+        status: ListingStatus,
+        /// The transaction a purchase created.
+        transaction_id: Option<TransactionId>,
+    },
+    /// Deadlines were acted on.
+    Ticked {
+        /// How many transactions, requests and offers timed out.
+        expired: u32,
     },
     /// The command was already run with this idempotency key; its first
     /// result is kept (query [`crate::Query::IdempotentResult`]).

@@ -44,8 +44,21 @@ id_type!(
     TradeId
 );
 id_type!(
-    /// An escrow record, numbered by the engine.
-    EscrowId
+    /// A transaction between a buyer and a seller (and its escrow account),
+    /// numbered by the engine.
+    TransactionId
+);
+id_type!(
+    /// A request for work or goods, numbered by the engine.
+    RequestId
+);
+id_type!(
+    /// An offer on a request, numbered by the engine.
+    OfferId
+);
+id_type!(
+    /// A listing for sale, numbered by the engine.
+    ListingId
 );
 
 /// Nanoseconds since the Unix epoch, as stamped by the gateway.
@@ -102,6 +115,27 @@ impl Amount {
     /// `self + other`, or `None` on overflow.
     pub fn checked_add(self, other: Amount) -> Option<Amount> {
         self.0.checked_add(other.0).map(Amount)
+    }
+
+    /// `self × count`, or `None` on overflow.
+    pub fn checked_mul(self, count: u64) -> Option<Amount> {
+        i64::try_from(count)
+            .ok()
+            .and_then(|n| self.0.checked_mul(n))
+            .map(Amount)
+    }
+
+    /// `bps` basis points of `self`, rounded down to the smallest unit
+    /// (10⁻⁸): the platform fee rule.
+    pub fn basis_points(self, bps: u32) -> Amount {
+        Amount((i128::from(self.0) * i128::from(bps) / 10_000) as i64)
+    }
+}
+
+impl Timestamp {
+    /// `self + nanos`, saturating at the end of time.
+    pub fn plus(self, nanos: i64) -> Timestamp {
+        Timestamp(self.0.saturating_add(nanos))
     }
 }
 

@@ -95,7 +95,7 @@ impl From<Reject> for ApiError {
     fn from(reject: Reject) -> Self {
         match reject {
             Reject::UnknownOrder | Reject::NotYourOrder => ApiError::not_found("order"),
-            Reject::UnknownEscrow | Reject::NotAParty => ApiError::not_found("escrow"),
+            Reject::UnknownTransaction | Reject::NotAParty => ApiError::not_found("escrow"),
             Reject::UnknownAgent => ApiError::not_found("agent"),
             Reject::UnknownApiKey => ApiError::not_found("active API key"),
             Reject::UnknownAsset => ApiError::not_found("asset"),

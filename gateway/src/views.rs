@@ -165,7 +165,7 @@ impl OrderJson {
 pub struct FillJson {
     trade_id: String,
     order_id: String,
-    escrow_id: String,
+    transaction_id: String,
     asset: String,
     side: Side,
     liquidity: &'static str,
@@ -187,7 +187,7 @@ impl FillJson {
         FillJson {
             trade_id: trade.trade_id.to_string(),
             order_id: order.to_string(),
-            escrow_id: trade.escrow_id.to_string(),
+            transaction_id: trade.transaction_id.to_string(),
             asset: trade.asset.to_string(),
             side,
             liquidity: if taker { "taker" } else { "maker" },
@@ -308,7 +308,7 @@ pub struct LedgerJson {
     from: &'static str,
     to: &'static str,
     order_id: Option<String>,
-    escrow_id: Option<String>,
+    transaction_id: Option<String>,
 }
 
 impl From<&LedgerEntry> for LedgerJson {
@@ -334,7 +334,7 @@ impl From<&LedgerEntry> for LedgerJson {
             from: name(p.from),
             to: name(p.to),
             order_id: p.order_id.map(|o| o.to_string()),
-            escrow_id: escrow,
+            transaction_id: escrow,
         }
     }
 }

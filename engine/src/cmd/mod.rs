@@ -11,9 +11,13 @@ pub mod cancel_order;
 pub mod change_api_keys;
 pub mod deposit;
 pub mod idempotent;
+pub mod listing;
 pub mod place_order;
 pub mod register_agent;
 pub mod register_asset;
+pub mod request;
+mod tick;
+pub mod transact;
 pub mod update_agent;
 pub mod withdraw;
 
@@ -30,9 +34,12 @@ pub use cancel_order::CancelOrder;
 pub use change_api_keys::{ChangeApiKeys, KeyChange};
 pub use deposit::Deposit;
 pub use idempotent::Idempotent;
+pub use listing::{ListingAction, ListingOp};
 pub use place_order::PlaceOrder;
 pub use register_agent::RegisterAgent;
 pub use register_asset::RegisterAsset;
+pub use request::{RequestAction, RequestOp};
+pub use transact::Transact;
 pub use update_agent::UpdateAgent;
 pub use withdraw::Withdraw;
 
@@ -63,6 +70,14 @@ pub enum Command {
     ChangeApiKeys(ChangeApiKeys),
     /// Run a command at most once per idempotency key.
     Idempotent(Box<Idempotent>),
+    /// Move a transaction along its lifecycle.
+    Transact(Box<Transact>),
+    /// Act on requests and offers.
+    Request(Box<RequestAction>),
+    /// Act on listings.
+    Listing(Box<ListingAction>),
+    /// Time passes: act on every deadline due.
+    Tick,
 }
 
 /// A command with the time the gateway stamped on it.
@@ -126,6 +141,10 @@ impl Command {
             Command::UpdateAgent(c) => c.apply(market, time),
             Command::ChangeApiKeys(c) => c.apply(market, time),
             Command::Idempotent(c) => c.apply(market, time, events),
+            Command::Transact(c) => c.apply(market, time, events),
+            Command::Request(c) => c.apply(market, time, events),
+            Command::Listing(c) => c.apply(market, time, events),
+            Command::Tick => tick::apply(market, time, events),
         }
     }
 }

@@ -299,18 +299,19 @@ mod tests {
         else {
             unreachable!()
         };
-        let query = crate::Query::Escrow {
-            agent: AgentId(2),
-            escrow_id: trade.escrow_id,
+        let query = crate::Query::Transaction {
+            agent: Some(AgentId(2)),
+            transaction_id: trade.transaction_id,
         };
-        let Ok(crate::Answer::Escrow(escrow)) = h.market.query(&query) else {
-            panic!("the seller sees its escrow")
+        let Ok(crate::Answer::Transaction(tx)) = h.market.query(&query) else {
+            panic!("the seller sees its transaction")
         };
-        assert_eq!((escrow.amount, escrow.balance), (amt(30), amt(30)));
-        assert_eq!((escrow.buyer, escrow.seller), (AgentId(1), AgentId(2)));
-        let stranger = crate::Query::Escrow {
-            agent: AgentId(3),
-            escrow_id: trade.escrow_id,
+        assert_eq!((tx.amount, tx.escrow_balance), (amt(30), amt(30)));
+        assert_eq!((tx.buyer, tx.seller), (AgentId(1), AgentId(2)));
+        assert_eq!(tx.status, crate::transactions::TxStatus::EscrowFunded);
+        let stranger = crate::Query::Transaction {
+            agent: Some(AgentId(3)),
+            transaction_id: trade.transaction_id,
         };
         assert_eq!(h.market.query(&stranger), Err(Reject::NotAParty));
     }

@@ -1,0 +1,362 @@
+//! Queries about deals outside the order book: transactions (for their
+//! parties), requests, offers (for their maker, and for the requester once
+//! the offer window closed), listings, and agents' reputation.
+//!
+//! Lists run newest first and page by id (`before`), so rows inserted
+//! meanwhile never shift a page.
+
+use serde::{Deserialize, Serialize};
+
+use crate::category::Category;
+use crate::ledger::AgentIdx;
+use crate::listings::{ListingRecord, ListingStatus};
+use crate::market::Market;
+use crate::query::Answer;
+use crate::reject::Reject;
+use crate::requests::{OfferRecord, RequestPost, RequestRecord, RequestStatus};
+use crate::transactions::{Actor, Origin, Reputation, TransactionView, TxStatus, TxStep};
+use crate::units::{
+    AgentId, Amount, Currency, ListingId, OfferId, RequestId, Timestamp, TransactionId,
+};
+
+/// One page of a list: rows with ids below `before` (all, if `None`),
+/// newest first, at most `limit`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page {
+    /// Only ids below this.
+    pub before: Option<u64>,
+    /// At most this many rows.
+    pub limit: u32,
+}
+
+/// A party's role in a transaction.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Paying.
+    Buyer,
+    /// Delivering.
+    Seller,
+}
+
+/// Filters shared by request and listing searches; all optional.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostFilter {
+    /// Only this category.
+    pub category: Option<Category>,
+    /// Only titles containing this (case-insensitive).
+    pub text: Option<String>,
+    /// Only prices (a request's budget range) reaching at least this.
+    pub price_min: Option<Amount>,
+    /// Only prices (a request's budget range) starting at most this.
+    pub price_max: Option<Amount>,
+    /// Only in this currency.
+    pub currency: Option<Currency>,
+    /// Only posted by this agent.
+    pub owner: Option<AgentId>,
+}
+
+/// A request search.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestFilter {
+    /// Shared filters.
+    pub post: PostFilter,
+    /// Only in this status.
+    pub status: Option<RequestStatus>,
+    /// Only requests an agent can fulfil alone (or only those it cannot).
+    pub agent_ready: Option<bool>,
+}
+
+/// A listing search.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListingFilter {
+    /// Shared filters.
+    pub post: PostFilter,
+    /// Only in this status.
+    pub status: Option<ListingStatus>,
+}
+
+/// A request as anyone sees it (offers are counted, not shown).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestView {
+    /// The request.
+    pub request_id: RequestId,
+    /// Its owner.
+    pub requester: AgentId,
+    /// What was posted.
+    pub post: RequestPost,
+    /// Status now.
+    pub status: RequestStatus,
+    /// Its deadline.
+    pub deadline: Timestamp,
+    /// Until when offers are sealed from the requester.
+    pub sealed_until: Timestamp,
+    /// Offers received.
+    pub offer_count: u32,
+    /// The accepted offer.
+    pub accepted_offer: Option<OfferId>,
+    /// When it was posted.
+    pub created_at: Timestamp,
+    /// When it last changed.
+    pub updated_at: Timestamp,
+}
+
+/// An offer, for its maker or the requester.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfferView {
+    /// The offer.
+    pub offer_id: OfferId,
+    /// The offer itself.
+    pub offer: OfferRecord,
+}
+
+/// A listing as anyone sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListingView {
+    /// The listing.
+    pub listing_id: ListingId,
+    /// The listing itself.
+    pub listing: ListingRecord,
+}
+
+/// Up to `page.limit` rows from `ids` (descending) below `page.before`
+/// that `row` accepts, and whether more may follow.
+fn paged<T>(
+    ids: impl Iterator<Item = u64>,
+    page: Page,
+    mut row: impl FnMut(u64) -> Option<T>,
+) -> (Vec<T>, bool) {
+    let limit = page.limit.max(1) as usize;
+    let mut items = Vec::new();
+    for id in ids.filter(|id| page.before.is_none_or(|b| *id < b)) {
+        if let Some(item) = row(id) {
+            if items.len() == limit {
+                return (items, true);
+            }
+            items.push(item);
+        }
+    }
+    (items, false)
+}
+
+impl PostFilter {
+    fn matches(
+        &self,
+        owner: AgentId,
+        category: Category,
+        title: &str,
+        price: (Amount, Amount),
+        currency: Currency,
+    ) -> bool {
+        self.owner.is_none_or(|o| o == owner)
+            && self.category.is_none_or(|c| c == category)
+            && self.currency.is_none_or(|c| c == currency)
+            && self.price_min.is_none_or(|min| price.1 >= min)
+            && self.price_max.is_none_or(|max| price.0 <= max)
+            && self
+                .text
+                .as_ref()
+                .is_none_or(|t| title.to_lowercase().contains(&t.to_lowercase()))
+    }
+}
+
+impl Market {
+    /// One transaction, for a party (`Some(agent)`) or the operator.
+    pub(crate) fn transaction_view(
+        &self,
+        caller: Option<AgentId>,
+        id: TransactionId,
+    ) -> Result<TransactionView, Reject> {
+        let tx = self.transactions.get(id).ok_or(Reject::UnknownTransaction)?;
+        if let Some(agent) = caller {
+            let me = self.ledger.find_agent(agent);
+            if me != Some(tx.buyer) && me != Some(tx.seller) {
+                return Err(Reject::NotAParty);
+            }
+        }
+        let details = self.transactions.details(id);
+        let created = match tx.origin {
+            Origin::Trade { .. } => TxStatus::EscrowFunded,
+            _ => TxStatus::Pending,
+        };
+        let mut history = vec![TxStep {
+            status: created,
+            by: Actor::System,
+            time: tx.created_at,
+        }];
+        history.extend(details.iter().flat_map(|d| d.history.iter().cloned()));
+        let asset = match tx.origin {
+            Origin::Trade { asset, .. } => Some(self.assets.get(asset).spec.symbol),
+            _ => None,
+        };
+        Ok(TransactionView {
+            transaction_id: id,
+            origin: tx.origin,
+            asset,
+            buyer: self.ledger.agent_id(tx.buyer),
+            seller: self.ledger.agent_id(tx.seller),
+            status: tx.status,
+            quantity: tx.quantity,
+            price: tx.price,
+            amount: tx.amount,
+            currency: self.ledger.currency_code(tx.currency),
+            escrow_balance: self.ledger.escrow_balance(id),
+            fee: details.map_or(Amount::ZERO, |d| d.fee),
+            created_at: tx.created_at,
+            deadline: (tx.deadline.0 != 0).then_some(tx.deadline),
+            history,
+            delivery: details.and_then(|d| d.delivery.clone()),
+            dispute: details.and_then(|d| d.dispute.clone()),
+            resolution: details.and_then(|d| d.resolution),
+            buyer_rating: details.and_then(|d| d.ratings[0].clone()),
+            seller_rating: details.and_then(|d| d.ratings[1].clone()),
+        })
+    }
+
+    /// `agent`'s transactions, newest first.
+    pub(crate) fn transactions_of(
+        &self,
+        agent: AgentId,
+        role: Option<Role>,
+        status: Option<TxStatus>,
+        page: Page,
+    ) -> Answer {
+        let Some(me) = self.ledger.find_agent(agent) else {
+            return Answer::Transactions(Vec::new(), false);
+        };
+        let ids = self.transactions.of_agent(me).iter().rev().map(|id| id.0);
+        let (items, more) = paged(ids, page, |id| {
+            let id = TransactionId(id);
+            let tx = self.transactions.get(id).expect("indexed");
+            let role_ok = match role {
+                None => true,
+                Some(Role::Buyer) => tx.buyer == me,
+                Some(Role::Seller) => tx.seller == me,
+            };
+            (role_ok && status.is_none_or(|s| s == tx.status))
+                .then(|| self.transaction_view(None, id).expect("exists"))
+        });
+        Answer::Transactions(items, more)
+    }
+
+    /// A request as anyone sees it.
+    pub(crate) fn request_view(&self, id: RequestId) -> Result<RequestView, Reject> {
+        let r: &RequestRecord = self.requests.request(id)?;
+        Ok(RequestView {
+            request_id: id,
+            requester: r.requester,
+            post: r.post.clone(),
+            status: r.status,
+            deadline: r.deadline,
+            sealed_until: r.sealed_until,
+            offer_count: r.offers.len() as u32,
+            accepted_offer: r.accepted,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+
+    /// Requests matching `filter`, newest first.
+    pub(crate) fn search_requests(&self, filter: &RequestFilter, page: Page) -> Answer {
+        let ids = (1..=self.requests.requests().len() as u64).rev();
+        let (items, more) = paged(ids, page, |id| {
+            let r = self.requests.request(RequestId(id)).expect("in range");
+            let p = &r.post;
+            let ok = filter.status.is_none_or(|s| s == r.status)
+                && filter.agent_ready.is_none_or(|a| a == p.agent_ready)
+                && filter.post.matches(
+                    r.requester,
+                    p.category,
+                    &p.title,
+                    (p.budget_min, p.budget_max),
+                    p.currency,
+                );
+            ok.then(|| self.request_view(RequestId(id)).expect("exists"))
+        });
+        Answer::Requests(items, more)
+    }
+
+    /// The offers on `request` that `agent` may see: its own, or (for the
+    /// requester, once the offer window closed) all of them; oldest first.
+    pub(crate) fn visible_offers(
+        &self,
+        agent: AgentId,
+        request: RequestId,
+        now: Timestamp,
+    ) -> Result<Vec<OfferView>, Reject> {
+        let r = self.requests.request(request)?;
+        let sees_all = r.requester == agent && now >= r.sealed_until;
+        if r.requester == agent && !sees_all {
+            return Err(Reject::OfferWindowOpen {
+                until: r.sealed_until,
+            });
+        }
+        Ok(r.offers
+            .iter()
+            .map(|&id| (id, self.requests.offer(id).expect("listed")))
+            .filter(|(_, o)| sees_all || o.seller == agent)
+            .map(|(offer_id, o)| OfferView {
+                offer_id,
+                offer: o.clone(),
+            })
+            .collect())
+    }
+
+    /// One offer, for its maker or (after the offer window) the requester.
+    pub(crate) fn offer_view(
+        &self,
+        agent: AgentId,
+        id: OfferId,
+        now: Timestamp,
+    ) -> Result<OfferView, Reject> {
+        let o = self.requests.offer(id)?;
+        if o.seller != agent {
+            let r = self.requests.request(o.request_id)?;
+            if r.requester != agent {
+                return Err(Reject::NotYourOffer);
+            }
+            if now < r.sealed_until {
+                return Err(Reject::OfferWindowOpen {
+                    until: r.sealed_until,
+                });
+            }
+        }
+        Ok(OfferView {
+            offer_id: id,
+            offer: o.clone(),
+        })
+    }
+
+    /// A listing as anyone sees it.
+    pub(crate) fn listing_view(&self, id: ListingId) -> Result<ListingView, Reject> {
+        Ok(ListingView {
+            listing_id: id,
+            listing: self.listings.get(id)?.clone(),
+        })
+    }
+
+    /// Listings matching `filter`, newest first.
+    pub(crate) fn search_listings(&self, filter: &ListingFilter, page: Page) -> Answer {
+        let ids = (1..=self.listings.all().len() as u64).rev();
+        let (items, more) = paged(ids, page, |id| {
+            let l = self.listings.get(ListingId(id)).expect("in range");
+            let p = &l.post;
+            let ok = filter.status.is_none_or(|s| s == l.status)
+                && filter.post.matches(
+                    l.seller,
+                    p.category,
+                    &p.title,
+                    (p.price, p.price),
+                    p.currency,
+                );
+            ok.then(|| self.listing_view(ListingId(id)).expect("exists"))
+        });
+        Answer::Listings(items, more)
+    }
+
+    /// What `agent`'s transactions say about it.
+    pub(crate) fn reputation(&self, agent: AgentId) -> Reputation {
+        let idx: Option<AgentIdx> = self.ledger.find_agent(agent);
+        self.transactions.reputation(idx, &self.ledger)
+    }
+}

@@ -1,0 +1,684 @@
+//! Transactions: every deal between a buyer and a seller (an order-book
+//! fill, an accepted offer, a listing purchase), from creation to
+//! settlement, each with its own escrow account in the ledger.
+//!
+//! ```text
+//! pending ──fund──▶ escrow_funded ──deliver──▶ delivered ──confirm──▶ completed
+//!    │                 │    │                     │  └─cooldown (auto-release)─┘
+//!    │                 │    └─delivery deadline (auto-refund)──▶ refunded
+//!    │                 └──────dispute─────┬────────┘
+//!    ▼                                    ▼
+//! cancelled                           disputed ──resolve (operator)──▶ resolved
+//! ```
+//!
+//! Every transition is checked against the current status and the caller's
+//! role here, inside the engine, so two racing calls can never both win.
+//! Deadlines are kept in one ordered set and acted on by `Tick`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::asset::AssetId;
+use crate::config::EngineConfig;
+use crate::event::{Event, PostingKind, TransactionChanged};
+use crate::ledger::{Acct, AgentIdx, CurrencyId, Ledger};
+use crate::reject::Reject;
+use crate::units::{
+    AgentId, Amount, Currency, ListingId, OfferId, Price, Quantity, RequestId, Timestamp, TradeId,
+    TransactionId,
+};
+
+/// Where a transaction stands.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TxStatus {
+    /// Created; the buyer has not paid into escrow yet.
+    Pending,
+    /// The buyer's money is in escrow; the seller must deliver.
+    EscrowFunded,
+    /// The seller delivered; the buyer confirms or disputes.
+    Delivered,
+    /// Escrow released to the seller.
+    Completed,
+    /// A party disputed; the operator resolves.
+    Disputed,
+    /// The operator settled the dispute.
+    Resolved,
+    /// Escrow returned to the buyer (nothing delivered by the deadline).
+    Refunded,
+    /// Cancelled before it was funded.
+    Cancelled,
+}
+
+impl TxStatus {
+    /// Whether nothing more can happen to the transaction but ratings.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            TxStatus::Completed | TxStatus::Resolved | TxStatus::Refunded | TxStatus::Cancelled
+        )
+    }
+
+    /// Whether the escrow holds the full amount in this status.
+    pub fn is_funded(self) -> bool {
+        matches!(
+            self,
+            TxStatus::EscrowFunded | TxStatus::Delivered | TxStatus::Disputed
+        )
+    }
+}
+
+/// What created a transaction.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// An order-book fill (funded from the buyer's order hold).
+    Trade {
+        /// The fill.
+        trade_id: TradeId,
+        /// The asset's engine number.
+        asset: AssetId,
+    },
+    /// An accepted offer on a request.
+    Offer {
+        /// The offer.
+        offer_id: OfferId,
+        /// Its request.
+        request_id: RequestId,
+    },
+    /// A listing purchase.
+    Listing {
+        /// The listing.
+        listing_id: ListingId,
+    },
+}
+
+/// Who made a transition.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Actor {
+    /// The paying party.
+    Buyer,
+    /// The delivering party.
+    Seller,
+    /// The platform operator.
+    Operator,
+    /// The engine itself, at a deadline.
+    System,
+}
+
+/// How the operator settles a dispute.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resolution {
+    /// Everything to the seller (minus the fee).
+    Release,
+    /// Everything back to the buyer.
+    Refund,
+    /// `seller_amount` to the seller (minus the fee on it), the rest back
+    /// to the buyer.
+    Split {
+        /// The seller's gross share.
+        seller_amount: Amount,
+    },
+}
+
+/// One step of a transaction's history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxStep {
+    /// The status it entered.
+    pub status: TxStatus,
+    /// Who moved it.
+    pub by: Actor,
+    /// When.
+    pub time: Timestamp,
+}
+
+/// What the seller handed over.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// A link or reference to the deliverable.
+    pub proof: String,
+    /// A note to the buyer.
+    pub message: String,
+    /// When.
+    pub time: Timestamp,
+}
+
+/// A 1–5 rating one party gave the other.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rating {
+    /// 1 to 5.
+    pub score: u8,
+    /// A comment.
+    pub comment: String,
+    /// When.
+    pub time: Timestamp,
+}
+
+/// A transaction as the engine stores it: compact, because every fill
+/// makes one. Text and history live in [`TxDetails`], only once needed.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct TxRecord {
+    pub origin: Origin,
+    pub buyer: AgentIdx,
+    pub seller: AgentIdx,
+    pub currency: CurrencyId,
+    pub status: TxStatus,
+    pub quantity: Quantity,
+    pub price: Price,
+    pub amount: Amount,
+    pub created_at: Timestamp,
+    /// When the current status times out (`Timestamp(0)`: never).
+    pub deadline: Timestamp,
+}
+
+/// The rarely used, variable-size part of a transaction.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct TxDetails {
+    /// Every transition after creation.
+    pub history: Vec<TxStep>,
+    pub delivery: Option<Delivery>,
+    pub dispute: Option<(Actor, String)>,
+    pub resolution: Option<Resolution>,
+    /// The buyer's and the seller's rating of the other.
+    pub ratings: [Option<Rating>; 2],
+    /// The platform fee taken when escrow was released.
+    pub fee: Amount,
+}
+
+/// What an agent's finished transactions say about it.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentStats {
+    /// Completed transactions as buyer.
+    pub completed_as_buyer: u32,
+    /// Completed transactions as seller.
+    pub completed_as_seller: u32,
+    /// Transactions of this agent that were disputed.
+    pub disputed: u32,
+    /// Disputes settled against this agent.
+    pub disputes_lost: u32,
+    /// Funded transactions refunded because this agent did not deliver.
+    pub refunded_as_seller: u32,
+    /// Sum of the ratings others gave this agent.
+    pub rating_sum: u32,
+    /// How many ratings others gave this agent.
+    pub rating_count: u32,
+}
+
+/// One agent's transactions and statistics.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct AgentDeals {
+    /// Its transactions, oldest first.
+    ids: Vec<TransactionId>,
+    stats: AgentStats,
+    /// Money moved in its completed transactions, per currency.
+    volume: Vec<(CurrencyId, Amount)>,
+}
+
+/// Every transaction, indexed by party and by deadline.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub(crate) struct Transactions {
+    /// By id − 1 (ids match the ledger's escrow accounts).
+    records: Vec<TxRecord>,
+    details: BTreeMap<TransactionId, Box<TxDetails>>,
+    /// By [`AgentIdx`].
+    agents: Vec<AgentDeals>,
+    /// `(deadline, id)` of every transaction that times out.
+    due: BTreeSet<(Timestamp, TransactionId)>,
+}
+
+/// An action a party or the operator takes on a transaction.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TxAction {
+    /// Buyer: pay the amount from available funds into escrow.
+    Fund,
+    /// Seller: mark as delivered, with proof.
+    Deliver {
+        /// A link or reference to the deliverable.
+        proof: String,
+        /// A note to the buyer.
+        message: String,
+    },
+    /// Buyer: accept the delivery, releasing escrow to the seller.
+    Confirm,
+    /// Buyer or seller: raise a dispute.
+    Dispute {
+        /// What went wrong.
+        reason: String,
+    },
+    /// Operator: settle a dispute.
+    Resolve(Resolution),
+    /// Buyer or seller: rate the other party, once.
+    Rate {
+        /// 1 to 5.
+        score: u8,
+        /// A comment.
+        comment: String,
+    },
+    /// Buyer or seller: cancel before funding.
+    Cancel,
+}
+
+/// Everything a transition needs besides the transactions themselves.
+pub(crate) struct Settlement<'a> {
+    pub ledger: &'a mut Ledger,
+    pub config: &'a EngineConfig,
+    pub time: Timestamp,
+    pub events: &'a mut Vec<Event>,
+}
+
+impl Transactions {
+    /// Creates a transaction whose escrow account the ledger just opened
+    /// as `id`, in `status` (pending, or funded when the money was already
+    /// held), with that status's deadline.
+    pub fn open(&mut self, id: TransactionId, record: TxRecord, config: &EngineConfig) {
+        debug_assert_eq!(id.0, self.records.len() as u64 + 1, "ids follow the escrows");
+        let (buyer, seller) = (record.buyer, record.seller);
+        let mut record = record;
+        record.deadline = Self::deadline_for(record.status, record.created_at, config);
+        if record.deadline.0 != 0 {
+            self.due.insert((record.deadline, id));
+        }
+        self.records.push(record);
+        self.agent_mut(buyer).ids.push(id);
+        self.agent_mut(seller).ids.push(id);
+    }
+
+    /// The transaction `id`.
+    pub fn get(&self, id: TransactionId) -> Option<&TxRecord> {
+        let index = usize::try_from(id.0.checked_sub(1)?).ok()?;
+        self.records.get(index)
+    }
+
+    /// Its text and history, if any was recorded.
+    pub fn details(&self, id: TransactionId) -> Option<&TxDetails> {
+        self.details.get(&id).map(|d| &**d)
+    }
+
+    /// Every transaction, in id order.
+    pub fn records(&self) -> &[TxRecord] {
+        &self.records
+    }
+
+    /// The ids of `agent`'s transactions, oldest first.
+    pub fn of_agent(&self, agent: AgentIdx) -> &[TransactionId] {
+        self.agents
+            .get(agent.0 as usize)
+            .map_or(&[], |a| a.ids.as_slice())
+    }
+
+    /// What `agent`'s transactions say about it.
+    pub fn reputation(&self, agent: Option<AgentIdx>, ledger: &Ledger) -> Reputation {
+        let Some(deals) = agent.and_then(|a| self.agents.get(a.0 as usize)) else {
+            return Reputation::default();
+        };
+        let mut volume: Vec<(Currency, Amount)> = deals
+            .volume
+            .iter()
+            .map(|(c, v)| (ledger.currency_code(*c), *v))
+            .collect();
+        volume.sort_by_key(|(c, _)| *c);
+        Reputation {
+            stats: deals.stats,
+            volume,
+        }
+    }
+
+    /// How many transactions there are.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Whether transaction `id` is indexed to time out at `deadline`.
+    pub fn is_due_at(&self, deadline: Timestamp, id: TransactionId) -> bool {
+        self.due.contains(&(deadline, id))
+    }
+
+    /// How many deadlines are indexed.
+    pub fn deadline_count(&self) -> usize {
+        self.due.len()
+    }
+
+    /// The earliest transaction whose deadline is at or before `time`.
+    pub fn next_due(&self, time: Timestamp) -> Option<TransactionId> {
+        self.due
+            .first()
+            .filter(|(deadline, _)| *deadline <= time)
+            .map(|(_, id)| *id)
+    }
+
+    /// Checks that `action` by `caller` is allowed now, without changing
+    /// anything. `caller` is `None` for the operator.
+    pub fn check(
+        &self,
+        id: TransactionId,
+        caller: Option<AgentIdx>,
+        action: &TxAction,
+        time: Timestamp,
+        ledger: &Ledger,
+    ) -> Result<Actor, Reject> {
+        let tx = self.get(id).ok_or(Reject::UnknownTransaction)?;
+        let actor = match caller {
+            None => Actor::Operator,
+            Some(a) if a == tx.buyer => Actor::Buyer,
+            Some(a) if a == tx.seller => Actor::Seller,
+            Some(_) => return Err(Reject::NotAParty),
+        };
+        let allowed: &[Actor] = match action {
+            TxAction::Fund | TxAction::Confirm => &[Actor::Buyer],
+            TxAction::Deliver { .. } => &[Actor::Seller],
+            TxAction::Dispute { .. } | TxAction::Rate { .. } | TxAction::Cancel => {
+                &[Actor::Buyer, Actor::Seller]
+            }
+            TxAction::Resolve(_) => &[Actor::Operator],
+        };
+        if !allowed.contains(&actor) {
+            return Err(Reject::WrongParty);
+        }
+        let from: &[TxStatus] = match action {
+            TxAction::Fund | TxAction::Cancel => &[TxStatus::Pending],
+            TxAction::Deliver { .. } => &[TxStatus::EscrowFunded],
+            TxAction::Confirm | TxAction::Dispute { .. } => {
+                &[TxStatus::EscrowFunded, TxStatus::Delivered]
+            }
+            TxAction::Resolve(_) => &[TxStatus::Disputed],
+            TxAction::Rate { .. } => &[TxStatus::Completed, TxStatus::Resolved, TxStatus::Refunded],
+        };
+        if !from.contains(&tx.status) {
+            return Err(Reject::WrongStatus { status: tx.status });
+        }
+        // Past a deadline the engine acts at the next tick; until then,
+        // nothing that the deadline forecloses may slip in.
+        let expired = tx.deadline.0 != 0 && time > tx.deadline;
+        if expired && matches!(action, TxAction::Fund | TxAction::Deliver { .. })
+            || expired && tx.status == TxStatus::Delivered && matches!(action, TxAction::Dispute { .. })
+        {
+            return Err(Reject::DeadlinePassed);
+        }
+        match action {
+            TxAction::Fund => {
+                let available = ledger.balance(tx.buyer, tx.currency).available;
+                if available < tx.amount {
+                    return Err(Reject::InsufficientFunds {
+                        currency: ledger.currency_code(tx.currency),
+                        required: tx.amount,
+                        available,
+                    });
+                }
+            }
+            TxAction::Resolve(Resolution::Split { seller_amount }) => {
+                if seller_amount.0 < 0 || *seller_amount > tx.amount {
+                    return Err(Reject::SplitOutOfRange { amount: tx.amount });
+                }
+            }
+            TxAction::Rate { score, .. } => {
+                if !(1..=5).contains(score) {
+                    return Err(Reject::RatingOutOfRange);
+                }
+                let side = (actor == Actor::Seller) as usize;
+                if self.details(id).is_some_and(|d| d.ratings[side].is_some()) {
+                    return Err(Reject::AlreadyRated);
+                }
+            }
+            _ => {}
+        }
+        Ok(actor)
+    }
+
+    /// Applies `action`, which [`Transactions::check`] accepted for
+    /// `actor`, and returns the new status.
+    pub fn act(
+        &mut self,
+        id: TransactionId,
+        actor: Actor,
+        action: &TxAction,
+        s: &mut Settlement<'_>,
+    ) -> TxStatus {
+        let tx = *self.get(id).expect("checked");
+        match action {
+            TxAction::Fund => {
+                s.ledger.transfer(
+                    PostingKind::EscrowFund,
+                    tx.currency,
+                    Acct::Available(tx.buyer),
+                    Acct::Escrow(id),
+                    tx.amount,
+                    None,
+                    s.events,
+                );
+                self.enter(id, TxStatus::EscrowFunded, actor, s)
+            }
+            TxAction::Deliver { proof, message } => {
+                self.details_mut(id).delivery = Some(Delivery {
+                    proof: proof.clone(),
+                    message: message.clone(),
+                    time: s.time,
+                });
+                self.enter(id, TxStatus::Delivered, actor, s)
+            }
+            TxAction::Confirm => {
+                self.pay_out(id, tx.amount, s);
+                self.complete_stats(&tx);
+                self.enter(id, TxStatus::Completed, actor, s)
+            }
+            TxAction::Dispute { reason } => {
+                self.details_mut(id).dispute = Some((actor, reason.clone()));
+                self.agent_mut(tx.buyer).stats.disputed += 1;
+                self.agent_mut(tx.seller).stats.disputed += 1;
+                self.enter(id, TxStatus::Disputed, actor, s)
+            }
+            TxAction::Resolve(resolution) => {
+                let to_seller = match resolution {
+                    Resolution::Release => tx.amount,
+                    Resolution::Refund => Amount::ZERO,
+                    Resolution::Split { seller_amount } => *seller_amount,
+                };
+                self.pay_out(id, to_seller, s);
+                match resolution {
+                    Resolution::Release => self.agent_mut(tx.buyer).stats.disputes_lost += 1,
+                    Resolution::Refund => self.agent_mut(tx.seller).stats.disputes_lost += 1,
+                    Resolution::Split { .. } => {}
+                }
+                self.details_mut(id).resolution = Some(*resolution);
+                self.enter(id, TxStatus::Resolved, actor, s)
+            }
+            TxAction::Rate { score, comment } => {
+                let (side, rated) = match actor {
+                    Actor::Seller => (1, tx.buyer),
+                    _ => (0, tx.seller),
+                };
+                self.details_mut(id).ratings[side] = Some(Rating {
+                    score: *score,
+                    comment: comment.clone(),
+                    time: s.time,
+                });
+                let stats = &mut self.agent_mut(rated).stats;
+                stats.rating_sum += u32::from(*score);
+                stats.rating_count += 1;
+                s.events.push(Event::TransactionRated {
+                    transaction_id: id,
+                    rated: s.ledger.agent_id(rated),
+                    score: *score,
+                });
+                tx.status
+            }
+            TxAction::Cancel => self.enter(id, TxStatus::Cancelled, actor, s),
+        }
+    }
+
+    /// Acts on the deadline of transaction `id` (which is due): an unpaid
+    /// transaction is cancelled, an undelivered one refunded, a delivered
+    /// one released to the seller. Returns the new status.
+    pub fn expire(&mut self, id: TransactionId, s: &mut Settlement<'_>) -> TxStatus {
+        let tx = *self.get(id).expect("due transactions exist");
+        match tx.status {
+            TxStatus::Pending => self.enter(id, TxStatus::Cancelled, Actor::System, s),
+            TxStatus::EscrowFunded => {
+                self.pay_out(id, Amount::ZERO, s);
+                self.agent_mut(tx.seller).stats.refunded_as_seller += 1;
+                self.enter(id, TxStatus::Refunded, Actor::System, s)
+            }
+            TxStatus::Delivered => {
+                self.pay_out(id, tx.amount, s);
+                self.complete_stats(&tx);
+                self.enter(id, TxStatus::Completed, Actor::System, s)
+            }
+            status => unreachable!("a {status:?} transaction has no deadline"),
+        }
+    }
+
+    /// Empties the escrow of `id`: `to_seller` (gross) to the seller less
+    /// the platform fee on it, the rest back to the buyer.
+    fn pay_out(&mut self, id: TransactionId, to_seller: Amount, s: &mut Settlement<'_>) {
+        let tx = *self.get(id).expect("exists");
+        let fee = to_seller.basis_points(s.config.fee_bps);
+        let net = Amount(to_seller.0 - fee.0);
+        let refund = Amount(s.ledger.escrow_balance(id).0 - to_seller.0);
+        let moves = [
+            (PostingKind::EscrowRelease, Acct::Available(tx.seller), net),
+            (PostingKind::PlatformFee, Acct::Platform, fee),
+            (PostingKind::EscrowRefund, Acct::Available(tx.buyer), refund),
+        ];
+        for (kind, to, amount) in moves {
+            if amount.0 > 0 {
+                let from = Acct::Escrow(id);
+                s.ledger
+                    .transfer(kind, tx.currency, from, to, amount, None, s.events);
+            }
+        }
+        if fee.0 > 0 {
+            self.details_mut(id).fee = fee;
+        }
+    }
+
+    fn complete_stats(&mut self, tx: &TxRecord) {
+        for (agent, as_buyer) in [(tx.buyer, true), (tx.seller, false)] {
+            let deals = self.agent_mut(agent);
+            if as_buyer {
+                deals.stats.completed_as_buyer += 1;
+            } else {
+                deals.stats.completed_as_seller += 1;
+            }
+            match deals.volume.iter_mut().find(|(c, _)| *c == tx.currency) {
+                Some((_, v)) => v.0 = v.0.saturating_add(tx.amount.0),
+                None => deals.volume.push((tx.currency, tx.amount)),
+            }
+        }
+    }
+
+    /// Moves `id` into `status`, records the step, resets its deadline
+    /// and announces it.
+    fn enter(
+        &mut self,
+        id: TransactionId,
+        status: TxStatus,
+        by: Actor,
+        s: &mut Settlement<'_>,
+    ) -> TxStatus {
+        let index = (id.0 - 1) as usize;
+        let old = self.records[index].deadline;
+        if old.0 != 0 {
+            self.due.remove(&(old, id));
+        }
+        let deadline = Self::deadline_for(status, s.time, s.config);
+        if deadline.0 != 0 {
+            self.due.insert((deadline, id));
+        }
+        let record = &mut self.records[index];
+        record.status = status;
+        record.deadline = deadline;
+        let (buyer, seller) = (record.buyer, record.seller);
+        self.details_mut(id).history.push(TxStep {
+            status,
+            by,
+            time: s.time,
+        });
+        s.events.push(Event::TransactionChanged(TransactionChanged {
+            transaction_id: id,
+            buyer: s.ledger.agent_id(buyer),
+            seller: s.ledger.agent_id(seller),
+            status,
+            time: s.time,
+        }));
+        status
+    }
+
+    /// When a transaction entering `status` at `time` times out.
+    fn deadline_for(status: TxStatus, time: Timestamp, config: &EngineConfig) -> Timestamp {
+        match status {
+            TxStatus::Pending => time.plus(config.tx_funding_window_ns),
+            TxStatus::EscrowFunded => time.plus(config.tx_delivery_window_ns),
+            TxStatus::Delivered => time.plus(config.tx_release_cooldown_ns),
+            _ => Timestamp(0),
+        }
+    }
+
+    fn details_mut(&mut self, id: TransactionId) -> &mut TxDetails {
+        self.details.entry(id).or_default()
+    }
+
+    fn agent_mut(&mut self, agent: AgentIdx) -> &mut AgentDeals {
+        let i = agent.0 as usize;
+        if self.agents.len() <= i {
+            self.agents.resize_with(i + 1, AgentDeals::default);
+        }
+        &mut self.agents[i]
+    }
+}
+
+/// A transaction as its parties see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransactionView {
+    /// The transaction.
+    pub transaction_id: TransactionId,
+    /// What created it (an asset is shown by symbol in `asset`).
+    pub origin: Origin,
+    /// The asset of an order-book fill.
+    pub asset: Option<crate::units::Symbol>,
+    /// Paying agent.
+    pub buyer: AgentId,
+    /// Delivering agent.
+    pub seller: AgentId,
+    /// Status now.
+    pub status: TxStatus,
+    /// How much was bought.
+    pub quantity: Quantity,
+    /// Unit price.
+    pub price: Price,
+    /// Total.
+    pub amount: Amount,
+    /// Currency.
+    pub currency: Currency,
+    /// What its escrow holds now.
+    pub escrow_balance: Amount,
+    /// The platform fee taken on release.
+    pub fee: Amount,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When the current status times out, if it does.
+    pub deadline: Option<Timestamp>,
+    /// Every step, creation first.
+    pub history: Vec<TxStep>,
+    /// The seller's delivery.
+    pub delivery: Option<Delivery>,
+    /// Who disputed and why.
+    pub dispute: Option<(Actor, String)>,
+    /// How the dispute was settled.
+    pub resolution: Option<Resolution>,
+    /// The buyer's rating of the seller.
+    pub buyer_rating: Option<Rating>,
+    /// The seller's rating of the buyer.
+    pub seller_rating: Option<Rating>,
+}
+
+/// An agent's record as others see it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reputation {
+    /// Counters.
+    pub stats: AgentStats,
+    /// Money moved in completed transactions, per currency.
+    pub volume: Vec<(Currency, Amount)>,
+}
