@@ -6,8 +6,8 @@ use rustc_hash::FxHashMap;
 use crate::cmd::place_order::Side;
 use crate::ledger::AgentIdx;
 use crate::ledger::CurrencyId;
-use crate::transactions::{Origin, TxStatus};
-use crate::units::TransactionId;
+use crate::transactions::{Origin, Resolution, TxStatus};
+use crate::units::{Amount, TransactionId};
 use crate::market::Market;
 use crate::orders::NIL;
 
@@ -231,10 +231,18 @@ impl Market {
                     "transaction {id}'s deadline is not indexed"
                 );
             }
-            let fee = self.transactions.details(id).map_or(0, |d| d.fee.0);
+            let details = self.transactions.details(id);
+            let fee = details.map_or(Amount::ZERO, |d| d.fee);
+            let to_seller = match (tx.status, details.and_then(|d| d.resolution)) {
+                (TxStatus::Completed, _) | (TxStatus::Resolved, Some(Resolution::Release)) => {
+                    tx.amount
+                }
+                (TxStatus::Resolved, Some(Resolution::Split { seller_amount })) => seller_amount,
+                _ => Amount::ZERO,
+            };
             ensure!(
-                (0..=tx.amount.0).contains(&fee),
-                "transaction {id} charged a fee of {fee}"
+                fee == to_seller.basis_points(self.config.fee_bps),
+                "transaction {id} charged a fee of {fee} on {to_seller}"
             );
             if let Origin::Listing { listing_id } = tx.origin {
                 if tx.status != TxStatus::Cancelled {

@@ -299,3 +299,62 @@ fn check_quantity(quantity: u32, config: &EngineConfig) -> Result<(), Reject> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cmd::ListingOp;
+    use crate::testkit::{amt, Harness};
+    use crate::transactions::{TxAction, TxStatus};
+
+    #[test]
+    fn purchases_take_units_and_sold_out_is_a_conflict() {
+        let mut h = Harness::default();
+        h.deposit(1, 100);
+        let listing = h.listing(2, 7, 3);
+        assert_eq!(h.purchase(2, listing, 1), Err(Reject::OwnListing));
+        assert_eq!(h.purchase(1, listing, 0), Err(Reject::QuantityNotPositive));
+        let tx = h.purchase(1, listing, 2).unwrap();
+        assert_eq!(h.tx(tx).amount, amt(14));
+        assert_eq!(h.purchase(3, listing, 2), Err(Reject::NotEnoughUnits { available: 1 }));
+        h.purchase(3, listing, 1).unwrap();
+        let record = h.market.listings.get(listing).unwrap();
+        assert_eq!((record.status, record.post.quantity, record.sold), (ListingStatus::SoldOut, 0, 3));
+        assert_eq!(h.purchase(4, listing, 1), Err(Reject::NotEnoughUnits { available: 0 }));
+        // An unpaid purchase cancelled puts its units back.
+        assert_eq!(h.transact(Some(1), tx, TxAction::Cancel), Ok(TxStatus::Cancelled));
+        let record = h.market.listings.get(listing).unwrap();
+        assert_eq!((record.status, record.post.quantity, record.sold), (ListingStatus::Active, 2, 1));
+    }
+
+    #[test]
+    fn only_the_seller_updates_or_withdraws() {
+        let mut h = Harness::default();
+        let listing = h.listing(2, 7, 3);
+        let update = ListingUpdate {
+            price: Some(amt(8)),
+            quantity: Some(0),
+            ..ListingUpdate::default()
+        };
+        let op = |update: ListingUpdate| ListingOp::Update { listing_id: listing, update };
+        assert_eq!(h.listings(1, op(update.clone())), Err(Reject::NotYourListing));
+        h.listings(2, op(update)).unwrap();
+        let record = h.market.listings.get(listing).unwrap();
+        assert_eq!((record.status, record.post.price), (ListingStatus::SoldOut, amt(8)));
+        let bad = ListingUpdate {
+            price: Some(Amount(-1)),
+            ..ListingUpdate::default()
+        };
+        assert_eq!(h.listings(2, op(bad)), Err(Reject::AmountNotPositive));
+        h.listings(2, ListingOp::Withdraw { listing_id: listing }).unwrap();
+        assert_eq!(
+            h.purchase(1, listing, 1),
+            Err(Reject::ListingNotActive { status: ListingStatus::Withdrawn })
+        );
+        assert_eq!(
+            h.listings(2, ListingOp::Withdraw { listing_id: listing }),
+            Err(Reject::ListingNotActive { status: ListingStatus::Withdrawn })
+        );
+        assert_eq!(h.purchase(1, ListingId(9), 1), Err(Reject::UnknownListing));
+    }
+}

@@ -313,6 +313,12 @@ pub struct MarketStats {
     pub trades: u64,
     /// Transactions so far (fills included).
     pub transactions: u64,
+    /// Requests posted.
+    pub requests: u64,
+    /// Offers made.
+    pub offers: u64,
+    /// Listings posted.
+    pub listings: u64,
     /// The highest order id ever accepted.
     pub order_id_max: u64,
     /// Idempotency results kept.
@@ -463,6 +469,9 @@ impl Market {
                 orders_open: (self.orders.len() - self.orders.finished_slots().count()) as u64,
                 trades: self.next_trade_id - 1,
                 transactions: self.transactions.len() as u64,
+                requests: self.requests.requests().len() as u64,
+                offers: self.requests.offers().len() as u64,
+                listings: self.listings.all().len() as u64,
                 order_id_max: self.order_id_max,
                 idempotency_records: self.idempotency.len() as u64,
             })),

@@ -595,3 +595,154 @@ fn check_deadline(deadline: Timestamp, time: Timestamp, config: &EngineConfig) -
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cmd::RequestOp;
+    use crate::testkit::{amt, credits, Harness};
+    use crate::units::SCALE;
+
+    fn statuses(h: &Harness, request: RequestId) -> Vec<OfferStatus> {
+        let r = h.market.requests.request(request).unwrap();
+        r.offers
+            .iter()
+            .map(|o| h.market.requests.offer(*o).unwrap().status)
+            .collect()
+    }
+
+    #[test]
+    fn accepting_one_offer_rejects_the_others_and_fulfils_the_request() {
+        let mut h = Harness::default();
+        let request = h.request(1, 15, 0).unwrap();
+        let a = h.offer(2, request, 12).unwrap();
+        let b = h.offer(3, request, 10).unwrap();
+        let c = h.offer(4, request, 11).unwrap();
+        h.requests(4, RequestOp::WithdrawOffer { offer_id: c }).unwrap();
+        assert_eq!(h.accept(2, b), Err(Reject::NotYourRequest));
+        let tx = h.accept(1, b).unwrap();
+        assert_eq!(
+            statuses(&h, request),
+            vec![OfferStatus::Rejected, OfferStatus::Accepted, OfferStatus::Withdrawn]
+        );
+        let r = h.market.requests.request(request).unwrap();
+        assert_eq!((r.status, r.accepted), (RequestStatus::Fulfilled, Some(b)));
+        let view = h.tx(tx);
+        assert_eq!((view.buyer, view.seller, view.amount), (AgentId(1), AgentId(3), amt(10)));
+        assert_eq!(
+            h.accept(1, a),
+            Err(Reject::OfferNotPending {
+                status: OfferStatus::Rejected
+            })
+        );
+        assert_eq!(h.offer(5, request, 9), Err(Reject::RequestNotOpen {
+            status: RequestStatus::Fulfilled
+        }));
+    }
+
+    #[test]
+    fn bad_requests_and_offers_are_refused() {
+        let mut h = Harness::default();
+        let request = h.request(1, 15, 0).unwrap();
+        assert_eq!(h.offer(1, request, 10), Err(Reject::OwnRequest));
+        assert_eq!(h.offer(2, request, 0), Err(Reject::AmountNotPositive));
+        assert_eq!(h.offer(2, RequestId(9), 1), Err(Reject::UnknownRequest));
+        h.offer(2, request, 10).unwrap();
+        assert_eq!(h.offer(2, request, 9), Err(Reject::DuplicateOffer));
+        let usd = OfferPost {
+            price: amt(1),
+            currency: Currency::new("USD").unwrap(),
+            message: String::new(),
+            estimated_delivery: None,
+            expires_at: None,
+        };
+        assert_eq!(
+            h.requests(3, RequestOp::MakeOffer { request_id: request, offer: usd }),
+            Err(Reject::CurrencyMismatch { currency: credits() })
+        );
+        let mut post = RequestPost {
+            title: "  ".into(),
+            description: String::new(),
+            category: crate::category::Category::Other,
+            budget_min: amt(5),
+            budget_max: amt(1),
+            currency: credits(),
+            deadline: None,
+            agent_ready: false,
+            offer_window_ns: 0,
+        };
+        assert_eq!(h.requests(1, RequestOp::Create(post.clone())), Err(Reject::TitleEmpty));
+        post.title = "x".repeat(201);
+        assert_eq!(
+            h.requests(1, RequestOp::Create(post.clone())),
+            Err(Reject::TextTooLong { field: TextField::Title, max: 200 })
+        );
+        post.title = "ok".into();
+        assert_eq!(h.requests(1, RequestOp::Create(post.clone())), Err(Reject::BudgetInvalid));
+        post.budget_max = amt(9);
+        post.deadline = Some(Timestamp(1));
+        assert_eq!(h.requests(1, RequestOp::Create(post.clone())), Err(Reject::DeadlineInPast));
+        post.deadline = None;
+        post.offer_window_ns = i64::MAX;
+        assert_eq!(h.requests(1, RequestOp::Create(post)), Err(Reject::OfferWindowInvalid));
+    }
+
+    #[test]
+    fn sealed_offers_stay_hidden_and_unacceptable_until_the_window_closes() {
+        let mut h = Harness::default();
+        let window = 60 * SCALE; // a minute, in ns
+        let request = h.request(1, 15, window).unwrap();
+        let fast = h.offer(2, request, 14).unwrap();
+        let better = h.offer(3, request, 9).unwrap();
+        let now = Timestamp(h.time);
+        let until = h.market.requests.request(request).unwrap().sealed_until;
+        assert_eq!(h.market.visible_offers(AgentId(1), request, now), Err(Reject::OfferWindowOpen { until }));
+        assert_eq!(h.accept(1, fast), Err(Reject::OfferWindowOpen { until }));
+        // Each offerer sees only its own.
+        let own = h.market.visible_offers(AgentId(3), request, now).unwrap();
+        assert_eq!(own.iter().map(|o| o.offer_id).collect::<Vec<_>>(), vec![better]);
+        assert!(h.market.visible_offers(AgentId(9), request, now).unwrap().is_empty());
+        assert_eq!(h.market.offer_view(AgentId(3), fast, now), Err(Reject::NotYourOffer));
+        h.time = until.0;
+        assert_eq!(h.market.visible_offers(AgentId(1), request, until).unwrap().len(), 2);
+        h.accept(1, better).unwrap();
+    }
+
+    #[test]
+    fn requests_expire_and_renew_and_offers_expire() {
+        let mut h = Harness::default();
+        let request = h.request(1, 15, 0).unwrap();
+        let expiry = Timestamp(h.time + 100);
+        let offer = OfferPost {
+            price: amt(5),
+            currency: credits(),
+            message: String::new(),
+            estimated_delivery: None,
+            expires_at: Some(expiry),
+        };
+        let Ok(crate::Ack::Offer { offer_id, .. }) =
+            h.requests(2, RequestOp::MakeOffer { request_id: request, offer })
+        else {
+            panic!("offer accepted")
+        };
+        h.tick_at(expiry.0).unwrap();
+        assert_eq!(h.market.requests.offer(offer_id).unwrap().status, OfferStatus::Expired);
+        let deadline = h.market.requests.request(request).unwrap().deadline;
+        h.tick_at(deadline.0).unwrap();
+        assert_eq!(h.market.requests.request(request).unwrap().status, RequestStatus::Expired);
+        assert_eq!(h.offer(3, request, 5), Err(Reject::RequestNotOpen { status: RequestStatus::Expired }));
+        assert_eq!(
+            h.requests(2, RequestOp::Renew { request_id: request, deadline: None }),
+            Err(Reject::NotYourRequest)
+        );
+        h.requests(1, RequestOp::Renew { request_id: request, deadline: None }).unwrap();
+        assert_eq!(h.market.requests.request(request).unwrap().status, RequestStatus::Open);
+        h.offer(3, request, 5).unwrap();
+        h.requests(1, RequestOp::Fulfil { request_id: request }).unwrap();
+        assert_eq!(statuses(&h, request).last(), Some(&OfferStatus::Rejected));
+        assert_eq!(
+            h.requests(1, RequestOp::Renew { request_id: request, deadline: None }),
+            Err(Reject::RequestNotOpen { status: RequestStatus::Fulfilled })
+        );
+    }
+}

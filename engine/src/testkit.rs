@@ -5,9 +5,18 @@
 #![allow(dead_code)]
 
 use agora_engine::agents::AgentProfile;
-use agora_engine::cmd::{AmendOrder, CancelAll, CancelOrder, Deposit, PlaceOrder, RegisterAgent};
+use agora_engine::category::Category;
+use agora_engine::cmd::{
+    AmendOrder, CancelAll, CancelOrder, Deposit, ListingAction, ListingOp, PlaceOrder,
+    RegisterAgent, RequestAction, RequestOp, Transact,
+};
+use agora_engine::config::DAY_NS;
+use agora_engine::listings::ListingPost;
+use agora_engine::requests::{OfferPost, RequestPost};
+use agora_engine::transactions::{TransactionView, TxAction, TxStatus};
 use agora_engine::units::{
-    AgentId, Amount, Currency, OrderId, Price, Quantity, Symbol, Timestamp, SCALE,
+    AgentId, Amount, Currency, ListingId, OfferId, OrderId, Price, Quantity, RequestId, Symbol,
+    Timestamp, TransactionId, SCALE,
 };
 use agora_engine::{
     Ack, Command, EngineConfig, Event, Input, Market, OrderAck, OrderRef, OrderType, Reject, Reply,
@@ -219,6 +228,136 @@ impl Harness {
                 d.best_bid.map(|p| p.0 / SCALE),
                 d.best_ask.map(|p| p.0 / SCALE),
             ),
+            other => panic!("unexpected answer {other:?}"),
+        }
+    }
+}
+
+/// Deals outside the order book.
+impl Harness {
+    /// A request by `agent` with a budget of 1..=`budget` credits, open for
+    /// a day, offers sealed for `window` ns.
+    pub fn request(&mut self, agent: u64, budget: i64, window: i64) -> Result<RequestId, Reject> {
+        let post = RequestPost {
+            title: "Need a 7-day forecast".into(),
+            description: "hourly".into(),
+            category: Category::Data,
+            budget_min: amt(1),
+            budget_max: amt(budget),
+            currency: credits(),
+            deadline: Some(Timestamp(self.time + DAY_NS)),
+            agent_ready: true,
+            offer_window_ns: window,
+        };
+        match self.requests(agent, RequestOp::Create(post))? {
+            Ack::Request { request_id, .. } => Ok(request_id),
+            other => panic!("unexpected ack {other:?}"),
+        }
+    }
+
+    /// An offer by `agent` at `price` credits.
+    pub fn offer(&mut self, agent: u64, request_id: RequestId, price: i64) -> Result<OfferId, Reject> {
+        let offer = OfferPost {
+            price: amt(price),
+            currency: credits(),
+            message: "NOAA data".into(),
+            estimated_delivery: None,
+            expires_at: None,
+        };
+        match self.requests(agent, RequestOp::MakeOffer { request_id, offer })? {
+            Ack::Offer { offer_id, .. } => Ok(offer_id),
+            other => panic!("unexpected ack {other:?}"),
+        }
+    }
+
+    /// `agent` accepts `offer_id`; returns the new transaction.
+    pub fn accept(&mut self, agent: u64, offer_id: OfferId) -> Result<TransactionId, Reject> {
+        match self.requests(agent, RequestOp::AcceptOffer { offer_id })? {
+            Ack::Offer {
+                transaction_id: Some(tx),
+                ..
+            } => Ok(tx),
+            other => panic!("unexpected ack {other:?}"),
+        }
+    }
+
+    pub fn requests(&mut self, agent: u64, op: RequestOp) -> Reply {
+        self.run(Command::Request(Box::new(RequestAction {
+            agent: AgentId(agent),
+            op,
+        })))
+    }
+
+    pub fn listings(&mut self, agent: u64, op: ListingOp) -> Reply {
+        self.run(Command::Listing(Box::new(ListingAction {
+            agent: AgentId(agent),
+            op,
+        })))
+    }
+
+    /// A listing by `agent` of `units` units at `price` credits each.
+    pub fn listing(&mut self, agent: u64, price: i64, units: u32) -> ListingId {
+        let post = ListingPost {
+            title: "Stock API access".into(),
+            description: "1000 calls".into(),
+            category: Category::Api,
+            price: amt(price),
+            currency: credits(),
+            quantity: units,
+        };
+        match self.listings(agent, ListingOp::Create(post)) {
+            Ok(Ack::Listing { listing_id, .. }) => listing_id,
+            other => panic!("unexpected reply {other:?}"),
+        }
+    }
+
+    /// `agent` buys `units` of `listing_id`; returns the new transaction.
+    pub fn purchase(&mut self, agent: u64, listing_id: ListingId, units: u32) -> Result<TransactionId, Reject> {
+        match self.listings(agent, ListingOp::Purchase { listing_id, quantity: units })? {
+            Ack::Listing {
+                transaction_id: Some(tx),
+                ..
+            } => Ok(tx),
+            other => panic!("unexpected ack {other:?}"),
+        }
+    }
+
+    /// `agent` (the operator if `None`) takes `action` on `tx`.
+    pub fn transact(&mut self, agent: Option<u64>, tx: TransactionId, action: TxAction) -> Result<TxStatus, Reject> {
+        match self.run(Command::Transact(Box::new(Transact {
+            caller: agent.map(AgentId),
+            transaction_id: tx,
+            action,
+        })))? {
+            Ack::Transaction { status, .. } => Ok(status),
+            other => panic!("unexpected ack {other:?}"),
+        }
+    }
+
+    /// A tick at `time` (the clock jumps there).
+    pub fn tick_at(&mut self, time: i64) -> Reply {
+        self.time = time - 1;
+        self.run(Command::Tick)
+    }
+
+    /// Transaction `tx` as the operator sees it.
+    pub fn tx(&self, tx: TransactionId) -> TransactionView {
+        match self.market.query(&agora_engine::Query::Transaction {
+            agent: None,
+            transaction_id: tx,
+        }) {
+            Ok(agora_engine::Answer::Transaction(view)) => *view,
+            other => panic!("unexpected answer {other:?}"),
+        }
+    }
+
+    /// Fees the platform collected in CREDITS.
+    pub fn platform(&self) -> Amount {
+        match self.market.query(&agora_engine::Query::MoneyTotals) {
+            Ok(agora_engine::Answer::MoneyTotals(t)) => t
+                .iter()
+                .find(|t| t.currency == credits())
+                .map_or(Amount::ZERO, |t| t.platform),
             other => panic!("unexpected answer {other:?}"),
         }
     }

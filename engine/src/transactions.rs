@@ -682,3 +682,218 @@ pub struct Reputation {
     /// Money moved in completed transactions, per currency.
     pub volume: Vec<(Currency, Amount)>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::DAY_NS;
+    use crate::testkit::{amt, Harness};
+    use crate::Side;
+
+    /// Agent 1 (buyer, 100 credits) accepted agent 2's offer of 10.
+    fn accepted() -> (Harness, TransactionId) {
+        let mut h = Harness::default();
+        h.deposit(1, 100);
+        let request = h.request(1, 15, 0).unwrap();
+        let offer = h.offer(2, request, 10).unwrap();
+        let tx = h.accept(1, offer).unwrap();
+        (h, tx)
+    }
+
+    fn deliver() -> TxAction {
+        TxAction::Deliver {
+            proof: "https://example.com/data.json".into(),
+            message: "done".into(),
+        }
+    }
+
+    #[test]
+    fn the_full_flow_pays_the_seller_less_the_fee() {
+        let (mut h, tx) = accepted();
+        assert_eq!(h.tx(tx).status, TxStatus::Pending);
+        assert_eq!(h.transact(Some(1), tx, TxAction::Fund), Ok(TxStatus::EscrowFunded));
+        assert_eq!(h.balance(1).0, amt(90));
+        assert_eq!(h.tx(tx).escrow_balance, amt(10));
+        assert_eq!(h.transact(Some(2), tx, deliver()), Ok(TxStatus::Delivered));
+        assert_eq!(h.transact(Some(1), tx, TxAction::Confirm), Ok(TxStatus::Completed));
+        // 10% of 10 to the platform, 9 to the seller.
+        assert_eq!(h.balance(2).0, amt(9));
+        assert_eq!(h.platform(), amt(1));
+        let view = h.tx(tx);
+        assert_eq!(view.fee, amt(1));
+        assert_eq!(view.escrow_balance, Amount::ZERO);
+        let steps: Vec<_> = view.history.iter().map(|s| (s.status, s.by)).collect();
+        assert_eq!(
+            steps,
+            vec![
+                (TxStatus::Pending, Actor::System),
+                (TxStatus::EscrowFunded, Actor::Buyer),
+                (TxStatus::Delivered, Actor::Seller),
+                (TxStatus::Completed, Actor::Buyer),
+            ]
+        );
+        assert_eq!(view.delivery.unwrap().proof, "https://example.com/data.json");
+    }
+
+    #[test]
+    fn each_step_belongs_to_one_role_and_one_status() {
+        let (mut h, tx) = accepted();
+        assert_eq!(h.transact(Some(2), tx, TxAction::Fund), Err(Reject::WrongParty));
+        assert_eq!(h.transact(Some(3), tx, TxAction::Fund), Err(Reject::NotAParty));
+        assert_eq!(h.transact(Some(1), tx, deliver()), Err(Reject::WrongParty));
+        assert_eq!(
+            h.transact(Some(1), tx, TxAction::Confirm),
+            Err(Reject::WrongStatus {
+                status: TxStatus::Pending
+            })
+        );
+        assert_eq!(
+            h.transact(None, tx, TxAction::Resolve(Resolution::Release)),
+            Err(Reject::WrongStatus {
+                status: TxStatus::Pending
+            })
+        );
+        assert_eq!(
+            h.transact(Some(1), TransactionId(99), TxAction::Fund),
+            Err(Reject::UnknownTransaction)
+        );
+        h.transact(Some(1), tx, TxAction::Fund).unwrap();
+        // Two racing confirmations: exactly one wins.
+        assert_eq!(h.transact(Some(1), tx, TxAction::Confirm), Ok(TxStatus::Completed));
+        assert_eq!(
+            h.transact(Some(1), tx, TxAction::Confirm),
+            Err(Reject::WrongStatus {
+                status: TxStatus::Completed
+            })
+        );
+    }
+
+    #[test]
+    fn funding_needs_the_whole_amount_available() {
+        let mut h = Harness::default();
+        h.deposit(1, 4);
+        let request = h.request(1, 15, 0).unwrap();
+        let offer = h.offer(2, request, 10).unwrap();
+        let tx = h.accept(1, offer).unwrap();
+        assert_eq!(
+            h.transact(Some(1), tx, TxAction::Fund),
+            Err(Reject::InsufficientFunds {
+                currency: crate::testkit::credits(),
+                required: amt(10),
+                available: amt(4),
+            })
+        );
+    }
+
+    #[test]
+    fn a_split_resolution_pays_both_sides_and_the_fee_on_the_sellers_part() {
+        let (mut h, tx) = accepted();
+        h.transact(Some(1), tx, TxAction::Fund).unwrap();
+        let dispute = TxAction::Dispute {
+            reason: "late".into(),
+        };
+        assert_eq!(h.transact(Some(1), tx, dispute), Ok(TxStatus::Disputed));
+        let split = Resolution::Split {
+            seller_amount: amt(11),
+        };
+        assert_eq!(
+            h.transact(None, tx, TxAction::Resolve(split)),
+            Err(Reject::SplitOutOfRange { amount: amt(10) })
+        );
+        assert_eq!(
+            h.transact(Some(2), tx, TxAction::Resolve(Resolution::Release)),
+            Err(Reject::WrongParty)
+        );
+        let split = Resolution::Split {
+            seller_amount: amt(4),
+        };
+        assert_eq!(h.transact(None, tx, TxAction::Resolve(split)), Ok(TxStatus::Resolved));
+        assert_eq!(h.balance(1).0, amt(96));
+        assert_eq!(h.balance(2).0, Amount(amt(4).0 - amt(4).0 / 10));
+        assert_eq!(h.platform(), Amount(amt(4).0 / 10));
+        let rep = h.market.reputation(AgentId(2));
+        assert_eq!((rep.stats.disputed, rep.stats.disputes_lost), (1, 0));
+    }
+
+    #[test]
+    fn deadlines_release_refund_and_cancel_at_the_tick() {
+        let (mut h, tx) = accepted();
+        h.transact(Some(1), tx, TxAction::Fund).unwrap();
+        h.transact(Some(2), tx, deliver()).unwrap();
+        let due = h.tx(tx).deadline.unwrap().0;
+        assert_eq!(h.tick_at(due - 1), Err(Reject::NothingDue));
+        assert_eq!(h.tick_at(due), Ok(crate::Ack::Ticked { expired: 1 }));
+        assert_eq!(h.tx(tx).status, TxStatus::Completed);
+        assert_eq!(h.tx(tx).history.last().unwrap().by, Actor::System);
+        assert_eq!(h.balance(2).0, amt(9));
+
+        // Funded but never delivered: refunded at the delivery deadline, and
+        // a delivery after the deadline (before the tick) is refused.
+        let (mut h, tx) = accepted();
+        h.transact(Some(1), tx, TxAction::Fund).unwrap();
+        let due = h.tx(tx).deadline.unwrap().0;
+        assert_eq!(due, h.time + 7 * DAY_NS);
+        h.time = due;
+        assert_eq!(h.transact(Some(2), tx, deliver()), Err(Reject::DeadlinePassed));
+        h.tick_at(due + 5).unwrap();
+        assert_eq!(h.tx(tx).status, TxStatus::Refunded);
+        assert_eq!(h.balance(1).0, amt(100));
+        assert_eq!(h.market.reputation(AgentId(2)).stats.refunded_as_seller, 1);
+
+        // Never funded: cancelled.
+        let (mut h, tx) = accepted();
+        let due = h.tx(tx).deadline.unwrap().0;
+        h.tick_at(due).unwrap();
+        assert_eq!(h.tx(tx).status, TxStatus::Cancelled);
+    }
+
+    #[test]
+    fn each_party_rates_the_other_once_after_the_end() {
+        let (mut h, tx) = accepted();
+        let rate = |score| TxAction::Rate {
+            score,
+            comment: "great".into(),
+        };
+        h.transact(Some(1), tx, TxAction::Fund).unwrap();
+        assert_eq!(
+            h.transact(Some(1), tx, rate(5)),
+            Err(Reject::WrongStatus {
+                status: TxStatus::EscrowFunded
+            })
+        );
+        h.transact(Some(1), tx, TxAction::Confirm).unwrap();
+        assert_eq!(h.transact(Some(1), tx, rate(6)), Err(Reject::RatingOutOfRange));
+        assert_eq!(h.transact(Some(1), tx, rate(5)), Ok(TxStatus::Completed));
+        assert_eq!(h.transact(Some(1), tx, rate(4)), Err(Reject::AlreadyRated));
+        assert_eq!(h.transact(Some(2), tx, rate(3)), Ok(TxStatus::Completed));
+        let seller = h.market.reputation(AgentId(2));
+        assert_eq!((seller.stats.rating_sum, seller.stats.rating_count), (5, 1));
+        assert_eq!(seller.stats.completed_as_seller, 1);
+        assert_eq!(seller.volume, vec![(crate::testkit::credits(), amt(10))]);
+        assert_eq!(h.market.reputation(AgentId(1)).stats.rating_sum, 3);
+    }
+
+    #[test]
+    fn an_order_book_fill_is_a_funded_transaction_that_settles_the_same_way() {
+        let mut h = Harness::default();
+        h.deposit(1, 100);
+        h.limit(2, Side::Sell, 10, 2);
+        h.limit(1, Side::Buy, 10, 2);
+        let tx = TransactionId(1);
+        let view = h.tx(tx);
+        assert_eq!((view.status, view.amount), (TxStatus::EscrowFunded, amt(20)));
+        assert_eq!(view.asset, Some(crate::testkit::gpu()));
+        h.transact(Some(2), tx, deliver()).unwrap();
+        h.transact(Some(1), tx, TxAction::Confirm).unwrap();
+        assert_eq!(h.balance(2).0, amt(18));
+        assert_eq!(h.platform(), amt(2));
+    }
+
+    #[test]
+    fn the_fee_rounds_down_to_the_smallest_unit() {
+        assert_eq!(Amount(19).basis_points(1_000), Amount(1));
+        assert_eq!(Amount(9).basis_points(1_000), Amount(0));
+        assert_eq!(amt(3).basis_points(250), Amount(7_500_000));
+        assert_eq!(amt(3).basis_points(0), Amount::ZERO);
+    }
+}
