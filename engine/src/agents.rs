@@ -59,6 +59,19 @@ pub struct AgentRecord {
     pub created_at: Timestamp,
     /// When its profile last changed.
     pub updated_at: Timestamp,
+    /// Its ownership: a pending claim token, or the owner who claimed it.
+    pub ownership: Ownership,
+    /// Whether the operator verified it.
+    pub verified: bool,
+}
+
+/// Who owns an agent.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ownership {
+    /// The hash of the one-time claim token and when it expires.
+    pub pending: Option<(KeyHash, Timestamp)>,
+    /// The owner who claimed the agent (a contact address) and when.
+    pub owner: Option<(String, Timestamp)>,
 }
 
 impl AgentRecord {
@@ -75,6 +88,8 @@ pub struct Agents {
     records: Vec<AgentRecord>,
     /// Public id → number, sorted, for lookups and stable iteration.
     by_uuid: std::collections::BTreeMap<u128, AgentId>,
+    /// Pending ownership claim token hash → agent.
+    by_claim_token: std::collections::BTreeMap<KeyHash, AgentId>,
 }
 
 impl Agents {
@@ -104,6 +119,31 @@ impl Agents {
     /// The agent with public id `uuid`.
     pub fn by_uuid(&self, uuid: u128) -> Option<&AgentRecord> {
         self.by_uuid.get(&uuid).and_then(|&id| self.get(id))
+    }
+
+    /// Gives `agent` a new claim token (replacing any pending one).
+    pub(crate) fn issue_claim_token(&mut self, agent: AgentId, hash: KeyHash, expires: Timestamp) {
+        let record = self.get_mut(agent).expect("checked");
+        let old = record.ownership.pending.replace((hash, expires));
+        if let Some((old, _)) = old {
+            self.by_claim_token.remove(&old);
+        }
+        self.by_claim_token.insert(hash, agent);
+    }
+
+    /// The agent a pending claim token (by hash) would give away.
+    pub fn by_claim_token(&self, hash: &KeyHash) -> Option<&AgentRecord> {
+        self.by_claim_token.get(hash).and_then(|&id| self.get(id))
+    }
+
+    /// Uses up `agent`'s claim token: `owner` owns it from `time`.
+    pub(crate) fn claim(&mut self, agent: AgentId, owner: String, time: Timestamp) {
+        let record = self.get_mut(agent).expect("checked");
+        let pending = record.ownership.pending.take();
+        record.ownership.owner = Some((owner, time));
+        if let Some((hash, _)) = pending {
+            self.by_claim_token.remove(&hash);
+        }
     }
 
     /// Every agent, in registration order.

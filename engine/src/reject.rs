@@ -151,6 +151,8 @@ pub enum Reject {
         /// The most allowed.
         max: u32,
     },
+    /// No agent has a pending, unexpired claim token with that hash.
+    UnknownClaimToken,
     /// A tick found no deadline due (nothing to journal).
     NothingDue,
     /// The order is already filled or cancelled.

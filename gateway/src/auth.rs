@@ -16,13 +16,18 @@ use crate::error::ApiError;
 /// Prefix of every agent key.
 pub const KEY_PREFIX: &str = "agora_";
 
-/// A new random key (256 bits) and its hash.
+/// A new random agent key (256 bits) and its hash.
 pub fn new_key() -> (String, KeyHash) {
+    new_secret(KEY_PREFIX)
+}
+
+/// A new random secret (256 bits) starting with `prefix`, and its hash.
+pub fn new_secret(prefix: &str) -> (String, KeyHash) {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let key = format!("{KEY_PREFIX}{}", hex(&bytes));
-    let hash = hash_key(&key);
-    (key, hash)
+    let secret = format!("{prefix}{}", hex(&bytes));
+    let hash = hash_key(&secret);
+    (secret, hash)
 }
 
 /// The hash stored for `key`.
@@ -54,14 +59,39 @@ pub fn same_secret(a: &KeyHash, b: &KeyHash) -> bool {
 #[derive(Default)]
 pub struct Directory {
     keys: RwLock<HashMap<KeyHash, AgentId>>,
+    /// Public ids (UUIDs) by agent number − 1.
+    uuids: RwLock<Vec<u128>>,
 }
 
 impl Directory {
-    /// A directory holding `keys`.
-    pub fn new(keys: impl IntoIterator<Item = (KeyHash, AgentId)>) -> Self {
+    /// A directory holding `keys` of the agents with public ids `uuids`
+    /// (in registration order).
+    pub fn new(keys: impl IntoIterator<Item = (KeyHash, AgentId)>, uuids: Vec<u128>) -> Self {
         Directory {
             keys: RwLock::new(keys.into_iter().collect()),
+            uuids: RwLock::new(uuids),
         }
+    }
+
+    /// Records the public id of a newly registered `agent`.
+    pub fn register(&self, agent: AgentId, uuid: u128) {
+        let mut uuids = self.uuids.write().expect("directory lock poisoned");
+        let index = (agent.0 as usize).saturating_sub(1);
+        if uuids.len() <= index {
+            uuids.resize(index + 1, 0);
+        }
+        uuids[index] = uuid;
+    }
+
+    /// The public id of `agent` (a UUID string).
+    pub fn public_id(&self, agent: AgentId) -> String {
+        let uuids = self.uuids.read().expect("directory lock poisoned");
+        let uuid = (agent.0 as usize)
+            .checked_sub(1)
+            .and_then(|i| uuids.get(i))
+            .copied()
+            .unwrap_or(0);
+        crate::views::agent_id(uuid)
     }
 
     /// The agent whose active key the request presents.
@@ -121,7 +151,7 @@ mod tests {
     fn keys_authenticate_by_either_header_until_removed() {
         let (key, hash) = new_key();
         assert!(key.starts_with(KEY_PREFIX) && key.len() == KEY_PREFIX.len() + 64);
-        let d = Directory::new([(hash, AgentId(4))]);
+        let d = Directory::new([(hash, AgentId(4))], Vec::new());
         let by_header = d.authenticate(&headers("x-api-key", &key)).unwrap();
         assert_eq!(by_header.agent, AgentId(4));
         let bearer = format!("Bearer {key}");

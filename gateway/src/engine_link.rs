@@ -82,6 +82,11 @@ impl EngineLink {
         }
     }
 
+    /// The time now, as commands are stamped.
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
     /// A fresh order id.
     pub fn new_order_id(&self) -> OrderId {
         OrderId(self.next_order_id.fetch_add(1, Ordering::Relaxed))

@@ -87,6 +87,22 @@ fn conflict(message: &str) -> ApiError {
     ApiError::new(StatusCode::CONFLICT, "conflict", message)
 }
 
+fn conflict_in(message: String, details: Value) -> ApiError {
+    ApiError::new(StatusCode::CONFLICT, "conflict", message).with_details(details)
+}
+
+fn forbidden(message: &str) -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
+}
+
+/// A unit enum's snake_case name, as its JSON.
+fn snake<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
 fn validation(message: impl Into<String>, details: Value) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, "validation_error", message).with_details(details)
 }
@@ -95,7 +111,92 @@ impl From<Reject> for ApiError {
     fn from(reject: Reject) -> Self {
         match reject {
             Reject::UnknownOrder | Reject::NotYourOrder => ApiError::not_found("order"),
-            Reject::UnknownTransaction | Reject::NotAParty => ApiError::not_found("escrow"),
+            Reject::UnknownTransaction | Reject::NotAParty => ApiError::not_found("transaction"),
+            Reject::UnknownRequest => ApiError::not_found("request"),
+            Reject::UnknownOffer | Reject::NotYourOffer => ApiError::not_found("offer"),
+            Reject::UnknownListing => ApiError::not_found("listing"),
+            Reject::UnknownClaimToken => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "This claim token is unknown, used or expired; ask the agent for a new one.",
+            ),
+            Reject::NotYourRequest => forbidden("Only the agent that posted this request may do that."),
+            Reject::NotYourListing => forbidden("Only the agent that posted this listing may do that."),
+            Reject::WrongParty => forbidden(
+                "Your role in this transaction cannot take this step: the buyer funds, \
+                 confirms and disputes; the seller delivers; the operator resolves.",
+            ),
+            Reject::WrongStatus { status } => conflict_in(
+                format!("The transaction is {}; this step is not allowed from there.", snake(&status)),
+                json!({ "status": snake(&status) }),
+            ),
+            Reject::RequestNotOpen { status } => conflict_in(
+                format!("The request is {}, not open.", snake(&status)),
+                json!({ "status": snake(&status) }),
+            ),
+            Reject::OfferNotPending { status } => conflict_in(
+                format!("The offer is {}, no longer pending.", snake(&status)),
+                json!({ "status": snake(&status) }),
+            ),
+            Reject::ListingNotActive { status } => conflict_in(
+                format!("The listing is {}.", snake(&status)),
+                json!({ "status": snake(&status) }),
+            ),
+            Reject::NotEnoughUnits { available } => conflict_in(
+                format!("Only {available} unit(s) are left; buy fewer."),
+                json!({ "available": available }),
+            ),
+            Reject::DeadlinePassed => conflict("The deadline for this step has passed."),
+            Reject::AlreadyRated => conflict("You already rated this transaction."),
+            Reject::DuplicateOffer => conflict(
+                "You already have a pending offer on this request; withdraw it to make another.",
+            ),
+            Reject::OfferWindowOpen { until } => conflict_in(
+                format!(
+                    "Offers are sealed until {}; look and decide after that.",
+                    crate::views::rfc3339(until)
+                ),
+                json!({ "sealed_until": crate::views::rfc3339(until) }),
+            ),
+            Reject::OwnRequest => conflict("You cannot make an offer on your own request."),
+            Reject::OwnListing => conflict("You cannot buy your own listing."),
+            Reject::TooManyOffers => ApiError::new(
+                StatusCode::CONFLICT,
+                "limit_reached",
+                "This request has received the maximum number of offers.",
+            ),
+            Reject::NothingDue => conflict("Nothing is due."),
+            Reject::SplitOutOfRange { amount } => ApiError::invalid(
+                "seller_amount",
+                format!("must be between 0 and the amount {}", format(amount.0)),
+            ),
+            Reject::RatingOutOfRange => ApiError::invalid("score", "must be a whole number from 1 to 5"),
+            Reject::TextTooLong { field, max } => {
+                let field = snake(&field);
+                ApiError::invalid(&field, format!("must be at most {max} characters"))
+                    .with_details(json!({ "field": field, "max": max }))
+            }
+            Reject::TitleEmpty => ApiError::invalid("title", "must not be blank"),
+            Reject::BudgetInvalid => ApiError::invalid(
+                "budget",
+                "needs 0 ≤ min ≤ max and a positive max",
+            ),
+            Reject::OfferWindowInvalid => ApiError::invalid(
+                "offer_window_seconds",
+                "must be non-negative and close before the deadline",
+            ),
+            Reject::DeadlineInPast => ApiError::invalid("deadline", "must be in the future"),
+            Reject::DeadlineTooFar { max } => ApiError::invalid(
+                "deadline",
+                format!("must be at most {}", crate::views::rfc3339(max)),
+            ),
+            Reject::CurrencyMismatch { currency } => ApiError::invalid(
+                "currency",
+                format!("must be {currency}, the request's currency"),
+            ),
+            Reject::QuantityOutOfRange { max } => {
+                ApiError::invalid("quantity", format!("must be between 1 and {max}"))
+            }
             Reject::UnknownAgent => ApiError::not_found("agent"),
             Reject::UnknownApiKey => ApiError::not_found("active API key"),
             Reject::UnknownAsset => ApiError::not_found("asset"),

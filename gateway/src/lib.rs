@@ -12,6 +12,7 @@
 
 mod auth;
 pub mod config;
+mod deal_views;
 mod engine_link;
 mod error;
 mod http;

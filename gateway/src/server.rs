@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use agora_engine::agents::KeyHash;
 use agora_engine::units::{Amount, Currency};
-use agora_engine::{Answer, EngineConfig, EngineHandle, Query, ThreadOptions};
+use agora_engine::{Answer, Command, EngineConfig, EngineHandle, Query, ThreadOptions};
 use agora_persistence::{
     recover, spawn_snapshotter, Durability, Journal, JournalWriter, RocksJournal, SnapshotPolicy,
     WriterOptions,
@@ -122,6 +122,7 @@ pub async fn serve(
     let Ok(Answer::ApiKeys(keys)) = market.query(&Query::ApiKeys) else {
         unreachable!("the key query answers keys")
     };
+    let uuids = market.agents().iter().map(|a| a.uuid).collect();
     let Ok(Answer::Stats(stats)) = market.query(&Query::Stats) else {
         unreachable!("the stats query answers stats")
     };
@@ -165,7 +166,7 @@ pub async fn serve(
 
     let state = Arc::new(State {
         link: EngineLink::new(engine.sender(), stats.order_id_max),
-        directory: crate::auth::Directory::new(keys),
+        directory: crate::auth::Directory::new(keys, uuids),
         metrics,
         key_limits: Limiter::new(per_second(config.rate_limit, config.rate_burst)),
         register_limits: Limiter::new(per_minute(config.register_per_minute)),
@@ -192,6 +193,10 @@ pub async fn serve(
     let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
     let mut sweep = tokio::time::interval(Duration::from_secs(60));
+    // Time reaches the engine as ticks: deadlines (auto-release, refunds,
+    // expiries) are acted on within one tick of passing.
+    let mut tick = tokio::time::interval(TICK_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -217,6 +222,11 @@ pub async fn serve(
                 });
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            _ = tick.tick() => {
+                let state = state.clone();
+                // A tick with nothing due is refused and never journaled.
+                tokio::spawn(async move { state.link.run(Command::Tick).await });
+            }
             _ = sweep.tick() => {
                 state.key_limits.forget_idle();
                 state.register_limits.forget_idle();
@@ -249,6 +259,9 @@ pub async fn serve(
     info!(digest = %hex(&market.state_digest()), "stopped; the journal is synced");
     Ok(())
 }
+
+/// How often the engine hears the time.
+const TICK_INTERVAL: Duration = Duration::from_millis(250);
 
 /// Reads a request's body (up to `body_limit`) and answers it.
 async fn answer(

@@ -26,6 +26,17 @@ pub fn rfc3339(t: Timestamp) -> String {
         .unwrap_or_default()
 }
 
+/// The engine timestamp of RFC 3339 text in field `field`.
+pub fn parse_rfc3339(field: &str, text: &str) -> Result<Timestamp, crate::error::ApiError> {
+    OffsetDateTime::parse(text, &Rfc3339)
+        .ok()
+        .and_then(|d| i64::try_from(d.unix_timestamp_nanos()).ok())
+        .map(Timestamp)
+        .ok_or_else(|| {
+            crate::error::ApiError::invalid(field, "must be an RFC 3339 time, e.g. 2026-02-10T23:59:59Z")
+        })
+}
+
 /// An agent's public id.
 pub fn agent_id(uuid: u128) -> String {
     uuid::Uuid::from_u128(uuid).to_string()
@@ -320,6 +331,7 @@ impl From<&LedgerEntry> for LedgerJson {
             Account::Available(_) | Account::Held(_) => "counterparty",
             Account::Escrow(_) => "escrow",
             Account::External => "external",
+            Account::Platform => "platform",
         };
         let escrow = [p.from, p.to].into_iter().find_map(|a| match a {
             Account::Escrow(id) => Some(id.to_string()),

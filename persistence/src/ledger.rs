@@ -38,7 +38,7 @@ impl LedgerEntry {
 fn owner(account: Account) -> Option<AgentId> {
     match account {
         Account::Available(a) | Account::Held(a) => Some(a),
-        Account::External | Account::Escrow(_) => None,
+        Account::External | Account::Escrow(_) | Account::Platform => None,
     }
 }
 

@@ -12,6 +12,7 @@ pub mod change_api_keys;
 pub mod deposit;
 pub mod idempotent;
 pub mod listing;
+pub mod ownership;
 pub mod place_order;
 pub mod register_agent;
 pub mod register_asset;
@@ -35,6 +36,7 @@ pub use change_api_keys::{ChangeApiKeys, KeyChange};
 pub use deposit::Deposit;
 pub use idempotent::Idempotent;
 pub use listing::{ListingAction, ListingOp};
+pub use ownership::OwnershipAction;
 pub use place_order::PlaceOrder;
 pub use register_agent::RegisterAgent;
 pub use register_asset::RegisterAsset;
@@ -78,6 +80,8 @@ pub enum Command {
     Listing(Box<ListingAction>),
     /// Time passes: act on every deadline due.
     Tick,
+    /// Claim tokens and verification of agents.
+    Ownership(Box<OwnershipAction>),
 }
 
 /// A command with the time the gateway stamped on it.
@@ -145,6 +149,7 @@ impl Command {
             Command::Request(c) => c.apply(market, time, events),
             Command::Listing(c) => c.apply(market, time, events),
             Command::Tick => tick::apply(market, time, events),
+            Command::Ownership(c) => c.apply(market, time),
         }
     }
 }

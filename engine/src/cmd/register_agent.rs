@@ -65,6 +65,8 @@ impl RegisterAgent {
             }],
             created_at: time,
             updated_at: time,
+            ownership: Default::default(),
+            verified: false,
         });
         Ok(Ack::AgentRegistered {
             agent: id,

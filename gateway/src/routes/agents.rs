@@ -2,7 +2,8 @@
 //! profiles, and API key issue, rotation and revocation.
 
 use agora_engine::agents::{AgentProfile, AgentRecord, KeyHash};
-use agora_engine::cmd::{ChangeApiKeys, KeyChange, RegisterAgent, UpdateAgent};
+use agora_engine::cmd::{ChangeApiKeys, KeyChange, OwnershipAction, RegisterAgent, UpdateAgent};
+use agora_engine::config::DAY_NS;
 use agora_engine::{Ack, Answer, Command, Query};
 use hyper::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -12,7 +13,8 @@ use super::State;
 use crate::auth::{new_key, Caller};
 use crate::error::ApiError;
 use crate::http::{Call, Out};
-use crate::views::{KeyView, OwnAgent, PublicAgent};
+use crate::deal_views::{reputation_json, Trust};
+use crate::views::{agent_id, rfc3339, KeyView, OwnAgent, PublicAgent};
 
 const NAME_MAX: usize = 100;
 const DESCRIPTION_MAX: usize = 2_000;
@@ -149,8 +151,9 @@ pub async fn register(state: &State, call: &Call) -> Result<Out, ApiError> {
         metadata: body.metadata.map(check_metadata).transpose()?,
     };
     let (key, key_hash) = new_key();
+    let uuid = uuid::Uuid::new_v4().as_u128();
     let command = Command::RegisterAgent(Box::new(RegisterAgent {
-        uuid: uuid::Uuid::new_v4().as_u128(),
+        uuid,
         profile,
         key_hash,
         signup_credits: state.signup_credits,
@@ -159,6 +162,7 @@ pub async fn register(state: &State, call: &Call) -> Result<Out, ApiError> {
     let Ack::AgentRegistered { agent, .. } = reply? else {
         unreachable!("registration acknowledges an agent")
     };
+    state.directory.register(agent, uuid);
     state.directory.insert(key_hash, agent);
     let record = own_record(state, Caller { agent, key_hash }).await?;
     let registered = Registered {
@@ -217,8 +221,8 @@ pub async fn update_me(state: &State, call: &Call, caller: Caller) -> Result<Out
     me(state, caller).await
 }
 
-/// `GET /api/v1/agents/{id}`: public fields only.
-pub async fn public(state: &State, id: &str) -> Result<Out, ApiError> {
+/// The registered agent with public id `id`.
+async fn by_public_id(state: &State, id: &str) -> Result<Box<AgentRecord>, ApiError> {
     let uuid = uuid::Uuid::parse_str(id).map_err(|_| ApiError::not_found("agent"))?;
     match state
         .ask(Query::AgentByUuid {
@@ -226,9 +230,32 @@ pub async fn public(state: &State, id: &str) -> Result<Out, ApiError> {
         })
         .await?
     {
-        Answer::Agent(record) => Ok(Out::json(StatusCode::OK, &PublicAgent::from(&*record))),
+        Answer::Agent(record) => Ok(record),
         _ => unreachable!("an agent query answers an agent"),
     }
+}
+
+/// `GET /api/v1/agents/{id}`: public fields only.
+pub async fn public(state: &State, id: &str) -> Result<Out, ApiError> {
+    let record = by_public_id(state, id).await?;
+    Ok(Out::json(StatusCode::OK, &PublicAgent::from(&*record)))
+}
+
+/// `GET /api/v1/agents/{id}/reputation` (`trust: false`) or `/trust`
+/// (`trust: true`): what the agent's transactions say about it.
+pub async fn reputation(state: &State, id: &str, trust: bool) -> Result<Out, ApiError> {
+    let record = by_public_id(state, id).await?;
+    let Answer::Reputation(r) = state.ask(Query::Reputation { agent: record.id }).await? else {
+        unreachable!("a reputation query answers a reputation")
+    };
+    let score = Trust::new(&r, record.ownership.owner.is_some(), record.verified);
+    let id = agent_id(record.uuid);
+    let body = if trust {
+        score.json(&id)
+    } else {
+        reputation_json(&id, &r, &score)
+    };
+    Ok(Out::json(StatusCode::OK, &body))
 }
 
 /// `GET /api/v1/agents/me/keys`: every key, without secrets.
@@ -311,4 +338,66 @@ pub async fn revoke_key(
         StatusCode::OK,
         &json!({ "key_id": key_id, "revoked": true }),
     ))
+}
+
+/// `POST /api/v1/agents/me/ownership-token`: a one-time token, valid for
+/// 24 hours, that the agent's human owner presents to claim it (a newer
+/// token replaces an older one). Shown once; only its hash is kept.
+pub async fn ownership_token(state: &State, call: &Call, caller: Caller) -> Result<Out, ApiError> {
+    call.json_or_default::<super::transactions::Empty>()?;
+    let (token, token_hash) = crate::auth::new_secret("own_");
+    let expires_at = agora_engine::units::Timestamp(state.link.now().0 + DAY_NS);
+    let command = Command::Ownership(Box::new(OwnershipAction::IssueToken {
+        agent: caller.agent,
+        token_hash,
+        expires_at,
+    }));
+    state.execute(call, caller.agent, command).await?;
+    Ok(Out::json(
+        StatusCode::CREATED,
+        &json!({ "token": token, "expires_at": rfc3339(expires_at) }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClaimBody {
+    token: String,
+    owner: String,
+}
+
+/// `POST /api/v1/agents/claim`: an owner (no key needed) claims the agent
+/// that issued `token`, which is used up.
+pub async fn claim(state: &State, call: &Call) -> Result<Out, ApiError> {
+    state
+        .register_limits
+        .check(&call.peer)
+        .map_err(|(e, _)| e)?;
+    let body: ClaimBody = call.json()?;
+    let command = Command::Ownership(Box::new(OwnershipAction::Claim {
+        token_hash: crate::auth::hash_key(&body.token),
+        owner: body.owner,
+    }));
+    let (reply, _) = state.link.run(command).await?;
+    reply?;
+    Ok(Out::json(StatusCode::OK, &json!({ "claimed": true })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerifyBody {
+    verified: bool,
+}
+
+/// `POST /api/v1/operator/agents/{id}/verify`: the operator marks an
+/// agent verified (or not).
+pub async fn verify(state: &State, call: &Call, id: &str) -> Result<Out, ApiError> {
+    let record = by_public_id(state, id).await?;
+    let body: VerifyBody = call.json()?;
+    let command = Command::Ownership(Box::new(OwnershipAction::Verify {
+        agent: record.id,
+        verified: body.verified,
+    }));
+    state.execute(call, super::OPERATOR, command).await?;
+    reputation(state, id, true).await
 }

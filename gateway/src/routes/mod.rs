@@ -4,8 +4,11 @@
 //! [`State::execute`], which applies `Idempotency-Key`.
 
 mod agents;
+mod listings;
 mod orderbook;
+mod requests;
 mod system;
+mod transactions;
 mod wallet;
 
 use std::net::IpAddr;
@@ -93,6 +96,29 @@ enum Handler {
     CancelOrder,
     Book,
     Trades,
+    OwnershipToken,
+    Claim,
+    Verify,
+    Reputation,
+    Trust,
+    ListTransactions,
+    GetTransaction,
+    TransactionStep(transactions::Step),
+    Resolve,
+    CreateRequest,
+    ListRequests,
+    GetRequest,
+    ManageRequest,
+    MakeOffer,
+    ListOffers,
+    GetOffer,
+    DecideOffer(requests::Decision),
+    CreateListing,
+    ListListings,
+    GetListing,
+    UpdateListing,
+    WithdrawListing,
+    Purchase,
 }
 
 /// Finds the route of `method` and `path` segments: `Err(true)` if the
@@ -132,7 +158,79 @@ fn find(m: &str, segs: &[&str]) -> Option<(&'static str, Access, Handler)> {
                 Agent,
                 H::RevokeKey,
             ),
+            (["agents", "me", "ownership-token"], "POST") => (
+                "POST /api/v1/agents/me/ownership-token",
+                Agent,
+                H::OwnershipToken,
+            ),
+            (["agents", "claim"], "POST") => ("POST /api/v1/agents/claim", Anyone, H::Claim),
             (["agents", _], "GET") => ("GET /api/v1/agents/{id}", Anyone, H::PublicAgent),
+            (["agents", _, "reputation"], "GET") => {
+                ("GET /api/v1/agents/{id}/reputation", Anyone, H::Reputation)
+            }
+            (["agents", _, "trust"], "GET") => ("GET /api/v1/agents/{id}/trust", Anyone, H::Trust),
+            (["operator", "agents", _, "verify"], "POST") => (
+                "POST /api/v1/operator/agents/{id}/verify",
+                Operator,
+                H::Verify,
+            ),
+            (["transactions"], "GET") => ("GET /api/v1/transactions", Agent, H::ListTransactions),
+            (["transactions", _], "GET") => {
+                ("GET /api/v1/transactions/{id}", Agent, H::GetTransaction)
+            }
+            (["transactions", _, "resolve"], "POST") => (
+                "POST /api/v1/transactions/{id}/resolve",
+                Operator,
+                H::Resolve,
+            ),
+            (["transactions", _, step], "POST") => {
+                use transactions::Step;
+                let (label, step) = match *step {
+                    "fund" => ("POST /api/v1/transactions/{id}/fund", Step::Fund),
+                    "deliver" => ("POST /api/v1/transactions/{id}/deliver", Step::Deliver),
+                    "confirm" => ("POST /api/v1/transactions/{id}/confirm", Step::Confirm),
+                    "dispute" => ("POST /api/v1/transactions/{id}/dispute", Step::Dispute),
+                    "rating" => ("POST /api/v1/transactions/{id}/rating", Step::Rate),
+                    "cancel" => ("POST /api/v1/transactions/{id}/cancel", Step::Cancel),
+                    _ => return None,
+                };
+                (label, Agent, H::TransactionStep(step))
+            }
+            (["requests"], "POST") => ("POST /api/v1/requests", Agent, H::CreateRequest),
+            (["requests"], "GET") => ("GET /api/v1/requests", Anyone, H::ListRequests),
+            (["requests", _], "GET") => ("GET /api/v1/requests/{id}", Anyone, H::GetRequest),
+            (["requests", _], "PATCH") => {
+                ("PATCH /api/v1/requests/{id}", Agent, H::ManageRequest)
+            }
+            (["requests", _, "offers"], "POST") => {
+                ("POST /api/v1/requests/{id}/offers", Agent, H::MakeOffer)
+            }
+            (["requests", _, "offers"], "GET") => {
+                ("GET /api/v1/requests/{id}/offers", Agent, H::ListOffers)
+            }
+            (["offers", _], "GET") => ("GET /api/v1/offers/{id}", Agent, H::GetOffer),
+            (["offers", _, decision], "POST") => {
+                use requests::Decision;
+                let (label, decision) = match *decision {
+                    "accept" => ("POST /api/v1/offers/{id}/accept", Decision::Accept),
+                    "reject" => ("POST /api/v1/offers/{id}/reject", Decision::Reject),
+                    "withdraw" => ("POST /api/v1/offers/{id}/withdraw", Decision::Withdraw),
+                    _ => return None,
+                };
+                (label, Agent, H::DecideOffer(decision))
+            }
+            (["listings"], "POST") => ("POST /api/v1/listings", Agent, H::CreateListing),
+            (["listings"], "GET") => ("GET /api/v1/listings", Anyone, H::ListListings),
+            (["listings", _], "GET") => ("GET /api/v1/listings/{id}", Anyone, H::GetListing),
+            (["listings", _], "PATCH") => {
+                ("PATCH /api/v1/listings/{id}", Agent, H::UpdateListing)
+            }
+            (["listings", _], "DELETE") => {
+                ("DELETE /api/v1/listings/{id}", Agent, H::WithdrawListing)
+            }
+            (["listings", _, "purchase"], "POST") => {
+                ("POST /api/v1/listings/{id}/purchase", Agent, H::Purchase)
+            }
             (["wallet", "balance"], "GET") => ("GET /api/v1/wallet/balance", Agent, H::Balance),
             (["wallet", "ledger"], "GET") => ("GET /api/v1/wallet/ledger", Agent, H::Ledger),
             (["operator", "deposits"], "POST") => {
@@ -285,6 +383,33 @@ async fn run(
         H::CancelOrder => orderbook::cancel(state, call, who.caller(), segs[4]).await,
         H::Book => orderbook::book(state, call, segs[3]).await,
         H::Trades => orderbook::trades(state, call, segs[3]).await,
+        H::OwnershipToken => agents::ownership_token(state, call, who.caller()).await,
+        H::Claim => agents::claim(state, call).await,
+        H::Verify => agents::verify(state, call, segs[4]).await,
+        H::Reputation => agents::reputation(state, segs[3], false).await,
+        H::Trust => agents::reputation(state, segs[3], true).await,
+        H::ListTransactions => transactions::list(state, call, who.caller().agent).await,
+        H::GetTransaction => transactions::get(state, who.caller().agent, segs[3]).await,
+        H::TransactionStep(step) => {
+            transactions::step(state, call, Some(who.caller().agent), segs[3], step).await
+        }
+        H::Resolve => {
+            transactions::step(state, call, None, segs[3], transactions::Step::Resolve).await
+        }
+        H::CreateRequest => requests::create(state, call, who.caller().agent).await,
+        H::ListRequests => requests::list(state, call).await,
+        H::GetRequest => requests::get(state, segs[3]).await,
+        H::ManageRequest => requests::manage(state, call, who.caller().agent, segs[3]).await,
+        H::MakeOffer => requests::make_offer(state, call, who.caller().agent, segs[3]).await,
+        H::ListOffers => requests::offers(state, who.caller().agent, segs[3]).await,
+        H::GetOffer => requests::get_offer(state, who.caller().agent, segs[3]).await,
+        H::DecideOffer(d) => requests::decide(state, call, who.caller().agent, segs[3], d).await,
+        H::CreateListing => listings::create(state, call, who.caller().agent).await,
+        H::ListListings => listings::list(state, call).await,
+        H::GetListing => listings::get(state, segs[3]).await,
+        H::UpdateListing => listings::update(state, call, who.caller().agent, segs[3]).await,
+        H::WithdrawListing => listings::withdraw(state, call, who.caller().agent, segs[3]).await,
+        H::Purchase => listings::purchase(state, call, who.caller().agent, segs[3]).await,
     }
 }
 
@@ -402,6 +527,17 @@ impl State {
         }
         Ok(out)
     }
+}
+
+/// A numeric id from the path; anything else names nothing (`404`).
+fn parse_id(text: &str, what: &str) -> Result<u64, ApiError> {
+    text.parse::<u64>().map_err(|_| ApiError::not_found(what))
+}
+
+/// A query parameter naming a snake_case enum value.
+fn parse_enum<T: serde::de::DeserializeOwned>(field: &str, text: &str) -> Result<T, ApiError> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned()))
+        .map_err(|_| ApiError::invalid(field, format!("cannot be `{text}`")))
 }
 
 /// The request's `Idempotency-Key`, if any (1–56 printable characters).

@@ -276,9 +276,7 @@ fn order_ref(text: &str, by_client_id: bool) -> Result<OrderRef, ApiError> {
             .map(OrderRef::ClientId)
             .map_err(|_| ApiError::not_found("order"));
     }
-    text.parse::<u64>()
-        .map(|id| OrderRef::Id(OrderId(id)))
-        .map_err(|_| ApiError::not_found("order"))
+    super::parse_id(text, "order").map(|id| OrderRef::Id(OrderId(id)))
 }
 
 fn path_order(call: &Call, id: &str) -> Result<OrderRef, ApiError> {

@@ -1,0 +1,334 @@
+//! JSON shapes of transactions, requests, offers, listings, reputation
+//! and trust. Agents appear by their public id (UUID).
+
+use agora_engine::category::Category;
+use agora_engine::deal_queries::{ListingView, OfferView, RequestView};
+use agora_engine::listings::ListingStatus;
+use agora_engine::requests::{OfferStatus, RequestStatus};
+use agora_engine::transactions::{
+    Actor, Origin, Rating, Reputation, Resolution, TransactionView, TxStatus,
+};
+use agora_engine::units::{Amount, Currency};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::auth::Directory;
+use crate::money::format;
+use crate::views::rfc3339;
+
+/// An amount with its currency.
+#[derive(Serialize)]
+pub struct MoneyJson {
+    amount: String,
+    currency: String,
+}
+
+impl MoneyJson {
+    /// `amount` of `currency`.
+    pub fn new(amount: Amount, currency: Currency) -> Self {
+        MoneyJson {
+            amount: format(amount.0),
+            currency: currency.to_string(),
+        }
+    }
+}
+
+/// One step of a transaction's history.
+#[derive(Serialize)]
+struct StepJson {
+    status: TxStatus,
+    by: Actor,
+    at: String,
+}
+
+/// A rating.
+#[derive(Serialize)]
+struct RatingJson {
+    score: u8,
+    comment: String,
+    at: String,
+}
+
+fn rating(r: &Option<Rating>) -> Option<RatingJson> {
+    r.as_ref().map(|r| RatingJson {
+        score: r.score,
+        comment: r.comment.clone(),
+        at: rfc3339(r.time),
+    })
+}
+
+/// A transaction as its parties see it.
+#[derive(Serialize)]
+pub struct TransactionJson {
+    id: String,
+    origin: Value,
+    buyer_id: String,
+    seller_id: String,
+    status: TxStatus,
+    quantity: String,
+    price: String,
+    amount: String,
+    currency: String,
+    escrow_balance: String,
+    fee: String,
+    created_at: String,
+    deadline: Option<String>,
+    history: Vec<StepJson>,
+    delivery: Option<Value>,
+    dispute: Option<Value>,
+    resolution: Option<Value>,
+    buyer_rating: Option<RatingJson>,
+    seller_rating: Option<RatingJson>,
+}
+
+impl TransactionJson {
+    /// The JSON of `t`.
+    pub fn new(t: &TransactionView, agents: &Directory) -> Self {
+        let origin = match t.origin {
+            Origin::Trade { trade_id, .. } => json!({
+                "type": "trade",
+                "trade_id": trade_id.to_string(),
+                "asset": t.asset.map(|a| a.to_string()),
+            }),
+            Origin::Offer {
+                offer_id,
+                request_id,
+            } => json!({
+                "type": "offer",
+                "offer_id": offer_id.to_string(),
+                "request_id": request_id.to_string(),
+            }),
+            Origin::Listing { listing_id } => json!({
+                "type": "listing",
+                "listing_id": listing_id.to_string(),
+            }),
+        };
+        let resolution = t.resolution.map(|r| match r {
+            Resolution::Release => json!({"outcome": "release"}),
+            Resolution::Refund => json!({"outcome": "refund"}),
+            Resolution::Split { seller_amount } => {
+                json!({"outcome": "split", "seller_amount": format(seller_amount.0)})
+            }
+        });
+        TransactionJson {
+            id: t.transaction_id.to_string(),
+            origin,
+            buyer_id: agents.public_id(t.buyer),
+            seller_id: agents.public_id(t.seller),
+            status: t.status,
+            quantity: format(t.quantity.0),
+            price: format(t.price.0),
+            amount: format(t.amount.0),
+            currency: t.currency.to_string(),
+            escrow_balance: format(t.escrow_balance.0),
+            fee: format(t.fee.0),
+            created_at: rfc3339(t.created_at),
+            deadline: t.deadline.map(rfc3339),
+            history: t
+                .history
+                .iter()
+                .map(|s| StepJson {
+                    status: s.status,
+                    by: s.by,
+                    at: rfc3339(s.time),
+                })
+                .collect(),
+            delivery: t.delivery.as_ref().map(|d| {
+                json!({"proof": d.proof, "message": d.message, "at": rfc3339(d.time)})
+            }),
+            dispute: t
+                .dispute
+                .as_ref()
+                .map(|(by, reason)| json!({"by": by, "reason": reason})),
+            resolution,
+            buyer_rating: rating(&t.buyer_rating),
+            seller_rating: rating(&t.seller_rating),
+        }
+    }
+}
+
+/// A request as anyone sees it.
+#[derive(Serialize)]
+pub struct RequestJson {
+    id: String,
+    requester_id: String,
+    title: String,
+    description: String,
+    category: Category,
+    budget: Value,
+    deadline: String,
+    agent_ready: bool,
+    offers_sealed_until: Option<String>,
+    status: RequestStatus,
+    offer_count: u32,
+    accepted_offer_id: Option<String>,
+    created_at: String,
+    updated_at: String,
+}
+
+impl RequestJson {
+    /// The JSON of `r`.
+    pub fn new(r: &RequestView, agents: &Directory) -> Self {
+        let p = &r.post;
+        RequestJson {
+            id: r.request_id.to_string(),
+            requester_id: agents.public_id(r.requester),
+            title: p.title.clone(),
+            description: p.description.clone(),
+            category: p.category,
+            budget: json!({
+                "min": format(p.budget_min.0),
+                "max": format(p.budget_max.0),
+                "currency": p.currency.as_str(),
+            }),
+            deadline: rfc3339(r.deadline),
+            agent_ready: p.agent_ready,
+            offers_sealed_until: (r.sealed_until > r.created_at).then(|| rfc3339(r.sealed_until)),
+            status: r.status,
+            offer_count: r.offer_count,
+            accepted_offer_id: r.accepted_offer.map(|o| o.to_string()),
+            created_at: rfc3339(r.created_at),
+            updated_at: rfc3339(r.updated_at),
+        }
+    }
+}
+
+/// An offer, for its maker or the requester.
+#[derive(Serialize)]
+pub struct OfferJson {
+    id: String,
+    request_id: String,
+    seller_id: String,
+    price: MoneyJson,
+    message: String,
+    estimated_delivery: Option<String>,
+    expires_at: Option<String>,
+    status: OfferStatus,
+    transaction_id: Option<String>,
+    created_at: String,
+    updated_at: String,
+}
+
+impl OfferJson {
+    /// The JSON of `o`.
+    pub fn new(o: &OfferView, agents: &Directory) -> Self {
+        let r = &o.offer;
+        OfferJson {
+            id: o.offer_id.to_string(),
+            request_id: r.request_id.to_string(),
+            seller_id: agents.public_id(r.seller),
+            price: MoneyJson::new(r.post.price, r.post.currency),
+            message: r.post.message.clone(),
+            estimated_delivery: r.post.estimated_delivery.map(rfc3339),
+            expires_at: r.post.expires_at.map(rfc3339),
+            status: r.status,
+            transaction_id: r.transaction_id.map(|t| t.to_string()),
+            created_at: rfc3339(r.created_at),
+            updated_at: rfc3339(r.updated_at),
+        }
+    }
+}
+
+/// A listing as anyone sees it.
+#[derive(Serialize)]
+pub struct ListingJson {
+    id: String,
+    seller_id: String,
+    title: String,
+    description: String,
+    category: Category,
+    price: MoneyJson,
+    quantity: u32,
+    sold: u32,
+    status: ListingStatus,
+    created_at: String,
+    updated_at: String,
+}
+
+impl ListingJson {
+    /// The JSON of `l`.
+    pub fn new(l: &ListingView, agents: &Directory) -> Self {
+        let r = &l.listing;
+        ListingJson {
+            id: l.listing_id.to_string(),
+            seller_id: agents.public_id(r.seller),
+            title: r.post.title.clone(),
+            description: r.post.description.clone(),
+            category: r.post.category,
+            price: MoneyJson::new(r.post.price, r.post.currency),
+            quantity: r.post.quantity,
+            sold: r.sold,
+            status: r.status,
+            created_at: rfc3339(r.created_at),
+            updated_at: rfc3339(r.updated_at),
+        }
+    }
+}
+
+/// Trust components and score, 0–1: a transparent sum, clamped.
+pub struct Trust {
+    /// +0.10 when a human owner claimed the agent.
+    pub owner_linked: f64,
+    /// +0.15 when the operator verified the agent.
+    pub verified: f64,
+    /// Up to +0.75 from completed transactions, with diminishing returns:
+    /// `0.75 × n / (n + 10)`.
+    pub transaction_history: f64,
+    /// −0.05 per dispute lost.
+    pub disputes_lost: f64,
+}
+
+impl Trust {
+    /// The trust of an agent with `reputation` and the given flags.
+    pub fn new(reputation: &Reputation, owner_linked: bool, verified: bool) -> Self {
+        let s = &reputation.stats;
+        let completed = f64::from(s.completed_as_buyer + s.completed_as_seller);
+        Trust {
+            owner_linked: if owner_linked { 0.10 } else { 0.0 },
+            verified: if verified { 0.15 } else { 0.0 },
+            transaction_history: 0.75 * completed / (completed + 10.0),
+            disputes_lost: -0.05 * f64::from(s.disputes_lost),
+        }
+    }
+
+    /// The score, 0–1, rounded to 4 decimals.
+    pub fn score(&self) -> f64 {
+        let sum = self.owner_linked + self.verified + self.transaction_history + self.disputes_lost;
+        (sum.clamp(0.0, 1.0) * 10_000.0).round() / 10_000.0
+    }
+
+    /// The breakdown as JSON.
+    pub fn json(&self, agent_id: &str) -> Value {
+        let r = |x: f64| (x * 10_000.0).round() / 10_000.0;
+        json!({
+            "agent_id": agent_id,
+            "trust_score": self.score(),
+            "components": {
+                "owner_linked": r(self.owner_linked),
+                "verified": r(self.verified),
+                "transaction_history": r(self.transaction_history),
+                "disputes_lost": r(self.disputes_lost),
+            },
+        })
+    }
+}
+
+/// An agent's reputation as JSON.
+pub fn reputation_json(agent_id: &str, r: &Reputation, trust: &Trust) -> Value {
+    let s = &r.stats;
+    let average = (s.rating_count > 0)
+        .then(|| (f64::from(s.rating_sum) / f64::from(s.rating_count) * 100.0).round() / 100.0);
+    json!({
+        "agent_id": agent_id,
+        "trust_score": trust.score(),
+        "completed_transactions": s.completed_as_buyer + s.completed_as_seller,
+        "completed_as_buyer": s.completed_as_buyer,
+        "completed_as_seller": s.completed_as_seller,
+        "disputed": s.disputed,
+        "disputes_lost": s.disputes_lost,
+        "refunded_as_seller": s.refunded_as_seller,
+        "average_rating": average,
+        "ratings_count": s.rating_count,
+        "volume": r.volume.iter().map(|(c, v)| MoneyJson::new(*v, *c)).collect::<Vec<_>>(),
+    })
+}

@@ -1,0 +1,306 @@
+//! Requests and offers: post and browse requests, renew, fulfil or cancel
+//! your own; make offers, see the offers you may see, accept, reject or
+//! withdraw them.
+
+use agora_engine::category::Category;
+use agora_engine::cmd::{RequestAction, RequestOp};
+use agora_engine::deal_queries::{Page, PostFilter, RequestFilter};
+use agora_engine::requests::{OfferPost, RequestPost, RequestStatus};
+use agora_engine::units::{AgentId, Amount, Currency, OfferId, RequestId, Timestamp};
+use agora_engine::{Ack, Answer, Command, Query};
+use hyper::StatusCode;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{parse_enum, parse_id, State};
+use crate::deal_views::{OfferJson, RequestJson};
+use crate::error::ApiError;
+use crate::http::{Call, Out};
+use crate::money::Fixed;
+use crate::views::{parse_rfc3339, Page as PageJson};
+
+/// A money amount with its currency, as the reference sends it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MoneyBody {
+    /// Amount.
+    pub amount: Fixed,
+    /// Currency code.
+    pub currency: String,
+}
+
+/// A currency code from a body.
+pub fn currency(text: &str) -> Result<Currency, ApiError> {
+    Currency::new(text).map_err(|e| ApiError::invalid("currency", e))
+}
+
+/// An optional RFC 3339 time from a body.
+fn time(field: &str, text: &Option<String>) -> Result<Option<Timestamp>, ApiError> {
+    text.as_deref().map(|t| parse_rfc3339(field, t)).transpose()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BudgetBody {
+    min: Option<Fixed>,
+    max: Fixed,
+    currency: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    title: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default = "other")]
+    category: Category,
+    budget: BudgetBody,
+    deadline: Option<String>,
+    #[serde(default, alias = "is_agent_ready")]
+    agent_ready: bool,
+    #[serde(default)]
+    offer_window_seconds: u32,
+}
+
+fn other() -> Category {
+    Category::Other
+}
+
+/// Runs a request or offer action for `agent`.
+async fn act(state: &State, call: &Call, agent: AgentId, op: RequestOp) -> Result<Ack, ApiError> {
+    let command = Command::Request(Box::new(RequestAction { agent, op }));
+    Ok(state.execute(call, agent, command).await?.0)
+}
+
+async fn request_json(state: &State, request_id: RequestId) -> Result<RequestJson, ApiError> {
+    let Answer::Request(r) = state.ask(Query::Request { request_id }).await? else {
+        unreachable!("a request query answers a request")
+    };
+    Ok(RequestJson::new(&r, &state.directory))
+}
+
+/// `POST /api/v1/requests`: `201` with the request.
+pub async fn create(state: &State, call: &Call, agent: AgentId) -> Result<Out, ApiError> {
+    let body: CreateBody = call.json()?;
+    let post = RequestPost {
+        title: body.title,
+        description: body.description,
+        category: body.category,
+        budget_min: Amount(body.budget.min.map_or(0, |m| m.0)),
+        budget_max: Amount(body.budget.max.0),
+        currency: currency(&body.budget.currency)?,
+        deadline: time("deadline", &body.deadline)?,
+        agent_ready: body.agent_ready,
+        offer_window_ns: i64::from(body.offer_window_seconds) * 1_000_000_000,
+    };
+    let Ack::Request { request_id, .. } = act(state, call, agent, RequestOp::Create(post)).await?
+    else {
+        unreachable!("a request acknowledges a request")
+    };
+    Ok(Out::json(StatusCode::CREATED, &request_json(state, request_id).await?))
+}
+
+/// `GET /api/v1/requests?category=&status=&agent_ready=&q=&min_price=&max_price=&currency=&mine=&limit=&cursor=`:
+/// newest first. `mine=true` needs the caller's key.
+pub async fn list(state: &State, call: &Call) -> Result<Out, ApiError> {
+    let page = call.page()?;
+    let filter = RequestFilter {
+        post: post_filter(state, call)?,
+        status: call.param("status").map(|s| parse_enum::<RequestStatus>("status", s)).transpose()?,
+        agent_ready: call.param_as::<bool>("agent_ready")?,
+    };
+    let query = Query::Requests {
+        filter,
+        page: Page {
+            before: page.after,
+            limit: page.limit as u32,
+        },
+    };
+    let Answer::Requests(items, more) = state.ask(query).await? else {
+        unreachable!("a request search answers requests")
+    };
+    let next_cursor = more
+        .then(|| items.last().map(|r| format!("{:x}", r.request_id.0)))
+        .flatten();
+    let items = items.iter().map(|r| RequestJson::new(r, &state.directory)).collect();
+    Ok(Out::json(StatusCode::OK, &PageJson { items, next_cursor }))
+}
+
+/// The filters shared by request and listing searches.
+pub fn post_filter(state: &State, call: &Call) -> Result<PostFilter, ApiError> {
+    let owner = match call.param_as::<bool>("mine")? {
+        Some(true) => Some(state.directory.authenticate(&call.headers)?.agent),
+        _ => None,
+    };
+    let price = |name: &str| -> Result<Option<Amount>, ApiError> {
+        call.param(name)
+            .map(|v| {
+                serde_json::from_value::<Fixed>(serde_json::Value::String(v.to_owned()))
+                    .map(|f| Amount(f.0))
+                    .map_err(|e| ApiError::invalid(name, e))
+            })
+            .transpose()
+    };
+    Ok(PostFilter {
+        category: call.param("category").map(|c| parse_enum("category", c)).transpose()?,
+        text: call.param("q").filter(|q| !q.is_empty()).map(str::to_owned),
+        price_min: price("min_price")?,
+        price_max: price("max_price")?,
+        currency: call.param("currency").map(currency).transpose()?,
+        owner,
+    })
+}
+
+/// `GET /api/v1/requests/{id}`.
+pub async fn get(state: &State, id: &str) -> Result<Out, ApiError> {
+    let request_id = RequestId(parse_id(id, "request")?);
+    Ok(Out::json(StatusCode::OK, &request_json(state, request_id).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+enum Manage {
+    Renew,
+    Fulfil,
+    Cancel,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ManageBody {
+    action: Manage,
+    deadline: Option<String>,
+}
+
+/// `PATCH /api/v1/requests/{id}` with `action` `renew` (optional new
+/// `deadline`), `fulfil` or `cancel`: the owner manages its request.
+pub async fn manage(state: &State, call: &Call, agent: AgentId, id: &str) -> Result<Out, ApiError> {
+    let request_id = RequestId(parse_id(id, "request")?);
+    let body: ManageBody = call.json()?;
+    let op = match body.action {
+        Manage::Renew => RequestOp::Renew {
+            request_id,
+            deadline: time("deadline", &body.deadline)?,
+        },
+        _ if body.deadline.is_some() => {
+            return Err(ApiError::invalid("deadline", "is only for `renew`"))
+        }
+        Manage::Fulfil => RequestOp::Fulfil { request_id },
+        Manage::Cancel => RequestOp::Cancel { request_id },
+    };
+    act(state, call, agent, op).await?;
+    Ok(Out::json(StatusCode::OK, &request_json(state, request_id).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OfferBody {
+    price: MoneyBody,
+    #[serde(default)]
+    message: String,
+    estimated_delivery: Option<String>,
+    expires_at: Option<String>,
+}
+
+async fn offer_json(state: &State, agent: AgentId, offer_id: OfferId) -> Result<OfferJson, ApiError> {
+    let now = state.link.now();
+    let Answer::Offer(o) = state.ask(Query::Offer { agent, offer_id, now }).await? else {
+        unreachable!("an offer query answers an offer")
+    };
+    Ok(OfferJson::new(&o, &state.directory))
+}
+
+/// `POST /api/v1/requests/{id}/offers`: `201` with the offer.
+pub async fn make_offer(state: &State, call: &Call, agent: AgentId, id: &str) -> Result<Out, ApiError> {
+    let request_id = RequestId(parse_id(id, "request")?);
+    let body: OfferBody = call.json()?;
+    let offer = OfferPost {
+        price: Amount(body.price.amount.0),
+        currency: currency(&body.price.currency)?,
+        message: body.message,
+        estimated_delivery: time("estimated_delivery", &body.estimated_delivery)?,
+        expires_at: time("expires_at", &body.expires_at)?,
+    };
+    let Ack::Offer { offer_id, .. } =
+        act(state, call, agent, RequestOp::MakeOffer { request_id, offer }).await?
+    else {
+        unreachable!("an offer acknowledges an offer")
+    };
+    Ok(Out::json(StatusCode::CREATED, &offer_json(state, agent, offer_id).await?))
+}
+
+/// `GET /api/v1/requests/{id}/offers`: the requester sees every offer once
+/// the offer window closed; an offering agent sees its own.
+pub async fn offers(state: &State, agent: AgentId, id: &str) -> Result<Out, ApiError> {
+    let request_id = RequestId(parse_id(id, "request")?);
+    let now = state.link.now();
+    let Answer::Offers(list) = state
+        .ask(Query::Offers {
+            agent,
+            request_id,
+            now,
+        })
+        .await?
+    else {
+        unreachable!("an offer list answers offers")
+    };
+    let items: Vec<OfferJson> = list.iter().map(|o| OfferJson::new(o, &state.directory)).collect();
+    Ok(Out::json(StatusCode::OK, &PageJson { items, next_cursor: None }))
+}
+
+/// `GET /api/v1/offers/{id}`.
+pub async fn get_offer(state: &State, agent: AgentId, id: &str) -> Result<Out, ApiError> {
+    let offer_id = OfferId(parse_id(id, "offer")?);
+    Ok(Out::json(StatusCode::OK, &offer_json(state, agent, offer_id).await?))
+}
+
+/// What a `POST /api/v1/offers/{id}/{decision}` does.
+#[derive(Copy, Clone)]
+pub enum Decision {
+    /// The requester accepts (a transaction is created).
+    Accept,
+    /// The requester turns it down.
+    Reject,
+    /// The offering agent takes it back.
+    Withdraw,
+}
+
+/// `POST /api/v1/offers/{id}/accept|reject|withdraw`.
+pub async fn decide(
+    state: &State,
+    call: &Call,
+    agent: AgentId,
+    id: &str,
+    decision: Decision,
+) -> Result<Out, ApiError> {
+    let offer_id = OfferId(parse_id(id, "offer")?);
+    call.json_or_default::<super::transactions::Empty>()?;
+    let op = match decision {
+        Decision::Accept => RequestOp::AcceptOffer { offer_id },
+        Decision::Reject => RequestOp::RejectOffer { offer_id },
+        Decision::Withdraw => RequestOp::WithdrawOffer { offer_id },
+    };
+    let Ack::Offer {
+        status,
+        transaction_id,
+        ..
+    } = act(state, call, agent, op).await?
+    else {
+        unreachable!("an offer decision acknowledges an offer")
+    };
+    let message = match decision {
+        Decision::Accept => "Offer accepted. Transaction created: fund it with POST /api/v1/transactions/{id}/fund.",
+        Decision::Reject => "Offer rejected.",
+        Decision::Withdraw => "Offer withdrawn.",
+    };
+    Ok(Out::json(
+        StatusCode::OK,
+        &json!({
+            "offer_id": offer_id.to_string(),
+            "status": status,
+            "transaction_id": transaction_id.map(|t| t.to_string()),
+            "message": message,
+        }),
+    ))
+}

@@ -1,0 +1,207 @@
+//! Transactions: list and read your own, and move one along its
+//! lifecycle (fund, deliver, confirm, dispute, rate, cancel; the operator
+//! resolves disputes).
+
+use agora_engine::cmd::Transact;
+use agora_engine::deal_queries::{Page, Role};
+use agora_engine::transactions::{Resolution, TxAction, TxStatus};
+use agora_engine::units::{Amount, TransactionId};
+use agora_engine::{Answer, Command, Query};
+use hyper::StatusCode;
+use serde::Deserialize;
+
+use super::{parse_enum, parse_id, State};
+use crate::deal_views::TransactionJson;
+use crate::error::ApiError;
+use crate::http::{Call, Out};
+use crate::money::Fixed;
+use crate::views::Page as PageJson;
+
+/// `GET /api/v1/transactions?role=&status=&limit=&cursor=`: the caller's
+/// transactions, newest first.
+pub async fn list(state: &State, call: &Call, agent: agora_engine::units::AgentId) -> Result<Out, ApiError> {
+    let page = call.page()?;
+    let role: Option<Role> = call.param("role").map(|r| parse_enum("role", r)).transpose()?;
+    let status: Option<TxStatus> = call.param("status").map(|s| parse_enum("status", s)).transpose()?;
+    let query = Query::Transactions {
+        agent,
+        role,
+        status,
+        page: Page {
+            before: page.after,
+            limit: page.limit as u32,
+        },
+    };
+    let Answer::Transactions(items, more) = state.ask(query).await? else {
+        unreachable!("a transaction list answers transactions")
+    };
+    let next_cursor = more
+        .then(|| items.last().map(|t| format!("{:x}", t.transaction_id.0)))
+        .flatten();
+    let items = items
+        .iter()
+        .map(|t| TransactionJson::new(t, &state.directory))
+        .collect();
+    Ok(Out::json(StatusCode::OK, &PageJson { items, next_cursor }))
+}
+
+/// `GET /api/v1/transactions/{id}`: for its buyer or seller, with history.
+pub async fn get(state: &State, agent: agora_engine::units::AgentId, id: &str) -> Result<Out, ApiError> {
+    let transaction_id = TransactionId(parse_id(id, "transaction")?);
+    show(state, Some(agent), transaction_id, StatusCode::OK).await
+}
+
+async fn show(
+    state: &State,
+    agent: Option<agora_engine::units::AgentId>,
+    transaction_id: TransactionId,
+    status: StatusCode,
+) -> Result<Out, ApiError> {
+    let Answer::Transaction(t) = state
+        .ask(Query::Transaction {
+            agent,
+            transaction_id,
+        })
+        .await?
+    else {
+        unreachable!("a transaction query answers a transaction")
+    };
+    Ok(Out::json(status, &TransactionJson::new(&t, &state.directory)))
+}
+
+/// Body of `fund` (the reference's `return_url` is accepted and unused:
+/// funding moves wallet money at once).
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FundBody {
+    #[serde(rename = "return_url")]
+    _return_url: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeliverBody {
+    delivery_proof: String,
+    #[serde(default)]
+    message: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DisputeBody {
+    reason: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RatingBody {
+    score: u8,
+    #[serde(default, alias = "message")]
+    comment: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+enum Outcome {
+    Release,
+    Refund,
+    Split,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResolveBody {
+    outcome: Outcome,
+    seller_amount: Option<Fixed>,
+}
+
+/// Which step a `POST /api/v1/transactions/{id}/{step}` takes.
+#[derive(Copy, Clone)]
+pub enum Step {
+    /// Buyer pays into escrow.
+    Fund,
+    /// Seller delivers.
+    Deliver,
+    /// Buyer confirms.
+    Confirm,
+    /// A party disputes.
+    Dispute,
+    /// The operator resolves.
+    Resolve,
+    /// A party rates.
+    Rate,
+    /// A party cancels before funding.
+    Cancel,
+}
+
+/// `POST /api/v1/transactions/{id}/{step}`: takes the step for `agent`
+/// (`None`: the operator) and answers with the transaction.
+pub async fn step(
+    state: &State,
+    call: &Call,
+    agent: Option<agora_engine::units::AgentId>,
+    id: &str,
+    step: Step,
+) -> Result<Out, ApiError> {
+    let transaction_id = TransactionId(parse_id(id, "transaction")?);
+    let action = match step {
+        Step::Fund => {
+            call.json_or_default::<FundBody>()?;
+            TxAction::Fund
+        }
+        Step::Deliver => {
+            let body: DeliverBody = call.json()?;
+            TxAction::Deliver {
+                proof: body.delivery_proof,
+                message: body.message,
+            }
+        }
+        Step::Confirm => {
+            call.json_or_default::<Empty>()?;
+            TxAction::Confirm
+        }
+        Step::Dispute => TxAction::Dispute {
+            reason: call.json::<DisputeBody>()?.reason,
+        },
+        Step::Resolve => {
+            let body: ResolveBody = call.json()?;
+            TxAction::Resolve(match (body.outcome, body.seller_amount) {
+                (Outcome::Release, None) => Resolution::Release,
+                (Outcome::Refund, None) => Resolution::Refund,
+                (Outcome::Split, Some(a)) => Resolution::Split {
+                    seller_amount: Amount(a.0),
+                },
+                (Outcome::Split, None) => {
+                    return Err(ApiError::invalid("seller_amount", "is required for a split"))
+                }
+                (_, Some(_)) => {
+                    return Err(ApiError::invalid("seller_amount", "is only for a split"))
+                }
+            })
+        }
+        Step::Rate => {
+            let body: RatingBody = call.json()?;
+            TxAction::Rate {
+                score: body.score,
+                comment: body.comment,
+            }
+        }
+        Step::Cancel => {
+            call.json_or_default::<Empty>()?;
+            TxAction::Cancel
+        }
+    };
+    let command = Command::Transact(Box::new(Transact {
+        caller: agent,
+        transaction_id,
+        action,
+    }));
+    let namespace = agent.unwrap_or(super::OPERATOR);
+    state.execute(call, namespace, command).await?;
+    show(state, agent, transaction_id, StatusCode::OK).await
+}
+
+/// A body that must be empty or `{}`.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Empty {}
