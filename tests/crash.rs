@@ -90,10 +90,13 @@ fn check_money(s: &Server) {
     let totals = s.get("/api/v1/operator/totals", Some(OPERATOR_KEY));
     assert_eq!(totals.status, 200, "{totals:?}");
     for t in totals.body["items"].as_array().unwrap() {
-        let parts = decimal(&t["available"]) + decimal(&t["held"]) + decimal(&t["escrowed"]);
+        let parts = decimal(&t["available"])
+            + decimal(&t["held"])
+            + decimal(&t["escrowed"])
+            + decimal(&t["platform"]);
         let whole = decimal(&t["deposited_net"]);
         assert!((parts - whole).abs() < 1e-6, "money not conserved: {t}");
-        for part in ["available", "held", "escrowed"] {
+        for part in ["available", "held", "escrowed", "platform"] {
             assert!(decimal(&t[part]) >= 0.0, "negative {part}: {t}");
         }
     }

@@ -167,7 +167,10 @@ impl Market {
         caller: Option<AgentId>,
         id: TransactionId,
     ) -> Result<TransactionView, Reject> {
-        let tx = self.transactions.get(id).ok_or(Reject::UnknownTransaction)?;
+        let tx = self
+            .transactions
+            .get(id)
+            .ok_or(Reject::UnknownTransaction)?;
         if let Some(agent) = caller {
             let me = self.ledger.find_agent(agent);
             if me != Some(tx.buyer) && me != Some(tx.seller) {

@@ -95,12 +95,28 @@ impl Market {
                 self.ledger.agent_id(t.buyer),
                 self.ledger.agent_id(t.seller),
             );
-            put(&mut h, (t.origin, parties, self.ledger.currency_code(t.currency)));
             put(
                 &mut h,
-                (t.status, t.quantity, t.price, t.amount, t.created_at, t.deadline),
+                (t.origin, parties, self.ledger.currency_code(t.currency)),
             );
-            put(&mut h, (self.ledger.escrow_balance(id), self.transactions.details(id)));
+            put(
+                &mut h,
+                (
+                    t.status,
+                    t.quantity,
+                    t.price,
+                    t.amount,
+                    t.created_at,
+                    t.deadline,
+                ),
+            );
+            put(
+                &mut h,
+                (
+                    self.ledger.escrow_balance(id),
+                    self.transactions.details(id),
+                ),
+            );
         }
         put(&mut h, self.requests.requests());
         put(&mut h, self.requests.offers());

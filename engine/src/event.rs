@@ -7,9 +7,9 @@ use crate::cmd::place_order::{OrderType, SelfTradePrevention, Side, TimeInForce}
 use crate::listings::ListingStatus;
 use crate::requests::{OfferStatus, RequestStatus};
 use crate::transactions::TxStatus;
-use crate::units::{ListingId, OfferId, RequestId,
-    AgentId, Amount, ClientOrderId, Currency, TransactionId, OrderId, Price, Quantity, Symbol,
-    Timestamp, TradeId,
+use crate::units::{
+    AgentId, Amount, ClientOrderId, Currency, ListingId, OfferId, OrderId, Price, Quantity,
+    RequestId, Symbol, Timestamp, TradeId, TransactionId,
 };
 
 /// One side of a ledger posting.

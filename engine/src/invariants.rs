@@ -6,10 +6,10 @@ use rustc_hash::FxHashMap;
 use crate::cmd::place_order::Side;
 use crate::ledger::AgentIdx;
 use crate::ledger::CurrencyId;
-use crate::transactions::{Origin, Resolution, TxStatus};
-use crate::units::{Amount, TransactionId};
 use crate::market::Market;
 use crate::orders::NIL;
+use crate::transactions::{Origin, Resolution, TxStatus};
+use crate::units::{Amount, TransactionId};
 
 macro_rules! ensure {
     ($cond:expr, $($msg:tt)+) => {
@@ -208,7 +208,11 @@ impl Market {
         for (i, tx) in self.transactions.records().iter().enumerate() {
             let id = TransactionId(i as u64 + 1);
             let balance = self.ledger.escrow_balance(id);
-            let expected = if tx.status.is_funded() { tx.amount.0 } else { 0 };
+            let expected = if tx.status.is_funded() {
+                tx.amount.0
+            } else {
+                0
+            };
             ensure!(
                 balance.0 == expected,
                 "transaction {id} is {:?} but its escrow holds {balance}",

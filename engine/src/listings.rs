@@ -110,7 +110,11 @@ impl Listings {
         events: &mut Vec<Event>,
     ) -> Result<ListingId, Reject> {
         check_title(&post.title, config)?;
-        check_text(&post.description, config.text_chars_max, TextField::Description)?;
+        check_text(
+            &post.description,
+            config.text_chars_max,
+            TextField::Description,
+        )?;
         check_price(post.price)?;
         check_quantity(post.quantity, config)?;
         let id = ListingId(self.listings.len() as u64 + 1);
@@ -195,7 +199,12 @@ impl Listings {
     }
 
     /// Checks that `buyer` may buy `quantity` units of listing `id`.
-    pub fn check_purchase(&self, buyer: AgentId, id: ListingId, quantity: u32) -> Result<Sale, Reject> {
+    pub fn check_purchase(
+        &self,
+        buyer: AgentId,
+        id: ListingId,
+        quantity: u32,
+    ) -> Result<Sale, Reject> {
         let listing = self.get(id)?;
         if listing.seller == buyer {
             return Err(Reject::OwnListing);
@@ -243,7 +252,13 @@ impl Listings {
 
     /// Puts back `quantity` units of a purchase that was cancelled unpaid
     /// (unless the listing was withdrawn meanwhile).
-    pub fn restock(&mut self, id: ListingId, quantity: u32, time: Timestamp, events: &mut Vec<Event>) {
+    pub fn restock(
+        &mut self,
+        id: ListingId,
+        quantity: u32,
+        time: Timestamp,
+        events: &mut Vec<Event>,
+    ) {
         let listing = self.get_mut(id);
         listing.sold -= quantity;
         if listing.status == ListingStatus::Withdrawn {
@@ -316,15 +331,30 @@ mod tests {
         assert_eq!(h.purchase(1, listing, 0), Err(Reject::QuantityNotPositive));
         let tx = h.purchase(1, listing, 2).unwrap();
         assert_eq!(h.tx(tx).amount, amt(14));
-        assert_eq!(h.purchase(3, listing, 2), Err(Reject::NotEnoughUnits { available: 1 }));
+        assert_eq!(
+            h.purchase(3, listing, 2),
+            Err(Reject::NotEnoughUnits { available: 1 })
+        );
         h.purchase(3, listing, 1).unwrap();
         let record = h.market.listings.get(listing).unwrap();
-        assert_eq!((record.status, record.post.quantity, record.sold), (ListingStatus::SoldOut, 0, 3));
-        assert_eq!(h.purchase(4, listing, 1), Err(Reject::NotEnoughUnits { available: 0 }));
+        assert_eq!(
+            (record.status, record.post.quantity, record.sold),
+            (ListingStatus::SoldOut, 0, 3)
+        );
+        assert_eq!(
+            h.purchase(4, listing, 1),
+            Err(Reject::NotEnoughUnits { available: 0 })
+        );
         // An unpaid purchase cancelled puts its units back.
-        assert_eq!(h.transact(Some(1), tx, TxAction::Cancel), Ok(TxStatus::Cancelled));
+        assert_eq!(
+            h.transact(Some(1), tx, TxAction::Cancel),
+            Ok(TxStatus::Cancelled)
+        );
         let record = h.market.listings.get(listing).unwrap();
-        assert_eq!((record.status, record.post.quantity, record.sold), (ListingStatus::Active, 2, 1));
+        assert_eq!(
+            (record.status, record.post.quantity, record.sold),
+            (ListingStatus::Active, 2, 1)
+        );
     }
 
     #[test]
@@ -336,24 +366,48 @@ mod tests {
             quantity: Some(0),
             ..ListingUpdate::default()
         };
-        let op = |update: ListingUpdate| ListingOp::Update { listing_id: listing, update };
-        assert_eq!(h.listings(1, op(update.clone())), Err(Reject::NotYourListing));
+        let op = |update: ListingUpdate| ListingOp::Update {
+            listing_id: listing,
+            update,
+        };
+        assert_eq!(
+            h.listings(1, op(update.clone())),
+            Err(Reject::NotYourListing)
+        );
         h.listings(2, op(update)).unwrap();
         let record = h.market.listings.get(listing).unwrap();
-        assert_eq!((record.status, record.post.price), (ListingStatus::SoldOut, amt(8)));
+        assert_eq!(
+            (record.status, record.post.price),
+            (ListingStatus::SoldOut, amt(8))
+        );
         let bad = ListingUpdate {
             price: Some(Amount(-1)),
             ..ListingUpdate::default()
         };
         assert_eq!(h.listings(2, op(bad)), Err(Reject::AmountNotPositive));
-        h.listings(2, ListingOp::Withdraw { listing_id: listing }).unwrap();
+        h.listings(
+            2,
+            ListingOp::Withdraw {
+                listing_id: listing,
+            },
+        )
+        .unwrap();
         assert_eq!(
             h.purchase(1, listing, 1),
-            Err(Reject::ListingNotActive { status: ListingStatus::Withdrawn })
+            Err(Reject::ListingNotActive {
+                status: ListingStatus::Withdrawn
+            })
         );
         assert_eq!(
-            h.listings(2, ListingOp::Withdraw { listing_id: listing }),
-            Err(Reject::ListingNotActive { status: ListingStatus::Withdrawn })
+            h.listings(
+                2,
+                ListingOp::Withdraw {
+                    listing_id: listing
+                }
+            ),
+            Err(Reject::ListingNotActive {
+                status: ListingStatus::Withdrawn
+            })
         );
         assert_eq!(h.purchase(1, ListingId(9), 1), Err(Reject::UnknownListing));
     }

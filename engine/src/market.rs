@@ -9,14 +9,14 @@ use crate::cmd::{Input, OrderRef};
 use crate::config::EngineConfig;
 use crate::event::Event;
 use crate::idempotency::IdempotencyStore;
-use crate::listings::Listings;
-use crate::requests::Requests;
-use crate::transactions::{Origin, Settlement, Transactions, TxRecord, TxStatus};
 use crate::ledger::{AgentIdx, CurrencyId, Ledger};
+use crate::listings::Listings;
 use crate::matching::BookCtx;
 use crate::orders::OrderStore;
 use crate::reject::Reject;
 use crate::reply::{OrderAck, Reply};
+use crate::requests::Requests;
+use crate::transactions::{Origin, Settlement, Transactions, TxRecord, TxStatus};
 use crate::units::{
     AgentId, Amount, Currency, Lots, Price, Quantity, Symbol, Ticks, Timestamp, TransactionId,
 };
@@ -365,13 +365,15 @@ impl Market {
             deadline: Timestamp(0),
         };
         self.transactions.open(id, record, &self.config);
-        events.push(Event::TransactionChanged(crate::event::TransactionChanged {
-            transaction_id: id,
-            buyer: deal.buyer,
-            seller: deal.seller,
-            status: TxStatus::Pending,
-            time,
-        }));
+        events.push(Event::TransactionChanged(
+            crate::event::TransactionChanged {
+                transaction_id: id,
+                buyer: deal.buyer,
+                seller: deal.seller,
+                status: TxStatus::Pending,
+                time,
+            },
+        ));
         id
     }
 

@@ -10,9 +10,9 @@ use crate::cmd::place_order::{OrderType, SelfTradePrevention, Side, TimeInForce}
 use crate::config::EngineConfig;
 use crate::event::{CancelReason, Event, PostingKind, Trade};
 use crate::ledger::{Acct, AgentIdx, Ledger};
-use crate::transactions::{Origin, Transactions, TxRecord, TxStatus};
 use crate::orders::OrderStore;
 use crate::reply::{OrderAck, OrderStatus};
+use crate::transactions::{Origin, Transactions, TxRecord, TxStatus};
 use crate::units::{Amount, Lots, OrderId, Timestamp, TradeId};
 
 /// Why matching stopped.

@@ -7,15 +7,15 @@ use crate::agents::{AgentRecord, KeyHash};
 use crate::asset::{AssetId, AssetSpec};
 use crate::cmd::place_order::{OrderType, SelfTradePrevention, Side, TimeInForce};
 use crate::cmd::OrderRef;
-use crate::idempotency::{IdempotencyKey, IdempotentResult};
 use crate::deal_queries::{
     ListingFilter, ListingView, OfferView, Page, RequestFilter, RequestView, Role,
 };
+use crate::idempotency::{IdempotencyKey, IdempotentResult};
 use crate::ledger::{AgentIdx, Balance};
-use crate::transactions::{Reputation, TransactionView, TxStatus};
 use crate::market::Market;
 use crate::reject::Reject;
 use crate::reply::OrderStatus;
+use crate::transactions::{Reputation, TransactionView, TxStatus};
 use crate::units::{
     AgentId, Amount, ClientOrderId, Currency, ListingId, OfferId, OrderId, Price, Quantity,
     RequestId, Symbol, Ticks, Timestamp, TradeId, TransactionId,
@@ -426,9 +426,11 @@ impl Market {
                 agent,
                 request_id,
                 now,
-            } => Ok(Answer::Offers(
-                self.visible_offers(*agent, *request_id, *now)?,
-            )),
+            } => Ok(Answer::Offers(self.visible_offers(
+                *agent,
+                *request_id,
+                *now,
+            )?)),
             Query::Offer {
                 agent,
                 offer_id,
@@ -440,7 +442,9 @@ impl Market {
                 Ok(Answer::Listing(Box::new(self.listing_view(*listing_id)?)))
             }
             Query::Listings { filter, page } => Ok(self.search_listings(filter, *page)),
-            Query::Reputation { agent } => Ok(Answer::Reputation(Box::new(self.reputation(*agent)))),
+            Query::Reputation { agent } => {
+                Ok(Answer::Reputation(Box::new(self.reputation(*agent))))
+            }
             Query::Asset { asset } => {
                 let id = self.known_asset(asset)?;
                 Ok(Answer::Asset(self.assets.get(id).spec))

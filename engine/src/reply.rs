@@ -2,11 +2,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::reject::Reject;
 use crate::listings::ListingStatus;
+use crate::reject::Reject;
 use crate::requests::{OfferStatus, RequestStatus};
 use crate::transactions::TxStatus;
-use crate::units::{AgentId, Amount, ListingId, OfferId, OrderId, Quantity, RequestId, TransactionId};
+use crate::units::{
+    AgentId, Amount, ListingId, OfferId, OrderId, Quantity, RequestId, TransactionId,
+};
 
 /// An order's lifecycle status.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -200,7 +200,11 @@ impl Requests {
         events: &mut Vec<Event>,
     ) -> Result<RequestId, Reject> {
         check_title(&post.title, config)?;
-        check_text(&post.description, config.text_chars_max, TextField::Description)?;
+        check_text(
+            &post.description,
+            config.text_chars_max,
+            TextField::Description,
+        )?;
         if post.budget_min.0 < 0 || post.budget_max.0 <= 0 || post.budget_min > post.budget_max {
             return Err(Reject::BudgetInvalid);
         }
@@ -584,7 +588,11 @@ impl Requests {
 
 /// Fails unless `deadline` is after `time` and within the configured
 /// lifetime.
-fn check_deadline(deadline: Timestamp, time: Timestamp, config: &EngineConfig) -> Result<(), Reject> {
+fn check_deadline(
+    deadline: Timestamp,
+    time: Timestamp,
+    config: &EngineConfig,
+) -> Result<(), Reject> {
     if deadline <= time {
         return Err(Reject::DeadlineInPast);
     }
@@ -618,26 +626,37 @@ mod tests {
         let a = h.offer(2, request, 12).unwrap();
         let b = h.offer(3, request, 10).unwrap();
         let c = h.offer(4, request, 11).unwrap();
-        h.requests(4, RequestOp::WithdrawOffer { offer_id: c }).unwrap();
+        h.requests(4, RequestOp::WithdrawOffer { offer_id: c })
+            .unwrap();
         assert_eq!(h.accept(2, b), Err(Reject::NotYourRequest));
         let tx = h.accept(1, b).unwrap();
         assert_eq!(
             statuses(&h, request),
-            vec![OfferStatus::Rejected, OfferStatus::Accepted, OfferStatus::Withdrawn]
+            vec![
+                OfferStatus::Rejected,
+                OfferStatus::Accepted,
+                OfferStatus::Withdrawn
+            ]
         );
         let r = h.market.requests.request(request).unwrap();
         assert_eq!((r.status, r.accepted), (RequestStatus::Fulfilled, Some(b)));
         let view = h.tx(tx);
-        assert_eq!((view.buyer, view.seller, view.amount), (AgentId(1), AgentId(3), amt(10)));
+        assert_eq!(
+            (view.buyer, view.seller, view.amount),
+            (AgentId(1), AgentId(3), amt(10))
+        );
         assert_eq!(
             h.accept(1, a),
             Err(Reject::OfferNotPending {
                 status: OfferStatus::Rejected
             })
         );
-        assert_eq!(h.offer(5, request, 9), Err(Reject::RequestNotOpen {
-            status: RequestStatus::Fulfilled
-        }));
+        assert_eq!(
+            h.offer(5, request, 9),
+            Err(Reject::RequestNotOpen {
+                status: RequestStatus::Fulfilled
+            })
+        );
     }
 
     #[test]
@@ -657,8 +676,16 @@ mod tests {
             expires_at: None,
         };
         assert_eq!(
-            h.requests(3, RequestOp::MakeOffer { request_id: request, offer: usd }),
-            Err(Reject::CurrencyMismatch { currency: credits() })
+            h.requests(
+                3,
+                RequestOp::MakeOffer {
+                    request_id: request,
+                    offer: usd
+                }
+            ),
+            Err(Reject::CurrencyMismatch {
+                currency: credits()
+            })
         );
         let mut post = RequestPost {
             title: "  ".into(),
@@ -671,20 +698,35 @@ mod tests {
             agent_ready: false,
             offer_window_ns: 0,
         };
-        assert_eq!(h.requests(1, RequestOp::Create(post.clone())), Err(Reject::TitleEmpty));
+        assert_eq!(
+            h.requests(1, RequestOp::Create(post.clone())),
+            Err(Reject::TitleEmpty)
+        );
         post.title = "x".repeat(201);
         assert_eq!(
             h.requests(1, RequestOp::Create(post.clone())),
-            Err(Reject::TextTooLong { field: TextField::Title, max: 200 })
+            Err(Reject::TextTooLong {
+                field: TextField::Title,
+                max: 200
+            })
         );
         post.title = "ok".into();
-        assert_eq!(h.requests(1, RequestOp::Create(post.clone())), Err(Reject::BudgetInvalid));
+        assert_eq!(
+            h.requests(1, RequestOp::Create(post.clone())),
+            Err(Reject::BudgetInvalid)
+        );
         post.budget_max = amt(9);
         post.deadline = Some(Timestamp(1));
-        assert_eq!(h.requests(1, RequestOp::Create(post.clone())), Err(Reject::DeadlineInPast));
+        assert_eq!(
+            h.requests(1, RequestOp::Create(post.clone())),
+            Err(Reject::DeadlineInPast)
+        );
         post.deadline = None;
         post.offer_window_ns = i64::MAX;
-        assert_eq!(h.requests(1, RequestOp::Create(post)), Err(Reject::OfferWindowInvalid));
+        assert_eq!(
+            h.requests(1, RequestOp::Create(post)),
+            Err(Reject::OfferWindowInvalid)
+        );
     }
 
     #[test]
@@ -696,15 +738,34 @@ mod tests {
         let better = h.offer(3, request, 9).unwrap();
         let now = Timestamp(h.time);
         let until = h.market.requests.request(request).unwrap().sealed_until;
-        assert_eq!(h.market.visible_offers(AgentId(1), request, now), Err(Reject::OfferWindowOpen { until }));
+        assert_eq!(
+            h.market.visible_offers(AgentId(1), request, now),
+            Err(Reject::OfferWindowOpen { until })
+        );
         assert_eq!(h.accept(1, fast), Err(Reject::OfferWindowOpen { until }));
         // Each offerer sees only its own.
         let own = h.market.visible_offers(AgentId(3), request, now).unwrap();
-        assert_eq!(own.iter().map(|o| o.offer_id).collect::<Vec<_>>(), vec![better]);
-        assert!(h.market.visible_offers(AgentId(9), request, now).unwrap().is_empty());
-        assert_eq!(h.market.offer_view(AgentId(3), fast, now), Err(Reject::NotYourOffer));
+        assert_eq!(
+            own.iter().map(|o| o.offer_id).collect::<Vec<_>>(),
+            vec![better]
+        );
+        assert!(h
+            .market
+            .visible_offers(AgentId(9), request, now)
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            h.market.offer_view(AgentId(3), fast, now),
+            Err(Reject::NotYourOffer)
+        );
         h.time = until.0;
-        assert_eq!(h.market.visible_offers(AgentId(1), request, until).unwrap().len(), 2);
+        assert_eq!(
+            h.market
+                .visible_offers(AgentId(1), request, until)
+                .unwrap()
+                .len(),
+            2
+        );
         h.accept(1, better).unwrap();
     }
 
@@ -720,29 +781,74 @@ mod tests {
             estimated_delivery: None,
             expires_at: Some(expiry),
         };
-        let Ok(crate::Ack::Offer { offer_id, .. }) =
-            h.requests(2, RequestOp::MakeOffer { request_id: request, offer })
-        else {
+        let Ok(crate::Ack::Offer { offer_id, .. }) = h.requests(
+            2,
+            RequestOp::MakeOffer {
+                request_id: request,
+                offer,
+            },
+        ) else {
             panic!("offer accepted")
         };
         h.tick_at(expiry.0).unwrap();
-        assert_eq!(h.market.requests.offer(offer_id).unwrap().status, OfferStatus::Expired);
+        assert_eq!(
+            h.market.requests.offer(offer_id).unwrap().status,
+            OfferStatus::Expired
+        );
         let deadline = h.market.requests.request(request).unwrap().deadline;
         h.tick_at(deadline.0).unwrap();
-        assert_eq!(h.market.requests.request(request).unwrap().status, RequestStatus::Expired);
-        assert_eq!(h.offer(3, request, 5), Err(Reject::RequestNotOpen { status: RequestStatus::Expired }));
         assert_eq!(
-            h.requests(2, RequestOp::Renew { request_id: request, deadline: None }),
+            h.market.requests.request(request).unwrap().status,
+            RequestStatus::Expired
+        );
+        assert_eq!(
+            h.offer(3, request, 5),
+            Err(Reject::RequestNotOpen {
+                status: RequestStatus::Expired
+            })
+        );
+        assert_eq!(
+            h.requests(
+                2,
+                RequestOp::Renew {
+                    request_id: request,
+                    deadline: None
+                }
+            ),
             Err(Reject::NotYourRequest)
         );
-        h.requests(1, RequestOp::Renew { request_id: request, deadline: None }).unwrap();
-        assert_eq!(h.market.requests.request(request).unwrap().status, RequestStatus::Open);
+        h.requests(
+            1,
+            RequestOp::Renew {
+                request_id: request,
+                deadline: None,
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            h.market.requests.request(request).unwrap().status,
+            RequestStatus::Open
+        );
         h.offer(3, request, 5).unwrap();
-        h.requests(1, RequestOp::Fulfil { request_id: request }).unwrap();
+        h.requests(
+            1,
+            RequestOp::Fulfil {
+                request_id: request,
+            },
+        )
+        .unwrap();
         assert_eq!(statuses(&h, request).last(), Some(&OfferStatus::Rejected));
         assert_eq!(
-            h.requests(1, RequestOp::Renew { request_id: request, deadline: None }),
-            Err(Reject::RequestNotOpen { status: RequestStatus::Fulfilled })
+            h.requests(
+                1,
+                RequestOp::Renew {
+                    request_id: request,
+                    deadline: None
+                }
+            ),
+            Err(Reject::RequestNotOpen {
+                status: RequestStatus::Fulfilled
+            })
         );
     }
 }

@@ -256,7 +256,12 @@ impl Harness {
     }
 
     /// An offer by `agent` at `price` credits.
-    pub fn offer(&mut self, agent: u64, request_id: RequestId, price: i64) -> Result<OfferId, Reject> {
+    pub fn offer(
+        &mut self,
+        agent: u64,
+        request_id: RequestId,
+        price: i64,
+    ) -> Result<OfferId, Reject> {
         let offer = OfferPost {
             price: amt(price),
             currency: credits(),
@@ -312,8 +317,19 @@ impl Harness {
     }
 
     /// `agent` buys `units` of `listing_id`; returns the new transaction.
-    pub fn purchase(&mut self, agent: u64, listing_id: ListingId, units: u32) -> Result<TransactionId, Reject> {
-        match self.listings(agent, ListingOp::Purchase { listing_id, quantity: units })? {
+    pub fn purchase(
+        &mut self,
+        agent: u64,
+        listing_id: ListingId,
+        units: u32,
+    ) -> Result<TransactionId, Reject> {
+        match self.listings(
+            agent,
+            ListingOp::Purchase {
+                listing_id,
+                quantity: units,
+            },
+        )? {
             Ack::Listing {
                 transaction_id: Some(tx),
                 ..
@@ -323,7 +339,12 @@ impl Harness {
     }
 
     /// `agent` (the operator if `None`) takes `action` on `tx`.
-    pub fn transact(&mut self, agent: Option<u64>, tx: TransactionId, action: TxAction) -> Result<TxStatus, Reject> {
+    pub fn transact(
+        &mut self,
+        agent: Option<u64>,
+        tx: TransactionId,
+        action: TxAction,
+    ) -> Result<TxStatus, Reject> {
         match self.run(Command::Transact(Box::new(Transact {
             caller: agent.map(AgentId),
             transaction_id: tx,

@@ -275,7 +275,11 @@ impl Transactions {
     /// as `id`, in `status` (pending, or funded when the money was already
     /// held), with that status's deadline.
     pub fn open(&mut self, id: TransactionId, record: TxRecord, config: &EngineConfig) {
-        debug_assert_eq!(id.0, self.records.len() as u64 + 1, "ids follow the escrows");
+        debug_assert_eq!(
+            id.0,
+            self.records.len() as u64 + 1,
+            "ids follow the escrows"
+        );
         let (buyer, seller) = (record.buyer, record.seller);
         let mut record = record;
         record.deadline = Self::deadline_for(record.status, record.created_at, config);
@@ -394,7 +398,9 @@ impl Transactions {
         // nothing that the deadline forecloses may slip in.
         let expired = tx.deadline.0 != 0 && time > tx.deadline;
         if expired && matches!(action, TxAction::Fund | TxAction::Deliver { .. })
-            || expired && tx.status == TxStatus::Delivered && matches!(action, TxAction::Dispute { .. })
+            || expired
+                && tx.status == TxStatus::Delivered
+                && matches!(action, TxAction::Dispute { .. })
         {
             return Err(Reject::DeadlinePassed);
         }
@@ -711,11 +717,17 @@ mod tests {
     fn the_full_flow_pays_the_seller_less_the_fee() {
         let (mut h, tx) = accepted();
         assert_eq!(h.tx(tx).status, TxStatus::Pending);
-        assert_eq!(h.transact(Some(1), tx, TxAction::Fund), Ok(TxStatus::EscrowFunded));
+        assert_eq!(
+            h.transact(Some(1), tx, TxAction::Fund),
+            Ok(TxStatus::EscrowFunded)
+        );
         assert_eq!(h.balance(1).0, amt(90));
         assert_eq!(h.tx(tx).escrow_balance, amt(10));
         assert_eq!(h.transact(Some(2), tx, deliver()), Ok(TxStatus::Delivered));
-        assert_eq!(h.transact(Some(1), tx, TxAction::Confirm), Ok(TxStatus::Completed));
+        assert_eq!(
+            h.transact(Some(1), tx, TxAction::Confirm),
+            Ok(TxStatus::Completed)
+        );
         // 10% of 10 to the platform, 9 to the seller.
         assert_eq!(h.balance(2).0, amt(9));
         assert_eq!(h.platform(), amt(1));
@@ -732,14 +744,23 @@ mod tests {
                 (TxStatus::Completed, Actor::Buyer),
             ]
         );
-        assert_eq!(view.delivery.unwrap().proof, "https://example.com/data.json");
+        assert_eq!(
+            view.delivery.unwrap().proof,
+            "https://example.com/data.json"
+        );
     }
 
     #[test]
     fn each_step_belongs_to_one_role_and_one_status() {
         let (mut h, tx) = accepted();
-        assert_eq!(h.transact(Some(2), tx, TxAction::Fund), Err(Reject::WrongParty));
-        assert_eq!(h.transact(Some(3), tx, TxAction::Fund), Err(Reject::NotAParty));
+        assert_eq!(
+            h.transact(Some(2), tx, TxAction::Fund),
+            Err(Reject::WrongParty)
+        );
+        assert_eq!(
+            h.transact(Some(3), tx, TxAction::Fund),
+            Err(Reject::NotAParty)
+        );
         assert_eq!(h.transact(Some(1), tx, deliver()), Err(Reject::WrongParty));
         assert_eq!(
             h.transact(Some(1), tx, TxAction::Confirm),
@@ -759,7 +780,10 @@ mod tests {
         );
         h.transact(Some(1), tx, TxAction::Fund).unwrap();
         // Two racing confirmations: exactly one wins.
-        assert_eq!(h.transact(Some(1), tx, TxAction::Confirm), Ok(TxStatus::Completed));
+        assert_eq!(
+            h.transact(Some(1), tx, TxAction::Confirm),
+            Ok(TxStatus::Completed)
+        );
         assert_eq!(
             h.transact(Some(1), tx, TxAction::Confirm),
             Err(Reject::WrongStatus {
@@ -807,7 +831,10 @@ mod tests {
         let split = Resolution::Split {
             seller_amount: amt(4),
         };
-        assert_eq!(h.transact(None, tx, TxAction::Resolve(split)), Ok(TxStatus::Resolved));
+        assert_eq!(
+            h.transact(None, tx, TxAction::Resolve(split)),
+            Ok(TxStatus::Resolved)
+        );
         assert_eq!(h.balance(1).0, amt(96));
         assert_eq!(h.balance(2).0, Amount(amt(4).0 - amt(4).0 / 10));
         assert_eq!(h.platform(), Amount(amt(4).0 / 10));
@@ -834,7 +861,10 @@ mod tests {
         let due = h.tx(tx).deadline.unwrap().0;
         assert_eq!(due, h.time + 7 * DAY_NS);
         h.time = due;
-        assert_eq!(h.transact(Some(2), tx, deliver()), Err(Reject::DeadlinePassed));
+        assert_eq!(
+            h.transact(Some(2), tx, deliver()),
+            Err(Reject::DeadlinePassed)
+        );
         h.tick_at(due + 5).unwrap();
         assert_eq!(h.tx(tx).status, TxStatus::Refunded);
         assert_eq!(h.balance(1).0, amt(100));
@@ -862,7 +892,10 @@ mod tests {
             })
         );
         h.transact(Some(1), tx, TxAction::Confirm).unwrap();
-        assert_eq!(h.transact(Some(1), tx, rate(6)), Err(Reject::RatingOutOfRange));
+        assert_eq!(
+            h.transact(Some(1), tx, rate(6)),
+            Err(Reject::RatingOutOfRange)
+        );
         assert_eq!(h.transact(Some(1), tx, rate(5)), Ok(TxStatus::Completed));
         assert_eq!(h.transact(Some(1), tx, rate(4)), Err(Reject::AlreadyRated));
         assert_eq!(h.transact(Some(2), tx, rate(3)), Ok(TxStatus::Completed));
@@ -881,7 +914,10 @@ mod tests {
         h.limit(1, Side::Buy, 10, 2);
         let tx = TransactionId(1);
         let view = h.tx(tx);
-        assert_eq!((view.status, view.amount), (TxStatus::EscrowFunded, amt(20)));
+        assert_eq!(
+            (view.status, view.amount),
+            (TxStatus::EscrowFunded, amt(20))
+        );
         assert_eq!(view.asset, Some(crate::testkit::gpu()));
         h.transact(Some(2), tx, deliver()).unwrap();
         h.transact(Some(1), tx, TxAction::Confirm).unwrap();

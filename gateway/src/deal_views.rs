@@ -133,9 +133,10 @@ impl TransactionJson {
                     at: rfc3339(s.time),
                 })
                 .collect(),
-            delivery: t.delivery.as_ref().map(|d| {
-                json!({"proof": d.proof, "message": d.message, "at": rfc3339(d.time)})
-            }),
+            delivery: t
+                .delivery
+                .as_ref()
+                .map(|d| json!({"proof": d.proof, "message": d.message, "at": rfc3339(d.time)})),
             dispute: t
                 .dispute
                 .as_ref()

@@ -120,14 +120,21 @@ impl From<Reject> for ApiError {
                 "not_found",
                 "This claim token is unknown, used or expired; ask the agent for a new one.",
             ),
-            Reject::NotYourRequest => forbidden("Only the agent that posted this request may do that."),
-            Reject::NotYourListing => forbidden("Only the agent that posted this listing may do that."),
+            Reject::NotYourRequest => {
+                forbidden("Only the agent that posted this request may do that.")
+            }
+            Reject::NotYourListing => {
+                forbidden("Only the agent that posted this listing may do that.")
+            }
             Reject::WrongParty => forbidden(
                 "Your role in this transaction cannot take this step: the buyer funds, \
                  confirms and disputes; the seller delivers; the operator resolves.",
             ),
             Reject::WrongStatus { status } => conflict_in(
-                format!("The transaction is {}; this step is not allowed from there.", snake(&status)),
+                format!(
+                    "The transaction is {}; this step is not allowed from there.",
+                    snake(&status)
+                ),
                 json!({ "status": snake(&status) }),
             ),
             Reject::RequestNotOpen { status } => conflict_in(
@@ -170,17 +177,18 @@ impl From<Reject> for ApiError {
                 "seller_amount",
                 format!("must be between 0 and the amount {}", format(amount.0)),
             ),
-            Reject::RatingOutOfRange => ApiError::invalid("score", "must be a whole number from 1 to 5"),
+            Reject::RatingOutOfRange => {
+                ApiError::invalid("score", "must be a whole number from 1 to 5")
+            }
             Reject::TextTooLong { field, max } => {
                 let field = snake(&field);
                 ApiError::invalid(&field, format!("must be at most {max} characters"))
                     .with_details(json!({ "field": field, "max": max }))
             }
             Reject::TitleEmpty => ApiError::invalid("title", "must not be blank"),
-            Reject::BudgetInvalid => ApiError::invalid(
-                "budget",
-                "needs 0 ≤ min ≤ max and a positive max",
-            ),
+            Reject::BudgetInvalid => {
+                ApiError::invalid("budget", "needs 0 ≤ min ≤ max and a positive max")
+            }
             Reject::OfferWindowInvalid => ApiError::invalid(
                 "offer_window_seconds",
                 "must be non-negative and close before the deadline",

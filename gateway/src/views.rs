@@ -33,7 +33,10 @@ pub fn parse_rfc3339(field: &str, text: &str) -> Result<Timestamp, crate::error:
         .and_then(|d| i64::try_from(d.unix_timestamp_nanos()).ok())
         .map(Timestamp)
         .ok_or_else(|| {
-            crate::error::ApiError::invalid(field, "must be an RFC 3339 time, e.g. 2026-02-10T23:59:59Z")
+            crate::error::ApiError::invalid(
+                field,
+                "must be an RFC 3339 time, e.g. 2026-02-10T23:59:59Z",
+            )
         })
 }
 

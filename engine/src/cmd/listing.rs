@@ -47,7 +47,12 @@ pub enum ListingOp {
 }
 
 impl ListingAction {
-    pub(crate) fn apply(&self, market: &mut Market, time: Timestamp, events: &mut Vec<Event>) -> Reply {
+    pub(crate) fn apply(
+        &self,
+        market: &mut Market,
+        time: Timestamp,
+        events: &mut Vec<Event>,
+    ) -> Reply {
         let agent = self.agent;
         let ack = |listing_id, status| Ack::Listing {
             listing_id,
@@ -64,10 +69,14 @@ impl ListingAction {
                 Ok(ack(id, ListingStatus::Active))
             }
             ListingOp::Update { listing_id, update } => {
-                let status =
-                    market
-                        .listings
-                        .update(agent, *listing_id, update, time, &market.config, events)?;
+                let status = market.listings.update(
+                    agent,
+                    *listing_id,
+                    update,
+                    time,
+                    &market.config,
+                    events,
+                )?;
                 Ok(ack(*listing_id, status))
             }
             ListingOp::Withdraw { listing_id } => {
@@ -78,7 +87,9 @@ impl ListingAction {
                 listing_id,
                 quantity,
             } => {
-                let sale = market.listings.check_purchase(agent, *listing_id, *quantity)?;
+                let sale = market
+                    .listings
+                    .check_purchase(agent, *listing_id, *quantity)?;
                 let deal = Deal {
                     origin: Origin::Listing {
                         listing_id: *listing_id,

@@ -65,7 +65,10 @@ impl OwnershipAction {
                     .agents
                     .by_claim_token(token_hash)
                     .ok_or(Reject::UnknownClaimToken)?;
-                let expired = record.ownership.pending.is_some_and(|(_, until)| until < time);
+                let expired = record
+                    .ownership
+                    .pending
+                    .is_some_and(|(_, until)| until < time);
                 if expired {
                     return Err(Reject::UnknownClaimToken);
                 }
@@ -74,10 +77,7 @@ impl OwnershipAction {
                 Ok(Ack::AgentUpdated)
             }
             OwnershipAction::Verify { agent, verified } => {
-                let record = market
-                    .agents
-                    .get_mut(*agent)
-                    .ok_or(Reject::UnknownAgent)?;
+                let record = market.agents.get_mut(*agent).ok_or(Reject::UnknownAgent)?;
                 record.verified = *verified;
                 record.updated_at = time;
                 Ok(Ack::AgentUpdated)
@@ -120,7 +120,10 @@ mod tests {
         run(&mut h, claim(3)).unwrap();
         assert_eq!(run(&mut h, claim(3)), Err(Reject::UnknownClaimToken));
         let record = h.market.agents().get(agent).unwrap();
-        assert_eq!(record.ownership.owner.as_ref().unwrap().0, "owner@example.com");
+        assert_eq!(
+            record.ownership.owner.as_ref().unwrap().0,
+            "owner@example.com"
+        );
         let verify = OwnershipAction::Verify {
             agent,
             verified: true,

@@ -69,7 +69,12 @@ pub enum RequestOp {
 }
 
 impl RequestAction {
-    pub(crate) fn apply(&self, market: &mut Market, time: Timestamp, events: &mut Vec<Event>) -> Reply {
+    pub(crate) fn apply(
+        &self,
+        market: &mut Market,
+        time: Timestamp,
+        events: &mut Vec<Event>,
+    ) -> Reply {
         let agent = self.agent;
         let request_ack = |request_id, status| Ack::Request { request_id, status };
         let offer_ack = |offer_id, status| Ack::Offer {
@@ -90,7 +95,14 @@ impl RequestAction {
                 request_id,
                 deadline,
             } => {
-                let status = market.requests.renew(agent, *request_id, *deadline, time, &market.config, events)?;
+                let status = market.requests.renew(
+                    agent,
+                    *request_id,
+                    *deadline,
+                    time,
+                    &market.config,
+                    events,
+                )?;
                 Ok(request_ack(*request_id, status))
             }
             RequestOp::Fulfil { request_id } => {
@@ -102,7 +114,14 @@ impl RequestAction {
                 Ok(request_ack(*request_id, status))
             }
             RequestOp::MakeOffer { request_id, offer } => {
-                let id = market.requests.make_offer(agent, *request_id, offer, time, &market.config, events)?;
+                let id = market.requests.make_offer(
+                    agent,
+                    *request_id,
+                    offer,
+                    time,
+                    &market.config,
+                    events,
+                )?;
                 Ok(offer_ack(id, OfferStatus::Pending))
             }
             RequestOp::AcceptOffer { offer_id } => {

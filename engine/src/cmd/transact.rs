@@ -24,7 +24,12 @@ pub struct Transact {
 }
 
 impl Transact {
-    pub(crate) fn apply(&self, market: &mut Market, time: Timestamp, events: &mut Vec<Event>) -> Reply {
+    pub(crate) fn apply(
+        &self,
+        market: &mut Market,
+        time: Timestamp,
+        events: &mut Vec<Event>,
+    ) -> Reply {
         let max = market.config.text_chars_max;
         match &self.action {
             TxAction::Deliver { proof, message } => {

@@ -11,9 +11,9 @@ use serde_json::{json, Value};
 
 use super::State;
 use crate::auth::{new_key, Caller};
+use crate::deal_views::{reputation_json, Trust};
 use crate::error::ApiError;
 use crate::http::{Call, Out};
-use crate::deal_views::{reputation_json, Trust};
 use crate::views::{agent_id, rfc3339, KeyView, OwnAgent, PublicAgent};
 
 const NAME_MAX: usize = 100;

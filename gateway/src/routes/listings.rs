@@ -66,7 +66,10 @@ pub async fn create(state: &State, call: &Call, agent: AgentId) -> Result<Out, A
     else {
         unreachable!("a listing acknowledges a listing")
     };
-    Ok(Out::json(StatusCode::CREATED, &listing_json(state, listing_id).await?))
+    Ok(Out::json(
+        StatusCode::CREATED,
+        &listing_json(state, listing_id).await?,
+    ))
 }
 
 /// `GET /api/v1/listings?category=&status=&q=&min_price=&max_price=&currency=&mine=&limit=&cursor=`:
@@ -75,7 +78,10 @@ pub async fn list(state: &State, call: &Call) -> Result<Out, ApiError> {
     let page = call.page()?;
     let filter = ListingFilter {
         post: post_filter(state, call)?,
-        status: call.param("status").map(|s| parse_enum::<ListingStatus>("status", s)).transpose()?,
+        status: call
+            .param("status")
+            .map(|s| parse_enum::<ListingStatus>("status", s))
+            .transpose()?,
     };
     let query = Query::Listings {
         filter,
@@ -90,14 +96,20 @@ pub async fn list(state: &State, call: &Call) -> Result<Out, ApiError> {
     let next_cursor = more
         .then(|| items.last().map(|l| format!("{:x}", l.listing_id.0)))
         .flatten();
-    let items = items.iter().map(|l| ListingJson::new(l, &state.directory)).collect();
+    let items = items
+        .iter()
+        .map(|l| ListingJson::new(l, &state.directory))
+        .collect();
     Ok(Out::json(StatusCode::OK, &PageJson { items, next_cursor }))
 }
 
 /// `GET /api/v1/listings/{id}`.
 pub async fn get(state: &State, id: &str) -> Result<Out, ApiError> {
     let listing_id = ListingId(parse_id(id, "listing")?);
-    Ok(Out::json(StatusCode::OK, &listing_json(state, listing_id).await?))
+    Ok(Out::json(
+        StatusCode::OK,
+        &listing_json(state, listing_id).await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -123,14 +135,25 @@ pub async fn update(state: &State, call: &Call, agent: AgentId, id: &str) -> Res
         quantity: body.quantity,
     };
     act(state, call, agent, ListingOp::Update { listing_id, update }).await?;
-    Ok(Out::json(StatusCode::OK, &listing_json(state, listing_id).await?))
+    Ok(Out::json(
+        StatusCode::OK,
+        &listing_json(state, listing_id).await?,
+    ))
 }
 
 /// `DELETE /api/v1/listings/{id}`: the seller withdraws it.
-pub async fn withdraw(state: &State, call: &Call, agent: AgentId, id: &str) -> Result<Out, ApiError> {
+pub async fn withdraw(
+    state: &State,
+    call: &Call,
+    agent: AgentId,
+    id: &str,
+) -> Result<Out, ApiError> {
     let listing_id = ListingId(parse_id(id, "listing")?);
     act(state, call, agent, ListingOp::Withdraw { listing_id }).await?;
-    Ok(Out::json(StatusCode::OK, &listing_json(state, listing_id).await?))
+    Ok(Out::json(
+        StatusCode::OK,
+        &listing_json(state, listing_id).await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -148,13 +171,27 @@ impl Default for PurchaseBody {
 
 /// `POST /api/v1/listings/{id}/purchase` (body optional, `quantity`
 /// defaults to 1): `201` with the new pending transaction.
-pub async fn purchase(state: &State, call: &Call, agent: AgentId, id: &str) -> Result<Out, ApiError> {
+pub async fn purchase(
+    state: &State,
+    call: &Call,
+    agent: AgentId,
+    id: &str,
+) -> Result<Out, ApiError> {
     let listing_id = ListingId(parse_id(id, "listing")?);
     let quantity = call.json_or_default::<PurchaseBody>()?.quantity;
     let Ack::Listing {
         transaction_id: Some(transaction_id),
         ..
-    } = act(state, call, agent, ListingOp::Purchase { listing_id, quantity }).await?
+    } = act(
+        state,
+        call,
+        agent,
+        ListingOp::Purchase {
+            listing_id,
+            quantity,
+        },
+    )
+    .await?
     else {
         unreachable!("a purchase acknowledges its transaction")
     };
@@ -162,7 +199,11 @@ pub async fn purchase(state: &State, call: &Call, agent: AgentId, id: &str) -> R
 }
 
 /// `201` with the transaction `id` as `agent` sees it.
-async fn transaction_created(state: &State, agent: AgentId, transaction_id: TransactionId) -> Result<Out, ApiError> {
+async fn transaction_created(
+    state: &State,
+    agent: AgentId,
+    transaction_id: TransactionId,
+) -> Result<Out, ApiError> {
     let Answer::Transaction(t) = state
         .ask(Query::Transaction {
             agent: Some(agent),
@@ -172,5 +213,8 @@ async fn transaction_created(state: &State, agent: AgentId, transaction_id: Tran
     else {
         unreachable!("a transaction query answers a transaction")
     };
-    Ok(Out::json(StatusCode::CREATED, &TransactionJson::new(&t, &state.directory)))
+    Ok(Out::json(
+        StatusCode::CREATED,
+        &TransactionJson::new(&t, &state.directory),
+    ))
 }

@@ -199,9 +199,7 @@ fn find(m: &str, segs: &[&str]) -> Option<(&'static str, Access, Handler)> {
             (["requests"], "POST") => ("POST /api/v1/requests", Agent, H::CreateRequest),
             (["requests"], "GET") => ("GET /api/v1/requests", Anyone, H::ListRequests),
             (["requests", _], "GET") => ("GET /api/v1/requests/{id}", Anyone, H::GetRequest),
-            (["requests", _], "PATCH") => {
-                ("PATCH /api/v1/requests/{id}", Agent, H::ManageRequest)
-            }
+            (["requests", _], "PATCH") => ("PATCH /api/v1/requests/{id}", Agent, H::ManageRequest),
             (["requests", _, "offers"], "POST") => {
                 ("POST /api/v1/requests/{id}/offers", Agent, H::MakeOffer)
             }
@@ -222,9 +220,7 @@ fn find(m: &str, segs: &[&str]) -> Option<(&'static str, Access, Handler)> {
             (["listings"], "POST") => ("POST /api/v1/listings", Agent, H::CreateListing),
             (["listings"], "GET") => ("GET /api/v1/listings", Anyone, H::ListListings),
             (["listings", _], "GET") => ("GET /api/v1/listings/{id}", Anyone, H::GetListing),
-            (["listings", _], "PATCH") => {
-                ("PATCH /api/v1/listings/{id}", Agent, H::UpdateListing)
-            }
+            (["listings", _], "PATCH") => ("PATCH /api/v1/listings/{id}", Agent, H::UpdateListing),
             (["listings", _], "DELETE") => {
                 ("DELETE /api/v1/listings/{id}", Agent, H::WithdrawListing)
             }

@@ -98,7 +98,10 @@ pub async fn create(state: &State, call: &Call, agent: AgentId) -> Result<Out, A
     else {
         unreachable!("a request acknowledges a request")
     };
-    Ok(Out::json(StatusCode::CREATED, &request_json(state, request_id).await?))
+    Ok(Out::json(
+        StatusCode::CREATED,
+        &request_json(state, request_id).await?,
+    ))
 }
 
 /// `GET /api/v1/requests?category=&status=&agent_ready=&q=&min_price=&max_price=&currency=&mine=&limit=&cursor=`:
@@ -107,7 +110,10 @@ pub async fn list(state: &State, call: &Call) -> Result<Out, ApiError> {
     let page = call.page()?;
     let filter = RequestFilter {
         post: post_filter(state, call)?,
-        status: call.param("status").map(|s| parse_enum::<RequestStatus>("status", s)).transpose()?,
+        status: call
+            .param("status")
+            .map(|s| parse_enum::<RequestStatus>("status", s))
+            .transpose()?,
         agent_ready: call.param_as::<bool>("agent_ready")?,
     };
     let query = Query::Requests {
@@ -123,7 +129,10 @@ pub async fn list(state: &State, call: &Call) -> Result<Out, ApiError> {
     let next_cursor = more
         .then(|| items.last().map(|r| format!("{:x}", r.request_id.0)))
         .flatten();
-    let items = items.iter().map(|r| RequestJson::new(r, &state.directory)).collect();
+    let items = items
+        .iter()
+        .map(|r| RequestJson::new(r, &state.directory))
+        .collect();
     Ok(Out::json(StatusCode::OK, &PageJson { items, next_cursor }))
 }
 
@@ -143,7 +152,10 @@ pub fn post_filter(state: &State, call: &Call) -> Result<PostFilter, ApiError> {
             .transpose()
     };
     Ok(PostFilter {
-        category: call.param("category").map(|c| parse_enum("category", c)).transpose()?,
+        category: call
+            .param("category")
+            .map(|c| parse_enum("category", c))
+            .transpose()?,
         text: call.param("q").filter(|q| !q.is_empty()).map(str::to_owned),
         price_min: price("min_price")?,
         price_max: price("max_price")?,
@@ -155,7 +167,10 @@ pub fn post_filter(state: &State, call: &Call) -> Result<PostFilter, ApiError> {
 /// `GET /api/v1/requests/{id}`.
 pub async fn get(state: &State, id: &str) -> Result<Out, ApiError> {
     let request_id = RequestId(parse_id(id, "request")?);
-    Ok(Out::json(StatusCode::OK, &request_json(state, request_id).await?))
+    Ok(Out::json(
+        StatusCode::OK,
+        &request_json(state, request_id).await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -190,7 +205,10 @@ pub async fn manage(state: &State, call: &Call, agent: AgentId, id: &str) -> Res
         Manage::Cancel => RequestOp::Cancel { request_id },
     };
     act(state, call, agent, op).await?;
-    Ok(Out::json(StatusCode::OK, &request_json(state, request_id).await?))
+    Ok(Out::json(
+        StatusCode::OK,
+        &request_json(state, request_id).await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -203,16 +221,32 @@ struct OfferBody {
     expires_at: Option<String>,
 }
 
-async fn offer_json(state: &State, agent: AgentId, offer_id: OfferId) -> Result<OfferJson, ApiError> {
+async fn offer_json(
+    state: &State,
+    agent: AgentId,
+    offer_id: OfferId,
+) -> Result<OfferJson, ApiError> {
     let now = state.link.now();
-    let Answer::Offer(o) = state.ask(Query::Offer { agent, offer_id, now }).await? else {
+    let Answer::Offer(o) = state
+        .ask(Query::Offer {
+            agent,
+            offer_id,
+            now,
+        })
+        .await?
+    else {
         unreachable!("an offer query answers an offer")
     };
     Ok(OfferJson::new(&o, &state.directory))
 }
 
 /// `POST /api/v1/requests/{id}/offers`: `201` with the offer.
-pub async fn make_offer(state: &State, call: &Call, agent: AgentId, id: &str) -> Result<Out, ApiError> {
+pub async fn make_offer(
+    state: &State,
+    call: &Call,
+    agent: AgentId,
+    id: &str,
+) -> Result<Out, ApiError> {
     let request_id = RequestId(parse_id(id, "request")?);
     let body: OfferBody = call.json()?;
     let offer = OfferPost {
@@ -222,12 +256,20 @@ pub async fn make_offer(state: &State, call: &Call, agent: AgentId, id: &str) ->
         estimated_delivery: time("estimated_delivery", &body.estimated_delivery)?,
         expires_at: time("expires_at", &body.expires_at)?,
     };
-    let Ack::Offer { offer_id, .. } =
-        act(state, call, agent, RequestOp::MakeOffer { request_id, offer }).await?
+    let Ack::Offer { offer_id, .. } = act(
+        state,
+        call,
+        agent,
+        RequestOp::MakeOffer { request_id, offer },
+    )
+    .await?
     else {
         unreachable!("an offer acknowledges an offer")
     };
-    Ok(Out::json(StatusCode::CREATED, &offer_json(state, agent, offer_id).await?))
+    Ok(Out::json(
+        StatusCode::CREATED,
+        &offer_json(state, agent, offer_id).await?,
+    ))
 }
 
 /// `GET /api/v1/requests/{id}/offers`: the requester sees every offer once
@@ -245,14 +287,26 @@ pub async fn offers(state: &State, agent: AgentId, id: &str) -> Result<Out, ApiE
     else {
         unreachable!("an offer list answers offers")
     };
-    let items: Vec<OfferJson> = list.iter().map(|o| OfferJson::new(o, &state.directory)).collect();
-    Ok(Out::json(StatusCode::OK, &PageJson { items, next_cursor: None }))
+    let items: Vec<OfferJson> = list
+        .iter()
+        .map(|o| OfferJson::new(o, &state.directory))
+        .collect();
+    Ok(Out::json(
+        StatusCode::OK,
+        &PageJson {
+            items,
+            next_cursor: None,
+        },
+    ))
 }
 
 /// `GET /api/v1/offers/{id}`.
 pub async fn get_offer(state: &State, agent: AgentId, id: &str) -> Result<Out, ApiError> {
     let offer_id = OfferId(parse_id(id, "offer")?);
-    Ok(Out::json(StatusCode::OK, &offer_json(state, agent, offer_id).await?))
+    Ok(Out::json(
+        StatusCode::OK,
+        &offer_json(state, agent, offer_id).await?,
+    ))
 }
 
 /// What a `POST /api/v1/offers/{id}/{decision}` does.
@@ -290,7 +344,9 @@ pub async fn decide(
         unreachable!("an offer decision acknowledges an offer")
     };
     let message = match decision {
-        Decision::Accept => "Offer accepted. Transaction created: fund it with POST /api/v1/transactions/{id}/fund.",
+        Decision::Accept => {
+            "Offer accepted. Transaction created: fund it with POST /api/v1/transactions/{id}/fund."
+        }
         Decision::Reject => "Offer rejected.",
         Decision::Withdraw => "Offer withdrawn.",
     };

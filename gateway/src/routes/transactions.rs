@@ -19,10 +19,20 @@ use crate::views::Page as PageJson;
 
 /// `GET /api/v1/transactions?role=&status=&limit=&cursor=`: the caller's
 /// transactions, newest first.
-pub async fn list(state: &State, call: &Call, agent: agora_engine::units::AgentId) -> Result<Out, ApiError> {
+pub async fn list(
+    state: &State,
+    call: &Call,
+    agent: agora_engine::units::AgentId,
+) -> Result<Out, ApiError> {
     let page = call.page()?;
-    let role: Option<Role> = call.param("role").map(|r| parse_enum("role", r)).transpose()?;
-    let status: Option<TxStatus> = call.param("status").map(|s| parse_enum("status", s)).transpose()?;
+    let role: Option<Role> = call
+        .param("role")
+        .map(|r| parse_enum("role", r))
+        .transpose()?;
+    let status: Option<TxStatus> = call
+        .param("status")
+        .map(|s| parse_enum("status", s))
+        .transpose()?;
     let query = Query::Transactions {
         agent,
         role,
@@ -46,7 +56,11 @@ pub async fn list(state: &State, call: &Call, agent: agora_engine::units::AgentI
 }
 
 /// `GET /api/v1/transactions/{id}`: for its buyer or seller, with history.
-pub async fn get(state: &State, agent: agora_engine::units::AgentId, id: &str) -> Result<Out, ApiError> {
+pub async fn get(
+    state: &State,
+    agent: agora_engine::units::AgentId,
+    id: &str,
+) -> Result<Out, ApiError> {
     let transaction_id = TransactionId(parse_id(id, "transaction")?);
     show(state, Some(agent), transaction_id, StatusCode::OK).await
 }
@@ -66,7 +80,10 @@ async fn show(
     else {
         unreachable!("a transaction query answers a transaction")
     };
-    Ok(Out::json(status, &TransactionJson::new(&t, &state.directory)))
+    Ok(Out::json(
+        status,
+        &TransactionJson::new(&t, &state.directory),
+    ))
 }
 
 /// Body of `fund` (the reference's `return_url` is accepted and unused:
@@ -172,7 +189,10 @@ pub async fn step(
                     seller_amount: Amount(a.0),
                 },
                 (Outcome::Split, None) => {
-                    return Err(ApiError::invalid("seller_amount", "is required for a split"))
+                    return Err(ApiError::invalid(
+                        "seller_amount",
+                        "is required for a split",
+                    ))
                 }
                 (_, Some(_)) => {
                     return Err(ApiError::invalid("seller_amount", "is only for a split"))

@@ -162,8 +162,8 @@ pub async fn register_asset(state: &State, call: &Call) -> Result<Out, ApiError>
 }
 
 /// `GET /api/v1/operator/totals`: per currency, deposits net of
-/// withdrawals and where that money is (available, held, in escrow). The
-/// parts always add up to the whole.
+/// withdrawals and where that money is (available, held, in escrow,
+/// collected as platform fees). The parts always add up to the whole.
 pub async fn money_totals(state: &State) -> Result<Out, ApiError> {
     let Answer::MoneyTotals(totals) = state.ask(Query::MoneyTotals).await? else {
         unreachable!("a totals query answers totals")
@@ -177,6 +177,7 @@ pub async fn money_totals(state: &State) -> Result<Out, ApiError> {
                 "available": format(t.available.0),
                 "held": format(t.held.0),
                 "escrowed": format(t.escrowed.0),
+                "platform": format(t.platform.0),
             })
         })
         .collect();
