@@ -415,10 +415,10 @@ impl Transactions {
                     });
                 }
             }
-            TxAction::Resolve(Resolution::Split { seller_amount }) => {
-                if seller_amount.0 < 0 || *seller_amount > tx.amount {
-                    return Err(Reject::SplitOutOfRange { amount: tx.amount });
-                }
+            TxAction::Resolve(Resolution::Split { seller_amount })
+                if seller_amount.0 < 0 || *seller_amount > tx.amount =>
+            {
+                return Err(Reject::SplitOutOfRange { amount: tx.amount });
             }
             TxAction::Rate { score, .. } => {
                 if !(1..=5).contains(score) {
