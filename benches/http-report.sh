@@ -3,7 +3,8 @@
 # on a temporary data directory, then with agora-load measures the
 # hello-world baseline (GET /health) and single orders at the same
 # connection counts, open-loop latency at 80% of the measured order rate,
-# the batch endpoint, and the server's RSS idle and with ~1M resting orders.
+# the batch endpoint, complete escrowed flows (request to confirmation),
+# and the server's RSS idle and with ~1M resting orders.
 # Usage: benches/http-report.sh [seconds per run, default 10]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,4 +35,6 @@ echo "open loop at ${rate} req/s (80% of the 256-connection order rate):"
 load --mode orders --connections 256 --rate $rate | grep -E "throughput|latency"
 echo "batch endpoint (16 connections, 100 orders per request):"
 load --mode batch --connections 16 | grep -E "orders=|latency"
+echo "escrowed flows: request → offer → accept → fund → deliver → confirm (64 connections):"
+load --mode flows --connections 64 --agents 128 | grep -E "flows=|^  |throughput"
 echo "RSS now: $(rss)"

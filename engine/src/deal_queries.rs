@@ -11,7 +11,7 @@ use crate::category::Category;
 use crate::ledger::AgentIdx;
 use crate::listings::{ListingRecord, ListingStatus};
 use crate::market::Market;
-use crate::query::Answer;
+use crate::query::{Answer, Newest};
 use crate::reject::Reject;
 use crate::requests::{OfferRecord, RequestPost, RequestRecord, RequestStatus};
 use crate::transactions::{Actor, Origin, Reputation, TransactionView, TxStatus, TxStep};
@@ -355,6 +355,34 @@ impl Market {
             ok.then(|| self.listing_view(ListingId(id)).expect("exists"))
         });
         Answer::Listings(items, more)
+    }
+
+    /// The newest record of a kind.
+    pub(crate) fn newest(&self, newest: Newest) -> Result<Answer, Reject> {
+        match newest {
+            Newest::Request => {
+                let id = RequestId(self.requests.requests().len() as u64);
+                Ok(Answer::Request(Box::new(self.request_view(id)?)))
+            }
+            Newest::Offer { agent } => {
+                let id = OfferId(self.requests.offers().len() as u64);
+                Ok(Answer::Offer(Box::new(self.offer_view(
+                    agent,
+                    id,
+                    Timestamp(0),
+                )?)))
+            }
+            Newest::Listing => {
+                let id = ListingId(self.listings.all().len() as u64);
+                Ok(Answer::Listing(Box::new(self.listing_view(id)?)))
+            }
+            Newest::Transaction { agent } => {
+                let id = TransactionId(self.transactions.len() as u64);
+                Ok(Answer::Transaction(Box::new(
+                    self.transaction_view(Some(agent), id)?,
+                )))
+            }
+        }
     }
 
     /// What `agent`'s transactions say about it.

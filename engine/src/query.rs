@@ -125,6 +125,9 @@ pub enum Query {
         /// Which page.
         page: Page,
     },
+    /// The newest request, offer or listing: sent right after the command
+    /// that created it (see `Request::CommandThenQuery`), the one it created.
+    Newest(Newest),
     /// What an agent's transactions say about it.
     Reputation {
         /// Which agent.
@@ -159,6 +162,25 @@ pub enum Query {
     Stats,
     /// Where each currency's money is: the operator's conservation check.
     MoneyTotals,
+}
+
+/// Which kind of record [`Query::Newest`] asks for.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Newest {
+    /// A request.
+    Request,
+    /// An offer, as its maker `agent` sees it.
+    Offer {
+        /// The maker.
+        agent: AgentId,
+    },
+    /// A listing.
+    Listing,
+    /// A transaction, as its party `agent` sees it.
+    Transaction {
+        /// A party.
+        agent: AgentId,
+    },
 }
 
 /// An order as its owner sees it.
@@ -442,6 +464,7 @@ impl Market {
                 Ok(Answer::Listing(Box::new(self.listing_view(*listing_id)?)))
             }
             Query::Listings { filter, page } => Ok(self.search_listings(filter, *page)),
+            Query::Newest(newest) => self.newest(*newest),
             Query::Reputation { agent } => {
                 Ok(Answer::Reputation(Box::new(self.reputation(*agent))))
             }

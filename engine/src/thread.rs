@@ -36,6 +36,20 @@ pub enum Request<R> {
         /// Who gets the answer.
         responder: R,
     },
+    /// A command and a query in one hand-off: the query is answered right
+    /// after the command is applied, so it sees the command's effect (the
+    /// caller holds the answer back until the command's own reply, which
+    /// still waits for its batch to be durable).
+    CommandThenQuery {
+        /// The command.
+        input: Input,
+        /// Who gets the command's reply.
+        responder: R,
+        /// The question.
+        query: Query,
+        /// Who gets the answer.
+        asker: R,
+    },
 }
 
 /// Answers a query's caller (a one-shot reply handle).
@@ -190,6 +204,16 @@ fn run<R: Responder, S: BatchSink<R>>(
                     }
                 }
                 Request::Query { query, responder } => responder.answer(market.query(&query)),
+                Request::CommandThenQuery {
+                    input,
+                    responder,
+                    query,
+                    asker,
+                } => {
+                    apply(&mut market, &mut batch, input, responder);
+                    commands += 1;
+                    asker.answer(market.query(&query));
+                }
             }
             if commands < batch_max {
                 request = receiver.try_recv().ok();

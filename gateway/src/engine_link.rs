@@ -155,6 +155,35 @@ impl EngineLink {
         Ok(out)
     }
 
+    /// Runs `command` and asks `query` right after it in one hand-off;
+    /// resolves once the command is durable, with the answer as the state
+    /// was just after the command.
+    pub async fn run_then_query(
+        &self,
+        command: Command,
+        query: Query,
+    ) -> Result<((Reply, Vec<Event>), Result<Answer, Reject>), ApiError> {
+        let (tx, rx) = oneshot::channel();
+        let (ask_tx, ask_rx) = oneshot::channel();
+        self.send(Request::CommandThenQuery {
+            input: Input {
+                time: self.clock.now(),
+                command,
+            },
+            responder: Waiter(tx),
+            query,
+            asker: Waiter(ask_tx),
+        })?;
+        let answer = match ask_rx.await {
+            Ok(Outcome::Query(answer)) => answer,
+            _ => return Err(ApiError::unavailable()),
+        };
+        match rx.await {
+            Ok(Outcome::Command(reply, events)) => Ok(((reply, events), answer)),
+            _ => Err(ApiError::unavailable()),
+        }
+    }
+
     /// Asks the engine a question.
     pub async fn query(&self, query: Query) -> Result<Result<Answer, Reject>, ApiError> {
         let (tx, rx) = oneshot::channel();

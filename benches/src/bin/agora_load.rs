@@ -7,7 +7,10 @@
 //! - `health`: `GET /health`, the baseline of what the server can answer;
 //! - `orders`: ~60% limit orders near the touch, ~30% cancels of the
 //!   connection's own open orders, ~10% IOC orders that cross;
-//! - `batch`: `POST /orderbook/orders/batch` of `--batch-size` limit orders.
+//! - `batch`: `POST /orderbook/orders/batch` of `--batch-size` limit orders;
+//! - `flows`: complete escrowed trades, each six requests by two agents:
+//!   request → offer → accept → fund → deliver → confirm (closed loop;
+//!   reports flows per second and latency per step).
 //!
 //! Closed loop by default (each connection sends its next request when
 //! the last one is answered); `--rate R` makes it open loop at R requests
@@ -42,6 +45,8 @@ enum Mode {
     Orders,
     /// Batches of orders.
     Batch,
+    /// Request → offer → accept → fund → deliver → confirm.
+    Flows,
 }
 
 /// Load generator for an Agora server.
@@ -215,6 +220,7 @@ impl Mix {
                     Some(format!(r#"{{"actions":[{}]}}"#, actions.join(","))),
                 )
             }
+            Mode::Flows => unreachable!("flows are driven by `drive_flows`"),
             Mode::Orders => {
                 let roll = self.rng.gen_range(0..10);
                 if roll < 3 && !self.open.is_empty() {
@@ -259,8 +265,14 @@ impl Mix {
     }
 }
 
+/// The steps of one flow.
+const STEPS: [&str; 6] = ["request", "offer", "accept", "fund", "deliver", "confirm"];
+
 struct Totals {
     histogram: Mutex<Histogram<u64>>,
+    /// Per step of a flow.
+    steps: Mutex<Vec<Histogram<u64>>>,
+    flows: AtomicU64,
     done: AtomicU64,
     errors: AtomicU64,
     orders: AtomicU64,
@@ -351,6 +363,102 @@ async fn drive(
         .expect("same bounds");
 }
 
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000, 3).expect("histogram")
+}
+
+/// The `id` (or `field`) of a JSON response, after checking its status.
+fn field(step: &str, status: u16, bytes: &[u8], name: &str) -> Option<String> {
+    if status >= 300 {
+        eprintln!("{step}: {status} {}", String::from_utf8_lossy(bytes));
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    v[name].as_str().map(str::to_owned)
+}
+
+/// Runs complete flows back to back on one connection: `buyer` posts a
+/// request, `seller` offers, and so on to the confirmation.
+async fn drive_flows(
+    args: Arc<Args>,
+    buyer: String,
+    seller: String,
+    totals: Arc<Totals>,
+    stop: Instant,
+) {
+    let mut conn = connect(args.addr).await;
+    let mut steps: Vec<Histogram<u64>> = STEPS.iter().map(|_| histogram()).collect();
+    let request = r#"{"title":"Load forecast","category":"data","budget":{"min":1,"max":20,"currency":"CREDITS"}}"#;
+    let offer = r#"{"price":{"amount":"10","currency":"CREDITS"},"message":"ok"}"#;
+    let deliver = r#"{"delivery_proof":"https://example.com/d","message":"done"}"#;
+    'flows: while Instant::now() < stop {
+        let mut ids = [String::new(), String::new(), String::new()];
+        for (i, step) in STEPS.iter().enumerate() {
+            let (key, path, body, id_field) = match i {
+                0 => (&buyer, "/api/v1/requests".to_string(), request, "id"),
+                1 => (
+                    &seller,
+                    format!("/api/v1/requests/{}/offers", ids[0]),
+                    offer,
+                    "id",
+                ),
+                2 => (
+                    &buyer,
+                    format!("/api/v1/offers/{}/accept", ids[1]),
+                    "",
+                    "transaction_id",
+                ),
+                3 => (
+                    &buyer,
+                    format!("/api/v1/transactions/{}/fund", ids[2]),
+                    "",
+                    "id",
+                ),
+                4 => (
+                    &seller,
+                    format!("/api/v1/transactions/{}/deliver", ids[2]),
+                    deliver,
+                    "id",
+                ),
+                _ => (
+                    &buyer,
+                    format!("/api/v1/transactions/{}/confirm", ids[2]),
+                    "",
+                    "id",
+                ),
+            };
+            let started = Instant::now();
+            let (status, bytes) =
+                send(&mut conn, Method::POST, &path, Some(key), Some(body.into())).await;
+            let micros = started.elapsed().as_micros() as u64;
+            let measuring = totals.measuring.load(Ordering::Relaxed);
+            if measuring {
+                steps[i].record(micros.max(1)).ok();
+                totals.done.fetch_add(1, Ordering::Relaxed);
+            }
+            match field(step, status, &bytes, id_field) {
+                Some(id) if i < 3 => ids[i] = id,
+                Some(_) => {}
+                None => {
+                    totals.errors.fetch_add(1, Ordering::Relaxed);
+                    continue 'flows;
+                }
+            }
+        }
+        if totals.measuring.load(Ordering::Relaxed) {
+            totals.flows.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    let mut all = totals.steps.lock().await;
+    for (total, local) in all.iter_mut().zip(&steps) {
+        total.add(local).expect("same bounds");
+    }
+    let mut h = totals.histogram.lock().await;
+    for local in &steps {
+        h.add(local).expect("same bounds");
+    }
+}
+
 fn main() {
     let args = Args::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -368,7 +476,9 @@ async fn run(args: Args) {
     };
     let args = Arc::new(args);
     let totals = Arc::new(Totals {
-        histogram: Mutex::new(Histogram::new_with_bounds(1, 60_000_000, 3).expect("histogram")),
+        histogram: Mutex::new(histogram()),
+        steps: Mutex::new(STEPS.iter().map(|_| histogram()).collect()),
+        flows: AtomicU64::new(0),
         done: AtomicU64::new(0),
         errors: AtomicU64::new(0),
         orders: AtomicU64::new(0),
@@ -381,6 +491,10 @@ async fn run(args: Args) {
     let tasks: Vec<_> = (0..args.connections)
         .map(|i| {
             let key = keys[i % keys.len()].clone();
+            if args.mode == Mode::Flows {
+                let seller = keys[(i + 1) % keys.len()].clone();
+                return tokio::spawn(drive_flows(args.clone(), key, seller, totals.clone(), stop));
+            }
             let schedule = schedule.clone();
             tokio::spawn(drive(args.clone(), i, key, totals.clone(), stop, schedule))
         })
@@ -424,6 +538,21 @@ async fn run(args: Args) {
             totals.orders.load(Ordering::Relaxed),
             totals.orders.load(Ordering::Relaxed) as f64 / elapsed
         );
+    }
+    if args.mode == Mode::Flows {
+        let flows = totals.flows.load(Ordering::Relaxed);
+        println!(
+            "flows={flows} throughput={:.0} flows/s",
+            flows as f64 / elapsed
+        );
+        for (step, h) in STEPS.iter().zip(totals.steps.lock().await.iter()) {
+            println!(
+                "  {step:<8} p50={}us p99={}us p99.9={}us",
+                h.value_at_quantile(0.5),
+                h.value_at_quantile(0.99),
+                h.value_at_quantile(0.999)
+            );
+        }
     }
     println!(
         "latency_us p50={} p90={} p99={} p99.9={} max={}",

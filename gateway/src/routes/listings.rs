@@ -5,14 +5,16 @@ use agora_engine::category::Category;
 use agora_engine::cmd::{ListingAction, ListingOp};
 use agora_engine::deal_queries::{ListingFilter, Page};
 use agora_engine::listings::{ListingPost, ListingStatus, ListingUpdate};
-use agora_engine::units::{AgentId, Amount, ListingId, TransactionId};
+use agora_engine::query::Newest;
+use agora_engine::units::{AgentId, Amount, ListingId};
 use agora_engine::{Ack, Answer, Command, Query};
 use hyper::StatusCode;
 use serde::Deserialize;
 
 use super::requests::{currency, post_filter, MoneyBody};
+use super::transactions::transaction_json;
 use super::{parse_enum, parse_id, State};
-use crate::deal_views::{ListingJson, TransactionJson};
+use crate::deal_views::ListingJson;
 use crate::error::ApiError;
 use crate::http::{Call, Out};
 use crate::money::Fixed;
@@ -39,16 +41,40 @@ fn one() -> u32 {
     1
 }
 
-async fn act(state: &State, call: &Call, agent: AgentId, op: ListingOp) -> Result<Ack, ApiError> {
+/// Runs `op` for `agent` and answers `query` right after it (on a
+/// replay, the listing or transaction the first acknowledgement names).
+async fn act(
+    state: &State,
+    call: &Call,
+    agent: AgentId,
+    op: ListingOp,
+    query: Query,
+) -> Result<Answer, ApiError> {
     let command = Command::Listing(Box::new(ListingAction { agent, op }));
-    Ok(state.execute(call, agent, command).await?.0)
+    let on_replay = |ack: &Ack| match ack {
+        Ack::Listing {
+            transaction_id: Some(transaction_id),
+            ..
+        } => Query::Transaction {
+            agent: Some(agent),
+            transaction_id: *transaction_id,
+        },
+        Ack::Listing { listing_id, .. } => Query::Listing {
+            listing_id: *listing_id,
+        },
+        _ => unreachable!("a listing command acknowledges a listing"),
+    };
+    Ok(state
+        .execute_then_ask(call, agent, command, query, on_replay)
+        .await?
+        .1)
 }
 
-async fn listing_json(state: &State, listing_id: ListingId) -> Result<ListingJson, ApiError> {
-    let Answer::Listing(l) = state.ask(Query::Listing { listing_id }).await? else {
+fn listing_json(state: &State, answer: Answer) -> ListingJson {
+    let Answer::Listing(l) = answer else {
         unreachable!("a listing query answers a listing")
     };
-    Ok(ListingJson::new(&l, &state.directory))
+    ListingJson::new(&l, &state.directory)
 }
 
 /// `POST /api/v1/listings`: `201` with the listing.
@@ -62,14 +88,9 @@ pub async fn create(state: &State, call: &Call, agent: AgentId) -> Result<Out, A
         currency: currency(&body.price.currency)?,
         quantity: body.quantity,
     };
-    let Ack::Listing { listing_id, .. } = act(state, call, agent, ListingOp::Create(post)).await?
-    else {
-        unreachable!("a listing acknowledges a listing")
-    };
-    Ok(Out::json(
-        StatusCode::CREATED,
-        &listing_json(state, listing_id).await?,
-    ))
+    let newest = Query::Newest(Newest::Listing);
+    let answer = act(state, call, agent, ListingOp::Create(post), newest).await?;
+    Ok(Out::json(StatusCode::CREATED, &listing_json(state, answer)))
 }
 
 /// `GET /api/v1/listings?category=&status=&q=&min_price=&max_price=&currency=&mine=&limit=&cursor=`:
@@ -106,10 +127,8 @@ pub async fn list(state: &State, call: &Call) -> Result<Out, ApiError> {
 /// `GET /api/v1/listings/{id}`.
 pub async fn get(state: &State, id: &str) -> Result<Out, ApiError> {
     let listing_id = ListingId(parse_id(id, "listing")?);
-    Ok(Out::json(
-        StatusCode::OK,
-        &listing_json(state, listing_id).await?,
-    ))
+    let answer = state.ask(Query::Listing { listing_id }).await?;
+    Ok(Out::json(StatusCode::OK, &listing_json(state, answer)))
 }
 
 #[derive(Deserialize)]
@@ -134,11 +153,10 @@ pub async fn update(state: &State, call: &Call, agent: AgentId, id: &str) -> Res
         price: body.price.map(|p| Amount(p.0)),
         quantity: body.quantity,
     };
-    act(state, call, agent, ListingOp::Update { listing_id, update }).await?;
-    Ok(Out::json(
-        StatusCode::OK,
-        &listing_json(state, listing_id).await?,
-    ))
+    let query = Query::Listing { listing_id };
+    let op = ListingOp::Update { listing_id, update };
+    let answer = act(state, call, agent, op, query).await?;
+    Ok(Out::json(StatusCode::OK, &listing_json(state, answer)))
 }
 
 /// `DELETE /api/v1/listings/{id}`: the seller withdraws it.
@@ -149,11 +167,16 @@ pub async fn withdraw(
     id: &str,
 ) -> Result<Out, ApiError> {
     let listing_id = ListingId(parse_id(id, "listing")?);
-    act(state, call, agent, ListingOp::Withdraw { listing_id }).await?;
-    Ok(Out::json(
-        StatusCode::OK,
-        &listing_json(state, listing_id).await?,
-    ))
+    let query = Query::Listing { listing_id };
+    let answer = act(
+        state,
+        call,
+        agent,
+        ListingOp::Withdraw { listing_id },
+        query,
+    )
+    .await?;
+    Ok(Out::json(StatusCode::OK, &listing_json(state, answer)))
 }
 
 #[derive(Deserialize)]
@@ -179,42 +202,14 @@ pub async fn purchase(
 ) -> Result<Out, ApiError> {
     let listing_id = ListingId(parse_id(id, "listing")?);
     let quantity = call.json_or_default::<PurchaseBody>()?.quantity;
-    let Ack::Listing {
-        transaction_id: Some(transaction_id),
-        ..
-    } = act(
-        state,
-        call,
-        agent,
-        ListingOp::Purchase {
-            listing_id,
-            quantity,
-        },
-    )
-    .await?
-    else {
-        unreachable!("a purchase acknowledges its transaction")
+    let op = ListingOp::Purchase {
+        listing_id,
+        quantity,
     };
-    transaction_created(state, agent, transaction_id).await
-}
-
-/// `201` with the transaction `id` as `agent` sees it.
-async fn transaction_created(
-    state: &State,
-    agent: AgentId,
-    transaction_id: TransactionId,
-) -> Result<Out, ApiError> {
-    let Answer::Transaction(t) = state
-        .ask(Query::Transaction {
-            agent: Some(agent),
-            transaction_id,
-        })
-        .await?
-    else {
-        unreachable!("a transaction query answers a transaction")
-    };
+    let newest = Query::Newest(Newest::Transaction { agent });
+    let answer = act(state, call, agent, op, newest).await?;
     Ok(Out::json(
         StatusCode::CREATED,
-        &TransactionJson::new(&t, &state.directory),
+        &transaction_json(state, answer),
     ))
 }

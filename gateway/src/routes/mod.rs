@@ -463,6 +463,34 @@ impl State {
         results.pop().expect("one result per command")
     }
 
+    /// Runs `command` for `agent` like [`State::execute`], and answers
+    /// `query` as the state was right after it, in one hand-off with the
+    /// engine. A retry under the same `Idempotency-Key` answers
+    /// `on_replay(first acknowledgement)` instead, as the state is now.
+    pub async fn execute_then_ask(
+        &self,
+        call: &Call,
+        agent: AgentId,
+        command: Command,
+        query: Query,
+        on_replay: impl FnOnce(&Ack) -> Query,
+    ) -> Result<(Ack, Answer), ApiError> {
+        let key = idempotency_key(call)?;
+        let command = match key {
+            Some(key) => self.idempotent(call, agent, key, command),
+            None => command,
+        };
+        let ((reply, _), answer) = self.link.run_then_query(command, query).await?;
+        match (reply, key) {
+            (Ok(Ack::Replayed), Some(key)) => {
+                let ack = self.kept(agent, key).await?.0?;
+                let answer = self.ask(on_replay(&ack)).await?;
+                Ok((ack, answer))
+            }
+            (reply, _) => Ok((reply?, answer?)),
+        }
+    }
+
     /// Runs `commands` in order in one hand-off, each with its own result;
     /// with an `Idempotency-Key`, command `i` uses the key `<key>#<i>`.
     pub async fn execute_many(
@@ -478,7 +506,6 @@ impl State {
                 .map(|(reply, events)| reply.map(|ack| (ack, events)).map_err(ApiError::from))
                 .collect());
         };
-        let request_hash = request_hash(call);
         let single = commands.len() == 1;
         let keys: Vec<IdempotencyKey> = (0..commands.len())
             .map(|i| {
@@ -493,14 +520,7 @@ impl State {
         let wrapped = commands
             .into_iter()
             .zip(&keys)
-            .map(|(command, key)| {
-                Command::Idempotent(Box::new(Idempotent {
-                    agent,
-                    key: *key,
-                    request_hash,
-                    command,
-                }))
-            })
+            .map(|(command, key)| self.idempotent(call, agent, *key, command))
             .collect();
         let replies = self.link.run_many(wrapped).await?;
         if replies
@@ -512,16 +532,41 @@ impl State {
         let mut out = Vec::with_capacity(replies.len());
         for ((reply, events), key) in replies.into_iter().zip(keys) {
             let (reply, events) = if reply == Ok(Ack::Replayed) {
-                match self.ask(Query::IdempotentResult { agent, key }).await? {
-                    Answer::IdempotentResult(first) => (first.reply, first.events),
-                    _ => unreachable!("an idempotent result answers its query"),
-                }
+                self.kept(agent, key).await?
             } else {
                 (reply, events)
             };
             out.push(reply.map(|ack| (ack, events)).map_err(ApiError::from));
         }
         Ok(out)
+    }
+
+    /// `command` to run at most once under `key` for this request.
+    fn idempotent(
+        &self,
+        call: &Call,
+        agent: AgentId,
+        key: IdempotencyKey,
+        command: Command,
+    ) -> Command {
+        Command::Idempotent(Box::new(Idempotent {
+            agent,
+            key,
+            request_hash: request_hash(call),
+            command,
+        }))
+    }
+
+    /// The first result kept under `key`.
+    async fn kept(
+        &self,
+        agent: AgentId,
+        key: IdempotencyKey,
+    ) -> Result<(agora_engine::Reply, Vec<Event>), ApiError> {
+        match self.ask(Query::IdempotentResult { agent, key }).await? {
+            Answer::IdempotentResult(first) => Ok((first.reply, first.events)),
+            _ => unreachable!("an idempotent result answers its query"),
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 use agora_engine::category::Category;
 use agora_engine::cmd::{RequestAction, RequestOp};
 use agora_engine::deal_queries::{Page, PostFilter, RequestFilter};
+use agora_engine::query::Newest;
 use agora_engine::requests::{OfferPost, RequestPost, RequestStatus};
 use agora_engine::units::{AgentId, Amount, Currency, OfferId, RequestId, Timestamp};
 use agora_engine::{Ack, Answer, Command, Query};
@@ -67,17 +68,32 @@ fn other() -> Category {
     Category::Other
 }
 
-/// Runs a request or offer action for `agent`.
-async fn act(state: &State, call: &Call, agent: AgentId, op: RequestOp) -> Result<Ack, ApiError> {
-    let command = Command::Request(Box::new(RequestAction { agent, op }));
-    Ok(state.execute(call, agent, command).await?.0)
+fn command(agent: AgentId, op: RequestOp) -> Command {
+    Command::Request(Box::new(RequestAction { agent, op }))
 }
 
-async fn request_json(state: &State, request_id: RequestId) -> Result<RequestJson, ApiError> {
-    let Answer::Request(r) = state.ask(Query::Request { request_id }).await? else {
+fn request_json(state: &State, answer: Answer) -> RequestJson {
+    let Answer::Request(r) = answer else {
         unreachable!("a request query answers a request")
     };
-    Ok(RequestJson::new(&r, &state.directory))
+    RequestJson::new(&r, &state.directory)
+}
+
+fn offer_json(state: &State, answer: Answer) -> OfferJson {
+    let Answer::Offer(o) = answer else {
+        unreachable!("an offer query answers an offer")
+    };
+    OfferJson::new(&o, &state.directory)
+}
+
+/// The request a replayed acknowledgement names.
+fn acked_request(ack: &Ack) -> Query {
+    match ack {
+        Ack::Request { request_id, .. } => Query::Request {
+            request_id: *request_id,
+        },
+        _ => unreachable!("a request command acknowledges a request"),
+    }
 }
 
 /// `POST /api/v1/requests`: `201` with the request.
@@ -94,14 +110,16 @@ pub async fn create(state: &State, call: &Call, agent: AgentId) -> Result<Out, A
         agent_ready: body.agent_ready,
         offer_window_ns: i64::from(body.offer_window_seconds) * 1_000_000_000,
     };
-    let Ack::Request { request_id, .. } = act(state, call, agent, RequestOp::Create(post)).await?
-    else {
-        unreachable!("a request acknowledges a request")
-    };
-    Ok(Out::json(
-        StatusCode::CREATED,
-        &request_json(state, request_id).await?,
-    ))
+    let (_, answer) = state
+        .execute_then_ask(
+            call,
+            agent,
+            command(agent, RequestOp::Create(post)),
+            Query::Newest(Newest::Request),
+            acked_request,
+        )
+        .await?;
+    Ok(Out::json(StatusCode::CREATED, &request_json(state, answer)))
 }
 
 /// `GET /api/v1/requests?category=&status=&agent_ready=&q=&min_price=&max_price=&currency=&mine=&limit=&cursor=`:
@@ -167,10 +185,8 @@ pub fn post_filter(state: &State, call: &Call) -> Result<PostFilter, ApiError> {
 /// `GET /api/v1/requests/{id}`.
 pub async fn get(state: &State, id: &str) -> Result<Out, ApiError> {
     let request_id = RequestId(parse_id(id, "request")?);
-    Ok(Out::json(
-        StatusCode::OK,
-        &request_json(state, request_id).await?,
-    ))
+    let answer = state.ask(Query::Request { request_id }).await?;
+    Ok(Out::json(StatusCode::OK, &request_json(state, answer)))
 }
 
 #[derive(Deserialize)]
@@ -204,11 +220,11 @@ pub async fn manage(state: &State, call: &Call, agent: AgentId, id: &str) -> Res
         Manage::Fulfil => RequestOp::Fulfil { request_id },
         Manage::Cancel => RequestOp::Cancel { request_id },
     };
-    act(state, call, agent, op).await?;
-    Ok(Out::json(
-        StatusCode::OK,
-        &request_json(state, request_id).await?,
-    ))
+    let query = Query::Request { request_id };
+    let (_, answer) = state
+        .execute_then_ask(call, agent, command(agent, op), query, acked_request)
+        .await?;
+    Ok(Out::json(StatusCode::OK, &request_json(state, answer)))
 }
 
 #[derive(Deserialize)]
@@ -219,25 +235,6 @@ struct OfferBody {
     message: String,
     estimated_delivery: Option<String>,
     expires_at: Option<String>,
-}
-
-async fn offer_json(
-    state: &State,
-    agent: AgentId,
-    offer_id: OfferId,
-) -> Result<OfferJson, ApiError> {
-    let now = state.link.now();
-    let Answer::Offer(o) = state
-        .ask(Query::Offer {
-            agent,
-            offer_id,
-            now,
-        })
-        .await?
-    else {
-        unreachable!("an offer query answers an offer")
-    };
-    Ok(OfferJson::new(&o, &state.directory))
 }
 
 /// `POST /api/v1/requests/{id}/offers`: `201` with the offer.
@@ -256,20 +253,23 @@ pub async fn make_offer(
         estimated_delivery: time("estimated_delivery", &body.estimated_delivery)?,
         expires_at: time("expires_at", &body.expires_at)?,
     };
-    let Ack::Offer { offer_id, .. } = act(
-        state,
-        call,
-        agent,
-        RequestOp::MakeOffer { request_id, offer },
-    )
-    .await?
-    else {
-        unreachable!("an offer acknowledges an offer")
-    };
-    Ok(Out::json(
-        StatusCode::CREATED,
-        &offer_json(state, agent, offer_id).await?,
-    ))
+    let (_, answer) = state
+        .execute_then_ask(
+            call,
+            agent,
+            command(agent, RequestOp::MakeOffer { request_id, offer }),
+            Query::Newest(Newest::Offer { agent }),
+            |ack| match ack {
+                Ack::Offer { offer_id, .. } => Query::Offer {
+                    agent,
+                    offer_id: *offer_id,
+                    now: state.link.now(),
+                },
+                _ => unreachable!("an offer acknowledges an offer"),
+            },
+        )
+        .await?;
+    Ok(Out::json(StatusCode::CREATED, &offer_json(state, answer)))
 }
 
 /// `GET /api/v1/requests/{id}/offers`: the requester sees every offer once
@@ -303,10 +303,15 @@ pub async fn offers(state: &State, agent: AgentId, id: &str) -> Result<Out, ApiE
 /// `GET /api/v1/offers/{id}`.
 pub async fn get_offer(state: &State, agent: AgentId, id: &str) -> Result<Out, ApiError> {
     let offer_id = OfferId(parse_id(id, "offer")?);
-    Ok(Out::json(
-        StatusCode::OK,
-        &offer_json(state, agent, offer_id).await?,
-    ))
+    let now = state.link.now();
+    let answer = state
+        .ask(Query::Offer {
+            agent,
+            offer_id,
+            now,
+        })
+        .await?;
+    Ok(Out::json(StatusCode::OK, &offer_json(state, answer)))
 }
 
 /// What a `POST /api/v1/offers/{id}/{decision}` does.
@@ -339,7 +344,7 @@ pub async fn decide(
         status,
         transaction_id,
         ..
-    } = act(state, call, agent, op).await?
+    } = state.execute(call, agent, command(agent, op)).await?.0
     else {
         unreachable!("an offer decision acknowledges an offer")
     };

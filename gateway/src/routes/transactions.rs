@@ -5,7 +5,7 @@
 use agora_engine::cmd::Transact;
 use agora_engine::deal_queries::{Page, Role};
 use agora_engine::transactions::{Resolution, TxAction, TxStatus};
-use agora_engine::units::{Amount, TransactionId};
+use agora_engine::units::{AgentId, Amount, TransactionId};
 use agora_engine::{Answer, Command, Query};
 use hyper::StatusCode;
 use serde::Deserialize;
@@ -19,11 +19,7 @@ use crate::views::Page as PageJson;
 
 /// `GET /api/v1/transactions?role=&status=&limit=&cursor=`: the caller's
 /// transactions, newest first.
-pub async fn list(
-    state: &State,
-    call: &Call,
-    agent: agora_engine::units::AgentId,
-) -> Result<Out, ApiError> {
+pub async fn list(state: &State, call: &Call, agent: AgentId) -> Result<Out, ApiError> {
     let page = call.page()?;
     let role: Option<Role> = call
         .param("role")
@@ -56,18 +52,14 @@ pub async fn list(
 }
 
 /// `GET /api/v1/transactions/{id}`: for its buyer or seller, with history.
-pub async fn get(
-    state: &State,
-    agent: agora_engine::units::AgentId,
-    id: &str,
-) -> Result<Out, ApiError> {
+pub async fn get(state: &State, agent: AgentId, id: &str) -> Result<Out, ApiError> {
     let transaction_id = TransactionId(parse_id(id, "transaction")?);
     show(state, Some(agent), transaction_id, StatusCode::OK).await
 }
 
 async fn show(
     state: &State,
-    agent: Option<agora_engine::units::AgentId>,
+    agent: Option<AgentId>,
     transaction_id: TransactionId,
     status: StatusCode,
 ) -> Result<Out, ApiError> {
@@ -156,7 +148,7 @@ pub enum Step {
 pub async fn step(
     state: &State,
     call: &Call,
-    agent: Option<agora_engine::units::AgentId>,
+    agent: Option<AgentId>,
     id: &str,
     step: Step,
 ) -> Result<Out, ApiError> {
@@ -217,8 +209,22 @@ pub async fn step(
         action,
     }));
     let namespace = agent.unwrap_or(super::OPERATOR);
-    state.execute(call, namespace, command).await?;
-    show(state, agent, transaction_id, StatusCode::OK).await
+    let query = Query::Transaction {
+        agent,
+        transaction_id,
+    };
+    let (_, answer) = state
+        .execute_then_ask(call, namespace, command, query.clone(), |_| query)
+        .await?;
+    Ok(Out::json(StatusCode::OK, &transaction_json(state, answer)))
+}
+
+/// The JSON of a transaction answer.
+pub fn transaction_json(state: &State, answer: Answer) -> TransactionJson {
+    let Answer::Transaction(t) = answer else {
+        unreachable!("a transaction query answers a transaction")
+    };
+    TransactionJson::new(&t, &state.directory)
 }
 
 /// A body that must be empty or `{}`.
