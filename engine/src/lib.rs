@@ -24,6 +24,7 @@ pub mod listings;
 mod market;
 mod matching;
 mod orders;
+mod posts;
 pub mod query;
 pub mod reject;
 pub mod reply;

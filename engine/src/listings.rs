@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use crate::category::Category;
 use crate::config::EngineConfig;
 use crate::event::Event;
-use crate::reject::{Reject, TextField};
-use crate::requests::{check_text, check_title};
+use crate::posts::{check_description, check_title, numbered};
+use crate::reject::Reject;
 use crate::units::{AgentId, Amount, Currency, ListingId, Timestamp};
 
 /// Where a listing stands.
@@ -91,8 +91,7 @@ pub(crate) struct Sale {
 impl Listings {
     /// The listing `id`.
     pub fn get(&self, id: ListingId) -> Result<&ListingRecord, Reject> {
-        let index = usize::try_from(id.0.wrapping_sub(1)).map_err(|_| Reject::UnknownListing)?;
-        self.listings.get(index).ok_or(Reject::UnknownListing)
+        numbered(&self.listings, id.0, Reject::UnknownListing)
     }
 
     /// Every listing, in id order.
@@ -110,11 +109,7 @@ impl Listings {
         events: &mut Vec<Event>,
     ) -> Result<ListingId, Reject> {
         check_title(&post.title, config)?;
-        check_text(
-            &post.description,
-            config.text_chars_max,
-            TextField::Description,
-        )?;
+        check_description(&post.description, config)?;
         check_price(post.price)?;
         check_quantity(post.quantity, config)?;
         let id = ListingId(self.listings.len() as u64 + 1);
@@ -145,7 +140,7 @@ impl Listings {
             check_title(title, config)?;
         }
         if let Some(description) = &update.description {
-            check_text(description, config.text_chars_max, TextField::Description)?;
+            check_description(description, config)?;
         }
         if let Some(price) = update.price {
             check_price(price)?;

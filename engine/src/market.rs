@@ -206,6 +206,20 @@ impl Market {
         Ok(())
     }
 
+    /// Runs `post`, which validates and stores something priced in
+    /// `currency`, and registers the currency once it succeeded (a
+    /// rejected post changes nothing).
+    pub(crate) fn priced_in<T>(
+        &mut self,
+        currency: Currency,
+        post: impl FnOnce(&mut Market) -> Result<T, Reject>,
+    ) -> Result<T, Reject> {
+        self.check_currency_room(&currency)?;
+        let out = post(self)?;
+        self.ledger.currency_id(currency);
+        Ok(out)
+    }
+
     /// Fails if no more assets may be added.
     pub(crate) fn check_asset_room(&self) -> Result<(), Reject> {
         if self.assets.len() >= self.config.assets_max as usize {

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::category::Category;
 use crate::config::EngineConfig;
 use crate::event::{Event, OfferChanged};
+use crate::posts::{check_description, check_text, check_title, numbered};
 use crate::reject::{Reject, TextField};
 use crate::units::{AgentId, Amount, Currency, OfferId, RequestId, Timestamp, TransactionId};
 
@@ -151,33 +152,15 @@ pub(crate) struct Acceptance {
     pub currency: Currency,
 }
 
-/// Fails unless `text` is at most `max` characters.
-pub(crate) fn check_text(text: &str, max: u32, field: TextField) -> Result<(), Reject> {
-    if text.chars().count() > max as usize {
-        return Err(Reject::TextTooLong { field, max });
-    }
-    Ok(())
-}
-
-/// Fails unless `title` is non-blank and at most the configured length.
-pub(crate) fn check_title(title: &str, config: &EngineConfig) -> Result<(), Reject> {
-    if title.trim().is_empty() {
-        return Err(Reject::TitleEmpty);
-    }
-    check_text(title, config.title_chars_max, TextField::Title)
-}
-
 impl Requests {
     /// The request `id`.
     pub fn request(&self, id: RequestId) -> Result<&RequestRecord, Reject> {
-        let index = usize::try_from(id.0.wrapping_sub(1)).map_err(|_| Reject::UnknownRequest)?;
-        self.requests.get(index).ok_or(Reject::UnknownRequest)
+        numbered(&self.requests, id.0, Reject::UnknownRequest)
     }
 
     /// The offer `id`.
     pub fn offer(&self, id: OfferId) -> Result<&OfferRecord, Reject> {
-        let index = usize::try_from(id.0.wrapping_sub(1)).map_err(|_| Reject::UnknownOffer)?;
-        self.offers.get(index).ok_or(Reject::UnknownOffer)
+        numbered(&self.offers, id.0, Reject::UnknownOffer)
     }
 
     /// Every request, in id order.
@@ -200,11 +183,7 @@ impl Requests {
         events: &mut Vec<Event>,
     ) -> Result<RequestId, Reject> {
         check_title(&post.title, config)?;
-        check_text(
-            &post.description,
-            config.text_chars_max,
-            TextField::Description,
-        )?;
+        check_description(&post.description, config)?;
         if post.budget_min.0 < 0 || post.budget_max.0 <= 0 || post.budget_min > post.budget_max {
             return Err(Reject::BudgetInvalid);
         }
@@ -268,30 +247,9 @@ impl Requests {
         Ok(self.set_request_status(id, RequestStatus::Open, time, events))
     }
 
-    /// Marks an open or expired request fulfilled (done outside Agora)
-    /// and rejects its pending offers.
-    pub fn fulfil(
-        &mut self,
-        caller: AgentId,
-        id: RequestId,
-        time: Timestamp,
-        events: &mut Vec<Event>,
-    ) -> Result<RequestStatus, Reject> {
-        self.close(caller, id, RequestStatus::Fulfilled, time, events)
-    }
-
-    /// Withdraws an open or expired request and rejects its pending offers.
-    pub fn cancel(
-        &mut self,
-        caller: AgentId,
-        id: RequestId,
-        time: Timestamp,
-        events: &mut Vec<Event>,
-    ) -> Result<RequestStatus, Reject> {
-        self.close(caller, id, RequestStatus::Cancelled, time, events)
-    }
-
-    fn close(
+    /// Closes an open or expired request as `Fulfilled` (done outside
+    /// Agora) or `Cancelled` (withdrawn), rejecting its pending offers.
+    pub fn close(
         &mut self,
         caller: AgentId,
         id: RequestId,

@@ -75,6 +75,16 @@ impl Call {
             .transpose()
     }
 
+    /// Query parameter `name` naming a snake_case enum value.
+    pub fn param_enum<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, ApiError> {
+        self.param(name)
+            .map(|v| {
+                serde_json::from_value(serde_json::Value::String(v.to_owned()))
+                    .map_err(|_| ApiError::invalid(name, format!("cannot be `{v}`")))
+            })
+            .transpose()
+    }
+
     /// `?limit=`: 1–500, default 100.
     pub fn limit(&self) -> Result<usize, ApiError> {
         let limit = self.param_as::<usize>("limit")?.unwrap_or(100);

@@ -61,11 +61,9 @@ impl ListingAction {
         };
         match &self.op {
             ListingOp::Create(post) => {
-                market.check_currency_room(&post.currency)?;
-                let id = market
-                    .listings
-                    .create(agent, post, time, &market.config, events)?;
-                market.ledger.currency_id(post.currency);
+                let id = market.priced_in(post.currency, |m| {
+                    m.listings.create(agent, post, time, &m.config, events)
+                })?;
                 Ok(ack(id, ListingStatus::Active))
             }
             ListingOp::Update { listing_id, update } => {

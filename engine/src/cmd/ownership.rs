@@ -6,9 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::agents::KeyHash;
 use crate::market::Market;
+use crate::posts::check_text;
 use crate::reject::{Reject, TextField};
 use crate::reply::{Ack, Reply};
-use crate::requests::check_text;
 use crate::units::{AgentId, Timestamp};
 
 /// Claim tokens and verification.

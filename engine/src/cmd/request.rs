@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::event::Event;
 use crate::market::{Deal, Market};
 use crate::reply::{Ack, Reply};
-use crate::requests::{OfferPost, OfferStatus, RequestPost};
+use crate::requests::{OfferPost, OfferStatus, RequestPost, RequestStatus};
 use crate::transactions::Origin;
 use crate::units::{AgentId, OfferId, Quantity, RequestId, Timestamp};
 
@@ -84,12 +84,10 @@ impl RequestAction {
         };
         match &self.op {
             RequestOp::Create(post) => {
-                market.check_currency_room(&post.currency)?;
-                let id = market
-                    .requests
-                    .create(agent, post, time, &market.config, events)?;
-                market.ledger.currency_id(post.currency);
-                Ok(request_ack(id, crate::requests::RequestStatus::Open))
+                let id = market.priced_in(post.currency, |m| {
+                    m.requests.create(agent, post, time, &m.config, events)
+                })?;
+                Ok(request_ack(id, RequestStatus::Open))
             }
             RequestOp::Renew {
                 request_id,
@@ -105,12 +103,14 @@ impl RequestAction {
                 )?;
                 Ok(request_ack(*request_id, status))
             }
-            RequestOp::Fulfil { request_id } => {
-                let status = market.requests.fulfil(agent, *request_id, time, events)?;
-                Ok(request_ack(*request_id, status))
-            }
-            RequestOp::Cancel { request_id } => {
-                let status = market.requests.cancel(agent, *request_id, time, events)?;
+            RequestOp::Fulfil { request_id } | RequestOp::Cancel { request_id } => {
+                let to = match self.op {
+                    RequestOp::Fulfil { .. } => RequestStatus::Fulfilled,
+                    _ => RequestStatus::Cancelled,
+                };
+                let status = market
+                    .requests
+                    .close(agent, *request_id, to, time, events)?;
                 Ok(request_ack(*request_id, status))
             }
             RequestOp::MakeOffer { request_id, offer } => {

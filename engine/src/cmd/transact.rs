@@ -6,9 +6,9 @@ use serde::{Deserialize, Serialize};
 use crate::event::Event;
 use crate::ledger::AgentIdx;
 use crate::market::Market;
+use crate::posts::check_text;
 use crate::reject::TextField;
 use crate::reply::{Ack, Reply};
-use crate::requests::check_text;
 use crate::transactions::TxAction;
 use crate::units::{AgentId, Timestamp, TransactionId};
 

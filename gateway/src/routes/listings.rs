@@ -3,7 +3,7 @@
 
 use agora_engine::category::Category;
 use agora_engine::cmd::{ListingAction, ListingOp};
-use agora_engine::deal_queries::{ListingFilter, Page};
+use agora_engine::deal_queries::ListingFilter;
 use agora_engine::listings::{ListingPost, ListingStatus, ListingUpdate};
 use agora_engine::query::Newest;
 use agora_engine::units::{AgentId, Amount, ListingId};
@@ -13,12 +13,11 @@ use serde::Deserialize;
 
 use super::requests::{currency, post_filter, MoneyBody};
 use super::transactions::transaction_json;
-use super::{parse_enum, parse_id, State};
+use super::{newest_page, page_out, parse_id, State};
 use crate::deal_views::ListingJson;
 use crate::error::ApiError;
 use crate::http::{Call, Out};
 use crate::money::Fixed;
-use crate::views::Page as PageJson;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -96,32 +95,23 @@ pub async fn create(state: &State, call: &Call, agent: AgentId) -> Result<Out, A
 /// `GET /api/v1/listings?category=&status=&q=&min_price=&max_price=&currency=&mine=&limit=&cursor=`:
 /// newest first.
 pub async fn list(state: &State, call: &Call) -> Result<Out, ApiError> {
-    let page = call.page()?;
     let filter = ListingFilter {
         post: post_filter(state, call)?,
-        status: call
-            .param("status")
-            .map(|s| parse_enum::<ListingStatus>("status", s))
-            .transpose()?,
+        status: call.param_enum::<ListingStatus>("status")?,
     };
     let query = Query::Listings {
         filter,
-        page: Page {
-            before: page.after,
-            limit: page.limit as u32,
-        },
+        page: newest_page(call)?,
     };
     let Answer::Listings(items, more) = state.ask(query).await? else {
         unreachable!("a listing search answers listings")
     };
-    let next_cursor = more
-        .then(|| items.last().map(|l| format!("{:x}", l.listing_id.0)))
-        .flatten();
-    let items = items
-        .iter()
-        .map(|l| ListingJson::new(l, &state.directory))
-        .collect();
-    Ok(Out::json(StatusCode::OK, &PageJson { items, next_cursor }))
+    Ok(page_out(
+        &items,
+        more,
+        |l| l.listing_id.0,
+        |l| ListingJson::new(l, &state.directory),
+    ))
 }
 
 /// `GET /api/v1/listings/{id}`.

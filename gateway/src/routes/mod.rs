@@ -570,15 +570,34 @@ impl State {
     }
 }
 
+/// The engine page a request's `?limit=&cursor=` asks for: newest first,
+/// below the cursor (the last id of the previous page).
+fn newest_page(call: &Call) -> Result<agora_engine::deal_queries::Page, ApiError> {
+    let page = call.page()?;
+    Ok(agora_engine::deal_queries::Page {
+        before: page.after,
+        limit: page.limit as u32,
+    })
+}
+
+/// `200` with a page of `items` as JSON; when `more` follow, the cursor
+/// is the last item's id.
+fn page_out<T, J: serde::Serialize>(
+    items: &[T],
+    more: bool,
+    id: impl Fn(&T) -> u64,
+    json: impl Fn(&T) -> J,
+) -> Out {
+    let next_cursor = more
+        .then(|| items.last().map(|i| format!("{:x}", id(i))))
+        .flatten();
+    let items: Vec<J> = items.iter().map(json).collect();
+    Out::json(StatusCode::OK, &crate::views::Page { items, next_cursor })
+}
+
 /// A numeric id from the path; anything else names nothing (`404`).
 fn parse_id(text: &str, what: &str) -> Result<u64, ApiError> {
     text.parse::<u64>().map_err(|_| ApiError::not_found(what))
-}
-
-/// A query parameter naming a snake_case enum value.
-fn parse_enum<T: serde::de::DeserializeOwned>(field: &str, text: &str) -> Result<T, ApiError> {
-    serde_json::from_value(serde_json::Value::String(text.to_owned()))
-        .map_err(|_| ApiError::invalid(field, format!("cannot be `{text}`")))
 }
 
 /// The request's `Idempotency-Key`, if any (1–56 printable characters).

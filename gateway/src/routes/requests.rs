@@ -4,7 +4,7 @@
 
 use agora_engine::category::Category;
 use agora_engine::cmd::{RequestAction, RequestOp};
-use agora_engine::deal_queries::{Page, PostFilter, RequestFilter};
+use agora_engine::deal_queries::{PostFilter, RequestFilter};
 use agora_engine::query::Newest;
 use agora_engine::requests::{OfferPost, RequestPost, RequestStatus};
 use agora_engine::units::{AgentId, Amount, Currency, OfferId, RequestId, Timestamp};
@@ -13,7 +13,7 @@ use hyper::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{parse_enum, parse_id, State};
+use super::{newest_page, page_out, parse_id, State};
 use crate::deal_views::{OfferJson, RequestJson};
 use crate::error::ApiError;
 use crate::http::{Call, Out};
@@ -125,33 +125,24 @@ pub async fn create(state: &State, call: &Call, agent: AgentId) -> Result<Out, A
 /// `GET /api/v1/requests?category=&status=&agent_ready=&q=&min_price=&max_price=&currency=&mine=&limit=&cursor=`:
 /// newest first. `mine=true` needs the caller's key.
 pub async fn list(state: &State, call: &Call) -> Result<Out, ApiError> {
-    let page = call.page()?;
     let filter = RequestFilter {
         post: post_filter(state, call)?,
-        status: call
-            .param("status")
-            .map(|s| parse_enum::<RequestStatus>("status", s))
-            .transpose()?,
+        status: call.param_enum::<RequestStatus>("status")?,
         agent_ready: call.param_as::<bool>("agent_ready")?,
     };
     let query = Query::Requests {
         filter,
-        page: Page {
-            before: page.after,
-            limit: page.limit as u32,
-        },
+        page: newest_page(call)?,
     };
     let Answer::Requests(items, more) = state.ask(query).await? else {
         unreachable!("a request search answers requests")
     };
-    let next_cursor = more
-        .then(|| items.last().map(|r| format!("{:x}", r.request_id.0)))
-        .flatten();
-    let items = items
-        .iter()
-        .map(|r| RequestJson::new(r, &state.directory))
-        .collect();
-    Ok(Out::json(StatusCode::OK, &PageJson { items, next_cursor }))
+    Ok(page_out(
+        &items,
+        more,
+        |r| r.request_id.0,
+        |r| RequestJson::new(r, &state.directory),
+    ))
 }
 
 /// The filters shared by request and listing searches.
@@ -170,10 +161,7 @@ pub fn post_filter(state: &State, call: &Call) -> Result<PostFilter, ApiError> {
             .transpose()
     };
     Ok(PostFilter {
-        category: call
-            .param("category")
-            .map(|c| parse_enum("category", c))
-            .transpose()?,
+        category: call.param_enum("category")?,
         text: call.param("q").filter(|q| !q.is_empty()).map(str::to_owned),
         price_min: price("min_price")?,
         price_max: price("max_price")?,

@@ -3,52 +3,39 @@
 //! resolves disputes).
 
 use agora_engine::cmd::Transact;
-use agora_engine::deal_queries::{Page, Role};
+use agora_engine::deal_queries::Role;
 use agora_engine::transactions::{Resolution, TxAction, TxStatus};
 use agora_engine::units::{AgentId, Amount, TransactionId};
 use agora_engine::{Answer, Command, Query};
 use hyper::StatusCode;
 use serde::Deserialize;
 
-use super::{parse_enum, parse_id, State};
+use super::{newest_page, page_out, parse_id, State};
 use crate::deal_views::TransactionJson;
 use crate::error::ApiError;
 use crate::http::{Call, Out};
 use crate::money::Fixed;
-use crate::views::Page as PageJson;
 
 /// `GET /api/v1/transactions?role=&status=&limit=&cursor=`: the caller's
 /// transactions, newest first.
 pub async fn list(state: &State, call: &Call, agent: AgentId) -> Result<Out, ApiError> {
-    let page = call.page()?;
-    let role: Option<Role> = call
-        .param("role")
-        .map(|r| parse_enum("role", r))
-        .transpose()?;
-    let status: Option<TxStatus> = call
-        .param("status")
-        .map(|s| parse_enum("status", s))
-        .transpose()?;
+    let role: Option<Role> = call.param_enum("role")?;
+    let status: Option<TxStatus> = call.param_enum("status")?;
     let query = Query::Transactions {
         agent,
         role,
         status,
-        page: Page {
-            before: page.after,
-            limit: page.limit as u32,
-        },
+        page: newest_page(call)?,
     };
     let Answer::Transactions(items, more) = state.ask(query).await? else {
         unreachable!("a transaction list answers transactions")
     };
-    let next_cursor = more
-        .then(|| items.last().map(|t| format!("{:x}", t.transaction_id.0)))
-        .flatten();
-    let items = items
-        .iter()
-        .map(|t| TransactionJson::new(t, &state.directory))
-        .collect();
-    Ok(Out::json(StatusCode::OK, &PageJson { items, next_cursor }))
+    Ok(page_out(
+        &items,
+        more,
+        |t| t.transaction_id.0,
+        |t| TransactionJson::new(t, &state.directory),
+    ))
 }
 
 /// `GET /api/v1/transactions/{id}`: for its buyer or seller, with history.
