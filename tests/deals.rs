@@ -623,3 +623,21 @@ fn acknowledged_steps_survive_kill_9() {
     assert_eq!(step(&s, &tx, "confirm", &buyer, "").status, 200);
     assert_eq!(s.credits(&seller).0, "109.00");
 }
+
+#[test]
+fn the_operator_sets_the_fee_and_it_survives_restarts() {
+    let mut s = Server::start(&["--fee-bps", "250", "--release-cooldown-s", "60"]);
+    let terms = s.get("/api/v1/terms", None);
+    assert_eq!(terms.body["fee_bps"], 250, "{terms:?}");
+    assert_eq!(terms.body["release_cooldown_seconds"], 60);
+    let (buyer, seller, tx, _, _) = accepted(&s);
+    step(&s, &tx, "fund", &buyer, "");
+    step(&s, &tx, "deliver", &seller, DELIVER);
+    let confirmed = step(&s, &tx, "confirm", &buyer, "");
+    assert_eq!(confirmed.body["fee"], "0.25", "{confirmed:?}");
+    assert_eq!(s.credits(&seller).0, "109.75");
+    s.kill();
+    s.relaunch();
+    assert_eq!(s.get("/api/v1/terms", None).body["fee_bps"], 250);
+    assert_eq!(s.credits(&seller).0, "109.75");
+}

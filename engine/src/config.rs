@@ -52,18 +52,6 @@ pub struct EngineConfig {
     pub idempotency_retention_ns: i64,
     /// Idempotency results kept at most (the oldest go first).
     pub idempotency_keys_max: u32,
-    /// Platform fee on money released to a seller, in basis points
-    /// (1/100 of a percent), rounded down to the smallest unit (10⁻⁸).
-    pub fee_bps: u32,
-    /// How long a pending transaction waits for the buyer's funding before
-    /// it is cancelled, in nanoseconds.
-    pub tx_funding_window_ns: i64,
-    /// How long a seller has to deliver a funded transaction before it is
-    /// refunded to the buyer, in nanoseconds.
-    pub tx_delivery_window_ns: i64,
-    /// How long after delivery escrow is released to the seller unless the
-    /// buyer confirms or disputes first, in nanoseconds.
-    pub tx_release_cooldown_ns: i64,
     /// Characters in a title.
     pub title_chars_max: u32,
     /// Characters in a description, message, proof, reason or comment.
@@ -104,10 +92,6 @@ impl Default for EngineConfig {
             agent_api_keys_max: 10,
             idempotency_retention_ns: DAY_NS,
             idempotency_keys_max: 1_000_000,
-            fee_bps: 1_000,
-            tx_funding_window_ns: 3 * DAY_NS,
-            tx_delivery_window_ns: 7 * DAY_NS,
-            tx_release_cooldown_ns: 3 * DAY_NS,
             title_chars_max: 200,
             text_chars_max: 4_000,
             request_lifetime_default_ns: 30 * DAY_NS,
@@ -115,5 +99,54 @@ impl Default for EngineConfig {
             request_offers_max: 1_000,
             listing_quantity_max: 1_000_000,
         }
+    }
+}
+
+/// The trade terms the operator sets: the platform fee and how long each
+/// transaction step may take. Unlike [`EngineConfig`] they are part of the
+/// market's state and change only by a journaled command (`SetTerms`), so
+/// a replay applies each change where it happened. A change applies to
+/// payouts and deadlines from then on; deadlines already set stay.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Terms {
+    /// Platform fee on money released to a seller, in basis points
+    /// (1/100 of a percent), rounded down to the smallest unit (10⁻⁸).
+    pub fee_bps: u32,
+    /// How long a pending transaction waits for the buyer's funding before
+    /// it is cancelled, in nanoseconds.
+    pub funding_window_ns: i64,
+    /// How long a seller has to deliver a funded transaction before it is
+    /// refunded to the buyer, in nanoseconds.
+    pub delivery_window_ns: i64,
+    /// How long after delivery escrow is released to the seller unless the
+    /// buyer confirms or disputes first, in nanoseconds.
+    pub release_cooldown_ns: i64,
+}
+
+impl Default for Terms {
+    fn default() -> Self {
+        Terms {
+            fee_bps: 1_000,
+            funding_window_ns: 3 * DAY_NS,
+            delivery_window_ns: 7 * DAY_NS,
+            release_cooldown_ns: 3 * DAY_NS,
+        }
+    }
+}
+
+impl Terms {
+    /// The most a fee may be: everything.
+    pub const FEE_BPS_MAX: u32 = 10_000;
+    /// The longest a window may be.
+    pub const WINDOW_NS_MAX: i64 = 365 * DAY_NS;
+
+    /// Whether the fee is at most 100% and every window positive and at
+    /// most a year.
+    pub fn is_valid(&self) -> bool {
+        let window = 1_000_000_000..=Self::WINDOW_NS_MAX;
+        self.fee_bps <= Self::FEE_BPS_MAX
+            && window.contains(&self.funding_window_ns)
+            && window.contains(&self.delivery_window_ns)
+            && window.contains(&self.release_cooldown_ns)
     }
 }

@@ -118,6 +118,7 @@ impl Market {
                 ),
             );
         }
+        put(&mut h, &self.terms);
         put(&mut h, self.requests.requests());
         put(&mut h, self.requests.offers());
         put(&mut h, self.listings.all());

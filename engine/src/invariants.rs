@@ -245,7 +245,7 @@ impl Market {
                 _ => Amount::ZERO,
             };
             ensure!(
-                fee == to_seller.basis_points(self.config.fee_bps),
+                fee == to_seller.basis_points(details.map_or(0, |d| d.fee_bps)),
                 "transaction {id} charged a fee of {fee} on {to_seller}"
             );
             if let Origin::Listing { listing_id } = tx.origin {

@@ -6,7 +6,7 @@ use crate::asset::{Asset, AssetId, AssetSpec, AssetTable, Grid};
 use crate::book::Book;
 use crate::cmd::place_order::{SelfTradePrevention, Side};
 use crate::cmd::{Input, OrderRef};
-use crate::config::EngineConfig;
+use crate::config::{EngineConfig, Terms};
 use crate::event::Event;
 use crate::idempotency::IdempotencyStore;
 use crate::ledger::{AgentIdx, CurrencyId, Ledger};
@@ -68,6 +68,7 @@ pub(crate) struct Deal {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Market {
     pub(crate) config: EngineConfig,
+    pub(crate) terms: Terms,
     pub(crate) assets: AssetTable,
     pub(crate) books: Vec<Book>,
     pub(crate) orders: OrderStore,
@@ -114,6 +115,7 @@ impl Market {
         .expect("configured asset defaults form a valid asset");
         Market {
             config,
+            terms: Terms::default(),
             assets: AssetTable::default(),
             books: Vec::new(),
             orders: OrderStore::default(),
@@ -138,6 +140,11 @@ impl Market {
     /// How many idempotency records are kept.
     pub fn idempotency_records(&self) -> usize {
         self.idempotency.len()
+    }
+
+    /// The trade terms in force.
+    pub fn terms(&self) -> &Terms {
+        &self.terms
     }
 
     /// The configuration the market runs under.
@@ -352,6 +359,7 @@ impl Market {
             transactions: &mut self.transactions,
             next_trade_id: &mut self.next_trade_id,
             config: &self.config,
+            terms: &self.terms,
             time,
             events,
         }
@@ -378,7 +386,7 @@ impl Market {
             created_at: time,
             deadline: Timestamp(0),
         };
-        self.transactions.open(id, record, &self.config);
+        self.transactions.open(id, record, &self.terms);
         events.push(Event::TransactionChanged(
             crate::event::TransactionChanged {
                 transaction_id: id,
@@ -401,7 +409,7 @@ impl Market {
             &mut self.transactions,
             Settlement {
                 ledger: &mut self.ledger,
-                config: &self.config,
+                terms: &self.terms,
                 time,
                 events,
             },

@@ -7,7 +7,7 @@
 use crate::asset::{Asset, AssetId};
 use crate::book::{crosses, Book, TradeRecord};
 use crate::cmd::place_order::{OrderType, SelfTradePrevention, Side, TimeInForce};
-use crate::config::EngineConfig;
+use crate::config::{EngineConfig, Terms};
 use crate::event::{CancelReason, Event, PostingKind, Trade};
 use crate::ledger::{Acct, AgentIdx, Ledger};
 use crate::orders::OrderStore;
@@ -34,6 +34,7 @@ pub(crate) struct BookCtx<'a> {
     pub transactions: &'a mut Transactions,
     pub next_trade_id: &'a mut u64,
     pub config: &'a EngineConfig,
+    pub terms: &'a Terms,
     pub time: Timestamp,
     pub events: &'a mut Vec<Event>,
 }
@@ -198,7 +199,7 @@ impl BookCtx<'_> {
                 created_at: self.time,
                 deadline: Timestamp(0),
             },
-            self.config,
+            self.terms,
         );
         self.events.push(Event::Trade(Trade {
             trade_id,

@@ -128,6 +128,8 @@ pub enum Query {
     /// The newest request, offer or listing: sent right after the command
     /// that created it (see `Request::CommandThenQuery`), the one it created.
     Newest(Newest),
+    /// The trade terms in force.
+    Terms,
     /// What an agent's transactions say about it.
     Reputation {
         /// Which agent.
@@ -290,6 +292,8 @@ pub enum Answer {
     Listings(Vec<ListingView>, bool),
     /// An agent's reputation.
     Reputation(Box<Reputation>),
+    /// The trade terms in force.
+    Terms(crate::config::Terms),
     /// An asset's parameters.
     Asset(AssetSpec),
     /// A registered agent.
@@ -465,6 +469,7 @@ impl Market {
             }
             Query::Listings { filter, page } => Ok(self.search_listings(filter, *page)),
             Query::Newest(newest) => self.newest(*newest),
+            Query::Terms => Ok(Answer::Terms(self.terms.clone())),
             Query::Reputation { agent } => {
                 Ok(Answer::Reputation(Box::new(self.reputation(*agent))))
             }

@@ -153,6 +153,9 @@ pub enum Reject {
     },
     /// No agent has a pending, unexpired claim token with that hash.
     UnknownClaimToken,
+    /// Trade terms need a fee of at most 100% and windows of a second
+    /// to a year.
+    TermsInvalid,
     /// A tick found no deadline due (nothing to journal).
     NothingDue,
     /// The order is already filled or cancelled.

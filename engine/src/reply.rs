@@ -114,6 +114,8 @@ pub enum Ack {
         /// The transaction a purchase created.
         transaction_id: Option<TransactionId>,
     },
+    /// New trade terms are in force.
+    TermsSet,
     /// Deadlines were acted on.
     Ticked {
         /// How many transactions, requests and offers timed out.

@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::asset::AssetId;
-use crate::config::EngineConfig;
+use crate::config::Terms;
 use crate::event::{Event, PostingKind, TransactionChanged};
 use crate::ledger::{Acct, AgentIdx, CurrencyId, Ledger};
 use crate::reject::Reject;
@@ -184,8 +184,10 @@ pub(crate) struct TxDetails {
     pub resolution: Option<Resolution>,
     /// The buyer's and the seller's rating of the other.
     pub ratings: [Option<Rating>; 2],
-    /// The platform fee taken when escrow was released.
+    /// The platform fee taken when escrow was paid out.
     pub fee: Amount,
+    /// The fee rate then, in basis points.
+    pub fee_bps: u32,
 }
 
 /// What an agent's finished transactions say about it.
@@ -265,7 +267,7 @@ pub enum TxAction {
 /// Everything a transition needs besides the transactions themselves.
 pub(crate) struct Settlement<'a> {
     pub ledger: &'a mut Ledger,
-    pub config: &'a EngineConfig,
+    pub terms: &'a Terms,
     pub time: Timestamp,
     pub events: &'a mut Vec<Event>,
 }
@@ -274,7 +276,7 @@ impl Transactions {
     /// Creates a transaction whose escrow account the ledger just opened
     /// as `id`, in `status` (pending, or funded when the money was already
     /// held), with that status's deadline.
-    pub fn open(&mut self, id: TransactionId, record: TxRecord, config: &EngineConfig) {
+    pub fn open(&mut self, id: TransactionId, record: TxRecord, terms: &Terms) {
         debug_assert_eq!(
             id.0,
             self.records.len() as u64 + 1,
@@ -282,7 +284,7 @@ impl Transactions {
         );
         let (buyer, seller) = (record.buyer, record.seller);
         let mut record = record;
-        record.deadline = Self::deadline_for(record.status, record.created_at, config);
+        record.deadline = Self::deadline_for(record.status, record.created_at, terms);
         if record.deadline.0 != 0 {
             self.due.insert((record.deadline, id));
         }
@@ -540,7 +542,7 @@ impl Transactions {
     /// the platform fee on it, the rest back to the buyer.
     fn pay_out(&mut self, id: TransactionId, to_seller: Amount, s: &mut Settlement<'_>) {
         let tx = *self.get(id).expect("exists");
-        let fee = to_seller.basis_points(s.config.fee_bps);
+        let fee = to_seller.basis_points(s.terms.fee_bps);
         let net = Amount(to_seller.0 - fee.0);
         let refund = Amount(s.ledger.escrow_balance(id).0 - to_seller.0);
         let moves = [
@@ -555,9 +557,9 @@ impl Transactions {
                     .transfer(kind, tx.currency, from, to, amount, None, s.events);
             }
         }
-        if fee.0 > 0 {
-            self.details_mut(id).fee = fee;
-        }
+        let details = self.details_mut(id);
+        details.fee = fee;
+        details.fee_bps = s.terms.fee_bps;
     }
 
     fn complete_stats(&mut self, tx: &TxRecord) {
@@ -589,7 +591,7 @@ impl Transactions {
         if old.0 != 0 {
             self.due.remove(&(old, id));
         }
-        let deadline = Self::deadline_for(status, s.time, s.config);
+        let deadline = Self::deadline_for(status, s.time, s.terms);
         if deadline.0 != 0 {
             self.due.insert((deadline, id));
         }
@@ -613,11 +615,11 @@ impl Transactions {
     }
 
     /// When a transaction entering `status` at `time` times out.
-    fn deadline_for(status: TxStatus, time: Timestamp, config: &EngineConfig) -> Timestamp {
+    fn deadline_for(status: TxStatus, time: Timestamp, terms: &Terms) -> Timestamp {
         match status {
-            TxStatus::Pending => time.plus(config.tx_funding_window_ns),
-            TxStatus::EscrowFunded => time.plus(config.tx_delivery_window_ns),
-            TxStatus::Delivered => time.plus(config.tx_release_cooldown_ns),
+            TxStatus::Pending => time.plus(terms.funding_window_ns),
+            TxStatus::EscrowFunded => time.plus(terms.delivery_window_ns),
+            TxStatus::Delivered => time.plus(terms.release_cooldown_ns),
             _ => Timestamp(0),
         }
     }

@@ -1,7 +1,7 @@
 //! Property tests over random interleavings of every way agents deal:
 //! requests and offers, listings, order-book fills, every transaction
 //! step (by the right party, the wrong one and strangers) and deadlines
-//! passing. After every step the harness checks all invariants (money
+//! passing, the fee changing. After every step the harness checks all invariants (money
 //! conserved with the platform's fees, no negative balance, each
 //! transaction's escrow matching its status, fees exactly as configured,
 //! listings' sold units); at the end, replaying the accepted commands
@@ -11,10 +11,10 @@
 mod testkit;
 
 use agora_engine::cmd::RequestOp;
-use agora_engine::config::DAY_NS;
+use agora_engine::config::{Terms, DAY_NS};
 use agora_engine::transactions::{Resolution, TxAction, TxStatus};
 use agora_engine::units::{Amount, ListingId, OfferId, RequestId, TransactionId};
-use agora_engine::{Answer, EngineConfig, Market, Query, Side};
+use agora_engine::{Answer, Command, EngineConfig, Market, Query, Side};
 use proptest::prelude::*;
 use testkit::Harness;
 
@@ -34,6 +34,7 @@ enum Op {
     Order(u64, bool, i64, i64),
     Act(Option<u64>, usize, u8, i64),
     Wait(i64),
+    Terms(u32),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -52,6 +53,7 @@ fn op() -> impl Strategy<Value = Op> {
         6 => (agent, any::<bool>(), 9i64..=11, 1i64..4).prop_map(|(a, b, p, q)| Op::Order(a, b, p, q)),
         30 => (any_caller, any::<usize>(), 0u8..9, 0i64..60).prop_map(|(c, t, k, x)| Op::Act(c, t, k, x)),
         4 => (0i64..4 * DAY_NS).prop_map(Op::Wait),
+        1 => (0u32..=12_000).prop_map(Op::Terms),
     ]
 }
 
@@ -145,6 +147,13 @@ fn run(h: &mut Harness, op: &Op) {
         }
         Op::Wait(ns) => {
             let _ = h.tick_at(h.time + 1 + ns);
+        }
+        Op::Terms(fee_bps) => {
+            let terms = Terms {
+                fee_bps: *fee_bps,
+                ..Terms::default()
+            };
+            let _ = h.run(Command::SetTerms(Box::new(terms)));
         }
     }
 }

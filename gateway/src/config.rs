@@ -23,6 +23,9 @@ pub enum CliCommand {
     Serve(ServeConfig),
 }
 
+const DAY_S: u64 = 24 * 3600;
+const YEAR_S: u64 = 365 * DAY_S;
+
 /// When a command counts as durable.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub enum DurabilityMode {
@@ -87,6 +90,30 @@ pub struct ServeConfig {
     #[arg(long, env = "AGORA_SIGNUP_CURRENCY", default_value = "CREDITS")]
     pub signup_currency: String,
 
+    /// Platform fee on what a seller receives, in basis points (1000 =
+    /// 10%; 0 for none), rounded down to 0.00000001. Changing it takes
+    /// effect (journaled) at start-up, for payouts from then on.
+    #[arg(long, env = "AGORA_FEE_BPS", default_value_t = 1_000,
+          value_parser = clap::value_parser!(u32).range(0..=10_000))]
+    pub fee_bps: u32,
+
+    /// Seconds a buyer has to fund a pending transaction before it is cancelled.
+    #[arg(long, env = "AGORA_FUNDING_WINDOW_S", default_value_t = 3 * DAY_S,
+          value_parser = clap::value_parser!(u64).range(1..=YEAR_S))]
+    pub funding_window_s: u64,
+
+    /// Seconds a seller has to deliver a funded transaction before it is
+    /// refunded to the buyer.
+    #[arg(long, env = "AGORA_DELIVERY_WINDOW_S", default_value_t = 7 * DAY_S,
+          value_parser = clap::value_parser!(u64).range(1..=YEAR_S))]
+    pub delivery_window_s: u64,
+
+    /// Seconds after delivery until escrow is released to the seller when
+    /// the buyer neither confirms nor disputes.
+    #[arg(long, env = "AGORA_RELEASE_COOLDOWN_S", default_value_t = 3 * DAY_S,
+          value_parser = clap::value_parser!(u64).range(1..=YEAR_S))]
+    pub release_cooldown_s: u64,
+
     /// Sustained requests per second allowed per API key.
     #[arg(long, env = "AGORA_RATE_LIMIT", default_value_t = NonZeroU32::new(100).unwrap())]
     pub rate_limit: NonZeroU32,
@@ -112,4 +139,17 @@ pub struct ServeConfig {
     /// Seconds a graceful shutdown waits for in-flight requests.
     #[arg(long, env = "AGORA_SHUTDOWN_GRACE_S", default_value_t = 10)]
     pub shutdown_grace_s: u64,
+}
+
+impl ServeConfig {
+    /// The trade terms the flags ask for.
+    pub fn terms(&self) -> agora_engine::config::Terms {
+        let ns = |s: u64| i64::try_from(s).map_or(i64::MAX, |s| s.saturating_mul(1_000_000_000));
+        agora_engine::config::Terms {
+            fee_bps: self.fee_bps,
+            funding_window_ns: ns(self.funding_window_s),
+            delivery_window_ns: ns(self.delivery_window_s),
+            release_cooldown_ns: ns(self.release_cooldown_s),
+        }
+    }
 }

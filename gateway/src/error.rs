@@ -173,6 +173,10 @@ impl From<Reject> for ApiError {
                 "This request has received the maximum number of offers.",
             ),
             Reject::NothingDue => conflict("Nothing is due."),
+            Reject::TermsInvalid => validation(
+                "Trade terms need a fee of at most 10000 bps and windows of a second to a year.",
+                json!({}),
+            ),
             Reject::SplitOutOfRange { amount } => ApiError::invalid(
                 "seller_amount",
                 format!("must be between 0 and the amount {}", format(amount.0)),

@@ -123,6 +123,7 @@ pub async fn serve(
         unreachable!("the key query answers keys")
     };
     let uuids = market.agents().iter().map(|a| a.uuid).collect();
+    let terms_in_force = market.terms().clone();
     let Ok(Answer::Stats(stats)) = market.query(&Query::Stats) else {
         unreachable!("the stats query answers stats")
     };
@@ -178,6 +179,17 @@ pub async fn serve(
         },
         ledger,
     });
+
+    let terms = config.terms();
+    if terms != terms_in_force {
+        let command = Command::SetTerms(Box::new(terms.clone()));
+        match state.link.run(command).await {
+            Ok((Ok(_), _)) => {}
+            Ok((Err(e), _)) => return Err(format!("the trade terms were refused: {e:?}").into()),
+            Err(e) => return Err(format!("the engine stopped: {}", e.message).into()),
+        }
+        info!(?terms, "new trade terms in force");
+    }
 
     let listener = TcpListener::bind(config.listen).await?;
     let local = listener.local_addr()?;

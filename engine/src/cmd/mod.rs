@@ -17,6 +17,7 @@ pub mod place_order;
 pub mod register_agent;
 pub mod register_asset;
 pub mod request;
+mod set_terms;
 mod tick;
 pub mod transact;
 pub mod update_agent;
@@ -82,6 +83,8 @@ pub enum Command {
     Tick,
     /// Claim tokens and verification of agents.
     Ownership(Box<OwnershipAction>),
+    /// Put new trade terms (fee, deadlines) in force (operator).
+    SetTerms(Box<crate::config::Terms>),
 }
 
 /// A command with the time the gateway stamped on it.
@@ -150,6 +153,7 @@ impl Command {
             Command::Listing(c) => c.apply(market, time, events),
             Command::Tick => tick::apply(market, time, events),
             Command::Ownership(c) => c.apply(market, time),
+            Command::SetTerms(terms) => set_terms::apply(market, terms),
         }
     }
 }

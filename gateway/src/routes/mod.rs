@@ -101,6 +101,7 @@ enum Handler {
     Verify,
     Reputation,
     Trust,
+    Terms,
     ListTransactions,
     GetTransaction,
     TransactionStep(transactions::Step),
@@ -174,6 +175,7 @@ fn find(m: &str, segs: &[&str]) -> Option<(&'static str, Access, Handler)> {
                 Operator,
                 H::Verify,
             ),
+            (["terms"], "GET") => ("GET /api/v1/terms", Anyone, H::Terms),
             (["transactions"], "GET") => ("GET /api/v1/transactions", Agent, H::ListTransactions),
             (["transactions", _], "GET") => {
                 ("GET /api/v1/transactions/{id}", Agent, H::GetTransaction)
@@ -384,6 +386,7 @@ async fn run(
         H::Verify => agents::verify(state, call, segs[4]).await,
         H::Reputation => agents::reputation(state, segs[3], false).await,
         H::Trust => agents::reputation(state, segs[3], true).await,
+        H::Terms => transactions::terms(state).await,
         H::ListTransactions => transactions::list(state, call, who.caller().agent).await,
         H::GetTransaction => transactions::get(state, who.caller().agent, segs[3]).await,
         H::TransactionStep(step) => {

@@ -218,3 +218,22 @@ pub fn transaction_json(state: &State, answer: Answer) -> TransactionJson {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Empty {}
+
+/// `GET /api/v1/terms`: the platform fee and the transaction deadlines
+/// in force.
+pub async fn terms(state: &State) -> Result<Out, ApiError> {
+    let Answer::Terms(t) = state.ask(Query::Terms).await? else {
+        unreachable!("a terms query answers terms")
+    };
+    let seconds = |ns: i64| ns / 1_000_000_000;
+    Ok(Out::json(
+        StatusCode::OK,
+        &serde_json::json!({
+            "fee_bps": t.fee_bps,
+            "fee_rounding": "down to 0.00000001, on what the seller receives",
+            "funding_window_seconds": seconds(t.funding_window_ns),
+            "delivery_window_seconds": seconds(t.delivery_window_ns),
+            "release_cooldown_seconds": seconds(t.release_cooldown_ns),
+        }),
+    ))
+}
