@@ -1,12 +1,14 @@
 //! Queries about deals outside the order book: transactions (for their
 //! parties), requests, offers (for their maker, and for the requester once
-//! the offer window closed), listings, and agents' reputation.
+//! the offer window closed), listings, auctions (sealed amounts hidden
+//! until the close), and agents' reputation.
 //!
 //! Lists run newest first and page by id (`before`), so rows inserted
 //! meanwhile never shift a page.
 
 use serde::{Deserialize, Serialize};
 
+use crate::auctions::{AuctionKind, AuctionPost, AuctionStatus};
 use crate::category::Category;
 use crate::ledger::AgentIdx;
 use crate::listings::{ListingRecord, ListingStatus};
@@ -16,8 +18,80 @@ use crate::reject::Reject;
 use crate::requests::{OfferRecord, RequestPost, RequestRecord, RequestStatus};
 use crate::transactions::{Actor, Origin, Reputation, TransactionView, TxStatus, TxStep};
 use crate::units::{
-    AgentId, Amount, Currency, ListingId, OfferId, RequestId, Timestamp, TransactionId,
+    AgentId, Amount, AuctionId, Currency, ListingId, OfferId, RequestId, Timestamp, TransactionId,
 };
+
+/// An auction search; all optional.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuctionFilter {
+    /// Only this kind: `english`, `dutch` or `sealed_bid`.
+    pub kind: Option<AuctionKindName>,
+    /// Only in this status.
+    pub status: Option<AuctionStatus>,
+    /// Only closing before this.
+    pub ending_before: Option<Timestamp>,
+    /// Only with a current price (or starting price) of at least this.
+    pub price_min: Option<Amount>,
+    /// Only with a current price (or starting price) of at most this.
+    pub price_max: Option<Amount>,
+    /// Only titles containing this (case-insensitive).
+    pub text: Option<String>,
+    /// Only by this seller.
+    pub seller: Option<AgentId>,
+}
+
+/// The kinds of auction, by name.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuctionKindName {
+    /// Ascending.
+    English,
+    /// Descending.
+    Dutch,
+    /// Hidden bids.
+    SealedBid,
+}
+
+/// A bid as a viewer may see it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BidView {
+    /// The bidder.
+    pub bidder: AgentId,
+    /// The amount.
+    pub amount: Amount,
+    /// When.
+    pub time: Timestamp,
+}
+
+/// An auction as a viewer sees it: sealed amounts stay hidden (but the
+/// viewer's own) until the close.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuctionView {
+    /// The auction.
+    pub auction_id: AuctionId,
+    /// Its seller.
+    pub seller: AgentId,
+    /// Its currency.
+    pub currency: Currency,
+    /// What was posted.
+    pub post: AuctionPost,
+    /// Status now.
+    pub status: AuctionStatus,
+    /// When it closes (after extensions).
+    pub ends_at: Timestamp,
+    /// English: the leading bid; Dutch: the price now; sealed: none.
+    pub current_price: Option<Amount>,
+    /// Bids placed.
+    pub bid_count: u32,
+    /// The bids the viewer may see, oldest first.
+    pub bids: Vec<BidView>,
+    /// The winner and the price paid.
+    pub winner: Option<(AgentId, Amount)>,
+    /// The transaction the win created.
+    pub transaction_id: Option<TransactionId>,
+    /// When it was created.
+    pub created_at: Timestamp,
+}
 
 /// One page of a list: rows with ids below `before` (all, if `None`),
 /// newest first, at most `limit`.
@@ -179,7 +253,7 @@ impl Market {
         }
         let details = self.transactions.details(id);
         let created = match tx.origin {
-            Origin::Trade { .. } => TxStatus::EscrowFunded,
+            Origin::Trade { .. } | Origin::Auction { .. } => TxStatus::EscrowFunded,
             _ => TxStatus::Pending,
         };
         let mut history = vec![TxStep {
@@ -357,6 +431,88 @@ impl Market {
         Answer::Listings(items, more)
     }
 
+    /// Auction `id` as `viewer` (if any) sees it at `now`.
+    pub(crate) fn auction_view(
+        &self,
+        id: AuctionId,
+        viewer: Option<AgentId>,
+        now: Timestamp,
+    ) -> Result<AuctionView, Reject> {
+        let a = self.auctions.get(id)?;
+        let me = viewer.and_then(|v| self.ledger.find_agent(v));
+        let sealed = matches!(a.post.kind, AuctionKind::SealedBid { .. })
+            && a.status == AuctionStatus::Open;
+        let bids = a
+            .bids
+            .iter()
+            .filter(|b| !sealed || Some(b.bidder) == me)
+            .map(|b| BidView {
+                bidder: self.ledger.agent_id(b.bidder),
+                amount: b.amount,
+                time: b.time,
+            })
+            .collect();
+        let current_price = match a.post.kind {
+            AuctionKind::English { .. } => a.leading().map(|b| b.amount),
+            AuctionKind::Dutch { .. } if a.status == AuctionStatus::Open => a.dutch_price(now),
+            _ => None,
+        };
+        Ok(AuctionView {
+            auction_id: id,
+            seller: self.ledger.agent_id(a.seller),
+            currency: self.ledger.currency_code(a.currency),
+            post: a.post.clone(),
+            status: a.status,
+            ends_at: a.ends_at,
+            current_price,
+            bid_count: a.bids.len() as u32,
+            bids,
+            winner: a
+                .winner()
+                .map(|(b, price)| (self.ledger.agent_id(b.bidder), price)),
+            transaction_id: a.transaction_id,
+            created_at: a.created_at,
+        })
+    }
+
+    /// Auctions matching `filter`, newest first.
+    pub(crate) fn search_auctions(
+        &self,
+        filter: &AuctionFilter,
+        viewer: Option<AgentId>,
+        now: Timestamp,
+        page: Page,
+    ) -> Answer {
+        let ids = (1..=self.auctions.all().len() as u64).rev();
+        let (items, more) = paged(ids, page, |id| {
+            let a = self.auctions.get(AuctionId(id)).expect("in range");
+            let kind = match a.post.kind {
+                AuctionKind::English { .. } => AuctionKindName::English,
+                AuctionKind::Dutch { .. } => AuctionKindName::Dutch,
+                AuctionKind::SealedBid { .. } => AuctionKindName::SealedBid,
+            };
+            let price = match a.post.kind {
+                AuctionKind::English { .. } => a.leading().map(|b| b.amount),
+                AuctionKind::Dutch { .. } => a.dutch_price(now),
+                AuctionKind::SealedBid { .. } => None,
+            }
+            .unwrap_or(a.post.starting_price);
+            let ok = filter.kind.is_none_or(|k| k == kind)
+                && filter.status.is_none_or(|s| s == a.status)
+                && filter.ending_before.is_none_or(|t| a.ends_at < t)
+                && filter.price_min.is_none_or(|p| price >= p)
+                && filter.price_max.is_none_or(|p| price <= p)
+                && filter
+                    .seller
+                    .is_none_or(|s| self.ledger.find_agent(s) == Some(a.seller))
+                && filter.text.as_ref().is_none_or(|t| {
+                    a.post.title.to_lowercase().contains(&t.to_lowercase())
+                });
+            ok.then(|| self.auction_view(AuctionId(id), viewer, now).expect("exists"))
+        });
+        Answer::Auctions(items, more)
+    }
+
     /// The newest record of a kind.
     pub(crate) fn newest(&self, newest: Newest) -> Result<Answer, Reject> {
         match newest {
@@ -375,6 +531,10 @@ impl Market {
             Newest::Listing => {
                 let id = ListingId(self.listings.all().len() as u64);
                 Ok(Answer::Listing(Box::new(self.listing_view(id)?)))
+            }
+            Newest::Auction => {
+                let id = AuctionId(self.auctions.all().len() as u64);
+                Ok(Answer::Auction(Box::new(self.auction_view(id, None, Timestamp(0))?)))
             }
             Newest::Transaction { agent } => {
                 let id = TransactionId(self.transactions.len() as u64);

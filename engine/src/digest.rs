@@ -122,6 +122,16 @@ impl Market {
         put(&mut h, self.requests.requests());
         put(&mut h, self.requests.offers());
         put(&mut h, self.listings.all());
+        for a in self.auctions.all() {
+            let seller = self.ledger.agent_id(a.seller);
+            let bids: Vec<_> = a
+                .bids
+                .iter()
+                .map(|b| (self.ledger.agent_id(b.bidder), b.amount, b.time))
+                .collect();
+            put(&mut h, (seller, &a.post, a.status, a.ends_at, a.transaction_id));
+            put(&mut h, (bids, a.leader, a.winner, a.created_at));
+        }
         *h.finalize().as_bytes()
     }
 }

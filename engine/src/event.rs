@@ -4,11 +4,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::asset::AssetSpec;
 use crate::cmd::place_order::{OrderType, SelfTradePrevention, Side, TimeInForce};
+use crate::auctions::AuctionStatus;
 use crate::listings::ListingStatus;
 use crate::requests::{OfferStatus, RequestStatus};
 use crate::transactions::TxStatus;
 use crate::units::{
-    AgentId, Amount, ClientOrderId, Currency, ListingId, OfferId, OrderId, Price, Quantity,
+    AgentId, Amount, AuctionId, ClientOrderId, Currency, ListingId, OfferId, OrderId, Price, Quantity,
     RequestId, Symbol, Timestamp, TradeId, TransactionId,
 };
 
@@ -52,6 +53,12 @@ pub enum PostingKind {
     PlatformFee,
     /// Escrow returned to the buyer.
     EscrowRefund,
+    /// Funds held for an auction bid.
+    BidHold,
+    /// A bid's hold released (outbid, replaced, or the auction closed).
+    BidRelease,
+    /// An auction winner's price moved into escrow.
+    AuctionEscrow,
 }
 
 /// One balanced movement of money: `amount` leaves `from` and enters `to`.
@@ -233,6 +240,58 @@ pub enum Event {
     },
     /// An offer was made or changed status.
     OfferChanged(OfferChanged),
+    /// An auction opened.
+    AuctionOpened {
+        /// The auction.
+        auction_id: AuctionId,
+        /// Its seller.
+        seller: AgentId,
+    },
+    /// A bid was placed (a sealed bid's amount stays hidden).
+    AuctionBid {
+        /// The auction.
+        auction_id: AuctionId,
+        /// The bidder.
+        bidder: AgentId,
+        /// The amount, unless sealed.
+        amount: Option<Amount>,
+    },
+    /// A leading bidder was outbid (its hold is released).
+    AuctionOutbid {
+        /// The auction.
+        auction_id: AuctionId,
+        /// The outbid agent.
+        bidder: AgentId,
+        /// The new leading amount.
+        amount: Amount,
+    },
+    /// A Dutch auction's price fell.
+    AuctionPrice {
+        /// The auction.
+        auction_id: AuctionId,
+        /// The price now.
+        price: Amount,
+    },
+    /// An auction was won; its transaction is funded.
+    AuctionWon {
+        /// The auction.
+        auction_id: AuctionId,
+        /// The winner.
+        winner: AgentId,
+        /// The price paid.
+        price: Amount,
+        /// The transaction.
+        transaction_id: TransactionId,
+    },
+    /// An auction closed (won, unsold or cancelled).
+    AuctionClosed {
+        /// The auction.
+        auction_id: AuctionId,
+        /// Its seller.
+        seller: AgentId,
+        /// How it ended.
+        status: AuctionStatus,
+    },
     /// A listing was posted, changed, sold or withdrawn.
     ListingChanged {
         /// The listing.

@@ -107,6 +107,9 @@ impl Market {
                 );
             }
         }
+        for (bidder, currency, amount) in self.auctions.holds() {
+            *held.entry((bidder, currency)).or_default() += amount.0;
+        }
         self.check_order_lists(open_in_books)?;
         self.check_money(&held)?;
         self.check_transactions()

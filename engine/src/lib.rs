@@ -10,6 +10,7 @@
 
 pub mod agents;
 pub mod asset;
+pub mod auctions;
 mod book;
 pub mod category;
 pub mod cmd;

@@ -10,6 +10,7 @@ use crate::config::{EngineConfig, Terms};
 use crate::event::Event;
 use crate::idempotency::IdempotencyStore;
 use crate::ledger::{AgentIdx, CurrencyId, Ledger};
+use crate::auctions::Auctions;
 use crate::listings::Listings;
 use crate::matching::BookCtx;
 use crate::orders::OrderStore;
@@ -76,6 +77,7 @@ pub struct Market {
     pub(crate) transactions: Transactions,
     pub(crate) requests: Requests,
     pub(crate) listings: Listings,
+    pub(crate) auctions: Auctions,
     pub(crate) next_trade_id: u64,
     /// The highest order id ever accepted: the gateway numbers new orders
     /// above it after a restart.
@@ -123,6 +125,7 @@ impl Market {
             transactions: Transactions::default(),
             requests: Requests::default(),
             listings: Listings::default(),
+            auctions: Auctions::default(),
             next_trade_id: 1,
             order_id_max: 0,
             agents: Agents::default(),

@@ -8,7 +8,7 @@ use crate::asset::{AssetId, AssetSpec};
 use crate::cmd::place_order::{OrderType, SelfTradePrevention, Side, TimeInForce};
 use crate::cmd::OrderRef;
 use crate::deal_queries::{
-    ListingFilter, ListingView, OfferView, Page, RequestFilter, RequestView, Role,
+    AuctionFilter, AuctionView, ListingFilter, ListingView, OfferView, Page, RequestFilter, RequestView, Role,
 };
 use crate::idempotency::{IdempotencyKey, IdempotentResult};
 use crate::ledger::{AgentIdx, Balance};
@@ -17,7 +17,7 @@ use crate::reject::Reject;
 use crate::reply::OrderStatus;
 use crate::transactions::{Reputation, TransactionView, TxStatus};
 use crate::units::{
-    AgentId, Amount, ClientOrderId, Currency, ListingId, OfferId, OrderId, Price, Quantity,
+    AgentId, Amount, AuctionId, ClientOrderId, Currency, ListingId, OfferId, OrderId, Price, Quantity,
     RequestId, Symbol, Ticks, Timestamp, TradeId, TransactionId,
 };
 
@@ -130,6 +130,26 @@ pub enum Query {
     Newest(Newest),
     /// The trade terms in force.
     Terms,
+    /// An auction as `viewer` sees it.
+    Auction {
+        /// Which auction.
+        auction_id: AuctionId,
+        /// The asking agent (sees its own sealed bid), if any.
+        viewer: Option<AgentId>,
+        /// The time now (Dutch prices fall with time).
+        now: Timestamp,
+    },
+    /// Auctions matching a filter, newest first.
+    Auctions {
+        /// The filter.
+        filter: AuctionFilter,
+        /// The asking agent, if any.
+        viewer: Option<AgentId>,
+        /// The time now.
+        now: Timestamp,
+        /// Which page.
+        page: Page,
+    },
     /// What an agent's transactions say about it.
     Reputation {
         /// Which agent.
@@ -178,6 +198,8 @@ pub enum Newest {
     },
     /// A listing.
     Listing,
+    /// An auction.
+    Auction,
     /// A transaction, as its party `agent` sees it.
     Transaction {
         /// A party.
@@ -294,6 +316,10 @@ pub enum Answer {
     Reputation(Box<Reputation>),
     /// The trade terms in force.
     Terms(crate::config::Terms),
+    /// One auction.
+    Auction(Box<AuctionView>),
+    /// A page of auctions, and whether more follow.
+    Auctions(Vec<AuctionView>, bool),
     /// An asset's parameters.
     Asset(AssetSpec),
     /// A registered agent.
@@ -470,6 +496,19 @@ impl Market {
             Query::Listings { filter, page } => Ok(self.search_listings(filter, *page)),
             Query::Newest(newest) => self.newest(*newest),
             Query::Terms => Ok(Answer::Terms(self.terms.clone())),
+            Query::Auction {
+                auction_id,
+                viewer,
+                now,
+            } => Ok(Answer::Auction(Box::new(
+                self.auction_view(*auction_id, *viewer, *now)?,
+            ))),
+            Query::Auctions {
+                filter,
+                viewer,
+                now,
+                page,
+            } => Ok(self.search_auctions(filter, *viewer, *now, *page)),
             Query::Reputation { agent } => {
                 Ok(Answer::Reputation(Box::new(self.reputation(*agent))))
             }

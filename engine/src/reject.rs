@@ -10,6 +10,30 @@ use crate::requests::{OfferStatus, RequestStatus};
 use crate::transactions::TxStatus;
 use crate::units::{Amount, Currency, Price, Quantity, Symbol, Timestamp};
 
+/// What is wrong with a new auction.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuctionProblem {
+    /// The starting price must be positive.
+    StartingPrice,
+    /// The reserve must not be negative (and Dutch auctions use a floor).
+    Reserve,
+    /// The end must be after the start and after now.
+    EndsAt,
+    /// The minimum increment must be positive.
+    MinIncrement,
+    /// A buy-now price must be above the starting price.
+    BuyNow,
+    /// The anti-sniping extension must be between 0 and a day.
+    Extension,
+    /// The floor must be between 0 and the starting price.
+    Floor,
+    /// The decrement must be positive.
+    Decrement,
+    /// The interval between price steps must be at least a second.
+    Interval,
+}
+
 /// A free-text field of a command.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -156,6 +180,36 @@ pub enum Reject {
     /// Trade terms need a fee of at most 100% and windows of a second
     /// to a year.
     TermsInvalid,
+    /// No auction with that id is known.
+    UnknownAuction,
+    /// The auction belongs to another agent.
+    NotYourAuction,
+    /// A seller cannot bid on its own auction.
+    OwnAuction,
+    /// The auction is not open.
+    AuctionNotOpen {
+        /// Its status now.
+        status: crate::auctions::AuctionStatus,
+    },
+    /// Bidding has not started yet.
+    AuctionNotStarted {
+        /// When it starts.
+        starts_at: Timestamp,
+    },
+    /// The bid is below what the auction accepts now.
+    BidTooLow {
+        /// The lowest acceptable bid.
+        minimum: Amount,
+    },
+    /// An auction with bids cannot be cancelled.
+    AuctionHasBids,
+    /// Only a Dutch auction has a price to accept.
+    NotDutch,
+    /// The auction's rules are invalid.
+    AuctionInvalid {
+        /// What is wrong.
+        problem: AuctionProblem,
+    },
     /// A tick found no deadline due (nothing to journal).
     NothingDue,
     /// The order is already filled or cancelled.

@@ -114,6 +114,13 @@ pub enum Ack {
         /// The transaction a purchase created.
         transaction_id: Option<TransactionId>,
     },
+    /// An auction was created, bid on, won or cancelled.
+    Auction {
+        /// The auction.
+        auction_id: crate::units::AuctionId,
+        /// Its status now.
+        status: crate::auctions::AuctionStatus,
+    },
     /// New trade terms are in force.
     TermsSet,
     /// Deadlines were acted on.

@@ -5,9 +5,11 @@
 #![allow(dead_code)]
 
 use agora_engine::agents::AgentProfile;
+use agora_engine::auctions::{AuctionKind, AuctionPost, AuctionStatus};
 use agora_engine::category::Category;
+use agora_engine::deal_queries::AuctionView;
 use agora_engine::cmd::{
-    AmendOrder, CancelAll, CancelOrder, Deposit, ListingAction, ListingOp, PlaceOrder,
+    AmendOrder, AuctionAction, AuctionOp, CancelAll, CancelOrder, Deposit, ListingAction, ListingOp, PlaceOrder,
     RegisterAgent, RequestAction, RequestOp, Transact,
 };
 use agora_engine::config::DAY_NS;
@@ -15,7 +17,7 @@ use agora_engine::listings::ListingPost;
 use agora_engine::requests::{OfferPost, RequestPost};
 use agora_engine::transactions::{TransactionView, TxAction, TxStatus};
 use agora_engine::units::{
-    AgentId, Amount, Currency, ListingId, OfferId, OrderId, Price, Quantity, RequestId, Symbol,
+    AgentId, Amount, AuctionId, Currency, ListingId, OfferId, OrderId, Price, Quantity, RequestId, Symbol,
     Timestamp, TransactionId, SCALE,
 };
 use agora_engine::{
@@ -352,6 +354,52 @@ impl Harness {
         })))? {
             Ack::Transaction { status, .. } => Ok(status),
             other => panic!("unexpected ack {other:?}"),
+        }
+    }
+
+    /// An auction by `seller` starting now at `start` credits, closing in
+    /// `ends_in` ns.
+    pub fn auction(&mut self, seller: u64, kind: AuctionKind, start: i64, reserve: Option<i64>, ends_in: i64) -> AuctionId {
+        let post = AuctionPost {
+            title: "Dataset".into(),
+            description: String::new(),
+            kind,
+            starting_price: amt(start),
+            reserve: reserve.map(amt),
+            starts_at: Timestamp(self.time + 1),
+            ends_at: Timestamp(self.time + 1 + ends_in),
+        };
+        let op = AuctionOp::Create { post, currency: credits() };
+        match self.auctions(seller, op) {
+            Ok(Ack::Auction { auction_id, .. }) => auction_id,
+            other => panic!("unexpected reply {other:?}"),
+        }
+    }
+
+    pub fn auctions(&mut self, agent: u64, op: AuctionOp) -> Reply {
+        self.run(Command::Auction(Box::new(AuctionAction {
+            agent: AgentId(agent),
+            op,
+        })))
+    }
+
+    /// `agent` bids `units` credits (fixed point `amount` if given).
+    pub fn bid(&mut self, agent: u64, auction_id: AuctionId, amount: Amount) -> Result<AuctionStatus, Reject> {
+        match self.auctions(agent, AuctionOp::Bid { auction_id, amount })? {
+            Ack::Auction { status, .. } => Ok(status),
+            other => panic!("unexpected ack {other:?}"),
+        }
+    }
+
+    /// Auction `id` as `viewer` sees it now.
+    pub fn auction_view(&self, auction_id: AuctionId, viewer: Option<u64>) -> AuctionView {
+        match self.market.query(&agora_engine::Query::Auction {
+            auction_id,
+            viewer: viewer.map(AgentId),
+            now: Timestamp(self.time),
+        }) {
+            Ok(agora_engine::Answer::Auction(view)) => *view,
+            other => panic!("unexpected answer {other:?}"),
         }
     }
 

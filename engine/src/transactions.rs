@@ -25,7 +25,7 @@ use crate::event::{Event, PostingKind, TransactionChanged};
 use crate::ledger::{Acct, AgentIdx, CurrencyId, Ledger};
 use crate::reject::Reject;
 use crate::units::{
-    AgentId, Amount, Currency, ListingId, OfferId, Price, Quantity, RequestId, Timestamp, TradeId,
+    AgentId, Amount, AuctionId, Currency, ListingId, OfferId, Price, Quantity, RequestId, Timestamp, TradeId,
     TransactionId,
 };
 
@@ -91,6 +91,11 @@ pub enum Origin {
     Listing {
         /// The listing.
         listing_id: ListingId,
+    },
+    /// A won auction (funded from the winner's bid).
+    Auction {
+        /// The auction.
+        auction_id: AuctionId,
     },
 }
 

@@ -60,6 +60,10 @@ id_type!(
     /// A listing for sale, numbered by the engine.
     ListingId
 );
+id_type!(
+    /// An auction, numbered by the engine.
+    AuctionId
+);
 
 /// Nanoseconds since the Unix epoch, as stamped by the gateway.
 #[derive(

@@ -6,6 +6,7 @@
 //! rebuilds the same state.
 
 pub mod amend_order;
+pub mod auction;
 pub mod cancel_all;
 pub mod cancel_order;
 pub mod change_api_keys;
@@ -31,6 +32,7 @@ use crate::reply::Reply;
 use crate::units::{ClientOrderId, OrderId, Timestamp};
 
 pub use amend_order::AmendOrder;
+pub use auction::{AuctionAction, AuctionOp};
 pub use cancel_all::CancelAll;
 pub use cancel_order::CancelOrder;
 pub use change_api_keys::{ChangeApiKeys, KeyChange};
@@ -85,6 +87,8 @@ pub enum Command {
     Ownership(Box<OwnershipAction>),
     /// Put new trade terms (fee, deadlines) in force (operator).
     SetTerms(Box<crate::config::Terms>),
+    /// Act on auctions.
+    Auction(Box<AuctionAction>),
 }
 
 /// A command with the time the gateway stamped on it.
@@ -154,6 +158,7 @@ impl Command {
             Command::Tick => tick::apply(market, time, events),
             Command::Ownership(c) => c.apply(market, time),
             Command::SetTerms(terms) => set_terms::apply(market, terms),
+            Command::Auction(c) => c.apply(market, time, events),
         }
     }
 }
