@@ -207,7 +207,8 @@ impl AuctionRecord {
 
     /// The winning bid and the price paid, once won.
     pub fn winner(&self) -> Option<(&Bid, Amount)> {
-        self.winner.map(|(i, price)| (&self.bids[i as usize], price))
+        self.winner
+            .map(|(i, price)| (&self.bids[i as usize], price))
     }
 }
 
@@ -287,15 +288,14 @@ impl Auctions {
                 let price = a.dutch_price(time).expect("a Dutch auction");
                 (price, price)
             }
-            AuctionKind::SealedBid { .. } => {
-                (a.post.starting_price, Amount(amount.0 - held.0))
-            }
+            AuctionKind::SealedBid { .. } => (a.post.starting_price, Amount(amount.0 - held.0)),
         };
         if amount < minimum {
             return Err(Reject::BidTooLow { minimum });
         }
         if needed.0 > 0 {
-            let available = bidder.map_or(Amount::ZERO, |b| ledger.balance(b, a.currency).available);
+            let available =
+                bidder.map_or(Amount::ZERO, |b| ledger.balance(b, a.currency).available);
             if available < needed {
                 return Err(Reject::InsufficientFunds {
                     currency: ledger.currency_code(a.currency),
@@ -331,7 +331,13 @@ impl Auctions {
                 let previous = a.leading().copied();
                 match previous {
                     Some(lead) if lead.bidder == bidder => {
-                        hold(ledger, currency, bidder, Amount(amount.0 - lead.amount.0), events);
+                        hold(
+                            ledger,
+                            currency,
+                            bidder,
+                            Amount(amount.0 - lead.amount.0),
+                            events,
+                        );
                     }
                     _ => {
                         hold(ledger, currency, bidder, amount, events);
@@ -363,7 +369,8 @@ impl Auctions {
                     let old = a.ends_at;
                     a.ends_at = time.plus(extension_ns);
                     self.due.remove(&(old, Due::End(id)));
-                    self.due.insert((self.auctions[index].ends_at, Due::End(id)));
+                    self.due
+                        .insert((self.auctions[index].ends_at, Due::End(id)));
                 }
                 BidOutcome::Placed
             }
@@ -454,7 +461,10 @@ impl Auctions {
         });
         // The next step, counted from the start so steps never drift.
         let steps_done = (time.0 - a.post.starts_at.0) / interval_ns.max(1);
-        let next = a.post.starts_at.plus((steps_done + 1).saturating_mul(interval_ns));
+        let next = a
+            .post
+            .starts_at
+            .plus((steps_done + 1).saturating_mul(interval_ns));
         if price > floor && next < a.ends_at {
             self.due.insert((next, Due::Step(id)));
         }
@@ -512,8 +522,16 @@ impl Auctions {
         };
         // Release every hold but the winner's price.
         let holds: Vec<(AgentIdx, Amount)> = match a.post.kind {
-            AuctionKind::English { .. } => a.leading().map(|b| (b.bidder, b.amount)).into_iter().collect(),
-            AuctionKind::SealedBid { .. } => a.sealed_bids().iter().map(|(_, b)| (b.bidder, b.amount)).collect(),
+            AuctionKind::English { .. } => a
+                .leading()
+                .map(|b| (b.bidder, b.amount))
+                .into_iter()
+                .collect(),
+            AuctionKind::SealedBid { .. } => a
+                .sealed_bids()
+                .iter()
+                .map(|(_, b)| (b.bidder, b.amount))
+                .collect(),
             AuctionKind::Dutch { .. } => Vec::new(),
         };
         let winner = outcome.map(|(i, price)| (a.bids[i as usize].bidder, price));
@@ -552,9 +570,11 @@ impl Auctions {
             .filter(|a| a.status == AuctionStatus::Open)
             .flat_map(|a| {
                 let holds: Vec<(AgentIdx, Amount)> = match a.post.kind {
-                    AuctionKind::English { .. } => {
-                        a.leading().map(|b| (b.bidder, b.amount)).into_iter().collect()
-                    }
+                    AuctionKind::English { .. } => a
+                        .leading()
+                        .map(|b| (b.bidder, b.amount))
+                        .into_iter()
+                        .collect(),
                     AuctionKind::SealedBid { .. } => a
                         .sealed_bids()
                         .iter()
@@ -567,7 +587,13 @@ impl Auctions {
     }
 }
 
-fn hold(ledger: &mut Ledger, currency: CurrencyId, bidder: AgentIdx, amount: Amount, events: &mut Vec<Event>) {
+fn hold(
+    ledger: &mut Ledger,
+    currency: CurrencyId,
+    bidder: AgentIdx,
+    amount: Amount,
+    events: &mut Vec<Event>,
+) {
     if amount.0 > 0 {
         ledger.transfer(
             PostingKind::BidHold,
@@ -581,7 +607,13 @@ fn hold(ledger: &mut Ledger, currency: CurrencyId, bidder: AgentIdx, amount: Amo
     }
 }
 
-fn release(ledger: &mut Ledger, currency: CurrencyId, bidder: AgentIdx, amount: Amount, events: &mut Vec<Event>) {
+fn release(
+    ledger: &mut Ledger,
+    currency: CurrencyId,
+    bidder: AgentIdx,
+    amount: Amount,
+    events: &mut Vec<Event>,
+) {
     if amount.0 > 0 {
         ledger.transfer(
             PostingKind::BidRelease,
@@ -626,14 +658,26 @@ mod tests {
         let mut h = funded(&[2, 3]);
         let id = h.auction(1, english(None, 0), 100, Some(120), HOUR);
         assert_eq!(h.bid(1, id, amt(100)), Err(Reject::OwnAuction));
-        assert_eq!(h.bid(2, id, amt(99)), Err(Reject::BidTooLow { minimum: amt(100) }));
+        assert_eq!(
+            h.bid(2, id, amt(99)),
+            Err(Reject::BidTooLow { minimum: amt(100) })
+        );
         h.bid(2, id, amt(100)).unwrap();
         assert_eq!(h.balance(2), (amt(900), amt(100)));
-        assert_eq!(h.bid(3, id, amt(104)), Err(Reject::BidTooLow { minimum: amt(105) }));
+        assert_eq!(
+            h.bid(3, id, amt(104)),
+            Err(Reject::BidTooLow { minimum: amt(105) })
+        );
         h.bid(3, id, amt(110)).unwrap();
         // Outbid: agent 2's hold is back in the same step.
         assert_eq!(h.balance(2), (amt(1_000), amt(0)));
-        assert!(h.events.iter().any(|e| matches!(e, Event::AuctionOutbid { bidder: AgentId(2), .. })));
+        assert!(h.events.iter().any(|e| matches!(
+            e,
+            Event::AuctionOutbid {
+                bidder: AgentId(2),
+                ..
+            }
+        )));
         // The leader raising its own bid holds only the difference.
         h.bid(3, id, amt(125)).unwrap();
         assert_eq!(h.balance(3), (amt(875), amt(125)));
@@ -645,10 +689,18 @@ mod tests {
         assert_eq!(view.status, AuctionStatus::Won);
         assert_eq!(view.winner, Some((AgentId(3), amt(205))));
         let tx = h.tx(view.transaction_id.unwrap());
-        assert_eq!((tx.status, tx.amount, tx.escrow_balance), (TxStatus::EscrowFunded, amt(205), amt(205)));
+        assert_eq!(
+            (tx.status, tx.amount, tx.escrow_balance),
+            (TxStatus::EscrowFunded, amt(205), amt(205))
+        );
         assert_eq!(h.balance(3), (amt(795), amt(0)));
         assert_eq!(h.balance(2), (amt(1_000), amt(0)));
-        assert_eq!(h.bid(2, id, amt(300)), Err(Reject::AuctionNotOpen { status: AuctionStatus::Won }));
+        assert_eq!(
+            h.bid(2, id, amt(300)),
+            Err(Reject::AuctionNotOpen {
+                status: AuctionStatus::Won
+            })
+        );
     }
 
     #[test]
@@ -707,12 +759,26 @@ mod tests {
         assert_eq!(prices, vec![Some(amt(75)), Some(amt(50)), Some(amt(40))]);
         assert_eq!(h.tick_at(start + 4 * HOUR), Err(Reject::NothingDue));
         assert_eq!(h.auction_view(id, None).current_price, Some(amt(40)));
-        assert_eq!(h.bid(2, id, amt(39)), Err(Reject::BidTooLow { minimum: amt(40) }));
-        assert_eq!(h.auctions(3, crate::cmd::AuctionOp::Accept { auction_id: id }), Ok(crate::Ack::Auction { auction_id: id, status: AuctionStatus::Won }));
+        assert_eq!(
+            h.bid(2, id, amt(39)),
+            Err(Reject::BidTooLow { minimum: amt(40) })
+        );
+        assert_eq!(
+            h.auctions(3, crate::cmd::AuctionOp::Accept { auction_id: id }),
+            Ok(crate::Ack::Auction {
+                auction_id: id,
+                status: AuctionStatus::Won
+            })
+        );
         assert_eq!(h.balance(3), (amt(960), amt(0)));
         let tx = h.auction_view(id, None).transaction_id.unwrap();
         assert_eq!(h.tx(tx).escrow_balance, amt(40));
-        assert_eq!(h.bid(2, id, amt(100)), Err(Reject::AuctionNotOpen { status: AuctionStatus::Won }));
+        assert_eq!(
+            h.bid(2, id, amt(100)),
+            Err(Reject::AuctionNotOpen {
+                status: AuctionStatus::Won
+            })
+        );
     }
 
     fn sealed(pricing: Pricing) -> AuctionKind {
@@ -771,8 +837,16 @@ mod tests {
         assert_eq!(h.auctions(1, cancel(id)), Err(Reject::AuctionHasBids));
         let other = h.auction(1, english(None, 0), 10, None, HOUR);
         h.auctions(1, cancel(other)).unwrap();
-        assert_eq!(h.bid(2, other, amt(10)), Err(Reject::AuctionNotOpen { status: AuctionStatus::Cancelled }));
-        assert_eq!(h.bid(2, AuctionId(99), amt(10)), Err(Reject::UnknownAuction));
+        assert_eq!(
+            h.bid(2, other, amt(10)),
+            Err(Reject::AuctionNotOpen {
+                status: AuctionStatus::Cancelled
+            })
+        );
+        assert_eq!(
+            h.bid(2, AuctionId(99), amt(10)),
+            Err(Reject::UnknownAuction)
+        );
     }
 
     #[test]

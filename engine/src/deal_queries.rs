@@ -440,8 +440,8 @@ impl Market {
     ) -> Result<AuctionView, Reject> {
         let a = self.auctions.get(id)?;
         let me = viewer.and_then(|v| self.ledger.find_agent(v));
-        let sealed = matches!(a.post.kind, AuctionKind::SealedBid { .. })
-            && a.status == AuctionStatus::Open;
+        let sealed =
+            matches!(a.post.kind, AuctionKind::SealedBid { .. }) && a.status == AuctionStatus::Open;
         let bids = a
             .bids
             .iter()
@@ -505,10 +505,14 @@ impl Market {
                 && filter
                     .seller
                     .is_none_or(|s| self.ledger.find_agent(s) == Some(a.seller))
-                && filter.text.as_ref().is_none_or(|t| {
-                    a.post.title.to_lowercase().contains(&t.to_lowercase())
-                });
-            ok.then(|| self.auction_view(AuctionId(id), viewer, now).expect("exists"))
+                && filter
+                    .text
+                    .as_ref()
+                    .is_none_or(|t| a.post.title.to_lowercase().contains(&t.to_lowercase()));
+            ok.then(|| {
+                self.auction_view(AuctionId(id), viewer, now)
+                    .expect("exists")
+            })
         });
         Answer::Auctions(items, more)
     }
@@ -534,7 +538,11 @@ impl Market {
             }
             Newest::Auction => {
                 let id = AuctionId(self.auctions.all().len() as u64);
-                Ok(Answer::Auction(Box::new(self.auction_view(id, None, Timestamp(0))?)))
+                Ok(Answer::Auction(Box::new(self.auction_view(
+                    id,
+                    None,
+                    Timestamp(0),
+                )?)))
             }
             Newest::Transaction { agent } => {
                 let id = TransactionId(self.transactions.len() as u64);

@@ -129,7 +129,10 @@ impl Market {
                 .iter()
                 .map(|b| (self.ledger.agent_id(b.bidder), b.amount, b.time))
                 .collect();
-            put(&mut h, (seller, &a.post, a.status, a.ends_at, a.transaction_id));
+            put(
+                &mut h,
+                (seller, &a.post, a.status, a.ends_at, a.transaction_id),
+            );
             put(&mut h, (bids, a.leader, a.winner, a.created_at));
         }
         *h.finalize().as_bytes()

@@ -3,14 +3,14 @@
 use serde::{Deserialize, Serialize};
 
 use crate::asset::AssetSpec;
-use crate::cmd::place_order::{OrderType, SelfTradePrevention, Side, TimeInForce};
 use crate::auctions::AuctionStatus;
+use crate::cmd::place_order::{OrderType, SelfTradePrevention, Side, TimeInForce};
 use crate::listings::ListingStatus;
 use crate::requests::{OfferStatus, RequestStatus};
 use crate::transactions::TxStatus;
 use crate::units::{
-    AgentId, Amount, AuctionId, ClientOrderId, Currency, ListingId, OfferId, OrderId, Price, Quantity,
-    RequestId, Symbol, Timestamp, TradeId, TransactionId,
+    AgentId, Amount, AuctionId, ClientOrderId, Currency, ListingId, OfferId, OrderId, Price,
+    Quantity, RequestId, Symbol, Timestamp, TradeId, TransactionId,
 };
 
 /// One side of a ledger posting.

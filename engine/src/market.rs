@@ -3,6 +3,7 @@
 
 use crate::agents::Agents;
 use crate::asset::{Asset, AssetId, AssetSpec, AssetTable, Grid};
+use crate::auctions::Auctions;
 use crate::book::Book;
 use crate::cmd::place_order::{SelfTradePrevention, Side};
 use crate::cmd::{Input, OrderRef};
@@ -10,7 +11,6 @@ use crate::config::{EngineConfig, Terms};
 use crate::event::Event;
 use crate::idempotency::IdempotencyStore;
 use crate::ledger::{AgentIdx, CurrencyId, Ledger};
-use crate::auctions::Auctions;
 use crate::listings::Listings;
 use crate::matching::BookCtx;
 use crate::orders::OrderStore;

@@ -8,7 +8,8 @@ use crate::asset::{AssetId, AssetSpec};
 use crate::cmd::place_order::{OrderType, SelfTradePrevention, Side, TimeInForce};
 use crate::cmd::OrderRef;
 use crate::deal_queries::{
-    AuctionFilter, AuctionView, ListingFilter, ListingView, OfferView, Page, RequestFilter, RequestView, Role,
+    AuctionFilter, AuctionView, ListingFilter, ListingView, OfferView, Page, RequestFilter,
+    RequestView, Role,
 };
 use crate::idempotency::{IdempotencyKey, IdempotentResult};
 use crate::ledger::{AgentIdx, Balance};
@@ -17,8 +18,8 @@ use crate::reject::Reject;
 use crate::reply::OrderStatus;
 use crate::transactions::{Reputation, TransactionView, TxStatus};
 use crate::units::{
-    AgentId, Amount, AuctionId, ClientOrderId, Currency, ListingId, OfferId, OrderId, Price, Quantity,
-    RequestId, Symbol, Ticks, Timestamp, TradeId, TransactionId,
+    AgentId, Amount, AuctionId, ClientOrderId, Currency, ListingId, OfferId, OrderId, Price,
+    Quantity, RequestId, Symbol, Ticks, Timestamp, TradeId, TransactionId,
 };
 
 /// A question about the state.
@@ -500,9 +501,11 @@ impl Market {
                 auction_id,
                 viewer,
                 now,
-            } => Ok(Answer::Auction(Box::new(
-                self.auction_view(*auction_id, *viewer, *now)?,
-            ))),
+            } => Ok(Answer::Auction(Box::new(self.auction_view(
+                *auction_id,
+                *viewer,
+                *now,
+            )?))),
             Query::Auctions {
                 filter,
                 viewer,

@@ -7,18 +7,18 @@
 use agora_engine::agents::AgentProfile;
 use agora_engine::auctions::{AuctionKind, AuctionPost, AuctionStatus};
 use agora_engine::category::Category;
-use agora_engine::deal_queries::AuctionView;
 use agora_engine::cmd::{
-    AmendOrder, AuctionAction, AuctionOp, CancelAll, CancelOrder, Deposit, ListingAction, ListingOp, PlaceOrder,
-    RegisterAgent, RequestAction, RequestOp, Transact,
+    AmendOrder, AuctionAction, AuctionOp, CancelAll, CancelOrder, Deposit, ListingAction,
+    ListingOp, PlaceOrder, RegisterAgent, RequestAction, RequestOp, Transact,
 };
 use agora_engine::config::DAY_NS;
+use agora_engine::deal_queries::AuctionView;
 use agora_engine::listings::ListingPost;
 use agora_engine::requests::{OfferPost, RequestPost};
 use agora_engine::transactions::{TransactionView, TxAction, TxStatus};
 use agora_engine::units::{
-    AgentId, Amount, AuctionId, Currency, ListingId, OfferId, OrderId, Price, Quantity, RequestId, Symbol,
-    Timestamp, TransactionId, SCALE,
+    AgentId, Amount, AuctionId, Currency, ListingId, OfferId, OrderId, Price, Quantity, RequestId,
+    Symbol, Timestamp, TransactionId, SCALE,
 };
 use agora_engine::{
     Ack, Command, EngineConfig, Event, Input, Market, OrderAck, OrderRef, OrderType, Reject, Reply,
@@ -359,7 +359,14 @@ impl Harness {
 
     /// An auction by `seller` starting now at `start` credits, closing in
     /// `ends_in` ns.
-    pub fn auction(&mut self, seller: u64, kind: AuctionKind, start: i64, reserve: Option<i64>, ends_in: i64) -> AuctionId {
+    pub fn auction(
+        &mut self,
+        seller: u64,
+        kind: AuctionKind,
+        start: i64,
+        reserve: Option<i64>,
+        ends_in: i64,
+    ) -> AuctionId {
         let post = AuctionPost {
             title: "Dataset".into(),
             description: String::new(),
@@ -369,7 +376,10 @@ impl Harness {
             starts_at: Timestamp(self.time + 1),
             ends_at: Timestamp(self.time + 1 + ends_in),
         };
-        let op = AuctionOp::Create { post, currency: credits() };
+        let op = AuctionOp::Create {
+            post,
+            currency: credits(),
+        };
         match self.auctions(seller, op) {
             Ok(Ack::Auction { auction_id, .. }) => auction_id,
             other => panic!("unexpected reply {other:?}"),
@@ -384,8 +394,18 @@ impl Harness {
     }
 
     /// `agent` bids `units` credits (fixed point `amount` if given).
-    pub fn bid(&mut self, agent: u64, auction_id: AuctionId, amount: Amount) -> Result<AuctionStatus, Reject> {
-        match self.auctions(agent, AuctionOp::Bid { auction_id, amount })? {
+    pub fn bid(
+        &mut self,
+        agent: u64,
+        auction_id: AuctionId,
+        amount: Amount,
+    ) -> Result<AuctionStatus, Reject> {
+        let op = AuctionOp::Bid {
+            auction_id,
+            amount,
+            currency: None,
+        };
+        match self.auctions(agent, op)? {
             Ack::Auction { status, .. } => Ok(status),
             other => panic!("unexpected ack {other:?}"),
         }

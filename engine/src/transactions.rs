@@ -25,8 +25,8 @@ use crate::event::{Event, PostingKind, TransactionChanged};
 use crate::ledger::{Acct, AgentIdx, CurrencyId, Ledger};
 use crate::reject::Reject;
 use crate::units::{
-    AgentId, Amount, AuctionId, Currency, ListingId, OfferId, Price, Quantity, RequestId, Timestamp, TradeId,
-    TransactionId,
+    AgentId, Amount, AuctionId, Currency, ListingId, OfferId, Price, Quantity, RequestId,
+    Timestamp, TradeId, TransactionId,
 };
 
 /// Where a transaction stands.

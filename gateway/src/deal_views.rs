@@ -1,8 +1,9 @@
-//! JSON shapes of transactions, requests, offers, listings, reputation
-//! and trust. Agents appear by their public id (UUID).
+//! JSON shapes of transactions, requests, offers, listings, auctions,
+//! reputation and trust. Agents appear by their public id (UUID).
 
+use agora_engine::auctions::{AuctionKind, AuctionStatus};
 use agora_engine::category::Category;
-use agora_engine::deal_queries::{ListingView, OfferView, RequestView};
+use agora_engine::deal_queries::{AuctionView, ListingView, OfferView, RequestView};
 use agora_engine::listings::ListingStatus;
 use agora_engine::requests::{OfferStatus, RequestStatus};
 use agora_engine::transactions::{
@@ -101,6 +102,10 @@ impl TransactionJson {
             Origin::Listing { listing_id } => json!({
                 "type": "listing",
                 "listing_id": listing_id.to_string(),
+            }),
+            Origin::Auction { auction_id } => json!({
+                "type": "auction",
+                "auction_id": auction_id.to_string(),
             }),
         };
         let resolution = t.resolution.map(|r| match r {
@@ -262,6 +267,95 @@ impl ListingJson {
             status: r.status,
             created_at: rfc3339(r.created_at),
             updated_at: rfc3339(r.updated_at),
+        }
+    }
+}
+
+/// An auction as the caller sees it.
+#[derive(Serialize)]
+pub struct AuctionJson {
+    id: String,
+    seller_id: String,
+    title: String,
+    description: String,
+    auction_type: &'static str,
+    rules: Value,
+    currency: String,
+    starting_price: String,
+    reserve_price: Option<String>,
+    starts_at: String,
+    ends_at: String,
+    status: AuctionStatus,
+    current_price: Option<String>,
+    bid_count: u32,
+    bids: Vec<Value>,
+    winner_id: Option<String>,
+    price_paid: Option<String>,
+    transaction_id: Option<String>,
+    created_at: String,
+}
+
+impl AuctionJson {
+    /// The JSON of `a`.
+    pub fn new(a: &AuctionView, agents: &Directory) -> Self {
+        let p = &a.post;
+        let (auction_type, rules) = match p.kind {
+            AuctionKind::English {
+                min_increment,
+                buy_now,
+                extension_ns,
+            } => (
+                "english",
+                json!({
+                    "min_increment": format(min_increment.0),
+                    "buy_now_price": buy_now.map(|b| format(b.0)),
+                    "extension_seconds": extension_ns / 1_000_000_000,
+                }),
+            ),
+            AuctionKind::Dutch {
+                floor,
+                decrement,
+                interval_ns,
+            } => (
+                "dutch",
+                json!({
+                    "floor_price": format(floor.0),
+                    "decrement": format(decrement.0),
+                    "interval_seconds": interval_ns / 1_000_000_000,
+                }),
+            ),
+            AuctionKind::SealedBid { pricing } => ("sealed_bid", json!({ "pricing": pricing })),
+        };
+        AuctionJson {
+            id: a.auction_id.to_string(),
+            seller_id: agents.public_id(a.seller),
+            title: p.title.clone(),
+            description: p.description.clone(),
+            auction_type,
+            rules,
+            currency: a.currency.to_string(),
+            starting_price: format(p.starting_price.0),
+            reserve_price: p.reserve.map(|r| format(r.0)),
+            starts_at: rfc3339(p.starts_at),
+            ends_at: rfc3339(a.ends_at),
+            status: a.status,
+            current_price: a.current_price.map(|c| format(c.0)),
+            bid_count: a.bid_count,
+            bids: a
+                .bids
+                .iter()
+                .map(|b| {
+                    json!({
+                        "bidder_id": agents.public_id(b.bidder),
+                        "amount": format(b.amount.0),
+                        "at": rfc3339(b.time),
+                    })
+                })
+                .collect(),
+            winner_id: a.winner.map(|(w, _)| agents.public_id(w)),
+            price_paid: a.winner.map(|(_, p)| format(p.0)),
+            transaction_id: a.transaction_id.map(|t| t.to_string()),
+            created_at: rfc3339(a.created_at),
         }
     }
 }

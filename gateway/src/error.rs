@@ -2,7 +2,7 @@
 //! `{"error":{"code","message","details"}}`, where the message says what
 //! to do next. Engine rejections map to codes here, in one place.
 
-use agora_engine::reject::AssetSpecProblem;
+use agora_engine::reject::{AssetSpecProblem, AuctionProblem};
 use agora_engine::Reject;
 use hyper::StatusCode;
 use serde_json::{json, Value};
@@ -173,6 +173,46 @@ impl From<Reject> for ApiError {
                 "This request has received the maximum number of offers.",
             ),
             Reject::NothingDue => conflict("Nothing is due."),
+            Reject::UnknownAuction => ApiError::not_found("auction"),
+            Reject::NotYourAuction => forbidden("Only the auction's seller may do that."),
+            Reject::OwnAuction => conflict("You cannot bid on your own auction."),
+            Reject::AuctionNotOpen { status } => conflict_in(
+                format!("The auction is {}, not open.", snake(&status)),
+                json!({ "status": snake(&status) }),
+            ),
+            Reject::AuctionNotStarted { starts_at } => conflict_in(
+                format!("Bidding opens at {}.", crate::views::rfc3339(starts_at)),
+                json!({ "starts_at": crate::views::rfc3339(starts_at) }),
+            ),
+            Reject::BidTooLow { minimum } => conflict_in(
+                format!("Bid at least {}.", format(minimum.0)),
+                json!({ "minimum": format(minimum.0) }),
+            ),
+            Reject::AuctionHasBids => conflict("An auction with bids cannot be cancelled."),
+            Reject::NotDutch => {
+                conflict("Only a Dutch auction has a price to accept; bid instead.")
+            }
+            Reject::AuctionInvalid { problem } => {
+                let (field, rule) = match problem {
+                    AuctionProblem::StartingPrice => ("starting_price", "must be positive"),
+                    AuctionProblem::Reserve => (
+                        "reserve_price",
+                        "must not be negative (Dutch auctions use floor_price instead)",
+                    ),
+                    AuctionProblem::EndsAt => ("ends_at", "must be after starts_at and after now"),
+                    AuctionProblem::MinIncrement => ("min_increment", "must be positive"),
+                    AuctionProblem::BuyNow => ("buy_now_price", "must be above the starting price"),
+                    AuctionProblem::Extension => {
+                        ("extension_seconds", "must be between 0 and 86400")
+                    }
+                    AuctionProblem::Floor => {
+                        ("floor_price", "must be between 0 and the starting price")
+                    }
+                    AuctionProblem::Decrement => ("decrement", "must be positive"),
+                    AuctionProblem::Interval => ("interval_seconds", "must be at least 1"),
+                };
+                ApiError::invalid(field, rule)
+            }
             Reject::TermsInvalid => validation(
                 "Trade terms need a fee of at most 10000 bps and windows of a second to a year.",
                 json!({}),

@@ -40,6 +40,9 @@ pub enum AuctionOp {
         auction_id: AuctionId,
         /// The bid.
         amount: Amount,
+        /// The bid's currency, if the bidder named one (it must be the
+        /// auction's).
+        currency: Option<Currency>,
     },
     /// Dutch: take the current price.
     Accept {
@@ -88,7 +91,18 @@ impl AuctionAction {
                     status: AuctionStatus::Open,
                 })
             }
-            AuctionOp::Bid { auction_id, amount } => bid(market, agent, *auction_id, *amount, time, events),
+            AuctionOp::Bid {
+                auction_id,
+                amount,
+                currency,
+            } => {
+                let a = market.auctions.get(*auction_id)?;
+                let expected = market.ledger.currency_code(a.currency);
+                if currency.is_some_and(|c| c != expected) {
+                    return Err(Reject::CurrencyMismatch { currency: expected });
+                }
+                bid(market, agent, *auction_id, *amount, time, events)
+            }
             AuctionOp::Accept { auction_id } => {
                 let a = market.auctions.get(*auction_id)?;
                 let price = a.dutch_price(time).ok_or(Reject::NotDutch)?;
@@ -96,7 +110,9 @@ impl AuctionAction {
             }
             AuctionOp::Cancel { auction_id } => {
                 let me = market.ledger.find_agent(agent);
-                let status = market.auctions.cancel(*auction_id, me, events, &market.ledger)?;
+                let status = market
+                    .auctions
+                    .cancel(*auction_id, me, events, &market.ledger)?;
                 Ok(Ack::Auction {
                     auction_id: *auction_id,
                     status,
@@ -115,7 +131,9 @@ fn bid(
     events: &mut Vec<Event>,
 ) -> Reply {
     let me = market.ledger.find_agent(agent);
-    market.auctions.check_bid(id, me, amount, time, &market.ledger)?;
+    market
+        .auctions
+        .check_bid(id, me, amount, time, &market.ledger)?;
     let bidder = market.ledger.agent(agent);
     let outcome = market
         .auctions
@@ -249,4 +267,3 @@ fn check_post(post: &AuctionPost, time: Timestamp, market: &Market) -> Result<()
     }
     Ok(())
 }
-

@@ -4,6 +4,7 @@
 //! [`State::execute`], which applies `Idempotency-Key`.
 
 mod agents;
+mod auctions;
 mod listings;
 mod orderbook;
 mod requests;
@@ -120,6 +121,10 @@ enum Handler {
     UpdateListing,
     WithdrawListing,
     Purchase,
+    CreateAuction,
+    ListAuctions,
+    GetAuction,
+    AuctionMove(auctions::Move),
 }
 
 /// Finds the route of `method` and `path` segments: `Err(true)` if the
@@ -225,6 +230,19 @@ fn find(m: &str, segs: &[&str]) -> Option<(&'static str, Access, Handler)> {
             (["listings", _], "PATCH") => ("PATCH /api/v1/listings/{id}", Agent, H::UpdateListing),
             (["listings", _], "DELETE") => {
                 ("DELETE /api/v1/listings/{id}", Agent, H::WithdrawListing)
+            }
+            (["auctions"], "POST") => ("POST /api/v1/auctions", Agent, H::CreateAuction),
+            (["auctions"], "GET") => ("GET /api/v1/auctions", Anyone, H::ListAuctions),
+            (["auctions", _], "GET") => ("GET /api/v1/auctions/{id}", Anyone, H::GetAuction),
+            (["auctions", _, action], "POST") => {
+                use auctions::Move;
+                let (label, action) = match *action {
+                    "bid" => ("POST /api/v1/auctions/{id}/bid", Move::Bid),
+                    "accept" => ("POST /api/v1/auctions/{id}/accept", Move::Accept),
+                    "cancel" => ("POST /api/v1/auctions/{id}/cancel", Move::Cancel),
+                    _ => return None,
+                };
+                (label, Agent, H::AuctionMove(action))
             }
             (["listings", _, "purchase"], "POST") => {
                 ("POST /api/v1/listings/{id}/purchase", Agent, H::Purchase)
@@ -408,6 +426,10 @@ async fn run(
         H::GetListing => listings::get(state, segs[3]).await,
         H::UpdateListing => listings::update(state, call, who.caller().agent, segs[3]).await,
         H::WithdrawListing => listings::withdraw(state, call, who.caller().agent, segs[3]).await,
+        H::CreateAuction => auctions::create(state, call, who.caller().agent).await,
+        H::ListAuctions => auctions::list(state, call).await,
+        H::GetAuction => auctions::get(state, call, segs[3]).await,
+        H::AuctionMove(m) => auctions::act(state, call, who.caller().agent, segs[3], m).await,
         H::Purchase => listings::purchase(state, call, who.caller().agent, segs[3]).await,
     }
 }

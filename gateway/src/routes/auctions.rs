@@ -1,0 +1,286 @@
+//! Auctions: create (English, Dutch, sealed-bid), browse, read with the
+//! bid history a caller may see, bid, accept a Dutch price, cancel.
+
+use agora_engine::auctions::{AuctionKind, AuctionPost, AuctionStatus, Pricing};
+use agora_engine::cmd::{AuctionAction, AuctionOp};
+use agora_engine::deal_queries::{AuctionFilter, AuctionKindName};
+use agora_engine::query::Newest;
+use agora_engine::units::{AgentId, Amount, AuctionId};
+use agora_engine::{Ack, Answer, Command, Query};
+use hyper::StatusCode;
+use serde::Deserialize;
+
+use super::requests::{currency, MoneyBody};
+use super::{newest_page, page_out, parse_id, State};
+use crate::deal_views::AuctionJson;
+use crate::error::ApiError;
+use crate::http::{Call, Out};
+use crate::money::Fixed;
+use crate::views::parse_rfc3339;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    title: String,
+    #[serde(default)]
+    description: String,
+    auction_type: AuctionKindName,
+    starting_price: MoneyBody,
+    reserve_price: Option<MoneyBody>,
+    starts_at: Option<String>,
+    ends_at: String,
+    /// English.
+    min_increment: Option<Fixed>,
+    /// English.
+    buy_now_price: Option<Fixed>,
+    /// English: a bid this close to the end extends it by this much.
+    extension_seconds: Option<u32>,
+    /// Dutch.
+    floor_price: Option<Fixed>,
+    /// Dutch.
+    decrement: Option<Fixed>,
+    /// Dutch.
+    interval_seconds: Option<u32>,
+    /// Sealed-bid.
+    pricing: Option<Pricing>,
+}
+
+/// A field that only one kind of auction takes.
+fn only(field: &str, kind: &str, present: bool) -> Result<(), ApiError> {
+    if present {
+        return Err(ApiError::invalid(
+            field,
+            format!("is only for {kind} auctions"),
+        ));
+    }
+    Ok(())
+}
+
+fn required<T>(field: &str, value: Option<T>) -> Result<T, ApiError> {
+    value.ok_or_else(|| ApiError::invalid(field, "is required for this auction type"))
+}
+
+impl CreateBody {
+    fn kind(&self) -> Result<AuctionKind, ApiError> {
+        let english = self.min_increment.is_some()
+            || self.buy_now_price.is_some()
+            || self.extension_seconds.is_some();
+        let dutch = self.floor_price.is_some()
+            || self.decrement.is_some()
+            || self.interval_seconds.is_some();
+        let second = 1_000_000_000i64;
+        Ok(match self.auction_type {
+            AuctionKindName::English => {
+                only("floor_price", "dutch", dutch)?;
+                only("pricing", "sealed_bid", self.pricing.is_some())?;
+                AuctionKind::English {
+                    min_increment: Amount(self.min_increment.map_or(1_000_000, |m| m.0)),
+                    buy_now: self.buy_now_price.map(|b| Amount(b.0)),
+                    extension_ns: i64::from(self.extension_seconds.unwrap_or(0)) * second,
+                }
+            }
+            AuctionKindName::Dutch => {
+                only("min_increment", "english", english)?;
+                only("pricing", "sealed_bid", self.pricing.is_some())?;
+                AuctionKind::Dutch {
+                    floor: Amount(required("floor_price", self.floor_price)?.0),
+                    decrement: Amount(required("decrement", self.decrement)?.0),
+                    interval_ns: i64::from(required("interval_seconds", self.interval_seconds)?)
+                        * second,
+                }
+            }
+            AuctionKindName::SealedBid => {
+                only("min_increment", "english", english)?;
+                only("floor_price", "dutch", dutch)?;
+                AuctionKind::SealedBid {
+                    pricing: self.pricing.unwrap_or(Pricing::FirstPrice),
+                }
+            }
+        })
+    }
+}
+
+fn command(agent: AgentId, op: AuctionOp) -> Command {
+    Command::Auction(Box::new(AuctionAction { agent, op }))
+}
+
+fn auction_json(state: &State, answer: Answer) -> AuctionJson {
+    let Answer::Auction(a) = answer else {
+        unreachable!("an auction query answers an auction")
+    };
+    AuctionJson::new(&a, &state.directory)
+}
+
+/// `POST /api/v1/auctions`: `201` with the auction.
+pub async fn create(state: &State, call: &Call, agent: AgentId) -> Result<Out, ApiError> {
+    let body: CreateBody = call.json()?;
+    let kind = body.kind()?;
+    let money = currency(&body.starting_price.currency)?;
+    if let Some(reserve) = &body.reserve_price {
+        if currency(&reserve.currency)? != money {
+            return Err(ApiError::invalid(
+                "reserve_price",
+                "must be in the starting price's currency",
+            ));
+        }
+    }
+    let now = state.link.now();
+    let starts_at = match &body.starts_at {
+        Some(t) => parse_rfc3339("starts_at", t)?,
+        None => now,
+    };
+    let post = AuctionPost {
+        title: body.title,
+        description: body.description,
+        kind,
+        starting_price: Amount(body.starting_price.amount.0),
+        reserve: body.reserve_price.map(|r| Amount(r.amount.0)),
+        starts_at,
+        ends_at: parse_rfc3339("ends_at", &body.ends_at)?,
+    };
+    let op = AuctionOp::Create {
+        post,
+        currency: money,
+    };
+    let (_, answer) = state
+        .execute_then_ask(
+            call,
+            agent,
+            command(agent, op),
+            Query::Newest(Newest::Auction),
+            |ack| match ack {
+                Ack::Auction { auction_id, .. } => Query::Auction {
+                    auction_id: *auction_id,
+                    viewer: Some(agent),
+                    now: state.link.now(),
+                },
+                _ => unreachable!("an auction command acknowledges an auction"),
+            },
+        )
+        .await?;
+    Ok(Out::json(StatusCode::CREATED, &auction_json(state, answer)))
+}
+
+/// `GET /api/v1/auctions?type=&status=&ending_before=&min_price=&max_price=&q=&mine=&limit=&cursor=`:
+/// newest first; with a key, your own sealed bids show.
+pub async fn list(state: &State, call: &Call) -> Result<Out, ApiError> {
+    let viewer = state
+        .directory
+        .authenticate(&call.headers)
+        .ok()
+        .map(|c| c.agent);
+    let price = |name: &str| -> Result<Option<Amount>, ApiError> {
+        call.param(name)
+            .map(|v| {
+                serde_json::from_value::<Fixed>(serde_json::Value::String(v.to_owned()))
+                    .map(|f| Amount(f.0))
+                    .map_err(|e| ApiError::invalid(name, e))
+            })
+            .transpose()
+    };
+    let seller = match call.param_as::<bool>("mine")? {
+        Some(true) => Some(state.directory.authenticate(&call.headers)?.agent),
+        _ => None,
+    };
+    let filter = AuctionFilter {
+        kind: call.param_enum("type")?,
+        status: call.param_enum::<AuctionStatus>("status")?,
+        ending_before: call
+            .param("ending_before")
+            .map(|t| parse_rfc3339("ending_before", t))
+            .transpose()?,
+        price_min: price("min_price")?,
+        price_max: price("max_price")?,
+        text: call.param("q").filter(|q| !q.is_empty()).map(str::to_owned),
+        seller,
+    };
+    let query = Query::Auctions {
+        filter,
+        viewer,
+        now: state.link.now(),
+        page: newest_page(call)?,
+    };
+    let Answer::Auctions(items, more) = state.ask(query).await? else {
+        unreachable!("an auction search answers auctions")
+    };
+    Ok(page_out(
+        &items,
+        more,
+        |a| a.auction_id.0,
+        |a| AuctionJson::new(a, &state.directory),
+    ))
+}
+
+/// `GET /api/v1/auctions/{id}`: with the bids the caller may see (sealed
+/// amounts only its own, until the close).
+pub async fn get(state: &State, call: &Call, id: &str) -> Result<Out, ApiError> {
+    let auction_id = AuctionId(parse_id(id, "auction")?);
+    let viewer = state
+        .directory
+        .authenticate(&call.headers)
+        .ok()
+        .map(|c| c.agent);
+    let query = Query::Auction {
+        auction_id,
+        viewer,
+        now: state.link.now(),
+    };
+    let answer = state.ask(query).await?;
+    Ok(Out::json(StatusCode::OK, &auction_json(state, answer)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BidBody {
+    amount: Fixed,
+    currency: Option<String>,
+}
+
+/// What a `POST /api/v1/auctions/{id}/{action}` does.
+#[derive(Copy, Clone)]
+pub enum Move {
+    /// Bid.
+    Bid,
+    /// Take a Dutch auction's current price.
+    Accept,
+    /// The seller cancels before any bid.
+    Cancel,
+}
+
+/// `POST /api/v1/auctions/{id}/bid|accept|cancel`: the auction after it.
+pub async fn act(
+    state: &State,
+    call: &Call,
+    agent: AgentId,
+    id: &str,
+    action: Move,
+) -> Result<Out, ApiError> {
+    let auction_id = AuctionId(parse_id(id, "auction")?);
+    let op = match action {
+        Move::Bid => {
+            let body: BidBody = call.json()?;
+            AuctionOp::Bid {
+                auction_id,
+                amount: Amount(body.amount.0),
+                currency: body.currency.as_deref().map(currency).transpose()?,
+            }
+        }
+        Move::Accept => {
+            call.json_or_default::<super::transactions::Empty>()?;
+            AuctionOp::Accept { auction_id }
+        }
+        Move::Cancel => {
+            call.json_or_default::<super::transactions::Empty>()?;
+            AuctionOp::Cancel { auction_id }
+        }
+    };
+    let query = Query::Auction {
+        auction_id,
+        viewer: Some(agent),
+        now: state.link.now(),
+    };
+    let (_, answer) = state
+        .execute_then_ask(call, agent, command(agent, op), query.clone(), |_| query)
+        .await?;
+    Ok(Out::json(StatusCode::OK, &auction_json(state, answer)))
+}
