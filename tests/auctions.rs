@@ -272,9 +272,7 @@ fn bad_auctions_and_bids_get_clear_errors() {
             "starting_price",
         ),
         (
-            format!(
-                r#"{{"title":"x","auction_type":"english","starting_price":{{"amount":5,"currency":"CREDITS"}},"ends_at":"2001-01-01T00:00:00Z"}}"#
-            ),
+            r#"{"title":"x","auction_type":"english","starting_price":{"amount":5,"currency":"CREDITS"},"ends_at":"2001-01-01T00:00:00Z"}"#.to_string(),
             "ends_at",
         ),
         (

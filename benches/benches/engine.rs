@@ -1,5 +1,6 @@
 //! Criterion benchmarks of the engine on the mixed workload: one thread
-//! with no journal, and through the engine thread's channel.
+//! with no journal, and through the engine thread's channel; and auctions
+//! (bids on one hot auction, 100k auctions closed by one tick).
 //!
 //! `cargo bench -p agora-benches --bench engine`
 
@@ -49,5 +50,29 @@ fn channel(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, single_thread, channel);
+fn auctions(c: &mut Criterion) {
+    let mut group = c.benchmark_group("engine/auctions");
+    group.sample_size(10);
+    let (market, bids) = agora_benches::auctions::hot_auction(COMMANDS, 1_000);
+    group.throughput(Throughput::Elements(bids.len() as u64));
+    group.bench_function("one_hot_english_auction_bids", |b| {
+        b.iter_batched(
+            || market.clone(),
+            |mut market| replay(&mut market, &bids, 1024),
+            BatchSize::PerIteration,
+        )
+    });
+    let (market, tick) = agora_benches::auctions::closing_auctions(100_000);
+    group.throughput(Throughput::Elements(100_000));
+    group.bench_function("close_100k_auctions_in_one_tick", |b| {
+        b.iter_batched(
+            || market.clone(),
+            |mut market| market.apply(&tick, &mut Vec::new()).is_ok(),
+            BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, single_thread, channel, auctions);
 criterion_main!(benches);

@@ -9,7 +9,7 @@
 //! a new funded transaction and everything else is released. Time arrives
 //! by `Tick`: ends and Dutch price steps sit in one ordered set.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -125,6 +125,10 @@ pub struct AuctionRecord {
     pub transaction_id: Option<crate::units::TransactionId>,
     /// When it was created.
     pub created_at: Timestamp,
+    /// Dutch: when the next price step is scheduled, if one is.
+    pub(crate) next_step: Option<Timestamp>,
+    /// Sealed-bid: each bidder's standing (latest) bid, by index.
+    pub(crate) standing: BTreeMap<AgentIdx, u32>,
 }
 
 /// Something that happens to an auction at a time.
@@ -177,11 +181,12 @@ impl AuctionRecord {
 
     /// Each bidder's standing sealed bid (its latest), in bid order.
     pub fn sealed_bids(&self) -> Vec<(u32, &Bid)> {
-        let mut out: Vec<(u32, &Bid)> = Vec::new();
-        for (i, bid) in self.bids.iter().enumerate() {
-            out.retain(|(_, b)| b.bidder != bid.bidder);
-            out.push((i as u32, bid));
-        }
+        let mut out: Vec<(u32, &Bid)> = self
+            .standing
+            .values()
+            .map(|&i| (i, &self.bids[i as usize]))
+            .collect();
+        out.sort_unstable_by_key(|(i, _)| *i);
         out
     }
 
@@ -196,11 +201,9 @@ impl AuctionRecord {
                 .filter(|b| b.bidder == bidder)
                 .map_or(Amount::ZERO, |b| b.amount),
             AuctionKind::SealedBid { .. } => self
-                .bids
-                .iter()
-                .rev()
-                .find(|b| b.bidder == bidder)
-                .map_or(Amount::ZERO, |b| b.amount),
+                .standing
+                .get(&bidder)
+                .map_or(Amount::ZERO, |&i| self.bids[i as usize].amount),
             AuctionKind::Dutch { .. } => Amount::ZERO,
         }
     }
@@ -240,15 +243,27 @@ impl Auctions {
     }
 
     /// Adds a validated auction; returns its id.
-    pub fn create(&mut self, record: AuctionRecord) -> AuctionId {
+    pub fn create(&mut self, mut record: AuctionRecord) -> AuctionId {
         let id = AuctionId(self.auctions.len() as u64 + 1);
         self.due.insert((record.ends_at, Due::End(id)));
         if let AuctionKind::Dutch { interval_ns, .. } = record.post.kind {
-            self.due
-                .insert((record.post.starts_at.plus(interval_ns), Due::Step(id)));
+            let first = record.post.starts_at.plus(interval_ns);
+            if first < record.ends_at {
+                self.due.insert((first, Due::Step(id)));
+                record.next_step = Some(first);
+            }
         }
         self.auctions.push(record);
         id
+    }
+
+    /// Takes auction `id` off the schedule (its end and any price step).
+    fn unschedule(&mut self, id: AuctionId) {
+        let a = &mut self.auctions[(id.0 - 1) as usize];
+        self.due.remove(&(a.ends_at, Due::End(id)));
+        if let Some(step) = a.next_step.take() {
+            self.due.remove(&(step, Due::Step(id)));
+        }
     }
 
     /// Checks a bid of `amount` by `bidder` at `time`, changing nothing.
@@ -400,6 +415,7 @@ impl Auctions {
                     amount,
                     time,
                 });
+                a.standing.insert(bidder, number);
                 events.push(Event::AuctionBid {
                     auction_id: id,
                     bidder: bidder_id,
@@ -428,9 +444,7 @@ impl Auctions {
         if !a.bids.is_empty() {
             return Err(Reject::AuctionHasBids);
         }
-        let end = a.ends_at;
-        self.due.remove(&(end, Due::End(id)));
-        self.due.retain(|(_, d)| *d != Due::Step(id));
+        self.unschedule(id);
         let a = &mut self.auctions[(id.0 - 1) as usize];
         a.status = AuctionStatus::Cancelled;
         events.push(Event::AuctionClosed {
@@ -444,7 +458,8 @@ impl Auctions {
     /// A Dutch price step: announces the new price and schedules the next
     /// step, until the floor.
     pub fn step(&mut self, id: AuctionId, time: Timestamp, events: &mut Vec<Event>) {
-        let a = &self.auctions[(id.0 - 1) as usize];
+        let a = &mut self.auctions[(id.0 - 1) as usize];
+        a.next_step = None;
         if a.status != AuctionStatus::Open {
             return;
         }
@@ -466,6 +481,7 @@ impl Auctions {
             .starts_at
             .plus((steps_done + 1).saturating_mul(interval_ns));
         if price > floor && next < a.ends_at {
+            self.auctions[(id.0 - 1) as usize].next_step = Some(next);
             self.due.insert((next, Due::Step(id)));
         }
     }
@@ -482,9 +498,7 @@ impl Auctions {
         events: &mut Vec<Event>,
     ) -> Option<(AgentIdx, Amount)> {
         let index = (id.0 - 1) as usize;
-        let end = self.auctions[index].ends_at;
-        self.due.remove(&(end, Due::End(id)));
-        self.due.retain(|(_, d)| *d != Due::Step(id));
+        self.unschedule(id);
         let a = &mut self.auctions[index];
         let currency = a.currency;
         let reserve = a.post.reserve.unwrap_or(Amount::ZERO);
@@ -682,7 +696,7 @@ mod tests {
         h.bid(3, id, amt(125)).unwrap();
         assert_eq!(h.balance(3), (amt(875), amt(125)));
         let end = h.auction_view(id, None).ends_at.0;
-        assert_eq!(h.bid(2, id, amt(200)).is_ok(), true);
+        h.bid(2, id, amt(200)).unwrap();
         h.bid(3, id, amt(205)).unwrap();
         h.tick_at(end).unwrap();
         let view = h.auction_view(id, None);

@@ -372,6 +372,8 @@ pub struct MarketStats {
     pub offers: u64,
     /// Listings posted.
     pub listings: u64,
+    /// Auctions created.
+    pub auctions: u64,
     /// The highest order id ever accepted.
     pub order_id_max: u64,
     /// Idempotency results kept.
@@ -546,6 +548,7 @@ impl Market {
                 requests: self.requests.requests().len() as u64,
                 offers: self.requests.offers().len() as u64,
                 listings: self.listings.all().len() as u64,
+                auctions: self.auctions.all().len() as u64,
                 order_id_max: self.order_id_max,
                 idempotency_records: self.idempotency.len() as u64,
             })),

@@ -1,9 +1,10 @@
 //! Prints the engine's figures: single-thread throughput and per-command
 //! latency on the mixed workload (1 and 100 assets), throughput through the
-//! engine thread with its channel, and memory per resting order at 1M
-//! resting orders.
+//! engine thread with its channel, auctions (bids on one hot English
+//! auction, 100k auctions closed by one tick), and memory per resting
+//! order at 1M resting orders.
 //!
-//! `cargo run --release -p agora-benches --bin engine-report [-- --quick] [--commands N] [--assets N] [--memory]`
+//! `cargo run --release -p agora-benches --bin engine-report [-- --quick] [--commands N] [--assets N] [--memory] [--auctions]`
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
@@ -64,6 +65,11 @@ fn main() {
     // (books, resting orders per book): 10k resting orders in one book or
     // spread over 100, and 100 books of 10k each (1M resting orders).
     let shapes = [(1, 10_000), (100, 100), (100, 10_000)];
+    // `--auctions` runs only the auction figures.
+    if args.iter().any(|a| a == "--auctions") {
+        auctions(if quick { 200_000 } else { 2_000_000 });
+        return;
+    }
     for (assets, depth_per_book) in shapes
         .into_iter()
         .filter(|(a, _)| only.is_none_or(|n| n == *a))
@@ -97,9 +103,49 @@ fn main() {
         latency(&w);
         through_channel(&w);
     }
+    if only.is_none() {
+        auctions(if quick { 200_000 } else { 2_000_000 });
+    }
     if only.is_none() || args.iter().any(|a| a == "--memory") {
         memory_per_resting_order(if quick { 100_000 } else { 1_000_000 });
     }
+}
+
+/// Bids on one hot English auction, and 100,000 auctions closed by one
+/// tick, single thread, no journal.
+fn auctions(bids: usize) {
+    println!("\n== auctions");
+    let (market, inputs) = agora_benches::auctions::hot_auction(bids, 1_000);
+    let mut rates = Vec::new();
+    for _ in 0..5 {
+        let mut m = market.clone();
+        let started = Instant::now();
+        let accepted = replay(&mut m, &inputs, 1024);
+        rates.push(inputs.len() as f64 / started.elapsed().as_secs_f64());
+        assert_eq!(accepted, inputs.len(), "every bid outbids the last");
+    }
+    rates.sort_by(f64::total_cmp);
+    println!(
+        "   one hot English auction, {} bids from 1000 bidders: median {:.2} M bids/s, best {:.2} M",
+        inputs.len(),
+        rates[rates.len() / 2] / 1e6,
+        rates[rates.len() - 1] / 1e6
+    );
+    let (market, tick) = agora_benches::auctions::closing_auctions(100_000);
+    let mut times = Vec::new();
+    for _ in 0..5 {
+        let mut m = market.clone();
+        let mut events = Vec::with_capacity(1 << 20);
+        let started = Instant::now();
+        m.apply(&tick, &mut events).expect("the tick closes them");
+        times.push(started.elapsed());
+    }
+    times.sort();
+    println!(
+        "   100000 English auctions (one bid each) closed by one tick: median {:.1?}, best {:.1?}",
+        times[times.len() / 2],
+        times[0]
+    );
 }
 
 /// Single-thread replays without a journal.

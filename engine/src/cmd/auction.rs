@@ -79,6 +79,8 @@ impl AuctionAction {
                         winner: None,
                         transaction_id: None,
                         created_at: time,
+                        next_step: None,
+                        standing: Default::default(),
                     };
                     Ok(m.auctions.create(record))
                 })?;
