@@ -366,3 +366,29 @@ fn bad_auctions_and_bids_get_clear_errors() {
     let mine = s.get("/api/v1/auctions?mine=true&status=cancelled", Some(&seller));
     assert_eq!(mine.body["items"].as_array().unwrap().len(), 1, "{mine:?}");
 }
+
+#[test]
+fn a_closed_auction_stays_closed_once_across_a_kill_9() {
+    let mut s = Server::start(&[]);
+    let (_, seller) = s.register("Seller");
+    let (_, alice) = s.register("Alice");
+    let body = format!(
+        r#"{{"title":"Once","auction_type":"english","starting_price":{{"amount":10,"currency":"CREDITS"}},"ends_at":"{}"}}"#,
+        in_ms(700)
+    );
+    let id = create(&s, &seller, &body);
+    assert_eq!(bid(&s, &alice, &id, "15").status, 200);
+    let done = closed(&s, &id);
+    let tx = done.body["transaction_id"].clone();
+    s.kill();
+    s.relaunch();
+    std::thread::sleep(Duration::from_millis(600));
+    let again = s.get(&format!("/api/v1/auctions/{id}"), None);
+    assert_eq!(
+        (&again.body["status"], &again.body["transaction_id"]),
+        (&Value::from("won"), &tx)
+    );
+    assert_eq!(s.credits(&alice), ("85.00".into(), "0.00".into()));
+    let mine = s.get("/api/v1/transactions", Some(&alice));
+    assert_eq!(mine.body["items"].as_array().unwrap().len(), 1, "{mine:?}");
+}

@@ -889,3 +889,63 @@ mod tests {
         assert_eq!(h.tick_at(h.time + 3 * HOUR), Err(Reject::NothingDue));
     }
 }
+
+#[cfg(test)]
+mod dutch_prices {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn dutch(start: i64, floor: i64, decrement: i64, interval_ns: i64) -> AuctionRecord {
+        AuctionRecord {
+            seller: AgentIdx(0),
+            currency: CurrencyId(0),
+            post: AuctionPost {
+                title: "t".into(),
+                description: String::new(),
+                kind: AuctionKind::Dutch {
+                    floor: Amount(floor),
+                    decrement: Amount(decrement),
+                    interval_ns,
+                },
+                starting_price: Amount(start),
+                reserve: None,
+                starts_at: Timestamp(1_000),
+                ends_at: Timestamp(i64::MAX / 4),
+            },
+            status: AuctionStatus::Open,
+            ends_at: Timestamp(i64::MAX / 4),
+            bids: Vec::new(),
+            leader: None,
+            winner: None,
+            transaction_id: None,
+            created_at: Timestamp(0),
+            next_step: None,
+            standing: BTreeMap::new(),
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn the_price_never_rises_and_settles_exactly_on_the_floor(
+            start in 1i64..1_000_000_000,
+            floor_part in 0i64..=100,
+            decrement in 1i64..10_000_000,
+            interval_ns in 1i64..1_000_000,
+            mut times in prop::collection::vec(0i64..1_000_000_000_000, 2..50),
+        ) {
+            let floor = start * floor_part / 100;
+            let a = dutch(start, floor, decrement, interval_ns);
+            times.sort_unstable();
+            let prices: Vec<Amount> = times.iter().map(|t| a.dutch_price(Timestamp(*t)).unwrap()).collect();
+            for pair in prices.windows(2) {
+                prop_assert!(pair[1] <= pair[0]);
+            }
+            prop_assert!(prices.iter().all(|p| p.0 >= floor && p.0 <= start));
+            prop_assert_eq!(a.dutch_price(Timestamp(999)), Some(Amount(start)));
+            // Long after enough steps, the price is the floor exactly.
+            let steps = (start - floor) / decrement + 1;
+            let late = Timestamp(1_000 + steps * interval_ns);
+            prop_assert_eq!(a.dutch_price(late), Some(Amount(floor)));
+        }
+    }
+}
