@@ -365,6 +365,27 @@ fn bad_auctions_and_bids_get_clear_errors() {
     assert_eq!(cancelled.body["status"], "cancelled", "{cancelled:?}");
     let mine = s.get("/api/v1/auctions?mine=true&status=cancelled", Some(&seller));
     assert_eq!(mine.body["items"].as_array().unwrap().len(), 1, "{mine:?}");
+    // An auction may sell one of the seller's own listings, nobody else's.
+    let listing = s.post(
+        "/api/v1/listings",
+        Some(&seller),
+        r#"{"title":"Dataset","price":{"amount":5,"currency":"CREDITS"}}"#,
+    );
+    let listing = listing.body["id"].as_str().unwrap();
+    let with_listing = |id: &str| {
+        format!(
+            r#"{{"title":"x","listing_id":"{id}","auction_type":"english","starting_price":{{"amount":5,"currency":"CREDITS"}},"ends_at":"{end}"}}"#
+        )
+    };
+    let theirs = s.post("/api/v1/auctions", Some(&alice), &with_listing(listing));
+    assert_error(&theirs, 403, "forbidden");
+    let own = s.post("/api/v1/auctions", Some(&seller), &with_listing(listing));
+    assert_eq!(own.body["listing_id"], listing, "{own:?}");
+    assert_error(
+        &s.post("/api/v1/auctions", Some(&seller), &with_listing("77")),
+        404,
+        "not_found",
+    );
 }
 
 #[test]

@@ -29,6 +29,7 @@ fn english(market: &mut Market, ends_at: i64) {
     let post = AuctionPost {
         title: "Hot item".into(),
         description: String::new(),
+        listing_id: None,
         kind: AuctionKind::English {
             min_increment: Amount(1),
             buy_now: None,

@@ -80,6 +80,8 @@ pub struct AuctionPost {
     pub title: String,
     /// The details.
     pub description: String,
+    /// The seller's listing this auction sells, if any.
+    pub listing_id: Option<crate::units::ListingId>,
     /// Kind and rules.
     pub kind: AuctionKind,
     /// The lowest first bid (English, sealed) or the opening price (Dutch).
@@ -902,6 +904,7 @@ mod dutch_prices {
             post: AuctionPost {
                 title: "t".into(),
                 description: String::new(),
+                listing_id: None,
                 kind: AuctionKind::Dutch {
                     floor: Amount(floor),
                     decrement: Amount(decrement),

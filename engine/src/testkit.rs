@@ -370,6 +370,7 @@ impl Harness {
         let post = AuctionPost {
             title: "Dataset".into(),
             description: String::new(),
+            listing_id: None,
             kind,
             starting_price: amt(start),
             reserve: reserve.map(amt),

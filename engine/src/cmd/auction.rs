@@ -66,7 +66,7 @@ impl AuctionAction {
         let agent = self.agent;
         match &self.op {
             AuctionOp::Create { post, currency } => {
-                check_post(post, time, market)?;
+                check_post(post, agent, time, market)?;
                 let auction_id = market.priced_in(*currency, |m| {
                     let record = AuctionRecord {
                         seller: m.ledger.agent(agent),
@@ -212,11 +212,21 @@ pub(crate) fn close(
 }
 
 /// Validates a new auction's rules.
-fn check_post(post: &AuctionPost, time: Timestamp, market: &Market) -> Result<(), Reject> {
+fn check_post(
+    post: &AuctionPost,
+    seller: AgentId,
+    time: Timestamp,
+    market: &Market,
+) -> Result<(), Reject> {
     let config = &market.config;
     check_title(&post.title, config)?;
     check_description(&post.description, config)?;
     let bad = |problem| Err(Reject::AuctionInvalid { problem });
+    if let Some(listing_id) = post.listing_id {
+        if market.listings.get(listing_id)?.seller != seller {
+            return Err(Reject::NotYourListing);
+        }
+    }
     if post.starting_price.0 <= 0 {
         return bad(AuctionProblem::StartingPrice);
     }

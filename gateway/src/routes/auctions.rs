@@ -5,7 +5,7 @@ use agora_engine::auctions::{AuctionKind, AuctionPost, AuctionStatus, Pricing};
 use agora_engine::cmd::{AuctionAction, AuctionOp};
 use agora_engine::deal_queries::{AuctionFilter, AuctionKindName};
 use agora_engine::query::Newest;
-use agora_engine::units::{AgentId, Amount, AuctionId};
+use agora_engine::units::{AgentId, Amount, AuctionId, ListingId};
 use agora_engine::{Ack, Answer, Command, Query};
 use hyper::StatusCode;
 use serde::Deserialize;
@@ -24,6 +24,7 @@ struct CreateBody {
     title: String,
     #[serde(default)]
     description: String,
+    listing_id: Option<String>,
     auction_type: AuctionKindName,
     starting_price: MoneyBody,
     reserve_price: Option<MoneyBody>,
@@ -129,9 +130,15 @@ pub async fn create(state: &State, call: &Call, agent: AgentId) -> Result<Out, A
         Some(t) => parse_rfc3339("starts_at", t)?,
         None => now,
     };
+    let listing_id = body
+        .listing_id
+        .as_deref()
+        .map(|l| parse_id(l, "listing").map(ListingId))
+        .transpose()?;
     let post = AuctionPost {
         title: body.title,
         description: body.description,
+        listing_id,
         kind,
         starting_price: Amount(body.starting_price.amount.0),
         reserve: body.reserve_price.map(|r| Amount(r.amount.0)),
