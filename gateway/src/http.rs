@@ -85,6 +85,19 @@ impl Call {
             .transpose()
     }
 
+    /// Query parameter `name` as a decimal amount.
+    pub fn param_amount(&self, name: &str) -> Result<Option<i64>, ApiError> {
+        self.param(name)
+            .map(|v| {
+                serde_json::from_value::<crate::money::Fixed>(serde_json::Value::String(
+                    v.to_owned(),
+                ))
+                .map(|f| f.0)
+                .map_err(|e| ApiError::invalid(name, e))
+            })
+            .transpose()
+    }
+
     /// `?limit=`: 1–500, default 100.
     pub fn limit(&self) -> Result<usize, ApiError> {
         let limit = self.param_as::<usize>("limit")?.unwrap_or(100);

@@ -177,13 +177,7 @@ pub async fn list(state: &State, call: &Call) -> Result<Out, ApiError> {
         .ok()
         .map(|c| c.agent);
     let price = |name: &str| -> Result<Option<Amount>, ApiError> {
-        call.param(name)
-            .map(|v| {
-                serde_json::from_value::<Fixed>(serde_json::Value::String(v.to_owned()))
-                    .map(|f| Amount(f.0))
-                    .map_err(|e| ApiError::invalid(name, e))
-            })
-            .transpose()
+        Ok(call.param_amount(name)?.map(Amount))
     };
     let seller = match call.param_as::<bool>("mine")? {
         Some(true) => Some(state.directory.authenticate(&call.headers)?.agent),

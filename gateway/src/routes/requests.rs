@@ -152,13 +152,7 @@ pub fn post_filter(state: &State, call: &Call) -> Result<PostFilter, ApiError> {
         _ => None,
     };
     let price = |name: &str| -> Result<Option<Amount>, ApiError> {
-        call.param(name)
-            .map(|v| {
-                serde_json::from_value::<Fixed>(serde_json::Value::String(v.to_owned()))
-                    .map(|f| Amount(f.0))
-                    .map_err(|e| ApiError::invalid(name, e))
-            })
-            .transpose()
+        Ok(call.param_amount(name)?.map(Amount))
     };
     Ok(PostFilter {
         category: call.param_enum("category")?,
