@@ -652,3 +652,313 @@ fn shift(
     };
     ledger.transfer(kind, currency, from, to, amount, None, events);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Event;
+    use crate::testkit::{amt, Harness};
+    use crate::transactions::TxStatus;
+    use crate::units::{AgentId, TransactionId};
+
+    const HOUR: i64 = 3_600_000_000_000;
+
+    fn english(buy_now: Option<i64>, extension_ns: i64) -> AuctionKind {
+        AuctionKind::English {
+            min_increment: amt(5),
+            buy_now: buy_now.map(amt),
+            extension_ns,
+        }
+    }
+
+    fn funded(agents: &[u64]) -> Harness {
+        let mut h = Harness::default();
+        for a in agents {
+            h.deposit(*a, 1_000);
+        }
+        h
+    }
+
+    #[test]
+    fn english_outbids_release_at_once_and_the_winner_funds_escrow() {
+        let mut h = funded(&[2, 3]);
+        let id = h.auction(1, english(None, 0), 100, Some(120), HOUR);
+        assert_eq!(h.bid(1, id, amt(100)), Err(Reject::OwnAuction));
+        assert_eq!(
+            h.bid(2, id, amt(99)),
+            Err(Reject::BidTooLow { minimum: amt(100) })
+        );
+        h.bid(2, id, amt(100)).unwrap();
+        assert_eq!(h.balance(2), (amt(900), amt(100)));
+        assert_eq!(
+            h.bid(3, id, amt(104)),
+            Err(Reject::BidTooLow { minimum: amt(105) })
+        );
+        h.bid(3, id, amt(110)).unwrap();
+        // Outbid: agent 2's hold is back in the same step.
+        assert_eq!(h.balance(2), (amt(1_000), amt(0)));
+        assert!(h.events.iter().any(|e| matches!(
+            e,
+            Event::AuctionOutbid {
+                bidder: AgentId(2),
+                ..
+            }
+        )));
+        // The leader raising its own bid holds only the difference.
+        h.bid(3, id, amt(125)).unwrap();
+        assert_eq!(h.balance(3), (amt(875), amt(125)));
+        let end = h.auction_view(id, None).ends_at.0;
+        h.bid(2, id, amt(200)).unwrap();
+        h.bid(3, id, amt(205)).unwrap();
+        h.tick_at(end).unwrap();
+        let view = h.auction_view(id, None);
+        assert_eq!(view.status, AuctionStatus::Won);
+        assert_eq!(view.winner, Some((AgentId(3), amt(205))));
+        let tx = h.tx(view.transaction_id.unwrap());
+        assert_eq!(
+            (tx.status, tx.amount, tx.escrow_balance),
+            (TxStatus::EscrowFunded, amt(205), amt(205))
+        );
+        assert_eq!(h.balance(3), (amt(795), amt(0)));
+        assert_eq!(h.balance(2), (amt(1_000), amt(0)));
+        assert_eq!(
+            h.bid(2, id, amt(300)),
+            Err(Reject::AuctionNotOpen {
+                status: AuctionStatus::Won
+            })
+        );
+    }
+
+    #[test]
+    fn an_unmet_reserve_releases_everything() {
+        let mut h = funded(&[2]);
+        let id = h.auction(1, english(None, 0), 10, Some(50), HOUR);
+        h.bid(2, id, amt(20)).unwrap();
+        let end = h.auction_view(id, None).ends_at.0;
+        h.tick_at(end).unwrap();
+        let view = h.auction_view(id, None);
+        assert_eq!((view.status, view.winner), (AuctionStatus::Unsold, None));
+        assert_eq!(h.balance(2), (amt(1_000), amt(0)));
+    }
+
+    #[test]
+    fn a_late_bid_extends_the_end_and_buy_now_wins_at_once() {
+        let mut h = funded(&[2, 3]);
+        let minute = 60_000_000_000;
+        let id = h.auction(1, english(Some(500), 5 * minute), 100, None, HOUR);
+        let end = h.auction_view(id, None).ends_at.0;
+        h.time = end - minute - 1;
+        h.bid(2, id, amt(100)).unwrap();
+        let extended = h.auction_view(id, None).ends_at.0;
+        assert_eq!(extended, h.time + 5 * minute);
+        // The old end passes without closing it.
+        assert!(h.tick_at(end).is_err() || h.auction_view(id, None).status == AuctionStatus::Open);
+        assert_eq!(h.auction_view(id, None).status, AuctionStatus::Open);
+        // A bid above buy-now wins at once at the buy-now price.
+        assert_eq!(h.bid(3, id, amt(600)), Ok(AuctionStatus::Won));
+        let view = h.auction_view(id, None);
+        assert_eq!(view.winner, Some((AgentId(3), amt(500))));
+        assert_eq!(h.balance(3), (amt(500), amt(0)));
+        assert_eq!(h.balance(2), (amt(1_000), amt(0)));
+    }
+
+    #[test]
+    fn the_dutch_price_falls_on_schedule_to_the_floor_and_the_first_taker_wins() {
+        let mut h = funded(&[2, 3]);
+        let kind = AuctionKind::Dutch {
+            floor: amt(40),
+            decrement: amt(25),
+            interval_ns: HOUR,
+        };
+        let id = h.auction(1, kind, 100, None, 10 * HOUR);
+        let start = h.auction_view(id, None).post.starts_at.0;
+        let mut prices = Vec::new();
+        for step in 1..=3 {
+            h.tick_at(start + step * HOUR).unwrap();
+            let announced = h.events.iter().find_map(|e| match e {
+                Event::AuctionPrice { price, .. } => Some(*price),
+                _ => None,
+            });
+            prices.push(announced);
+        }
+        // At the floor the steps stop.
+        assert_eq!(prices, vec![Some(amt(75)), Some(amt(50)), Some(amt(40))]);
+        assert_eq!(h.tick_at(start + 4 * HOUR), Err(Reject::NothingDue));
+        assert_eq!(h.auction_view(id, None).current_price, Some(amt(40)));
+        assert_eq!(
+            h.bid(2, id, amt(39)),
+            Err(Reject::BidTooLow { minimum: amt(40) })
+        );
+        assert_eq!(
+            h.auctions(3, crate::cmd::AuctionOp::Accept { auction_id: id }),
+            Ok(crate::Ack::Auction {
+                auction_id: id,
+                status: AuctionStatus::Won
+            })
+        );
+        assert_eq!(h.balance(3), (amt(960), amt(0)));
+        let tx = h.auction_view(id, None).transaction_id.unwrap();
+        assert_eq!(h.tx(tx).escrow_balance, amt(40));
+        assert_eq!(
+            h.bid(2, id, amt(100)),
+            Err(Reject::AuctionNotOpen {
+                status: AuctionStatus::Won
+            })
+        );
+    }
+
+    fn sealed(pricing: Pricing) -> AuctionKind {
+        AuctionKind::SealedBid { pricing }
+    }
+
+    #[test]
+    fn sealed_bids_stay_hidden_and_vickrey_pays_the_second_price() {
+        let mut h = funded(&[2, 3, 4]);
+        let id = h.auction(1, sealed(Pricing::SecondPrice), 10, Some(30), HOUR);
+        h.bid(2, id, amt(50)).unwrap();
+        h.bid(3, id, amt(80)).unwrap();
+        h.bid(4, id, amt(20)).unwrap();
+        // Agent 2 replaces its bid: only the new amount stays held.
+        h.bid(2, id, amt(70)).unwrap();
+        assert_eq!(h.balance(2), (amt(930), amt(70)));
+        let seen = h.auction_view(id, Some(4));
+        assert_eq!(seen.bids.len(), 1, "agent 4 sees only its own bid");
+        assert_eq!(seen.bids[0].amount, amt(20));
+        assert!(h.auction_view(id, None).bids.is_empty());
+        let end = h.auction_view(id, None).ends_at.0;
+        h.tick_at(end).unwrap();
+        let view = h.auction_view(id, None);
+        assert_eq!(view.winner, Some((AgentId(3), amt(70))));
+        assert_eq!(view.bids.len(), 4, "revealed after the close");
+        assert_eq!(h.balance(3), (amt(930), amt(0)));
+        assert_eq!(h.balance(2), (amt(1_000), amt(0)));
+        let tx = h.tx(view.transaction_id.unwrap());
+        assert_eq!(tx.amount, amt(70));
+    }
+
+    #[test]
+    fn first_price_ties_go_to_the_earliest_and_a_lone_vickrey_bid_pays_the_reserve() {
+        let mut h = funded(&[2, 3]);
+        let id = h.auction(1, sealed(Pricing::FirstPrice), 10, None, HOUR);
+        h.bid(2, id, amt(60)).unwrap();
+        h.bid(3, id, amt(60)).unwrap();
+        let end = h.auction_view(id, None).ends_at.0;
+        h.tick_at(end).unwrap();
+        assert_eq!(h.auction_view(id, None).winner, Some((AgentId(2), amt(60))));
+
+        let id = h.auction(1, sealed(Pricing::SecondPrice), 10, Some(25), HOUR);
+        h.bid(3, id, amt(90)).unwrap();
+        let end = h.auction_view(id, None).ends_at.0;
+        h.tick_at(end).unwrap();
+        assert_eq!(h.auction_view(id, None).winner, Some((AgentId(3), amt(25))));
+    }
+
+    #[test]
+    fn only_the_seller_cancels_and_only_before_a_bid() {
+        let mut h = funded(&[2]);
+        let id = h.auction(1, english(None, 0), 10, None, HOUR);
+        let cancel = |id| crate::cmd::AuctionOp::Cancel { auction_id: id };
+        assert_eq!(h.auctions(2, cancel(id)), Err(Reject::NotYourAuction));
+        h.bid(2, id, amt(10)).unwrap();
+        assert_eq!(h.auctions(1, cancel(id)), Err(Reject::AuctionHasBids));
+        let other = h.auction(1, english(None, 0), 10, None, HOUR);
+        h.auctions(1, cancel(other)).unwrap();
+        assert_eq!(
+            h.bid(2, other, amt(10)),
+            Err(Reject::AuctionNotOpen {
+                status: AuctionStatus::Cancelled
+            })
+        );
+        assert_eq!(
+            h.bid(2, AuctionId(99), amt(10)),
+            Err(Reject::UnknownAuction)
+        );
+    }
+
+    #[test]
+    fn hundreds_close_in_one_tick_and_none_is_skipped() {
+        // (The bench closes 100,000 in one tick; the harness checks every
+        // invariant after each step, so a unit test stays smaller.)
+        let mut h = funded(&[2]);
+        let ids: Vec<AuctionId> = (0..600)
+            .map(|_| h.auction(1, english(None, 0), 1, None, HOUR))
+            .collect();
+        for id in ids.iter().step_by(2) {
+            h.bid(2, *id, amt(1)).unwrap();
+        }
+        h.tick_at(h.time + 2 * HOUR).unwrap();
+        let won = ids
+            .iter()
+            .filter(|id| h.auction_view(**id, None).status == AuctionStatus::Won)
+            .count();
+        let unsold = ids
+            .iter()
+            .filter(|id| h.auction_view(**id, None).status == AuctionStatus::Unsold)
+            .count();
+        assert_eq!((won, unsold), (300, 300));
+        assert_eq!(h.tx(TransactionId(300)).status, TxStatus::EscrowFunded);
+        // Closing again is a no-op: nothing is due.
+        assert_eq!(h.tick_at(h.time + 3 * HOUR), Err(Reject::NothingDue));
+    }
+}
+
+#[cfg(test)]
+mod dutch_prices {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn dutch(start: i64, floor: i64, decrement: i64, interval_ns: i64) -> AuctionRecord {
+        AuctionRecord {
+            seller: AgentIdx(0),
+            currency: CurrencyId(0),
+            post: AuctionPost {
+                title: "t".into(),
+                description: String::new(),
+                listing_id: None,
+                kind: AuctionKind::Dutch {
+                    floor: Amount(floor),
+                    decrement: Amount(decrement),
+                    interval_ns,
+                },
+                starting_price: Amount(start),
+                reserve: None,
+                starts_at: Timestamp(1_000),
+                ends_at: Timestamp(i64::MAX / 4),
+            },
+            status: AuctionStatus::Open,
+            ends_at: Timestamp(i64::MAX / 4),
+            bids: Vec::new(),
+            leader: None,
+            winner: None,
+            transaction_id: None,
+            created_at: Timestamp(0),
+            next_step: None,
+            standing: BTreeMap::new(),
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn the_price_never_rises_and_settles_exactly_on_the_floor(
+            start in 1i64..1_000_000_000,
+            floor_part in 0i64..=100,
+            decrement in 1i64..10_000_000,
+            interval_ns in 1i64..1_000_000,
+            mut times in prop::collection::vec(0i64..1_000_000_000_000, 2..50),
+        ) {
+            let floor = start * floor_part / 100;
+            let a = dutch(start, floor, decrement, interval_ns);
+            times.sort_unstable();
+            let prices: Vec<Amount> = times.iter().map(|t| a.dutch_price(Timestamp(*t)).unwrap()).collect();
+            for pair in prices.windows(2) {
+                prop_assert!(pair[1] <= pair[0]);
+            }
+            prop_assert!(prices.iter().all(|p| p.0 >= floor && p.0 <= start));
+            prop_assert_eq!(a.dutch_price(Timestamp(999)), Some(Amount(start)));
+            // Long after enough steps, the price is the floor exactly.
+            let steps = (start - floor) / decrement + 1;
+            let late = Timestamp(1_000 + steps * interval_ns);
+            prop_assert_eq!(a.dutch_price(late), Some(Amount(floor)));
+        }
+    }
+}
