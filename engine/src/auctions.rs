@@ -210,6 +210,24 @@ impl AuctionRecord {
         }
     }
 
+    /// The holds its bids keep while it is open, `(bidder, amount)`: the
+    /// leading English bid, every standing sealed bid (Dutch bids hold
+    /// nothing: the first one wins at once).
+    pub(crate) fn bid_holds(&self) -> impl Iterator<Item = (AgentIdx, Amount)> + '_ {
+        let english = match self.post.kind {
+            AuctionKind::English { .. } => self.leading(),
+            _ => None,
+        };
+        let sealed = self
+            .standing
+            .iter()
+            .map(|(&bidder, &i)| (bidder, self.bids[i as usize].amount));
+        english
+            .map(|b| (b.bidder, b.amount))
+            .into_iter()
+            .chain(sealed)
+    }
+
     /// The winning bid and the price paid, once won.
     pub fn winner(&self) -> Option<(&Bid, Amount)> {
         self.winner
@@ -537,21 +555,8 @@ impl Auctions {
             }
         };
         // Release every hold but the winner's price.
-        let holds: Vec<(AgentIdx, Amount)> = match a.post.kind {
-            AuctionKind::English { .. } => a
-                .leading()
-                .map(|b| (b.bidder, b.amount))
-                .into_iter()
-                .collect(),
-            AuctionKind::SealedBid { .. } => a
-                .sealed_bids()
-                .iter()
-                .map(|(_, b)| (b.bidder, b.amount))
-                .collect(),
-            AuctionKind::Dutch { .. } => Vec::new(),
-        };
         let winner = outcome.map(|(i, price)| (a.bids[i as usize].bidder, price));
-        for (bidder, held) in holds {
+        for (bidder, held) in a.bid_holds() {
             let keep = match winner {
                 Some((w, price)) if w == bidder => price,
                 _ => Amount::ZERO,
@@ -584,22 +589,7 @@ impl Auctions {
         self.auctions
             .iter()
             .filter(|a| a.status == AuctionStatus::Open)
-            .flat_map(|a| {
-                let holds: Vec<(AgentIdx, Amount)> = match a.post.kind {
-                    AuctionKind::English { .. } => a
-                        .leading()
-                        .map(|b| (b.bidder, b.amount))
-                        .into_iter()
-                        .collect(),
-                    AuctionKind::SealedBid { .. } => a
-                        .sealed_bids()
-                        .iter()
-                        .map(|(_, b)| (b.bidder, b.amount))
-                        .collect(),
-                    AuctionKind::Dutch { .. } => Vec::new(),
-                };
-                holds.into_iter().map(move |(b, amt)| (b, a.currency, amt))
-            })
+            .flat_map(|a| a.bid_holds().map(move |(b, amt)| (b, a.currency, amt)))
     }
 }
 
