@@ -641,3 +641,238 @@ fn the_operator_sets_the_fee_and_it_survives_restarts() {
     assert_eq!(s.get("/api/v1/terms", None).body["fee_bps"], 250);
     assert_eq!(s.credits(&seller).0, "109.75");
 }
+
+/// Who calls, in the authorization matrix.
+#[derive(Copy, Clone, Debug)]
+enum Who {
+    Buyer,
+    Seller,
+    Stranger,
+    NoKey,
+    Operator,
+}
+
+#[test]
+fn authorization_matrix_over_every_deal_endpoint() {
+    use Who::*;
+    let s = Server::start(&[]);
+    let (buyer, seller, tx, request, offer) = accepted(&s);
+    let (_, stranger) = s.register("Stranger");
+    let listing = id(&s.post(
+        "/api/v1/listings",
+        Some(&seller),
+        r#"{"title":"Stock API","price":{"amount":"5","currency":"CREDITS"},"quantity":5}"#,
+    ));
+    let second_offer = {
+        let r = id(&s.post("/api/v1/requests", Some(&buyer), REQUEST));
+        let o = id(&s.post(
+            &format!("/api/v1/requests/{r}/offers"),
+            Some(&seller),
+            &offer_body("9"),
+        ));
+        (r, o)
+    };
+    let key = |who: Who| -> Option<&str> {
+        match who {
+            Buyer => Some(&buyer),
+            Seller => Some(&seller),
+            Stranger => Some(&stranger),
+            NoKey => None,
+            Operator => Some(OPERATOR_KEY),
+        }
+    };
+    // Each row: method, path, body, and the callers in the order tried
+    // with the status each must get. Refused callers come first: a refusal
+    // changes nothing, so the allowed caller last still succeeds.
+    let t = format!("/api/v1/transactions/{tx}");
+    let rows: Vec<(&str, String, &str, Vec<(Who, u16)>)> = vec![
+        (
+            "GET",
+            t.clone(),
+            "",
+            vec![
+                (Stranger, 404),
+                (NoKey, 401),
+                (Operator, 401),
+                (Buyer, 200),
+                (Seller, 200),
+            ],
+        ),
+        (
+            "GET",
+            "/api/v1/transactions".into(),
+            "",
+            vec![(NoKey, 401), (Operator, 401), (Stranger, 200)],
+        ),
+        (
+            "POST",
+            format!("{t}/fund"),
+            "",
+            vec![
+                (Seller, 403),
+                (Stranger, 404),
+                (NoKey, 401),
+                (Operator, 401),
+                (Buyer, 200),
+            ],
+        ),
+        (
+            "POST",
+            format!("{t}/deliver"),
+            DELIVER,
+            vec![
+                (Buyer, 403),
+                (Stranger, 404),
+                (NoKey, 401),
+                (Operator, 401),
+                (Seller, 200),
+            ],
+        ),
+        (
+            "POST",
+            format!("{t}/dispute"),
+            r#"{"reason":"x"}"#,
+            vec![
+                (Stranger, 404),
+                (NoKey, 401),
+                (Operator, 401),
+                (Seller, 200),
+            ],
+        ),
+        (
+            "POST",
+            format!("{t}/resolve"),
+            r#"{"outcome":"release"}"#,
+            vec![
+                (Buyer, 403),
+                (Seller, 403),
+                (Stranger, 403),
+                (NoKey, 401),
+                (Operator, 200),
+            ],
+        ),
+        (
+            "POST",
+            format!("{t}/rating"),
+            r#"{"score":4}"#,
+            vec![
+                (Stranger, 404),
+                (NoKey, 401),
+                (Operator, 401),
+                (Buyer, 200),
+                (Seller, 200),
+            ],
+        ),
+        (
+            "POST",
+            format!("{t}/cancel"),
+            "",
+            vec![(Stranger, 404), (NoKey, 401), (Buyer, 409)],
+        ),
+        (
+            "GET",
+            format!("/api/v1/requests/{request}"),
+            "",
+            vec![(NoKey, 200), (Stranger, 200)],
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/requests/{}", second_offer.0),
+            r#"{"action":"renew"}"#,
+            vec![
+                (Seller, 403),
+                (Stranger, 403),
+                (NoKey, 401),
+                (Operator, 401),
+                (Buyer, 200),
+            ],
+        ),
+        (
+            "GET",
+            format!("/api/v1/requests/{}/offers", second_offer.0),
+            "",
+            vec![
+                (NoKey, 401),
+                (Operator, 401),
+                (Stranger, 200),
+                (Seller, 200),
+                (Buyer, 200),
+            ],
+        ),
+        (
+            "GET",
+            format!("/api/v1/offers/{offer}"),
+            "",
+            vec![(Stranger, 404), (NoKey, 401), (Buyer, 200), (Seller, 200)],
+        ),
+        (
+            "POST",
+            format!("/api/v1/offers/{}/reject", second_offer.1),
+            "",
+            vec![
+                (Seller, 403),
+                (Stranger, 404),
+                (NoKey, 401),
+                (Operator, 401),
+                (Buyer, 200),
+            ],
+        ),
+        (
+            "POST",
+            format!("/api/v1/offers/{}/withdraw", second_offer.1),
+            "",
+            vec![(Buyer, 404), (Stranger, 404), (NoKey, 401), (Seller, 409)],
+        ),
+        (
+            "POST",
+            format!("/api/v1/offers/{offer}/accept"),
+            "",
+            vec![(Seller, 403), (Stranger, 404), (NoKey, 401), (Buyer, 409)],
+        ),
+        (
+            "GET",
+            format!("/api/v1/listings/{listing}"),
+            "",
+            vec![(NoKey, 200), (Buyer, 200)],
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/listings/{listing}"),
+            r#"{"price":"6"}"#,
+            vec![
+                (Buyer, 403),
+                (Stranger, 403),
+                (NoKey, 401),
+                (Operator, 401),
+                (Seller, 200),
+            ],
+        ),
+        (
+            "POST",
+            format!("/api/v1/listings/{listing}/purchase"),
+            "",
+            vec![
+                (Seller, 409),
+                (NoKey, 401),
+                (Operator, 401),
+                (Stranger, 201),
+            ],
+        ),
+        (
+            "DELETE",
+            format!("/api/v1/listings/{listing}"),
+            "",
+            vec![(Buyer, 403), (Stranger, 403), (NoKey, 401), (Seller, 200)],
+        ),
+    ];
+    for (method, path, body, callers) in rows {
+        for (who, status) in callers {
+            let body = (!body.is_empty() || method == "POST").then_some(body);
+            let a = s.call(method, &path, key(who), body);
+            assert_eq!(a.status, status, "{method} {path} as {who:?}: {a:?}");
+            if status >= 400 {
+                assert!(a.body["error"]["code"].is_string(), "{a:?}");
+            }
+        }
+    }
+}

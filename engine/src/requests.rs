@@ -347,7 +347,7 @@ impl Requests {
         time: Timestamp,
     ) -> Result<Acceptance, Reject> {
         let offer = self.offer(id)?;
-        let request = self.own_request(caller, offer.request_id)?;
+        let request = self.requester_of(caller, offer)?;
         self.check_decidable(request, offer, time)?;
         Ok(Acceptance {
             request_id: offer.request_id,
@@ -386,7 +386,7 @@ impl Requests {
         events: &mut Vec<Event>,
     ) -> Result<OfferStatus, Reject> {
         let offer = self.offer(id)?;
-        let request = self.own_request(caller, offer.request_id)?;
+        let request = self.requester_of(caller, offer)?;
         self.check_decidable(request, offer, time)?;
         Ok(self.set_offer_status(id, OfferStatus::Rejected, time, events))
     }
@@ -466,6 +466,19 @@ impl Requests {
             });
         }
         Ok(())
+    }
+
+    /// The request of `offer`, which `caller` must own: the offering agent
+    /// is told it may not; anyone else learns nothing of the offer.
+    fn requester_of(&self, caller: AgentId, offer: &OfferRecord) -> Result<&RequestRecord, Reject> {
+        let request = self.request(offer.request_id)?;
+        if request.requester == caller {
+            Ok(request)
+        } else if offer.seller == caller {
+            Err(Reject::NotYourRequest)
+        } else {
+            Err(Reject::UnknownOffer)
+        }
     }
 
     fn own_request(&self, caller: AgentId, id: RequestId) -> Result<&RequestRecord, Reject> {
@@ -586,7 +599,9 @@ mod tests {
         let c = h.offer(4, request, 11).unwrap();
         h.requests(4, RequestOp::WithdrawOffer { offer_id: c })
             .unwrap();
-        assert_eq!(h.accept(2, b), Err(Reject::NotYourRequest));
+        // Another offerer learns nothing of offer b; b's maker is told no.
+        assert_eq!(h.accept(2, b), Err(Reject::UnknownOffer));
+        assert_eq!(h.accept(3, b), Err(Reject::NotYourRequest));
         let tx = h.accept(1, b).unwrap();
         assert_eq!(
             statuses(&h, request),
