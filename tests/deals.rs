@@ -652,6 +652,9 @@ enum Who {
     Operator,
 }
 
+/// Method, path, body, and each caller with the status it must get.
+type Row<'a> = (&'a str, String, &'a str, Vec<(Who, u16)>);
+
 #[test]
 fn authorization_matrix_over_every_deal_endpoint() {
     use Who::*;
@@ -685,7 +688,7 @@ fn authorization_matrix_over_every_deal_endpoint() {
     // with the status each must get. Refused callers come first: a refusal
     // changes nothing, so the allowed caller last still succeeds.
     let t = format!("/api/v1/transactions/{tx}");
-    let rows: Vec<(&str, String, &str, Vec<(Who, u16)>)> = vec![
+    let rows: Vec<Row> = vec![
         (
             "GET",
             t.clone(),
