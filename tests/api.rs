@@ -53,6 +53,46 @@ fn health_readiness_and_metrics_answer() {
 }
 
 #[test]
+fn openapi_lists_every_route_with_its_security() {
+    let s = Server::start(&[]);
+    let a = s.get("/openapi.json", None);
+    assert_eq!(a.status, 200, "{a:?}");
+    assert_eq!(a.body["openapi"], "3.1.0");
+    let paths = a.body["paths"].as_object().unwrap();
+    for (path, method) in [
+        ("/api/v1/agents/register", "post"),
+        ("/api/v1/orderbook/orders", "post"),
+        ("/api/v1/transactions/{id}/confirm", "post"),
+        ("/api/v1/auctions/{id}/bid", "post"),
+        ("/api/v1/requests", "get"),
+    ] {
+        assert!(paths[path][method].is_object(), "{path} {method} missing");
+    }
+    let confirm = &paths["/api/v1/transactions/{id}/confirm"]["post"];
+    assert_eq!(confirm["parameters"][0]["name"], "id");
+    assert!(!confirm["security"].as_array().unwrap().is_empty());
+    assert!(paths["/api/v1/requests"]["get"]["security"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    // Every documented route answers something other than 404/405.
+    for (path, ops) in paths {
+        for method in ops.as_object().unwrap().keys() {
+            let concrete = path
+                .replace("{id}", "1")
+                .replace("{asset}", "X")
+                .replace("{key_id}", "1");
+            let body = (method != "get" && method != "delete").then_some("{}");
+            let got = s.call(&method.to_uppercase(), &concrete, None, body);
+            assert!(
+                got.status != 405 && got.code() != "method_not_allowed",
+                "{method} {path}: {got:?}"
+            );
+        }
+    }
+}
+
+#[test]
 fn llms_txt_describes_the_api() {
     let s = Server::start(&[]);
     let a = s.get("/llms.txt", None);

@@ -66,12 +66,12 @@ enum Access {
 /// The idempotency namespace of operator commands.
 const OPERATOR: AgentId = AgentId(0);
 
-/// Every route: its template (the metrics label), who may call it, and
-/// its handler.
+/// What answers a route.
 #[derive(Copy, Clone)]
 enum Handler {
     Health,
     LlmsTxt,
+    OpenApi,
     Readiness,
     Metrics,
     Register,
@@ -127,174 +127,510 @@ enum Handler {
     AuctionMove(auctions::Move),
 }
 
-/// Finds the route of `method` and `path` segments: `Err(true)` if the
-/// path exists with other methods, `Err(false)` if it does not exist.
-fn route(method: &Method, segs: &[&str]) -> Result<(&'static str, Access, Handler), bool> {
-    find(method.as_str(), segs).ok_or_else(|| {
-        ["GET", "POST", "PATCH", "DELETE"]
-            .iter()
-            .any(|m| find(m, segs).is_some())
-    })
+/// One route: `METHOD /path/{param}` (also its metrics label), who may
+/// call it, what answers it, and what it does (for `/openapi.json`).
+pub(crate) struct Route {
+    label: &'static str,
+    access: Access,
+    handler: Handler,
+    summary: &'static str,
 }
 
-/// The route of `m` and `segs`, if there is one.
-fn find(m: &str, segs: &[&str]) -> Option<(&'static str, Access, Handler)> {
+/// Every route, matched in order (a literal segment before a parameter
+/// in the same place). `/openapi.json` is generated from this table.
+const ROUTES: &[Route] = {
     use Access::*;
     use Handler as H;
-    let found = match (segs, m) {
-        (["health"], "GET") => ("GET /health", Anyone, H::Health),
-        (["readiness"], "GET") => ("GET /readiness", Anyone, H::Readiness),
-        (["llms.txt"], "GET") => ("GET /llms.txt", Anyone, H::LlmsTxt),
-        (["metrics"], "GET") => ("GET /metrics", Anyone, H::Metrics),
-        (["api", "v1", rest @ ..], _) => match (rest, m) {
-            (["agents", "register"], "POST") => {
-                ("POST /api/v1/agents/register", Anyone, H::Register)
+    const fn r(
+        label: &'static str,
+        access: Access,
+        handler: Handler,
+        summary: &'static str,
+    ) -> Route {
+        Route {
+            label,
+            access,
+            handler,
+            summary,
+        }
+    }
+    use auctions::Move;
+    use requests::Decision;
+    use transactions::Step;
+    &[
+        r("GET /health", Anyone, H::Health, "Liveness."),
+        r(
+            "GET /readiness",
+            Anyone,
+            H::Readiness,
+            "Engine, journal and disk checks.",
+        ),
+        r(
+            "GET /llms.txt",
+            Anyone,
+            H::LlmsTxt,
+            "The API in brief, for agents.",
+        ),
+        r(
+            "GET /openapi.json",
+            Anyone,
+            H::OpenApi,
+            "This document, generated from the route table.",
+        ),
+        r("GET /metrics", Anyone, H::Metrics, "Prometheus metrics."),
+        r(
+            "POST /api/v1/agents/register",
+            Anyone,
+            H::Register,
+            "Register an agent; the answer holds its API key, shown once.",
+        ),
+        r("GET /api/v1/agents/me", Agent, H::Me, "Your profile."),
+        r(
+            "PATCH /api/v1/agents/me",
+            Agent,
+            H::UpdateMe,
+            "Change your profile (null clears a field).",
+        ),
+        r(
+            "GET /api/v1/agents/me/keys",
+            Agent,
+            H::ListKeys,
+            "Your API keys, without secrets.",
+        ),
+        r(
+            "POST /api/v1/agents/me/keys",
+            Agent,
+            H::CreateKey,
+            "Issue another API key.",
+        ),
+        r(
+            "POST /api/v1/agents/me/keys/rotate",
+            Agent,
+            H::RotateKey,
+            "Replace the key this request used.",
+        ),
+        r(
+            "DELETE /api/v1/agents/me/keys/{key_id}",
+            Agent,
+            H::RevokeKey,
+            "Revoke a key (never the last one).",
+        ),
+        r(
+            "POST /api/v1/agents/me/ownership-token",
+            Agent,
+            H::OwnershipToken,
+            "A one-time token your human owner uses to claim you (24 h).",
+        ),
+        r(
+            "POST /api/v1/agents/claim",
+            Anyone,
+            H::Claim,
+            "An owner claims the agent that issued the token.",
+        ),
+        r(
+            "GET /api/v1/agents/{id}",
+            Anyone,
+            H::PublicAgent,
+            "An agent's public profile.",
+        ),
+        r(
+            "GET /api/v1/agents/{id}/reputation",
+            Anyone,
+            H::Reputation,
+            "Completed and disputed transactions, ratings, volume.",
+        ),
+        r(
+            "GET /api/v1/agents/{id}/trust",
+            Anyone,
+            H::Trust,
+            "Trust score 0-1 and its components.",
+        ),
+        r(
+            "GET /api/v1/wallet/balance",
+            Agent,
+            H::Balance,
+            "Available and held funds per currency.",
+        ),
+        r(
+            "GET /api/v1/wallet/ledger",
+            Agent,
+            H::Ledger,
+            "Every movement of your money, oldest first.",
+        ),
+        r(
+            "GET /api/v1/terms",
+            Anyone,
+            H::Terms,
+            "The platform fee and transaction deadlines in force.",
+        ),
+        r(
+            "POST /api/v1/operator/deposits",
+            Operator,
+            H::Deposit,
+            "Credit an agent's wallet.",
+        ),
+        r(
+            "POST /api/v1/operator/withdrawals",
+            Operator,
+            H::Withdraw,
+            "Debit an agent's available funds.",
+        ),
+        r(
+            "POST /api/v1/operator/assets",
+            Operator,
+            H::RegisterAsset,
+            "List an asset with its tick, lot and size limits.",
+        ),
+        r(
+            "GET /api/v1/operator/totals",
+            Operator,
+            H::MoneyTotals,
+            "Per currency: net deposits and where the money is.",
+        ),
+        r(
+            "POST /api/v1/operator/agents/{id}/verify",
+            Operator,
+            H::Verify,
+            "Mark an agent verified (or not).",
+        ),
+        r(
+            "POST /api/v1/orderbook/orders",
+            Agent,
+            H::PlaceOrder,
+            "Place a limit or market order; the answer holds its fills.",
+        ),
+        r(
+            "GET /api/v1/orderbook/orders",
+            Agent,
+            H::ListOrders,
+            "Your orders, by status and asset.",
+        ),
+        r(
+            "DELETE /api/v1/orderbook/orders",
+            Agent,
+            H::CancelAll,
+            "Cancel all your open orders (in one asset).",
+        ),
+        r(
+            "POST /api/v1/orderbook/orders/batch",
+            Agent,
+            H::PlaceBatch,
+            "Up to 100 places and cancels, each with its own result.",
+        ),
+        r(
+            "GET /api/v1/orderbook/orders/{id}",
+            Agent,
+            H::GetOrder,
+            "One of your orders (?by=client_order_id).",
+        ),
+        r(
+            "PATCH /api/v1/orderbook/orders/{id}",
+            Agent,
+            H::AmendOrder,
+            "Amend price or quantity.",
+        ),
+        r(
+            "DELETE /api/v1/orderbook/orders/{id}",
+            Agent,
+            H::CancelOrder,
+            "Cancel an order.",
+        ),
+        r(
+            "GET /api/v1/orderbook/{asset}",
+            Anyone,
+            H::Book,
+            "Depth, best bid and ask, last price.",
+        ),
+        r(
+            "GET /api/v1/orderbook/{asset}/trades",
+            Anyone,
+            H::Trades,
+            "Recent trades.",
+        ),
+        r(
+            "POST /api/v1/requests",
+            Agent,
+            H::CreateRequest,
+            "Post a request for work or goods.",
+        ),
+        r(
+            "GET /api/v1/requests",
+            Anyone,
+            H::ListRequests,
+            "Search requests, newest first.",
+        ),
+        r(
+            "GET /api/v1/requests/{id}",
+            Anyone,
+            H::GetRequest,
+            "One request.",
+        ),
+        r(
+            "PATCH /api/v1/requests/{id}",
+            Agent,
+            H::ManageRequest,
+            "Renew, fulfil or cancel your request.",
+        ),
+        r(
+            "POST /api/v1/requests/{id}/offers",
+            Agent,
+            H::MakeOffer,
+            "Offer a price on a request.",
+        ),
+        r(
+            "GET /api/v1/requests/{id}/offers",
+            Agent,
+            H::ListOffers,
+            "The offers on a request you may see.",
+        ),
+        r(
+            "GET /api/v1/offers/{id}",
+            Agent,
+            H::GetOffer,
+            "One offer (its maker, or the requester).",
+        ),
+        r(
+            "POST /api/v1/offers/{id}/accept",
+            Agent,
+            H::DecideOffer(Decision::Accept),
+            "Accept an offer: a transaction is created.",
+        ),
+        r(
+            "POST /api/v1/offers/{id}/reject",
+            Agent,
+            H::DecideOffer(Decision::Reject),
+            "Turn an offer down.",
+        ),
+        r(
+            "POST /api/v1/offers/{id}/withdraw",
+            Agent,
+            H::DecideOffer(Decision::Withdraw),
+            "Take your offer back.",
+        ),
+        r(
+            "POST /api/v1/listings",
+            Agent,
+            H::CreateListing,
+            "Post a listing.",
+        ),
+        r(
+            "GET /api/v1/listings",
+            Anyone,
+            H::ListListings,
+            "Search listings, newest first.",
+        ),
+        r(
+            "GET /api/v1/listings/{id}",
+            Anyone,
+            H::GetListing,
+            "One listing.",
+        ),
+        r(
+            "PATCH /api/v1/listings/{id}",
+            Agent,
+            H::UpdateListing,
+            "Change your listing.",
+        ),
+        r(
+            "DELETE /api/v1/listings/{id}",
+            Agent,
+            H::WithdrawListing,
+            "Withdraw your listing.",
+        ),
+        r(
+            "POST /api/v1/listings/{id}/purchase",
+            Agent,
+            H::Purchase,
+            "Buy units of a listing: a pending transaction.",
+        ),
+        r(
+            "POST /api/v1/auctions",
+            Agent,
+            H::CreateAuction,
+            "Open an English, Dutch or sealed-bid auction.",
+        ),
+        r(
+            "GET /api/v1/auctions",
+            Anyone,
+            H::ListAuctions,
+            "Search auctions, newest first.",
+        ),
+        r(
+            "GET /api/v1/auctions/{id}",
+            Anyone,
+            H::GetAuction,
+            "One auction with the bids you may see.",
+        ),
+        r(
+            "POST /api/v1/auctions/{id}/bid",
+            Agent,
+            H::AuctionMove(Move::Bid),
+            "Bid (holds the amount).",
+        ),
+        r(
+            "POST /api/v1/auctions/{id}/accept",
+            Agent,
+            H::AuctionMove(Move::Accept),
+            "Take a Dutch auction's current price.",
+        ),
+        r(
+            "POST /api/v1/auctions/{id}/cancel",
+            Agent,
+            H::AuctionMove(Move::Cancel),
+            "Cancel your auction before its first bid.",
+        ),
+        r(
+            "GET /api/v1/transactions",
+            Agent,
+            H::ListTransactions,
+            "Your transactions, newest first.",
+        ),
+        r(
+            "GET /api/v1/transactions/{id}",
+            Agent,
+            H::GetTransaction,
+            "One transaction with its history (parties only).",
+        ),
+        r(
+            "POST /api/v1/transactions/{id}/fund",
+            Agent,
+            H::TransactionStep(Step::Fund),
+            "Buyer: pay into escrow.",
+        ),
+        r(
+            "POST /api/v1/transactions/{id}/deliver",
+            Agent,
+            H::TransactionStep(Step::Deliver),
+            "Seller: deliver with proof.",
+        ),
+        r(
+            "POST /api/v1/transactions/{id}/confirm",
+            Agent,
+            H::TransactionStep(Step::Confirm),
+            "Buyer: confirm; escrow goes to the seller less the fee.",
+        ),
+        r(
+            "POST /api/v1/transactions/{id}/dispute",
+            Agent,
+            H::TransactionStep(Step::Dispute),
+            "Buyer or seller: dispute.",
+        ),
+        r(
+            "POST /api/v1/transactions/{id}/rating",
+            Agent,
+            H::TransactionStep(Step::Rate),
+            "Rate the other party 1-5, once.",
+        ),
+        r(
+            "POST /api/v1/transactions/{id}/cancel",
+            Agent,
+            H::TransactionStep(Step::Cancel),
+            "Cancel before funding.",
+        ),
+        r(
+            "POST /api/v1/transactions/{id}/resolve",
+            Operator,
+            H::Resolve,
+            "Operator: settle a dispute (release, refund, split).",
+        ),
+    ]
+};
+
+impl Route {
+    fn method(&self) -> &'static str {
+        self.label.split_once(' ').map_or("", |(m, _)| m)
+    }
+
+    fn path(&self) -> &'static str {
+        self.label.split_once(' ').map_or("", |(_, p)| p)
+    }
+
+    /// Whether the path template matches `segs`.
+    fn matches(&self, segs: &[&str]) -> bool {
+        let mut template = self.path().trim_matches('/').split('/');
+        let mut given = segs.iter();
+        loop {
+            match (template.next(), given.next()) {
+                (None, None) => return true,
+                (Some(t), Some(g)) if t.starts_with('{') || t == *g => {}
+                _ => return false,
             }
-            (["agents", "me"], "GET") => ("GET /api/v1/agents/me", Agent, H::Me),
-            (["agents", "me"], "PATCH") => ("PATCH /api/v1/agents/me", Agent, H::UpdateMe),
-            (["agents", "me", "keys"], "GET") => ("GET /api/v1/agents/me/keys", Agent, H::ListKeys),
-            (["agents", "me", "keys"], "POST") => {
-                ("POST /api/v1/agents/me/keys", Agent, H::CreateKey)
+        }
+    }
+}
+
+/// Finds the route of `method` and `path` segments: `Err(true)` if the
+/// path exists with other methods, `Err(false)` if it does not exist.
+fn route(method: &Method, segs: &[&str]) -> Result<&'static Route, bool> {
+    let mut path_exists = false;
+    for route in ROUTES {
+        if route.matches(segs) {
+            if route.method() == method.as_str() {
+                return Ok(route);
             }
-            (["agents", "me", "keys", "rotate"], "POST") => {
-                ("POST /api/v1/agents/me/keys/rotate", Agent, H::RotateKey)
-            }
-            (["agents", "me", "keys", _], "DELETE") => (
-                "DELETE /api/v1/agents/me/keys/{key_id}",
-                Agent,
-                H::RevokeKey,
-            ),
-            (["agents", "me", "ownership-token"], "POST") => (
-                "POST /api/v1/agents/me/ownership-token",
-                Agent,
-                H::OwnershipToken,
-            ),
-            (["agents", "claim"], "POST") => ("POST /api/v1/agents/claim", Anyone, H::Claim),
-            (["agents", _], "GET") => ("GET /api/v1/agents/{id}", Anyone, H::PublicAgent),
-            (["agents", _, "reputation"], "GET") => {
-                ("GET /api/v1/agents/{id}/reputation", Anyone, H::Reputation)
-            }
-            (["agents", _, "trust"], "GET") => ("GET /api/v1/agents/{id}/trust", Anyone, H::Trust),
-            (["operator", "agents", _, "verify"], "POST") => (
-                "POST /api/v1/operator/agents/{id}/verify",
-                Operator,
-                H::Verify,
-            ),
-            (["terms"], "GET") => ("GET /api/v1/terms", Anyone, H::Terms),
-            (["transactions"], "GET") => ("GET /api/v1/transactions", Agent, H::ListTransactions),
-            (["transactions", _], "GET") => {
-                ("GET /api/v1/transactions/{id}", Agent, H::GetTransaction)
-            }
-            (["transactions", _, "resolve"], "POST") => (
-                "POST /api/v1/transactions/{id}/resolve",
-                Operator,
-                H::Resolve,
-            ),
-            (["transactions", _, step], "POST") => {
-                use transactions::Step;
-                let (label, step) = match *step {
-                    "fund" => ("POST /api/v1/transactions/{id}/fund", Step::Fund),
-                    "deliver" => ("POST /api/v1/transactions/{id}/deliver", Step::Deliver),
-                    "confirm" => ("POST /api/v1/transactions/{id}/confirm", Step::Confirm),
-                    "dispute" => ("POST /api/v1/transactions/{id}/dispute", Step::Dispute),
-                    "rating" => ("POST /api/v1/transactions/{id}/rating", Step::Rate),
-                    "cancel" => ("POST /api/v1/transactions/{id}/cancel", Step::Cancel),
-                    _ => return None,
-                };
-                (label, Agent, H::TransactionStep(step))
-            }
-            (["requests"], "POST") => ("POST /api/v1/requests", Agent, H::CreateRequest),
-            (["requests"], "GET") => ("GET /api/v1/requests", Anyone, H::ListRequests),
-            (["requests", _], "GET") => ("GET /api/v1/requests/{id}", Anyone, H::GetRequest),
-            (["requests", _], "PATCH") => ("PATCH /api/v1/requests/{id}", Agent, H::ManageRequest),
-            (["requests", _, "offers"], "POST") => {
-                ("POST /api/v1/requests/{id}/offers", Agent, H::MakeOffer)
-            }
-            (["requests", _, "offers"], "GET") => {
-                ("GET /api/v1/requests/{id}/offers", Agent, H::ListOffers)
-            }
-            (["offers", _], "GET") => ("GET /api/v1/offers/{id}", Agent, H::GetOffer),
-            (["offers", _, decision], "POST") => {
-                use requests::Decision;
-                let (label, decision) = match *decision {
-                    "accept" => ("POST /api/v1/offers/{id}/accept", Decision::Accept),
-                    "reject" => ("POST /api/v1/offers/{id}/reject", Decision::Reject),
-                    "withdraw" => ("POST /api/v1/offers/{id}/withdraw", Decision::Withdraw),
-                    _ => return None,
-                };
-                (label, Agent, H::DecideOffer(decision))
-            }
-            (["listings"], "POST") => ("POST /api/v1/listings", Agent, H::CreateListing),
-            (["listings"], "GET") => ("GET /api/v1/listings", Anyone, H::ListListings),
-            (["listings", _], "GET") => ("GET /api/v1/listings/{id}", Anyone, H::GetListing),
-            (["listings", _], "PATCH") => ("PATCH /api/v1/listings/{id}", Agent, H::UpdateListing),
-            (["listings", _], "DELETE") => {
-                ("DELETE /api/v1/listings/{id}", Agent, H::WithdrawListing)
-            }
-            (["auctions"], "POST") => ("POST /api/v1/auctions", Agent, H::CreateAuction),
-            (["auctions"], "GET") => ("GET /api/v1/auctions", Anyone, H::ListAuctions),
-            (["auctions", _], "GET") => ("GET /api/v1/auctions/{id}", Anyone, H::GetAuction),
-            (["auctions", _, action], "POST") => {
-                use auctions::Move;
-                let (label, action) = match *action {
-                    "bid" => ("POST /api/v1/auctions/{id}/bid", Move::Bid),
-                    "accept" => ("POST /api/v1/auctions/{id}/accept", Move::Accept),
-                    "cancel" => ("POST /api/v1/auctions/{id}/cancel", Move::Cancel),
-                    _ => return None,
-                };
-                (label, Agent, H::AuctionMove(action))
-            }
-            (["listings", _, "purchase"], "POST") => {
-                ("POST /api/v1/listings/{id}/purchase", Agent, H::Purchase)
-            }
-            (["wallet", "balance"], "GET") => ("GET /api/v1/wallet/balance", Agent, H::Balance),
-            (["wallet", "ledger"], "GET") => ("GET /api/v1/wallet/ledger", Agent, H::Ledger),
-            (["operator", "deposits"], "POST") => {
-                ("POST /api/v1/operator/deposits", Operator, H::Deposit)
-            }
-            (["operator", "withdrawals"], "POST") => {
-                ("POST /api/v1/operator/withdrawals", Operator, H::Withdraw)
-            }
-            (["operator", "assets"], "POST") => {
-                ("POST /api/v1/operator/assets", Operator, H::RegisterAsset)
-            }
-            (["operator", "totals"], "GET") => {
-                ("GET /api/v1/operator/totals", Operator, H::MoneyTotals)
-            }
-            (["orderbook", "orders"], "POST") => {
-                ("POST /api/v1/orderbook/orders", Agent, H::PlaceOrder)
-            }
-            (["orderbook", "orders"], "GET") => {
-                ("GET /api/v1/orderbook/orders", Agent, H::ListOrders)
-            }
-            (["orderbook", "orders"], "DELETE") => {
-                ("DELETE /api/v1/orderbook/orders", Agent, H::CancelAll)
-            }
-            (["orderbook", "orders", "batch"], "POST") => {
-                ("POST /api/v1/orderbook/orders/batch", Agent, H::PlaceBatch)
-            }
-            (["orderbook", "orders", _], "GET") => {
-                ("GET /api/v1/orderbook/orders/{id}", Agent, H::GetOrder)
-            }
-            (["orderbook", "orders", _], "PATCH") => {
-                ("PATCH /api/v1/orderbook/orders/{id}", Agent, H::AmendOrder)
-            }
-            (["orderbook", "orders", _], "DELETE") => (
-                "DELETE /api/v1/orderbook/orders/{id}",
-                Agent,
-                H::CancelOrder,
-            ),
-            (["orderbook", asset], "GET") if *asset != "orders" => {
-                ("GET /api/v1/orderbook/{asset}", Anyone, H::Book)
-            }
-            (["orderbook", _, "trades"], "GET") => {
-                ("GET /api/v1/orderbook/{asset}/trades", Anyone, H::Trades)
-            }
-            _ => return None,
+            path_exists = true;
+        }
+    }
+    Err(path_exists)
+}
+
+/// The OpenAPI 3.1 description of every route in [`ROUTES`].
+fn openapi() -> serde_json::Value {
+    use serde_json::json;
+    let mut paths = serde_json::Map::new();
+    for route in ROUTES {
+        let path = route.path();
+        let parameters: Vec<serde_json::Value> = path
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+            .collect();
+        let security = match route.access {
+            Access::Anyone => json!([]),
+            Access::Agent => json!([{"apiKey": []}, {"bearer": []}]),
+            Access::Operator => json!([{"apiKey": []}]),
+        };
+        let tag = path.split('/').nth(3).unwrap_or("service");
+        let mut operation = json!({
+            "summary": route.summary,
+            "operationId": route.label.replace([' ', '/', '{', '}', '.', '-'], "_").to_lowercase(),
+            "tags": [tag],
+            "security": security,
+            "parameters": parameters,
+            "responses": {
+                "2XX": {"description": "Success (JSON)."},
+                "4XX": {"description": "The error envelope.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+            },
+        });
+        if matches!(route.method(), "POST" | "PATCH") {
+            operation["requestBody"] = json!({"required": false, "content": {"application/json": {"schema": {"type": "object"}}}});
+            operation["parameters"]
+                .as_array_mut()
+                .expect("an array")
+                .push(json!({"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string", "maxLength": 56}}));
+        }
+        let entry = paths.entry(path.to_string()).or_insert_with(|| json!({}));
+        entry[route.method().to_lowercase()] = operation;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "Agora", "version": env!("CARGO_PKG_VERSION"), "description": "A marketplace and matching engine for AI agents. See /llms.txt."},
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+                "bearer": {"type": "http", "scheme": "bearer"},
+            },
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["error"],
+                    "properties": {"error": {"type": "object", "required": ["code", "message", "details"], "properties": {
+                        "code": {"type": "string"}, "message": {"type": "string"}, "details": {"type": "object"}}}},
+                },
+            },
         },
-        _ => return None,
-    };
-    Some(found)
+    })
 }
 
 /// Who is calling, as the route required.
@@ -323,12 +659,12 @@ pub async fn handle(state: &State, call: Call) -> Out {
     let segs: Vec<&str> = call.path.trim_matches('/').split('/').collect();
     let mut allowance = None;
     let (label, result) = match route(&call.method, &segs) {
-        Ok((label, access, handler)) => {
-            let result = match state.admit(&call, access, &mut allowance) {
-                Ok(who) => run(state, &call, &segs, handler, who).await,
+        Ok(route) => {
+            let result = match state.admit(&call, route.access, &mut allowance) {
+                Ok(who) => run(state, &call, &segs, route.handler, who).await,
                 Err(e) => Err(e),
             };
-            (label, result)
+            (route.label, result)
         }
         Err(true) => (
             "method_not_allowed",
@@ -374,6 +710,7 @@ async fn run(
     match handler {
         H::Health => Ok(system::health()),
         H::LlmsTxt => Ok(system::llms_txt()),
+        H::OpenApi => Ok(Out::json(StatusCode::OK, &openapi())),
         H::Readiness => system::readiness(state).await,
         H::Metrics => Ok(system::metrics(state)),
         H::Register => agents::register(state, call).await,
