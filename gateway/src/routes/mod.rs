@@ -544,27 +544,34 @@ impl Route {
     fn path(&self) -> &'static str {
         self.label.split_once(' ').map_or("", |(_, p)| p)
     }
+}
 
-    /// Whether the path template matches `segs`.
-    fn matches(&self, segs: &[&str]) -> bool {
-        let mut template = self.path().trim_matches('/').split('/');
-        let mut given = segs.iter();
-        loop {
-            match (template.next(), given.next()) {
-                (None, None) => return true,
-                (Some(t), Some(g)) if t.starts_with('{') || t == *g => {}
-                _ => return false,
-            }
-        }
-    }
+/// Each route's path template split into segments, once.
+fn templates() -> &'static [Vec<&'static str>] {
+    static TEMPLATES: std::sync::OnceLock<Vec<Vec<&'static str>>> = std::sync::OnceLock::new();
+    TEMPLATES.get_or_init(|| {
+        ROUTES
+            .iter()
+            .map(|r| r.path().trim_matches('/').split('/').collect())
+            .collect()
+    })
+}
+
+/// Whether `template` matches `segs` (a `{param}` matches any segment).
+fn matches(template: &[&str], segs: &[&str]) -> bool {
+    template.len() == segs.len()
+        && template
+            .iter()
+            .zip(segs)
+            .all(|(t, s)| t.starts_with('{') || t == s)
 }
 
 /// Finds the route of `method` and `path` segments: `Err(true)` if the
 /// path exists with other methods, `Err(false)` if it does not exist.
 fn route(method: &Method, segs: &[&str]) -> Result<&'static Route, bool> {
     let mut path_exists = false;
-    for route in ROUTES {
-        if route.matches(segs) {
+    for (route, template) in ROUTES.iter().zip(templates()) {
+        if matches(template, segs) {
             if route.method() == method.as_str() {
                 return Ok(route);
             }
