@@ -14,6 +14,9 @@ use crossbeam_channel::{Receiver, Sender};
 use crate::journal::{prune, Journal, JournalError};
 use crate::ledger;
 
+/// Batches whose ledger entries go into one RocksDB write, at most.
+const BATCHES_PER_LEDGER_WRITE: usize = 64;
+
 /// When to take a snapshot, and how many to keep.
 #[derive(Copy, Clone, Debug)]
 pub struct SnapshotPolicy {
@@ -91,27 +94,38 @@ fn run<J: Journal>(
     loop {
         let next = batches.recv_timeout(policy.every.min(Duration::from_secs(1)));
         let closed = matches!(next, Err(crossbeam_channel::RecvTimeoutError::Disconnected));
-        if let Ok((first_seq, inputs)) = next {
-            if first_seq != last_seq + 1 {
-                return Err(JournalError::Gap {
-                    expected: last_seq + 1,
-                    found: first_seq,
-                });
-            }
+        if let Ok(first) = next {
+            // Replay this batch and every one queued behind it (up to a
+            // bound), then store their ledger entries in one write: under
+            // load, one RocksDB write covers many batches.
             entries.clear();
-            for input in &inputs {
-                events.clear();
-                last_seq += 1;
-                market
-                    .apply(input, &mut events)
-                    .map_err(|reject| JournalError::Diverged {
-                        seq: last_seq,
-                        reason: format!("{reject:?}"),
-                    })?;
-                ledger::collect(last_seq, input.time, &events, &mut entries);
+            let mut batch = Some(first);
+            let mut drained = 0;
+            while let Some((first_seq, inputs)) = batch.take() {
+                if first_seq != last_seq + 1 {
+                    return Err(JournalError::Gap {
+                        expected: last_seq + 1,
+                        found: first_seq,
+                    });
+                }
+                for input in &inputs {
+                    events.clear();
+                    last_seq += 1;
+                    market
+                        .apply(input, &mut events)
+                        .map_err(|reject| JournalError::Diverged {
+                            seq: last_seq,
+                            reason: format!("{reject:?}"),
+                        })?;
+                    ledger::collect(last_seq, input.time, &events, &mut entries);
+                }
+                since += inputs.len() as u64;
+                drained += 1;
+                if drained < BATCHES_PER_LEDGER_WRITE {
+                    batch = batches.try_recv().ok();
+                }
             }
             journal.add_ledger(&entries, last_seq)?;
-            since += inputs.len() as u64;
         }
         // A clean stop snapshots too, so the next start replays nothing.
         let due = since >= policy.every_commands
