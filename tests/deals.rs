@@ -397,6 +397,19 @@ fn bad_input_gets_clear_errors_and_changes_nothing() {
     // A dispute, then the operator's split: the fee applies to the seller's part.
     let dispute = step(&s, &tx, "dispute", &buyer, r#"{"reason":"late data"}"#);
     assert_eq!(dispute.body["status"], "disputed", "{dispute:?}");
+    // The operator finds it in the dispute queue and reads it whole.
+    let queue = s.get("/api/v1/operator/disputes", Some(OPERATOR_KEY));
+    assert_eq!(queue.body["items"][0]["id"], tx.as_str(), "{queue:?}");
+    assert_error(
+        &s.get("/api/v1/operator/disputes", Some(&buyer)),
+        403,
+        "forbidden",
+    );
+    let seen = s.get(
+        &format!("/api/v1/operator/transactions/{tx}"),
+        Some(OPERATOR_KEY),
+    );
+    assert_eq!(seen.body["dispute"]["reason"], "late data", "{seen:?}");
     let too_much = r#"{"outcome":"split","seller_amount":"11"}"#;
     assert_error(
         &step(&s, &tx, "resolve", OPERATOR_KEY, too_much),
@@ -412,6 +425,11 @@ fn bad_input_gets_clear_errors_and_changes_nothing() {
     );
     assert_eq!(split.body["status"], "resolved", "{split:?}");
     assert_eq!(split.body["resolution"]["seller_amount"], "4.00");
+    let queue = s.get("/api/v1/operator/disputes", Some(OPERATOR_KEY));
+    assert!(
+        queue.body["items"].as_array().unwrap().is_empty(),
+        "{queue:?}"
+    );
     assert_eq!(s.credits(&buyer).0, "96.00");
     assert_eq!(s.credits(&seller).0, "103.60");
 }

@@ -316,6 +316,15 @@ impl Market {
         Answer::Transactions(items, more)
     }
 
+    /// The transactions in dispute, newest first (for the operator).
+    pub(crate) fn disputes(&self, page: Page) -> Answer {
+        let ids = self.transactions.disputes().iter().rev().map(|id| id.0);
+        let (items, more) = paged(ids, page, |id| {
+            self.transaction_view(None, TransactionId(id)).ok()
+        });
+        Answer::Transactions(items, more)
+    }
+
     /// A request as anyone sees it.
     pub(crate) fn request_view(&self, id: RequestId) -> Result<RequestView, Reject> {
         let r: &RequestRecord = self.requests.request(id)?;

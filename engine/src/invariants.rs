@@ -262,6 +262,21 @@ impl Market {
             self.transactions.deadline_count() == deadlines,
             "stale transaction deadlines are indexed"
         );
+        let disputed = self
+            .transactions
+            .records()
+            .iter()
+            .filter(|t| t.status == TxStatus::Disputed)
+            .count();
+        ensure!(
+            self.transactions.disputes().len() == disputed
+                && self.transactions.disputes().iter().all(|id| self
+                    .transactions
+                    .get(*id)
+                    .map(|t| t.status)
+                    == Some(TxStatus::Disputed)),
+            "the dispute queue differs from the disputed transactions"
+        );
         for (i, listing) in self.listings.all().iter().enumerate() {
             ensure!(
                 u64::from(listing.sold) == sold[i],

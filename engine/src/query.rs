@@ -84,6 +84,11 @@ pub enum Query {
         /// Which page.
         page: Page,
     },
+    /// Transactions in dispute (the operator's queue), newest first.
+    Disputes {
+        /// Which page.
+        page: Page,
+    },
     /// A request, as anyone sees it.
     Request {
         /// Which request.
@@ -473,6 +478,7 @@ impl Market {
                 status,
                 page,
             } => Ok(self.transactions_of(*agent, *role, *status, *page)),
+            Query::Disputes { page } => Ok(self.disputes(*page)),
             Query::Request { request_id } => {
                 Ok(Answer::Request(Box::new(self.request_view(*request_id)?)))
             }

@@ -13,8 +13,9 @@ use std::fmt;
 use crate::market::Market;
 
 const MAGIC: &[u8; 4] = b"AGSN";
-/// Format of snapshots written now (2: transactions, requests, listings).
-const FORMAT: u16 = 2;
+/// Format of snapshots written now (3: transactions with their dispute
+/// queue, requests, listings, auctions, terms).
+const FORMAT: u16 = 3;
 const HEADER_BYTES: usize = 10;
 
 /// Why bytes are not a usable snapshot.

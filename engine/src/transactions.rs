@@ -234,6 +234,8 @@ pub(crate) struct Transactions {
     agents: Vec<AgentDeals>,
     /// `(deadline, id)` of every transaction that times out.
     due: BTreeSet<(Timestamp, TransactionId)>,
+    /// Transactions in dispute, waiting for the operator.
+    disputes: BTreeSet<TransactionId>,
 }
 
 /// An action a party or the operator takes on a transaction.
@@ -341,6 +343,11 @@ impl Transactions {
     /// How many transactions there are.
     pub fn len(&self) -> usize {
         self.records.len()
+    }
+
+    /// The transactions in dispute, oldest first.
+    pub fn disputes(&self) -> &BTreeSet<TransactionId> {
+        &self.disputes
     }
 
     /// Whether transaction `id` is indexed to time out at `deadline`.
@@ -601,8 +608,14 @@ impl Transactions {
             self.due.insert((deadline, id));
         }
         let record = &mut self.records[index];
+        let was_disputed = record.status == TxStatus::Disputed;
         record.status = status;
         record.deadline = deadline;
+        if status == TxStatus::Disputed {
+            self.disputes.insert(id);
+        } else if was_disputed {
+            self.disputes.remove(&id);
+        }
         let (buyer, seller) = (record.buyer, record.seller);
         self.details_mut(id).history.push(TxStep {
             status,

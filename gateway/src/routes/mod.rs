@@ -105,6 +105,8 @@ enum Handler {
     Terms,
     ListTransactions,
     GetTransaction,
+    Disputes,
+    OperatorTransaction,
     TransactionStep(transactions::Step),
     Resolve,
     CreateRequest,
@@ -292,6 +294,18 @@ const ROUTES: &[Route] = {
             Operator,
             H::Verify,
             "Mark an agent verified (or not).",
+        ),
+        r(
+            "GET /api/v1/operator/disputes",
+            Operator,
+            H::Disputes,
+            "Transactions in dispute, newest first.",
+        ),
+        r(
+            "GET /api/v1/operator/transactions/{id}",
+            Operator,
+            H::OperatorTransaction,
+            "Any transaction with its history.",
         ),
         r(
             "POST /api/v1/orderbook/orders",
@@ -750,7 +764,9 @@ async fn run(
         H::Trust => agents::reputation(state, segs[3], true).await,
         H::Terms => transactions::terms(state).await,
         H::ListTransactions => transactions::list(state, call, who.caller().agent).await,
-        H::GetTransaction => transactions::get(state, who.caller().agent, segs[3]).await,
+        H::GetTransaction => transactions::get(state, Some(who.caller().agent), segs[3]).await,
+        H::Disputes => transactions::disputes(state, call).await,
+        H::OperatorTransaction => transactions::get(state, None, segs[4]).await,
         H::TransactionStep(step) => {
             transactions::step(state, call, Some(who.caller().agent), segs[3], step).await
         }

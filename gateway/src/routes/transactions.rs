@@ -38,31 +38,34 @@ pub async fn list(state: &State, call: &Call, agent: AgentId) -> Result<Out, Api
     ))
 }
 
-/// `GET /api/v1/transactions/{id}`: for its buyer or seller, with history.
-pub async fn get(state: &State, agent: AgentId, id: &str) -> Result<Out, ApiError> {
-    let transaction_id = TransactionId(parse_id(id, "transaction")?);
-    show(state, Some(agent), transaction_id, StatusCode::OK).await
+/// `GET /api/v1/operator/disputes?limit=&cursor=`: the transactions in
+/// dispute, newest first, for the operator to resolve.
+pub async fn disputes(state: &State, call: &Call) -> Result<Out, ApiError> {
+    let query = Query::Disputes {
+        page: newest_page(call)?,
+    };
+    let Answer::Transactions(items, more) = state.ask(query).await? else {
+        unreachable!("a dispute list answers transactions")
+    };
+    Ok(page_out(
+        &items,
+        more,
+        |t| t.transaction_id.0,
+        |t| TransactionJson::new(t, &state.directory),
+    ))
 }
 
-async fn show(
-    state: &State,
-    agent: Option<AgentId>,
-    transaction_id: TransactionId,
-    status: StatusCode,
-) -> Result<Out, ApiError> {
-    let Answer::Transaction(t) = state
-        .ask(Query::Transaction {
-            agent,
-            transaction_id,
-        })
-        .await?
-    else {
-        unreachable!("a transaction query answers a transaction")
+/// `GET /api/v1/transactions/{id}` for its buyer or seller (`agent`), or
+/// `GET /api/v1/operator/transactions/{id}` for the operator (`None`):
+/// with its history.
+pub async fn get(state: &State, agent: Option<AgentId>, id: &str) -> Result<Out, ApiError> {
+    let transaction_id = TransactionId(parse_id(id, "transaction")?);
+    let query = Query::Transaction {
+        agent,
+        transaction_id,
     };
-    Ok(Out::json(
-        status,
-        &TransactionJson::new(&t, &state.directory),
-    ))
+    let answer = state.ask(query).await?;
+    Ok(Out::json(StatusCode::OK, &transaction_json(state, answer)))
 }
 
 /// Body of `fund` (the reference's `return_url` is accepted and unused:
