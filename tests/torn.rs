@@ -1,7 +1,8 @@
 //! Torn and damaged journal files: a torn last write (which was never
 //! acknowledged) is dropped and every acknowledged order is there; damage
 //! inside the log stops start-up with an error naming it, and `--repair`
-//! is the explicit way past it.
+//! is the explicit way past it; a damaged snapshot table file either
+//! loses nothing or stops start-up naming the file.
 
 mod support;
 
@@ -83,4 +84,47 @@ fn damage_inside_the_log_refuses_to_start_until_repaired() {
     s.try_launch(&["--repair"]).expect("--repair starts");
     // What precedes the damage is there: the agent registered first.
     assert_eq!(s.get("/api/v1/agents/me", Some(&key)).status, 200);
+}
+
+#[test]
+fn a_damaged_snapshot_file_recovers_everything_or_refuses_clearly() {
+    let mut s = Server::start(&["--signup-credits", "1000", "--snapshot-every", "40"]);
+    let (_, key) = s.register("snapshots");
+    let ids = place(&s, &key, 150);
+    // A clean stop takes a last snapshot and flushes every column family
+    // into its table files.
+    s.stop();
+    let tables: Vec<PathBuf> = std::fs::read_dir(s.data_dir().join("journal"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "sst"))
+        .collect();
+    // The table of the snapshots column family names it in its properties.
+    let snapshots = tables
+        .iter()
+        .find(|p| {
+            let bytes = std::fs::read(p).unwrap();
+            bytes.windows(9).any(|w| w == b"snapshots")
+        })
+        .expect("a table file holds the snapshots");
+    let mut bytes = std::fs::read(snapshots).unwrap();
+    for b in &mut bytes[64..256] {
+        *b ^= 0xff;
+    }
+    std::fs::write(snapshots, &bytes).unwrap();
+    match s.try_launch(&[]) {
+        Ok(()) => {
+            for id in &ids {
+                let got = s.get(&format!("/api/v1/orderbook/orders/{id}"), Some(&key));
+                assert_eq!(got.status, 200, "acknowledged order {id} lost: {got:?}");
+            }
+        }
+        Err(refused) => {
+            let name = snapshots.file_name().unwrap().to_string_lossy().to_string();
+            assert!(
+                refused.to_lowercase().contains("corrupt") && refused.contains(&name),
+                "the error names the damaged file: {refused}"
+            );
+        }
+    }
 }
