@@ -58,11 +58,55 @@ fn rating(r: &Option<Rating>) -> Option<RatingJson> {
     })
 }
 
+/// What created a transaction.
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum OriginJson {
+    Trade {
+        trade_id: String,
+        asset: Option<String>,
+    },
+    Offer {
+        offer_id: String,
+        request_id: String,
+    },
+    Listing {
+        listing_id: String,
+    },
+    Auction {
+        auction_id: String,
+    },
+}
+
+/// The seller's delivery.
+#[derive(Serialize)]
+struct DeliveryJson {
+    proof: String,
+    message: String,
+    at: String,
+}
+
+/// Who disputed and why.
+#[derive(Serialize)]
+struct DisputeJson {
+    by: Actor,
+    reason: String,
+}
+
+/// How the operator settled a dispute.
+#[derive(Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+enum ResolutionJson {
+    Release,
+    Refund,
+    Split { seller_amount: String },
+}
+
 /// A transaction as its parties see it.
 #[derive(Serialize)]
 pub struct TransactionJson {
     id: String,
-    origin: Value,
+    origin: OriginJson,
     buyer_id: String,
     seller_id: String,
     status: TxStatus,
@@ -75,9 +119,9 @@ pub struct TransactionJson {
     created_at: String,
     deadline: Option<String>,
     history: Vec<StepJson>,
-    delivery: Option<Value>,
-    dispute: Option<Value>,
-    resolution: Option<Value>,
+    delivery: Option<DeliveryJson>,
+    dispute: Option<DisputeJson>,
+    resolution: Option<ResolutionJson>,
     buyer_rating: Option<RatingJson>,
     seller_rating: Option<RatingJson>,
 }
@@ -86,34 +130,30 @@ impl TransactionJson {
     /// The JSON of `t`.
     pub fn new(t: &TransactionView, agents: &Directory) -> Self {
         let origin = match t.origin {
-            Origin::Trade { trade_id, .. } => json!({
-                "type": "trade",
-                "trade_id": trade_id.to_string(),
-                "asset": t.asset.map(|a| a.to_string()),
-            }),
+            Origin::Trade { trade_id, .. } => OriginJson::Trade {
+                trade_id: trade_id.to_string(),
+                asset: t.asset.map(|a| a.to_string()),
+            },
             Origin::Offer {
                 offer_id,
                 request_id,
-            } => json!({
-                "type": "offer",
-                "offer_id": offer_id.to_string(),
-                "request_id": request_id.to_string(),
-            }),
-            Origin::Listing { listing_id } => json!({
-                "type": "listing",
-                "listing_id": listing_id.to_string(),
-            }),
-            Origin::Auction { auction_id } => json!({
-                "type": "auction",
-                "auction_id": auction_id.to_string(),
-            }),
+            } => OriginJson::Offer {
+                offer_id: offer_id.to_string(),
+                request_id: request_id.to_string(),
+            },
+            Origin::Listing { listing_id } => OriginJson::Listing {
+                listing_id: listing_id.to_string(),
+            },
+            Origin::Auction { auction_id } => OriginJson::Auction {
+                auction_id: auction_id.to_string(),
+            },
         };
         let resolution = t.resolution.map(|r| match r {
-            Resolution::Release => json!({"outcome": "release"}),
-            Resolution::Refund => json!({"outcome": "refund"}),
-            Resolution::Split { seller_amount } => {
-                json!({"outcome": "split", "seller_amount": format(seller_amount.0)})
-            }
+            Resolution::Release => ResolutionJson::Release,
+            Resolution::Refund => ResolutionJson::Refund,
+            Resolution::Split { seller_amount } => ResolutionJson::Split {
+                seller_amount: format(seller_amount.0),
+            },
         });
         TransactionJson {
             id: t.transaction_id.to_string(),
@@ -138,14 +178,15 @@ impl TransactionJson {
                     at: rfc3339(s.time),
                 })
                 .collect(),
-            delivery: t
-                .delivery
-                .as_ref()
-                .map(|d| json!({"proof": d.proof, "message": d.message, "at": rfc3339(d.time)})),
-            dispute: t
-                .dispute
-                .as_ref()
-                .map(|(by, reason)| json!({"by": by, "reason": reason})),
+            delivery: t.delivery.as_ref().map(|d| DeliveryJson {
+                proof: d.proof.clone(),
+                message: d.message.clone(),
+                at: rfc3339(d.time),
+            }),
+            dispute: t.dispute.as_ref().map(|(by, reason)| DisputeJson {
+                by: *by,
+                reason: reason.clone(),
+            }),
             resolution,
             buyer_rating: rating(&t.buyer_rating),
             seller_rating: rating(&t.seller_rating),
