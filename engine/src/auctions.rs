@@ -9,7 +9,7 @@
 //! a new funded transaction and everything else is released. Time arrives
 //! by `Tick`: ends and Dutch price steps sit in one ordered set.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +17,7 @@ use crate::event::{Event, PostingKind};
 use crate::ledger::{Acct, AgentIdx, CurrencyId, Ledger};
 use crate::posts::numbered;
 use crate::reject::Reject;
+use crate::schedule::Schedule;
 use crate::units::{Amount, AuctionId, Timestamp};
 
 /// How a sealed-bid winner pays.
@@ -147,7 +148,7 @@ pub(crate) enum Due {
 pub(crate) struct Auctions {
     /// By id − 1.
     auctions: Vec<AuctionRecord>,
-    due: BTreeSet<(Timestamp, Due)>,
+    due: Schedule<Due>,
 }
 
 /// The outcome of a bid.
@@ -248,28 +249,22 @@ impl Auctions {
 
     /// Whether anything is due at or before `time`.
     pub fn has_due(&self, time: Timestamp) -> bool {
-        self.due.first().is_some_and(|(t, _)| *t <= time)
+        self.due.next(time).is_some()
     }
 
     /// The earliest thing due at or before `time`, taken off the schedule.
     pub fn pop_due(&mut self, time: Timestamp) -> Option<Due> {
-        match self.due.first() {
-            Some(&(t, due)) if t <= time => {
-                self.due.pop_first();
-                Some(due)
-            }
-            _ => None,
-        }
+        self.due.pop(time)
     }
 
     /// Adds a validated auction; returns its id.
     pub fn create(&mut self, mut record: AuctionRecord) -> AuctionId {
         let id = AuctionId(self.auctions.len() as u64 + 1);
-        self.due.insert((record.ends_at, Due::End(id)));
+        self.due.insert(record.ends_at, Due::End(id));
         if let AuctionKind::Dutch { interval_ns, .. } = record.post.kind {
             let first = record.post.starts_at.plus(interval_ns);
             if first < record.ends_at {
-                self.due.insert((first, Due::Step(id)));
+                self.due.insert(first, Due::Step(id));
                 record.next_step = Some(first);
             }
         }
@@ -280,9 +275,9 @@ impl Auctions {
     /// Takes auction `id` off the schedule (its end and any price step).
     fn unschedule(&mut self, id: AuctionId) {
         let a = &mut self.auctions[(id.0 - 1) as usize];
-        self.due.remove(&(a.ends_at, Due::End(id)));
+        self.due.remove(a.ends_at, Due::End(id));
         if let Some(step) = a.next_step.take() {
-            self.due.remove(&(step, Due::Step(id)));
+            self.due.remove(step, Due::Step(id));
         }
     }
 
@@ -403,9 +398,8 @@ impl Auctions {
                 if extension_ns > 0 && a.ends_at.0 - time.0 <= extension_ns {
                     let old = a.ends_at;
                     a.ends_at = time.plus(extension_ns);
-                    self.due.remove(&(old, Due::End(id)));
-                    self.due
-                        .insert((self.auctions[index].ends_at, Due::End(id)));
+                    self.due.remove(old, Due::End(id));
+                    self.due.insert(self.auctions[index].ends_at, Due::End(id));
                 }
                 BidOutcome::Placed
             }
@@ -502,7 +496,7 @@ impl Auctions {
             .plus((steps_done + 1).saturating_mul(interval_ns));
         if price > floor && next < a.ends_at {
             self.auctions[(id.0 - 1) as usize].next_step = Some(next);
-            self.due.insert((next, Due::Step(id)));
+            self.due.insert(next, Due::Step(id));
         }
     }
 

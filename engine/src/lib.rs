@@ -30,6 +30,7 @@ pub mod query;
 pub mod reject;
 pub mod reply;
 pub mod requests;
+mod schedule;
 mod snapshot;
 pub mod thread;
 pub mod transactions;

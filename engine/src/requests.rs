@@ -6,7 +6,7 @@
 //! window closes the requester sees no offer and can accept none, so a
 //! fast first offer does not beat a better later one.
 
-use std::collections::BTreeSet;
+use crate::schedule::Schedule;
 
 use serde::{Deserialize, Serialize};
 
@@ -141,7 +141,7 @@ pub(crate) struct Requests {
     requests: Vec<RequestRecord>,
     /// By id − 1.
     offers: Vec<OfferRecord>,
-    due: BTreeSet<(Timestamp, Due)>,
+    due: Schedule<Due>,
 }
 
 /// What an accepted offer turns into.
@@ -208,7 +208,7 @@ impl Requests {
             created_at: time,
             updated_at: time,
         });
-        self.due.insert((deadline, Due::Request(id)));
+        self.due.insert(deadline, Due::Request(id));
         events.push(Event::RequestChanged {
             request_id: id,
             requester,
@@ -238,9 +238,9 @@ impl Requests {
         check_deadline(deadline, time, config)?;
         let old = request.deadline;
         if request.status == RequestStatus::Open {
-            self.due.remove(&(old, Due::Request(id)));
+            self.due.remove(old, Due::Request(id));
         }
-        self.due.insert((deadline, Due::Request(id)));
+        self.due.insert(deadline, Due::Request(id));
         let request = self.request_mut(id);
         request.deadline = deadline;
         request.post.deadline = Some(deadline);
@@ -264,7 +264,7 @@ impl Requests {
             });
         }
         if request.status == RequestStatus::Open {
-            self.due.remove(&(request.deadline, Due::Request(id)));
+            self.due.remove(request.deadline, Due::Request(id));
         }
         self.reject_pending(id, None, time, events);
         Ok(self.set_request_status(id, status, time, events))
@@ -323,7 +323,7 @@ impl Requests {
             updated_at: time,
         });
         if let Some(expiry) = post.expires_at {
-            self.due.insert((expiry, Due::Offer(id)));
+            self.due.insert(expiry, Due::Offer(id));
         }
         let request = self.request_mut(request_id);
         request.offers.push(id);
@@ -369,7 +369,7 @@ impl Requests {
     ) {
         let request_id = self.offers[(id.0 - 1) as usize].request_id;
         let deadline = self.request_mut(request_id).deadline;
-        self.due.remove(&(deadline, Due::Request(request_id)));
+        self.due.remove(deadline, Due::Request(request_id));
         self.reject_pending(request_id, Some(id), time, events);
         self.offers[(id.0 - 1) as usize].transaction_id = Some(transaction_id);
         self.set_offer_status(id, OfferStatus::Accepted, time, events);
@@ -413,18 +413,14 @@ impl Requests {
 
     /// Whether anything is due at or before `time`.
     pub fn has_due(&self, time: Timestamp) -> bool {
-        self.due.first().is_some_and(|(t, _)| *t <= time)
+        self.due.next(time).is_some()
     }
 
     /// Expires every request and offer whose deadline is at or before
     /// `time`; returns how many.
     pub fn expire_due(&mut self, time: Timestamp, events: &mut Vec<Event>) -> u32 {
         let mut count = 0;
-        while let Some(&(deadline, due)) = self.due.first() {
-            if deadline > time {
-                break;
-            }
-            self.due.pop_first();
+        while let Some(due) = self.due.pop(time) {
             count += 1;
             match due {
                 Due::Request(id) => {
@@ -516,7 +512,7 @@ impl Requests {
     ) -> OfferStatus {
         let offer = &mut self.offers[(id.0 - 1) as usize];
         if let Some(expiry) = offer.post.expires_at {
-            self.due.remove(&(expiry, Due::Offer(id)));
+            self.due.remove(expiry, Due::Offer(id));
         }
         offer.status = status;
         offer.updated_at = time;
@@ -567,9 +563,9 @@ fn check_deadline(
     if deadline <= time {
         return Err(Reject::DeadlineInPast);
     }
-    if deadline > time.plus(config.request_lifetime_max_ns) {
+    if deadline > time.plus(config.deadline_max_ns) {
         return Err(Reject::DeadlineTooFar {
-            max: time.plus(config.request_lifetime_max_ns),
+            max: time.plus(config.deadline_max_ns),
         });
     }
     Ok(())

@@ -17,6 +17,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::schedule::Schedule;
+
 use serde::{Deserialize, Serialize};
 
 use crate::asset::AssetId;
@@ -233,7 +235,7 @@ pub(crate) struct Transactions {
     /// By [`AgentIdx`].
     agents: Vec<AgentDeals>,
     /// `(deadline, id)` of every transaction that times out.
-    due: BTreeSet<(Timestamp, TransactionId)>,
+    due: Schedule<TransactionId>,
     /// Transactions in dispute, waiting for the operator.
     disputes: BTreeSet<TransactionId>,
 }
@@ -293,7 +295,7 @@ impl Transactions {
         let mut record = record;
         record.deadline = Self::deadline_for(record.status, record.created_at, terms);
         if record.deadline.0 != 0 {
-            self.due.insert((record.deadline, id));
+            self.due.insert(record.deadline, id);
         }
         self.records.push(record);
         self.agent_mut(buyer).ids.push(id);
@@ -352,7 +354,7 @@ impl Transactions {
 
     /// Whether transaction `id` is indexed to time out at `deadline`.
     pub fn is_due_at(&self, deadline: Timestamp, id: TransactionId) -> bool {
-        self.due.contains(&(deadline, id))
+        self.due.contains(deadline, id)
     }
 
     /// How many deadlines are indexed.
@@ -362,10 +364,7 @@ impl Transactions {
 
     /// The earliest transaction whose deadline is at or before `time`.
     pub fn next_due(&self, time: Timestamp) -> Option<TransactionId> {
-        self.due
-            .first()
-            .filter(|(deadline, _)| *deadline <= time)
-            .map(|(_, id)| *id)
+        self.due.next(time)
     }
 
     /// Checks that `action` by `caller` is allowed now, without changing
@@ -479,11 +478,7 @@ impl Transactions {
                 });
                 self.enter(id, TxStatus::Delivered, actor, s)
             }
-            TxAction::Confirm => {
-                self.pay_out(id, tx.amount, s);
-                self.complete_stats(&tx);
-                self.enter(id, TxStatus::Completed, actor, s)
-            }
+            TxAction::Confirm => self.complete(id, &tx, actor, s),
             TxAction::Dispute { reason } => {
                 self.details_mut(id).dispute = Some((actor, reason.clone()));
                 self.agent_mut(tx.buyer).stats.disputed += 1;
@@ -541,11 +536,7 @@ impl Transactions {
                 self.agent_mut(tx.seller).stats.refunded_as_seller += 1;
                 self.enter(id, TxStatus::Refunded, Actor::System, s)
             }
-            TxStatus::Delivered => {
-                self.pay_out(id, tx.amount, s);
-                self.complete_stats(&tx);
-                self.enter(id, TxStatus::Completed, Actor::System, s)
-            }
+            TxStatus::Delivered => self.complete(id, &tx, Actor::System, s),
             status => unreachable!("a {status:?} transaction has no deadline"),
         }
     }
@@ -572,6 +563,20 @@ impl Transactions {
         let details = self.details_mut(id);
         details.fee = fee;
         details.fee_bps = s.terms.fee_bps;
+    }
+
+    /// Releases the escrow of `tx` to the seller (less the fee), counts
+    /// it in both parties' records and completes it.
+    fn complete(
+        &mut self,
+        id: TransactionId,
+        tx: &TxRecord,
+        by: Actor,
+        s: &mut Settlement<'_>,
+    ) -> TxStatus {
+        self.pay_out(id, tx.amount, s);
+        self.complete_stats(tx);
+        self.enter(id, TxStatus::Completed, by, s)
     }
 
     fn complete_stats(&mut self, tx: &TxRecord) {
@@ -601,11 +606,11 @@ impl Transactions {
         let index = (id.0 - 1) as usize;
         let old = self.records[index].deadline;
         if old.0 != 0 {
-            self.due.remove(&(old, id));
+            self.due.remove(old, id);
         }
         let deadline = Self::deadline_for(status, s.time, s.terms);
         if deadline.0 != 0 {
-            self.due.insert((deadline, id));
+            self.due.insert(deadline, id);
         }
         let record = &mut self.records[index];
         let was_disputed = record.status == TxStatus::Disputed;
