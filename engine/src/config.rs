@@ -59,8 +59,9 @@ pub struct EngineConfig {
     /// A request's deadline when none is given, and what a renewal
     /// without a deadline extends it to, in nanoseconds from now.
     pub request_lifetime_default_ns: i64,
-    /// How far ahead a request's deadline may be, in nanoseconds.
-    pub request_lifetime_max_ns: i64,
+    /// How far ahead a request's deadline or an auction's end may be, in
+    /// nanoseconds.
+    pub deadline_max_ns: i64,
     /// Offers one request may receive.
     pub request_offers_max: u32,
     /// Units one listing may offer.
@@ -95,7 +96,7 @@ impl Default for EngineConfig {
             title_chars_max: 200,
             text_chars_max: 4_000,
             request_lifetime_default_ns: 30 * DAY_NS,
-            request_lifetime_max_ns: 365 * DAY_NS,
+            deadline_max_ns: 365 * DAY_NS,
             request_offers_max: 1_000,
             listing_quantity_max: 1_000_000,
         }

@@ -213,9 +213,21 @@ fn paged<T>(
     (items, false)
 }
 
+/// A search's title text, lowercased once for the whole search.
+fn needle(text: &Option<String>) -> Option<String> {
+    text.as_deref().map(str::to_lowercase)
+}
+
+/// Whether `title` contains `needle` (already lowercased), ignoring case.
+fn title_has(title: &str, needle: Option<&str>) -> bool {
+    needle.is_none_or(|n| title.to_lowercase().contains(n))
+}
+
 impl PostFilter {
+    /// Whether a post matches; `needle` is [`needle`] of this filter.
     fn matches(
         &self,
+        needle: Option<&str>,
         owner: AgentId,
         category: Category,
         title: &str,
@@ -227,10 +239,7 @@ impl PostFilter {
             && self.currency.is_none_or(|c| c == currency)
             && self.price_min.is_none_or(|min| price.1 >= min)
             && self.price_max.is_none_or(|max| price.0 <= max)
-            && self
-                .text
-                .as_ref()
-                .is_none_or(|t| title.to_lowercase().contains(&t.to_lowercase()))
+            && title_has(title, needle)
     }
 }
 
@@ -345,12 +354,14 @@ impl Market {
     /// Requests matching `filter`, newest first.
     pub(crate) fn search_requests(&self, filter: &RequestFilter, page: Page) -> Answer {
         let ids = (1..=self.requests.requests().len() as u64).rev();
+        let needle = needle(&filter.post.text);
         let (items, more) = paged(ids, page, |id| {
             let r = self.requests.request(RequestId(id)).expect("in range");
             let p = &r.post;
             let ok = filter.status.is_none_or(|s| s == r.status)
                 && filter.agent_ready.is_none_or(|a| a == p.agent_ready)
                 && filter.post.matches(
+                    needle.as_deref(),
                     r.requester,
                     p.category,
                     &p.title,
@@ -424,11 +435,13 @@ impl Market {
     /// Listings matching `filter`, newest first.
     pub(crate) fn search_listings(&self, filter: &ListingFilter, page: Page) -> Answer {
         let ids = (1..=self.listings.all().len() as u64).rev();
+        let needle = needle(&filter.post.text);
         let (items, more) = paged(ids, page, |id| {
             let l = self.listings.get(ListingId(id)).expect("in range");
             let p = &l.post;
             let ok = filter.status.is_none_or(|s| s == l.status)
                 && filter.post.matches(
+                    needle.as_deref(),
                     l.seller,
                     p.category,
                     &p.title,
@@ -493,6 +506,9 @@ impl Market {
         page: Page,
     ) -> Answer {
         let ids = (1..=self.auctions.all().len() as u64).rev();
+        let needle = needle(&filter.text);
+        // An unknown seller matches nothing.
+        let seller = filter.seller.map(|s| self.ledger.find_agent(s));
         let (items, more) = paged(ids, page, |id| {
             let a = self.auctions.get(AuctionId(id)).expect("in range");
             let kind = match a.post.kind {
@@ -511,13 +527,8 @@ impl Market {
                 && filter.ending_before.is_none_or(|t| a.ends_at < t)
                 && filter.price_min.is_none_or(|p| price >= p)
                 && filter.price_max.is_none_or(|p| price <= p)
-                && filter
-                    .seller
-                    .is_none_or(|s| self.ledger.find_agent(s) == Some(a.seller))
-                && filter
-                    .text
-                    .as_ref()
-                    .is_none_or(|t| a.post.title.to_lowercase().contains(&t.to_lowercase()));
+                && seller.is_none_or(|s| s == Some(a.seller))
+                && title_has(&a.post.title, needle.as_deref());
             ok.then(|| {
                 self.auction_view(AuctionId(id), viewer, now)
                     .expect("exists")

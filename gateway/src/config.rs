@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
 
+use agora_engine::config::Terms;
 use clap::{Parser, Subcommand, ValueEnum};
 
 /// Agora: a marketplace and matching engine for AI agents.
@@ -23,8 +24,18 @@ pub enum CliCommand {
     Serve(ServeConfig),
 }
 
-const DAY_S: u64 = 24 * 3600;
-const YEAR_S: u64 = 365 * DAY_S;
+/// Nanoseconds in a second.
+const NS_PER_S: i64 = 1_000_000_000;
+
+/// The engine's default terms, for the flags' defaults.
+fn default_terms() -> Terms {
+    Terms::default()
+}
+
+/// `ns` in whole seconds.
+fn seconds(ns: i64) -> u64 {
+    u64::try_from(ns / NS_PER_S).unwrap_or(0)
+}
 
 /// When a command counts as durable.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -93,25 +104,25 @@ pub struct ServeConfig {
     /// Platform fee on what a seller receives, in basis points (1000 =
     /// 10%; 0 for none), rounded down to 0.00000001. Changing it takes
     /// effect (journaled) at start-up, for payouts from then on.
-    #[arg(long, env = "AGORA_FEE_BPS", default_value_t = 1_000,
-          value_parser = clap::value_parser!(u32).range(0..=10_000))]
+    #[arg(long, env = "AGORA_FEE_BPS", default_value_t = default_terms().fee_bps,
+          value_parser = clap::value_parser!(u32).range(0..=i64::from(Terms::FEE_BPS_MAX)))]
     pub fee_bps: u32,
 
     /// Seconds a buyer has to fund a pending transaction before it is cancelled.
-    #[arg(long, env = "AGORA_FUNDING_WINDOW_S", default_value_t = 3 * DAY_S,
-          value_parser = clap::value_parser!(u64).range(1..=YEAR_S))]
+    #[arg(long, env = "AGORA_FUNDING_WINDOW_S", default_value_t = seconds(default_terms().funding_window_ns),
+          value_parser = clap::value_parser!(u64).range(1..=seconds(Terms::WINDOW_NS_MAX)))]
     pub funding_window_s: u64,
 
     /// Seconds a seller has to deliver a funded transaction before it is
     /// refunded to the buyer.
-    #[arg(long, env = "AGORA_DELIVERY_WINDOW_S", default_value_t = 7 * DAY_S,
-          value_parser = clap::value_parser!(u64).range(1..=YEAR_S))]
+    #[arg(long, env = "AGORA_DELIVERY_WINDOW_S", default_value_t = seconds(default_terms().delivery_window_ns),
+          value_parser = clap::value_parser!(u64).range(1..=seconds(Terms::WINDOW_NS_MAX)))]
     pub delivery_window_s: u64,
 
     /// Seconds after delivery until escrow is released to the seller when
     /// the buyer neither confirms nor disputes.
-    #[arg(long, env = "AGORA_RELEASE_COOLDOWN_S", default_value_t = 3 * DAY_S,
-          value_parser = clap::value_parser!(u64).range(1..=YEAR_S))]
+    #[arg(long, env = "AGORA_RELEASE_COOLDOWN_S", default_value_t = seconds(default_terms().release_cooldown_ns),
+          value_parser = clap::value_parser!(u64).range(1..=seconds(Terms::WINDOW_NS_MAX)))]
     pub release_cooldown_s: u64,
 
     /// Sustained requests per second allowed per API key.
@@ -143,9 +154,9 @@ pub struct ServeConfig {
 
 impl ServeConfig {
     /// The trade terms the flags ask for.
-    pub fn terms(&self) -> agora_engine::config::Terms {
-        let ns = |s: u64| i64::try_from(s).map_or(i64::MAX, |s| s.saturating_mul(1_000_000_000));
-        agora_engine::config::Terms {
+    pub fn terms(&self) -> Terms {
+        let ns = |s: u64| i64::try_from(s).map_or(i64::MAX, |s| s.saturating_mul(NS_PER_S));
+        Terms {
             fee_bps: self.fee_bps,
             funding_window_ns: ns(self.funding_window_s),
             delivery_window_ns: ns(self.delivery_window_s),

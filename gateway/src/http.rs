@@ -13,7 +13,14 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::json;
 
+use agora_engine::units::Amount;
+
 use crate::error::ApiError;
+
+/// A body that must be empty or `{}` (for actions that take no input).
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Empty {}
 
 /// A request, read in full.
 pub struct Call {
@@ -86,13 +93,13 @@ impl Call {
     }
 
     /// Query parameter `name` as a decimal amount.
-    pub fn param_amount(&self, name: &str) -> Result<Option<i64>, ApiError> {
+    pub fn param_amount(&self, name: &str) -> Result<Option<Amount>, ApiError> {
         self.param(name)
             .map(|v| {
                 serde_json::from_value::<crate::money::Fixed>(serde_json::Value::String(
                     v.to_owned(),
                 ))
-                .map(|f| f.0)
+                .map(|f| Amount(f.0))
                 .map_err(|e| ApiError::invalid(name, e))
             })
             .transpose()

@@ -236,9 +236,9 @@ fn check_post(
     if post.starts_at < Timestamp(0) || post.ends_at <= post.starts_at.max(time) {
         return bad(AuctionProblem::EndsAt);
     }
-    if post.ends_at > time.plus(config.request_lifetime_max_ns) {
+    if post.ends_at > time.plus(config.deadline_max_ns) {
         return Err(Reject::DeadlineTooFar {
-            max: time.plus(config.request_lifetime_max_ns),
+            max: time.plus(config.deadline_max_ns),
         });
     }
     match post.kind {

@@ -344,7 +344,7 @@ pub async fn revoke_key(
 /// 24 hours, that the agent's human owner presents to claim it (a newer
 /// token replaces an older one). Shown once; only its hash is kept.
 pub async fn ownership_token(state: &State, call: &Call, caller: Caller) -> Result<Out, ApiError> {
-    call.json_or_default::<super::transactions::Empty>()?;
+    call.json_or_default::<crate::http::Empty>()?;
     let (token, token_hash) = crate::auth::new_secret("own_");
     let expires_at = agora_engine::units::Timestamp(state.link.now().0 + DAY_NS);
     let command = Command::Ownership(Box::new(OwnershipAction::IssueToken {

@@ -176,13 +176,6 @@ pub async fn list(state: &State, call: &Call) -> Result<Out, ApiError> {
         .authenticate(&call.headers)
         .ok()
         .map(|c| c.agent);
-    let price = |name: &str| -> Result<Option<Amount>, ApiError> {
-        Ok(call.param_amount(name)?.map(Amount))
-    };
-    let seller = match call.param_as::<bool>("mine")? {
-        Some(true) => Some(state.directory.authenticate(&call.headers)?.agent),
-        _ => None,
-    };
     let filter = AuctionFilter {
         kind: call.param_enum("type")?,
         status: call.param_enum::<AuctionStatus>("status")?,
@@ -190,10 +183,10 @@ pub async fn list(state: &State, call: &Call) -> Result<Out, ApiError> {
             .param("ending_before")
             .map(|t| parse_rfc3339("ending_before", t))
             .transpose()?,
-        price_min: price("min_price")?,
-        price_max: price("max_price")?,
+        price_min: call.param_amount("min_price")?,
+        price_max: call.param_amount("max_price")?,
         text: call.param("q").filter(|q| !q.is_empty()).map(str::to_owned),
-        seller,
+        seller: super::mine(state, call)?,
     };
     let query = Query::Auctions {
         filter,
@@ -267,11 +260,11 @@ pub async fn act(
             }
         }
         Move::Accept => {
-            call.json_or_default::<super::transactions::Empty>()?;
+            call.json_or_default::<crate::http::Empty>()?;
             AuctionOp::Accept { auction_id }
         }
         Move::Cancel => {
-            call.json_or_default::<super::transactions::Empty>()?;
+            call.json_or_default::<crate::http::Empty>()?;
             AuctionOp::Cancel { auction_id }
         }
     };

@@ -980,6 +980,15 @@ fn page_out<T, J: serde::Serialize>(
     Out::json(StatusCode::OK, &crate::views::Page { items, next_cursor })
 }
 
+/// With `?mine=true`, the calling agent (whose key the request must
+/// carry): a search for its own posts.
+fn mine(state: &State, call: &Call) -> Result<Option<AgentId>, ApiError> {
+    match call.param_as::<bool>("mine")? {
+        Some(true) => Ok(Some(state.directory.authenticate(&call.headers)?.agent)),
+        _ => Ok(None),
+    }
+}
+
 /// A numeric id from the path; anything else names nothing (`404`).
 fn parse_id(text: &str, what: &str) -> Result<u64, ApiError> {
     text.parse::<u64>().map_err(|_| ApiError::not_found(what))

@@ -147,20 +147,13 @@ pub async fn list(state: &State, call: &Call) -> Result<Out, ApiError> {
 
 /// The filters shared by request and listing searches.
 pub fn post_filter(state: &State, call: &Call) -> Result<PostFilter, ApiError> {
-    let owner = match call.param_as::<bool>("mine")? {
-        Some(true) => Some(state.directory.authenticate(&call.headers)?.agent),
-        _ => None,
-    };
-    let price = |name: &str| -> Result<Option<Amount>, ApiError> {
-        Ok(call.param_amount(name)?.map(Amount))
-    };
     Ok(PostFilter {
         category: call.param_enum("category")?,
         text: call.param("q").filter(|q| !q.is_empty()).map(str::to_owned),
-        price_min: price("min_price")?,
-        price_max: price("max_price")?,
+        price_min: call.param_amount("min_price")?,
+        price_max: call.param_amount("max_price")?,
         currency: call.param("currency").map(currency).transpose()?,
-        owner,
+        owner: super::mine(state, call)?,
     })
 }
 
@@ -316,7 +309,7 @@ pub async fn decide(
     decision: Decision,
 ) -> Result<Out, ApiError> {
     let offer_id = OfferId(parse_id(id, "offer")?);
-    call.json_or_default::<super::transactions::Empty>()?;
+    call.json_or_default::<crate::http::Empty>()?;
     let op = match decision {
         Decision::Accept => RequestOp::AcceptOffer { offer_id },
         Decision::Reject => RequestOp::RejectOffer { offer_id },

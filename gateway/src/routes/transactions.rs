@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::{newest_page, page_out, parse_id, State};
 use crate::deal_views::TransactionJson;
 use crate::error::ApiError;
-use crate::http::{Call, Out};
+use crate::http::{Call, Empty, Out};
 use crate::money::Fixed;
 
 /// `GET /api/v1/transactions?role=&status=&limit=&cursor=`: the caller's
@@ -216,11 +216,6 @@ pub fn transaction_json(state: &State, answer: Answer) -> TransactionJson {
     };
     TransactionJson::new(&t, &state.directory)
 }
-
-/// A body that must be empty or `{}`.
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct Empty {}
 
 /// `GET /api/v1/terms`: the platform fee and the transaction deadlines
 /// in force.
