@@ -310,7 +310,8 @@ impl Market {
         let Some(me) = self.ledger.find_agent(agent) else {
             return Answer::Transactions(Vec::new(), false);
         };
-        let ids = self.transactions.of_agent(me).iter().rev().map(|id| id.0);
+        let before = page.before.map(TransactionId);
+        let ids = self.transactions.of_agent(me, before).map(|id| id.0);
         let (items, more) = paged(ids, page, |id| {
             let id = TransactionId(id);
             let tx = self.transactions.get(id).expect("indexed");

@@ -259,6 +259,10 @@ impl Market {
             }
         }
         ensure!(
+            self.transactions.chains_are_whole(),
+            "an agent's chain of transactions is broken"
+        );
+        ensure!(
             self.transactions.deadline_count() == deadlines,
             "stale transaction deadlines are indexed"
         );

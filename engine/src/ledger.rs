@@ -7,6 +7,7 @@
 
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
 
 use crate::event::{Account, Event, Posting, PostingKind};
 use crate::units::{AgentId, Amount, Currency, OrderId, TransactionId};
@@ -51,8 +52,9 @@ pub(crate) struct EscrowAccount {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct AgentAccounts {
     id: AgentId,
-    /// Few per agent: a linear scan beats hashing.
-    wallets: Vec<(CurrencyId, Balance)>,
+    /// Few per agent: a linear scan beats hashing, and the first one
+    /// lives inline, so reaching it follows no pointer.
+    wallets: SmallVec<[(CurrencyId, Balance); 1]>,
 }
 
 /// Per-currency totals.
@@ -120,7 +122,7 @@ impl Ledger {
         let idx = AgentIdx(u32::try_from(self.agents.len()).expect("agent count fits u32"));
         self.agents.push(AgentAccounts {
             id: agent,
-            wallets: Vec::new(),
+            wallets: SmallVec::new(),
         });
         self.agent_index.insert(agent, idx);
         idx

@@ -15,7 +15,7 @@ use crate::market::Market;
 const MAGIC: &[u8; 4] = b"AGSN";
 /// Format of snapshots written now (3: transactions with their dispute
 /// queue, requests, listings, auctions, terms).
-const FORMAT: u16 = 3;
+const FORMAT: u16 = 4;
 const HEADER_BYTES: usize = 10;
 
 /// Why bytes are not a usable snapshot.

@@ -13,7 +13,7 @@
 //!
 //! Every transition is checked against the current status and the caller's
 //! role here, inside the engine, so two racing calls can never both win.
-//! Deadlines are kept in one ordered set and acted on by `Tick`.
+//! Deadlines are kept in a [`Schedule`] and acted on by `Tick`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -219,8 +219,9 @@ pub struct AgentStats {
 /// One agent's transactions and statistics.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 struct AgentDeals {
-    /// Its transactions, oldest first.
-    ids: Vec<TransactionId>,
+    /// Its newest transaction (`TransactionId(0)`: none), where the chain
+    /// of its transactions through [`Transactions::chains`] starts.
+    newest: TransactionId,
     stats: AgentStats,
     /// Money moved in its completed transactions, per currency.
     volume: Vec<(CurrencyId, Amount)>,
@@ -231,6 +232,11 @@ struct AgentDeals {
 pub(crate) struct Transactions {
     /// By id − 1 (ids match the ledger's escrow accounts).
     records: Vec<TxRecord>,
+    /// By id − 1: the buyer's and the seller's previous transaction
+    /// (`TransactionId(0)`: none). Each agent's transactions form a chain
+    /// from its newest one, so a fill appends to memory already in cache
+    /// instead of to one growing list per agent.
+    chains: Vec<[TransactionId; 2]>,
     details: BTreeMap<TransactionId, Box<TxDetails>>,
     /// By [`AgentIdx`].
     agents: Vec<AgentDeals>,
@@ -298,8 +304,13 @@ impl Transactions {
             self.due.insert(record.deadline, id);
         }
         self.records.push(record);
-        self.agent_mut(buyer).ids.push(id);
-        self.agent_mut(seller).ids.push(id);
+        let buyer_prev = std::mem::replace(&mut self.agent_mut(buyer).newest, id);
+        let seller_prev = if seller == buyer {
+            buyer_prev
+        } else {
+            std::mem::replace(&mut self.agent_mut(seller).newest, id)
+        };
+        self.chains.push([buyer_prev, seller_prev]);
     }
 
     /// The transaction `id`.
@@ -318,11 +329,55 @@ impl Transactions {
         &self.records
     }
 
-    /// The ids of `agent`'s transactions, oldest first.
-    pub fn of_agent(&self, agent: AgentIdx) -> &[TransactionId] {
-        self.agents
+    /// The ids of `agent`'s transactions below `before` (all if `None`),
+    /// newest first. A `before` that is one of the agent's own
+    /// transactions (a page cursor) starts the walk there.
+    pub fn of_agent(
+        &self,
+        agent: AgentIdx,
+        before: Option<TransactionId>,
+    ) -> impl Iterator<Item = TransactionId> + '_ {
+        let newest = self
+            .agents
             .get(agent.0 as usize)
-            .map_or(&[], |a| a.ids.as_slice())
+            .map_or(TransactionId(0), |a| a.newest);
+        let start = match before.and_then(|b| Some((b, self.get(b)?))) {
+            Some((b, tx)) if tx.buyer == agent || tx.seller == agent => self.previous(b, agent),
+            _ => newest,
+        };
+        let some = |id: TransactionId| (id.0 != 0).then_some(id);
+        std::iter::successors(some(start), move |&id| some(self.previous(id, agent)))
+            .filter(move |id| before.is_none_or(|b| *id < b))
+    }
+
+    /// Whether every agent's chain lists exactly its transactions, newest
+    /// first (for the invariant checks).
+    pub fn chains_are_whole(&self) -> bool {
+        let parties: usize = self
+            .records
+            .iter()
+            .map(|t| if t.buyer == t.seller { 1 } else { 2 })
+            .sum();
+        let mut walked = 0;
+        for agent in (0..self.agents.len()).map(|i| AgentIdx(i as u32)) {
+            let mut last = TransactionId(u64::MAX);
+            for id in self.of_agent(agent, None) {
+                let Some(tx) = self.get(id) else { return false };
+                if id >= last || (tx.buyer != agent && tx.seller != agent) {
+                    return false;
+                }
+                last = id;
+                walked += 1;
+            }
+        }
+        self.chains.len() == self.records.len() && walked == parties
+    }
+
+    /// The transaction of `agent` (a party to `id`) before `id`.
+    fn previous(&self, id: TransactionId, agent: AgentIdx) -> TransactionId {
+        let index = (id.0 - 1) as usize;
+        let party = usize::from(self.records[index].buyer != agent);
+        self.chains[index][party]
     }
 
     /// What `agent`'s transactions say about it.

@@ -4,7 +4,7 @@
 //! auction, 100k auctions closed by one tick), and memory per resting
 //! order at 1M resting orders.
 //!
-//! `cargo run --release -p agora-benches --bin engine-report [-- --quick] [--commands N] [--assets N] [--memory] [--auctions]`
+//! `cargo run --release -p agora-benches --bin engine-report [-- --quick] [--commands N] [--assets N] [--engine-only] [--memory] [--auctions]`
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
@@ -65,6 +65,8 @@ fn main() {
     // (books, resting orders per book): 10k resting orders in one book or
     // spread over 100, and 100 books of 10k each (1M resting orders).
     let shapes = [(1, 10_000), (100, 100), (100, 10_000)];
+    // `--engine-only` skips the channel, journal and recovery figures.
+    let engine_only = args.iter().any(|a| a == "--engine-only");
     // `--auctions` runs only the auction figures.
     if args.iter().any(|a| a == "--auctions") {
         auctions(if quick { 200_000 } else { 2_000_000 });
@@ -101,7 +103,9 @@ fn main() {
         );
         throughput(&w);
         latency(&w);
-        through_channel(&w);
+        if !engine_only {
+            through_channel(&w);
+        }
     }
     if only.is_none() {
         auctions(if quick { 200_000 } else { 2_000_000 });
