@@ -388,7 +388,11 @@ pub fn replay(market: &mut Market, commands: &[Input], batch: usize) -> usize {
     let mut events = Vec::with_capacity(batch * 8);
     let mut accepted = 0;
     for chunk in commands.chunks(batch) {
-        for input in chunk {
+        for (i, input) in chunk.iter().enumerate() {
+            // As the engine thread does with a message of many commands.
+            if let Some(next) = chunk.get(i + 1) {
+                market.prefetch(next);
+            }
             accepted += usize::from(market.apply(input, &mut events).is_ok());
         }
         events.clear();

@@ -199,7 +199,11 @@ fn run<R: Responder, S: BatchSink<R>>(
                 }
                 Request::Commands(list) => {
                     commands += list.len();
-                    for (input, responder) in list {
+                    let mut list = list.into_iter().peekable();
+                    while let Some((input, responder)) = list.next() {
+                        if let Some((next, _)) = list.peek() {
+                            market.prefetch(next);
+                        }
                         apply(&mut market, &mut batch, input, responder);
                     }
                 }

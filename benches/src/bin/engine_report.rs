@@ -210,6 +210,10 @@ fn latency(w: &Workload) {
     }
     for (i, input) in w.commands.iter().enumerate() {
         let t0 = clock.now();
+        // As `replay` and the engine thread do (the hint is timed too).
+        if let Some(next) = w.commands.get(i + 1) {
+            market.prefetch(next);
+        }
         let reply = market.apply(input, &mut events);
         let t1 = clock.now();
         std::hint::black_box(reply).ok();
