@@ -89,7 +89,7 @@ impl Market {
         for t in self.ledger.totals() {
             put(&mut h, t);
         }
-        for (i, t) in self.transactions.records().iter().enumerate() {
+        for (i, t) in self.transactions.records().enumerate() {
             let id = crate::units::TransactionId(i as u64 + 1);
             let parties = (
                 self.ledger.agent_id(t.buyer),

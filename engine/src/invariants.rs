@@ -179,14 +179,14 @@ impl Market {
                 key.0
             );
         }
-        for (i, escrow) in self.ledger.escrows().iter().enumerate() {
+        for (i, escrow) in self.ledger.escrows().enumerate() {
             sums[escrow.currency.0 as usize] += i128::from(escrow.balance.0);
             let id = TransactionId(i as u64 + 1);
             let tx = self.transactions.get(id);
             ensure!(tx.is_some(), "escrow {id} has no transaction");
         }
         ensure!(
-            self.transactions.len() == self.ledger.escrows().len(),
+            self.transactions.len() == self.ledger.escrow_count(),
             "transactions and escrow accounts differ in number"
         );
         for (id, _, _) in self.ledger.totals() {
@@ -208,7 +208,7 @@ impl Market {
     fn check_transactions(&self) -> Result<(), String> {
         let mut deadlines = 0usize;
         let mut sold = vec![0u64; self.listings.all().len()];
-        for (i, tx) in self.transactions.records().iter().enumerate() {
+        for (i, tx) in self.transactions.records().enumerate() {
             let id = TransactionId(i as u64 + 1);
             let balance = self.ledger.escrow_balance(id);
             let expected = if tx.status.is_funded() {
@@ -269,7 +269,6 @@ impl Market {
         let disputed = self
             .transactions
             .records()
-            .iter()
             .filter(|t| t.status == TxStatus::Disputed)
             .count();
         ensure!(

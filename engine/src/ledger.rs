@@ -9,6 +9,8 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
+use crate::segmented::Segmented;
+
 use crate::event::{Account, Event, Posting, PostingKind};
 use crate::units::{AgentId, Amount, Currency, OrderId, TransactionId};
 
@@ -75,7 +77,7 @@ pub(crate) struct Ledger {
     agents: Vec<AgentAccounts>,
     agent_index: FxHashMap<AgentId, AgentIdx>,
     /// Escrow accounts by transaction id − 1.
-    escrows: Vec<EscrowAccount>,
+    escrows: Segmented<EscrowAccount>,
 }
 
 impl Ledger {
@@ -272,8 +274,13 @@ impl Ledger {
     }
 
     /// All escrow accounts in transaction id order.
-    pub fn escrows(&self) -> &[EscrowAccount] {
-        &self.escrows
+    pub fn escrows(&self) -> impl Iterator<Item = &EscrowAccount> {
+        self.escrows.iter()
+    }
+
+    /// How many escrow accounts (transactions) there are.
+    pub fn escrow_count(&self) -> usize {
+        self.escrows.len()
     }
 
     /// Per currency: id, code, deposits − withdrawals.

@@ -31,6 +31,7 @@ pub mod reject;
 pub mod reply;
 pub mod requests;
 mod schedule;
+mod segmented;
 mod snapshot;
 pub mod thread;
 pub mod transactions;

@@ -18,6 +18,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::schedule::Schedule;
+use crate::segmented::Segmented;
 
 use serde::{Deserialize, Serialize};
 
@@ -231,12 +232,12 @@ struct AgentDeals {
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Transactions {
     /// By id − 1 (ids match the ledger's escrow accounts).
-    records: Vec<TxRecord>,
+    records: Segmented<TxRecord>,
     /// By id − 1: the buyer's and the seller's previous transaction
     /// (`TransactionId(0)`: none). Each agent's transactions form a chain
     /// from its newest one, so a fill appends to memory already in cache
     /// instead of to one growing list per agent.
-    chains: Vec<[TransactionId; 2]>,
+    chains: Segmented<[TransactionId; 2]>,
     details: BTreeMap<TransactionId, Box<TxDetails>>,
     /// By [`AgentIdx`].
     agents: Vec<AgentDeals>,
@@ -325,8 +326,8 @@ impl Transactions {
     }
 
     /// Every transaction, in id order.
-    pub fn records(&self) -> &[TxRecord] {
-        &self.records
+    pub fn records(&self) -> impl Iterator<Item = &TxRecord> {
+        self.records.iter()
     }
 
     /// The ids of `agent`'s transactions below `before` (all if `None`),
