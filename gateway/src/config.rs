@@ -70,6 +70,11 @@ pub struct ServeConfig {
     #[arg(long, env = "AGORA_REPAIR")]
     pub repair: bool,
 
+    /// Threads serving HTTP (default: one fewer than the CPUs, at least
+    /// one, so that the engine and the journal keep a core between them).
+    #[arg(long, env = "AGORA_WORKERS")]
+    pub workers: Option<usize>,
+
     /// How often a buffered journal is synced, in milliseconds.
     #[arg(long, env = "AGORA_SYNC_INTERVAL_MS", default_value_t = 100)]
     pub sync_interval_ms: u64,
@@ -162,5 +167,16 @@ impl ServeConfig {
             delivery_window_ns: ns(self.delivery_window_s),
             release_cooldown_ns: ns(self.release_cooldown_s),
         }
+    }
+
+    /// How many threads serve HTTP: `--workers`, or one fewer than the
+    /// CPUs (at least one). On two cores one HTTP thread beside the engine
+    /// and journal threads places more orders than two competing with them.
+    pub fn worker_threads(&self) -> usize {
+        self.workers
+            .unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1))
+            })
+            .max(1)
     }
 }

@@ -14,6 +14,7 @@ fn main() -> std::process::ExitCode {
         .init();
     let CliCommand::Serve(config) = cli.command;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.worker_threads())
         .enable_all()
         .build()
     {
