@@ -59,6 +59,10 @@ impl fmt::Display for JournalError {
 
 impl std::error::Error for JournalError {}
 
+/// A sync that runs off the writer's thread: see
+/// [`Journal::background_sync`].
+pub type BackgroundSync = Box<dyn FnMut() -> Result<(), JournalError> + Send>;
+
 /// An append-only log of accepted inputs.
 pub trait Journal: Send + 'static {
     /// Appends `inputs` as records `first_seq`, `first_seq + 1`, …;
@@ -97,6 +101,16 @@ pub trait Journal: Send + 'static {
 
     /// Makes every appended record durable.
     fn sync(&mut self) -> Result<(), JournalError>;
+
+    /// For a journal whose appends are not synced one by one: a function
+    /// that makes every appended record durable and may run on another
+    /// thread while appends go on, so that the writer never waits for an
+    /// interval sync (which a busy disk can stretch to tens of
+    /// milliseconds). `None` (the default): [`Journal::sync`] on the
+    /// writer's thread.
+    fn background_sync(&self) -> Option<BackgroundSync> {
+        None
+    }
 
     /// Calls `visit` with every record from `from` on, in order; stops at
     /// the first error (its own or `visit`'s).

@@ -27,7 +27,7 @@ mod rocks;
 mod snapshotter;
 mod writer;
 
-pub use journal::{prune, Journal, JournalError};
+pub use journal::{prune, BackgroundSync, Journal, JournalError};
 pub use ledger::LedgerEntry;
 pub use memory::MemoryJournal;
 pub use recovery::{recover, Recovered};

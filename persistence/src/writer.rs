@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use agora_engine::{Batch, BatchSink, Input, Recycler};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
-use crate::journal::Journal;
+use crate::journal::{BackgroundSync, Journal, JournalError};
 use crate::snapshotter::SnapshotFeed;
 
 /// Delivers a durable batch: its replies to their callers and its events
@@ -99,6 +99,9 @@ fn write<R, J: Journal, L: Release<R>>(
 ) -> J {
     let sync_interval = options.sync_interval;
     let mut last_sync = Instant::now();
+    let mut syncer = journal
+        .background_sync()
+        .map(|sync| IntervalSyncer::spawn(sync, sync_interval));
     let mut group = Vec::with_capacity(BATCHES_QUEUED_MAX);
     // Whether batches were arriving back to back at the last write.
     let mut busy = false;
@@ -138,15 +141,63 @@ fn write<R, J: Journal, L: Release<R>>(
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,
         }
-        if last_sync.elapsed() >= sync_interval {
-            journal
-                .sync()
-                .unwrap_or_else(|e| panic!("cannot sync the journal: {e}"));
-            last_sync = Instant::now();
+        match syncer.take_if(|s| s.failed()) {
+            Some(failed) => failed.stop(),
+            None if syncer.is_none() && last_sync.elapsed() >= sync_interval => {
+                journal
+                    .sync()
+                    .unwrap_or_else(|e| panic!("cannot sync the journal: {e}"));
+                last_sync = Instant::now();
+            }
+            None => {}
         }
+    }
+    if let Some(syncer) = syncer {
+        syncer.stop();
     }
     journal
         .sync()
         .unwrap_or_else(|e| panic!("cannot sync the journal: {e}"));
     journal
+}
+
+/// The thread that syncs a buffered journal every interval, so that the
+/// writer's appends never wait behind a sync.
+struct IntervalSyncer {
+    /// Dropped to stop the thread.
+    stop: Sender<()>,
+    /// Ends early only when a sync fails.
+    thread: JoinHandle<Result<(), JournalError>>,
+}
+
+impl IntervalSyncer {
+    fn spawn(mut sync: BackgroundSync, interval: Duration) -> IntervalSyncer {
+        let (stop, stopped) = crossbeam_channel::bounded::<()>(0);
+        let thread = std::thread::Builder::new()
+            .name("agora-journal-sync".into())
+            .spawn(move || {
+                while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
+                    sync()?;
+                }
+                Ok(())
+            })
+            .expect("spawn the journal sync thread");
+        IntervalSyncer { stop, thread }
+    }
+
+    /// Whether a sync failed (the thread ended on its own).
+    fn failed(&self) -> bool {
+        self.thread.is_finished()
+    }
+
+    /// Stops the thread; panics, as a failed inline sync does, with the
+    /// error that ended it early.
+    fn stop(self) {
+        drop(self.stop);
+        match self.thread.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => panic!("cannot sync the journal: {e}"),
+            Err(_) => panic!("the journal sync thread panicked"),
+        }
+    }
 }

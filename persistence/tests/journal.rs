@@ -14,8 +14,8 @@ use agora_engine::{
     Responder, SelfTradePrevention, Side, ThreadOptions, TimeInForce,
 };
 use agora_persistence::{
-    prune, recover, spawn_snapshotter, Journal, JournalError, JournalWriter, LedgerEntry,
-    MemoryJournal, Release, SnapshotPolicy, WriterOptions,
+    prune, recover, spawn_snapshotter, BackgroundSync, Journal, JournalError, JournalWriter,
+    LedgerEntry, MemoryJournal, Release, SnapshotPolicy, WriterOptions,
 };
 use agora_persistence::{Durability, RocksJournal};
 use proptest::prelude::*;
@@ -285,6 +285,21 @@ fn pruning_keeps_what_recovery_needs() {
 struct CountingJournal {
     inner: MemoryJournal,
     appended: Arc<AtomicU64>,
+    /// Syncs made on the writer's thread.
+    syncs: Arc<AtomicU64>,
+    /// With a background sync: its calls so far, and whether it fails.
+    background: Option<(Arc<AtomicU64>, bool)>,
+}
+
+impl CountingJournal {
+    fn new(appended: Arc<AtomicU64>, background: Option<(Arc<AtomicU64>, bool)>) -> Self {
+        CountingJournal {
+            inner: MemoryJournal::default(),
+            appended,
+            syncs: Arc::default(),
+            background,
+        }
+    }
 }
 
 impl Journal for CountingJournal {
@@ -295,7 +310,19 @@ impl Journal for CountingJournal {
         Ok(())
     }
     fn sync(&mut self) -> Result<(), JournalError> {
+        self.syncs.fetch_add(1, Ordering::SeqCst);
         self.inner.sync()
+    }
+    fn background_sync(&self) -> Option<BackgroundSync> {
+        let (calls, fails) = self.background.clone()?;
+        Some(Box::new(move || {
+            calls.fetch_add(1, Ordering::SeqCst);
+            if fails {
+                Err(JournalError::Store("the disk is gone".into()))
+            } else {
+                Ok(())
+            }
+        }))
     }
     fn add_ledger(&mut self, entries: &[LedgerEntry], through: u64) -> Result<(), JournalError> {
         self.inner.add_ledger(entries, through)
@@ -386,10 +413,7 @@ fn the_engine_releases_batches_only_after_journaling_them() {
     // journaled, and the journal replays to the engine's final state.
     let appended = Arc::new(AtomicU64::new(0));
     let replies = Arc::new(AtomicU64::new(0));
-    let journal = CountingJournal {
-        inner: MemoryJournal::default(),
-        appended: appended.clone(),
-    };
+    let journal = CountingJournal::new(appended.clone(), None);
     let check = Check {
         appended,
         released_inputs: 0,
@@ -523,4 +547,75 @@ proptest! {
         prop_assert_eq!(recovered.market.state_digest(), market.state_digest());
         prop_assert_eq!(recovered.replayed, accepted.len() as u64);
     }
+}
+
+/// Waits (at most ten seconds) until `done` holds.
+fn eventually(done: impl Fn() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !done() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    done()
+}
+
+fn writer_with(
+    journal: CountingJournal,
+) -> (
+    JournalWriter<Ignore>,
+    std::thread::JoinHandle<CountingJournal>,
+) {
+    let check = Check {
+        appended: journal.appended.clone(),
+        released_inputs: 0,
+        replies: Arc::default(),
+    };
+    let options = WriterOptions {
+        sync_interval: Duration::from_millis(1),
+        ..WriterOptions::default()
+    };
+    JournalWriter::spawn(journal, 1, check, options, None).unwrap()
+}
+
+#[test]
+fn a_background_sync_keeps_interval_syncs_off_the_writer() {
+    // A journal with a background sync is synced by its own thread every
+    // interval; the writer syncs inline only once, when it stops.
+    let calls = Arc::new(AtomicU64::new(0));
+    let journal = CountingJournal::new(Arc::default(), Some((calls.clone(), false)));
+    let syncs = journal.syncs.clone();
+    let (writer, journal_thread) = writer_with(journal);
+    let engine = EngineHandle::spawn(
+        Market::new(EngineConfig::default()),
+        writer,
+        ThreadOptions::default(),
+    )
+    .unwrap();
+    let sender = engine.sender();
+    for input in stream(200) {
+        sender
+            .send(agora_engine::Request::Command {
+                input,
+                responder: Ignore,
+            })
+            .unwrap();
+    }
+    assert!(eventually(|| calls.load(Ordering::SeqCst) >= 3));
+    drop(sender);
+    engine.shutdown();
+    let journal = journal_thread.join().unwrap();
+    assert_eq!(syncs.load(Ordering::SeqCst), 1);
+    assert!(journal.last_seq().unwrap() > 0);
+}
+
+#[test]
+fn a_failed_background_sync_stops_the_writer() {
+    // Nothing may be acknowledged as durable once syncing fails: the
+    // writer stops (its thread ends in a panic) as an inline failure would.
+    let calls = Arc::new(AtomicU64::new(0));
+    let journal = CountingJournal::new(Arc::default(), Some((calls.clone(), true)));
+    let (writer, journal_thread) = writer_with(journal);
+    assert!(eventually(|| journal_thread.is_finished()));
+    assert!(journal_thread.join().is_err());
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    drop(writer);
 }
