@@ -375,10 +375,17 @@ impl Transactions {
     }
 
     /// The transaction of `agent` (a party to `id`) before `id`.
+    /// `TransactionId(0)` ends the chain, also for an `id` that does not
+    /// exist (which only a damaged state could hold: the invariant checks
+    /// then find the chain short, rather than panicking).
     fn previous(&self, id: TransactionId, agent: AgentIdx) -> TransactionId {
-        let index = (id.0 - 1) as usize;
-        let party = usize::from(self.records[index].buyer != agent);
-        self.chains[index][party]
+        let Some(index) = id.0.checked_sub(1).map(|i| i as usize) else {
+            return TransactionId(0);
+        };
+        match (self.records.get(index), self.chains.get(index)) {
+            (Some(tx), Some(links)) => links[usize::from(tx.buyer != agent)],
+            _ => TransactionId(0),
+        }
     }
 
     /// What `agent`'s transactions say about it.
@@ -871,6 +878,37 @@ mod tests {
                 status: TxStatus::Completed
             })
         );
+    }
+
+    #[test]
+    fn an_agents_transactions_walk_newest_first_and_resume_at_a_cursor() {
+        // Fills between agents 1–2, 1–3, 2–3, 1–2: each agent's chain lists
+        // only its own, newest first; a cursor of its own resumes after
+        // it, and any other id bounds the walk the same way.
+        let mut h = Harness::default();
+        for agent in 1..=3 {
+            h.deposit(agent, 1_000);
+        }
+        for (buyer, seller) in [(1, 2), (1, 3), (2, 3), (1, 2)] {
+            h.limit(seller, Side::Sell, 10, 1);
+            h.limit(buyer, Side::Buy, 10, 1);
+        }
+        let m = &h.market;
+        let ids = |agent: u64, before: Option<u64>| -> Vec<u64> {
+            let idx = m.ledger.find_agent(AgentId(agent)).unwrap();
+            m.transactions
+                .of_agent(idx, before.map(TransactionId))
+                .map(|id| id.0)
+                .collect()
+        };
+        assert_eq!(ids(1, None), [4, 2, 1]);
+        assert_eq!(ids(2, None), [4, 3, 1]);
+        assert_eq!(ids(3, None), [3, 2]);
+        assert_eq!(ids(1, Some(4)), [2, 1]);
+        assert_eq!(ids(1, Some(3)), [2, 1]);
+        assert_eq!(ids(1, Some(2)), [1]);
+        assert_eq!(ids(3, Some(2)), Vec::<u64>::new());
+        assert!(m.transactions.chains_are_whole());
     }
 
     #[test]
