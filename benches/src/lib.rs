@@ -390,10 +390,8 @@ pub fn replay(market: &mut Market, commands: &[Input], batch: usize) -> usize {
     for chunk in commands.chunks(batch) {
         for (i, input) in chunk.iter().enumerate() {
             // As the engine thread does with a message of many commands.
-            if let Some(next) = chunk.get(i + 1) {
-                market.prefetch(next);
-            }
-            accepted += usize::from(market.apply(input, &mut events).is_ok());
+            let reply = market.apply_before(input, chunk.get(i + 1), &mut events);
+            accepted += usize::from(reply.is_ok());
         }
         events.clear();
     }

@@ -9,9 +9,8 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
-use crate::segmented::Segmented;
-
 use crate::event::{Account, Event, Posting, PostingKind};
+use crate::segmented::Segmented;
 use crate::units::{AgentId, Amount, Currency, OrderId, TransactionId};
 
 /// Index of an agent in the ledger, in order of first use: orders and

@@ -167,11 +167,24 @@ impl Market {
         reply
     }
 
+    /// [`Market::apply`] `input`, first hinting that `next` follows: the
+    /// way a thread applying a run of commands applies each of them.
+    pub fn apply_before(
+        &mut self,
+        input: &Input,
+        next: Option<&Input>,
+        events: &mut Vec<Event>,
+    ) -> Reply {
+        if let Some(next) = next {
+            self.prefetch(next);
+        }
+        self.apply(input, events)
+    }
+
     /// A hint that `input` comes next: starts loading the order it
-    /// cancels or amends, so that a thread applying a run of commands
-    /// overlaps that memory access with the command before. Changes
-    /// nothing.
-    pub fn prefetch(&self, input: &Input) {
+    /// cancels or amends, so that its memory access overlaps the command
+    /// before. Changes nothing.
+    fn prefetch(&self, input: &Input) {
         let (Command::CancelOrder(CancelOrder {
             order: OrderRef::Id(id),
             ..

@@ -194,17 +194,15 @@ fn run<R: Responder, S: BatchSink<R>>(
         while let Some(next) = request.take() {
             match next {
                 Request::Command { input, responder } => {
-                    apply(&mut market, &mut batch, input, responder);
+                    apply(&mut market, &mut batch, input, None, responder);
                     commands += 1;
                 }
                 Request::Commands(list) => {
                     commands += list.len();
                     let mut list = list.into_iter().peekable();
                     while let Some((input, responder)) = list.next() {
-                        if let Some((next, _)) = list.peek() {
-                            market.prefetch(next);
-                        }
-                        apply(&mut market, &mut batch, input, responder);
+                        let next = list.peek().map(|(next, _)| next);
+                        apply(&mut market, &mut batch, input, next, responder);
                     }
                 }
                 Request::Query { query, responder } => responder.answer(market.query(&query)),
@@ -214,7 +212,7 @@ fn run<R: Responder, S: BatchSink<R>>(
                     query,
                     asker,
                 } => {
-                    apply(&mut market, &mut batch, input, responder);
+                    apply(&mut market, &mut batch, input, None, responder);
                     commands += 1;
                     asker.answer(market.query(&query));
                 }
@@ -232,10 +230,17 @@ fn run<R: Responder, S: BatchSink<R>>(
     market
 }
 
-/// Applies one command and records it, its reply and its events in `batch`.
-fn apply<R>(market: &mut Market, batch: &mut Batch<R>, input: Input, responder: R) {
+/// Applies one command (hinting at the `next` one, if known) and records
+/// it, its reply and its events in `batch`.
+fn apply<R>(
+    market: &mut Market,
+    batch: &mut Batch<R>,
+    input: Input,
+    next: Option<&Input>,
+    responder: R,
+) {
     let start = batch.events.len();
-    let reply = market.apply(&input, &mut batch.events);
+    let reply = market.apply_before(&input, next, &mut batch.events);
     if reply.is_ok() {
         batch.inputs.push(input);
     }

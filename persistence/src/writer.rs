@@ -141,15 +141,14 @@ fn write<R, J: Journal, L: Release<R>>(
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,
         }
-        match syncer.take_if(|s| s.failed()) {
-            Some(failed) => failed.stop(),
-            None if syncer.is_none() && last_sync.elapsed() >= sync_interval => {
-                journal
-                    .sync()
-                    .unwrap_or_else(|e| panic!("cannot sync the journal: {e}"));
-                last_sync = Instant::now();
-            }
-            None => {}
+        if let Some(failed) = syncer.take_if(|s| s.failed()) {
+            failed.stop();
+        }
+        if syncer.is_none() && last_sync.elapsed() >= sync_interval {
+            journal
+                .sync()
+                .unwrap_or_else(|e| panic!("cannot sync the journal: {e}"));
+            last_sync = Instant::now();
         }
     }
     if let Some(syncer) = syncer {

@@ -211,10 +211,7 @@ fn latency(w: &Workload) {
     for (i, input) in w.commands.iter().enumerate() {
         let t0 = clock.now();
         // As `replay` and the engine thread do (the hint is timed too).
-        if let Some(next) = w.commands.get(i + 1) {
-            market.prefetch(next);
-        }
-        let reply = market.apply(input, &mut events);
+        let reply = market.apply_before(input, w.commands.get(i + 1), &mut events);
         let t1 = clock.now();
         std::hint::black_box(reply).ok();
         let nanos = clock.nanos(t1 - t0).max(1);
