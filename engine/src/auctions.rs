@@ -23,6 +23,7 @@ use crate::units::{Amount, AuctionId, Timestamp};
 /// How a sealed-bid winner pays.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Pricing {
     /// Its own bid.
     FirstPrice,
@@ -63,6 +64,7 @@ pub enum AuctionKind {
 /// Where an auction stands.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum AuctionStatus {
     /// Taking bids (or waiting for its start).
     Open,

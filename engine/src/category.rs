@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 /// What a request or listing is about.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Category {
     /// Datasets, feeds, scraping.
     Data,

@@ -43,6 +43,7 @@ pub struct AuctionFilter {
 /// The kinds of auction, by name.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum AuctionKindName {
     /// Ascending.
     English,

@@ -32,6 +32,7 @@ pub enum Account {
 /// Why money moved.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum PostingKind {
     /// Money came in from outside.
     Deposit,

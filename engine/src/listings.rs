@@ -15,6 +15,7 @@ use crate::units::{AgentId, Amount, Currency, ListingId, Timestamp};
 /// Where a listing stands.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum ListingStatus {
     /// For sale.
     Active,

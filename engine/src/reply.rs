@@ -13,6 +13,7 @@ use crate::units::{
 /// An order's lifecycle status.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum OrderStatus {
     /// Resting, nothing filled yet.
     Open,

@@ -20,6 +20,7 @@ use crate::units::{AgentId, Amount, Currency, OfferId, RequestId, Timestamp, Tra
 /// Where a request stands.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum RequestStatus {
     /// Taking offers.
     Open,
@@ -34,6 +35,7 @@ pub enum RequestStatus {
 /// Where an offer stands.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum OfferStatus {
     /// Waiting for the requester.
     Pending,

@@ -35,6 +35,7 @@ use crate::units::{
 /// Where a transaction stands.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum TxStatus {
     /// Created; the buyer has not paid into escrow yet.
     Pending,
@@ -105,6 +106,7 @@ pub enum Origin {
 /// Who made a transition.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Actor {
     /// The paying party.
     Buyer,

@@ -1,7 +1,7 @@
 //! JSON shapes of transactions, requests, offers, listings, auctions,
 //! reputation and trust. Agents appear by their public id (UUID).
 
-use agora_engine::auctions::{AuctionKind, AuctionStatus};
+use agora_engine::auctions::{AuctionKind, AuctionStatus, Pricing};
 use agora_engine::category::Category;
 use agora_engine::deal_queries::{AuctionView, ListingView, OfferView, RequestView};
 use agora_engine::listings::ListingStatus;
@@ -11,14 +11,14 @@ use agora_engine::transactions::{
 };
 use agora_engine::units::{Amount, Currency};
 use serde::Serialize;
-use serde_json::{json, Value};
 
 use crate::auth::Directory;
 use crate::money::format;
 use crate::views::rfc3339;
+use schemars::JsonSchema;
 
 /// An amount with its currency.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct MoneyJson {
     amount: String,
     currency: String,
@@ -35,7 +35,7 @@ impl MoneyJson {
 }
 
 /// One step of a transaction's history.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct StepJson {
     status: TxStatus,
     by: Actor,
@@ -43,7 +43,7 @@ struct StepJson {
 }
 
 /// A rating.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct RatingJson {
     score: u8,
     comment: String,
@@ -59,7 +59,7 @@ fn rating(r: &Option<Rating>) -> Option<RatingJson> {
 }
 
 /// What created a transaction.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum OriginJson {
     Trade {
@@ -79,7 +79,7 @@ enum OriginJson {
 }
 
 /// The seller's delivery.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct DeliveryJson {
     proof: String,
     message: String,
@@ -87,14 +87,14 @@ struct DeliveryJson {
 }
 
 /// Who disputed and why.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct DisputeJson {
     by: Actor,
     reason: String,
 }
 
 /// How the operator settled a dispute.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 enum ResolutionJson {
     Release,
@@ -103,7 +103,7 @@ enum ResolutionJson {
 }
 
 /// A transaction as its parties see it.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct TransactionJson {
     id: String,
     origin: OriginJson,
@@ -195,14 +195,14 @@ impl TransactionJson {
 }
 
 /// A request as anyone sees it.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct RequestJson {
     id: String,
     requester_id: String,
     title: String,
     description: String,
     category: Category,
-    budget: Value,
+    budget: BudgetJson,
     deadline: String,
     agent_ready: bool,
     offers_sealed_until: Option<String>,
@@ -223,11 +223,11 @@ impl RequestJson {
             title: p.title.clone(),
             description: p.description.clone(),
             category: p.category,
-            budget: json!({
-                "min": format(p.budget_min.0),
-                "max": format(p.budget_max.0),
-                "currency": p.currency.as_str(),
-            }),
+            budget: BudgetJson {
+                min: format(p.budget_min.0),
+                max: format(p.budget_max.0),
+                currency: p.currency.to_string(),
+            },
             deadline: rfc3339(r.deadline),
             agent_ready: p.agent_ready,
             offers_sealed_until: (r.sealed_until > r.created_at).then(|| rfc3339(r.sealed_until)),
@@ -240,8 +240,16 @@ impl RequestJson {
     }
 }
 
+/// What a requester will pay.
+#[derive(Serialize, JsonSchema)]
+struct BudgetJson {
+    min: String,
+    max: String,
+    currency: String,
+}
+
 /// An offer, for its maker or the requester.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct OfferJson {
     id: String,
     request_id: String,
@@ -277,7 +285,7 @@ impl OfferJson {
 }
 
 /// A listing as anyone sees it.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct ListingJson {
     id: String,
     seller_id: String,
@@ -313,7 +321,7 @@ impl ListingJson {
 }
 
 /// An auction as the caller sees it.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct AuctionJson {
     id: String,
     seller_id: String,
@@ -321,7 +329,7 @@ pub struct AuctionJson {
     description: String,
     listing_id: Option<String>,
     auction_type: &'static str,
-    rules: Value,
+    rules: RulesJson,
     currency: String,
     starting_price: String,
     reserve_price: Option<String>,
@@ -330,7 +338,7 @@ pub struct AuctionJson {
     status: AuctionStatus,
     current_price: Option<String>,
     bid_count: u32,
-    bids: Vec<Value>,
+    bids: Vec<BidJson>,
     winner_id: Option<String>,
     price_paid: Option<String>,
     transaction_id: Option<String>,
@@ -348,11 +356,11 @@ impl AuctionJson {
                 extension_ns,
             } => (
                 "english",
-                json!({
-                    "min_increment": format(min_increment.0),
-                    "buy_now_price": buy_now.map(|b| format(b.0)),
-                    "extension_seconds": extension_ns / 1_000_000_000,
-                }),
+                RulesJson::English {
+                    min_increment: format(min_increment.0),
+                    buy_now_price: buy_now.map(|b| format(b.0)),
+                    extension_seconds: extension_ns / 1_000_000_000,
+                },
             ),
             AuctionKind::Dutch {
                 floor,
@@ -360,13 +368,13 @@ impl AuctionJson {
                 interval_ns,
             } => (
                 "dutch",
-                json!({
-                    "floor_price": format(floor.0),
-                    "decrement": format(decrement.0),
-                    "interval_seconds": interval_ns / 1_000_000_000,
-                }),
+                RulesJson::Dutch {
+                    floor_price: format(floor.0),
+                    decrement: format(decrement.0),
+                    interval_seconds: interval_ns / 1_000_000_000,
+                },
             ),
-            AuctionKind::SealedBid { pricing } => ("sealed_bid", json!({ "pricing": pricing })),
+            AuctionKind::SealedBid { pricing } => ("sealed_bid", RulesJson::SealedBid { pricing }),
         };
         AuctionJson {
             id: a.auction_id.to_string(),
@@ -387,12 +395,10 @@ impl AuctionJson {
             bids: a
                 .bids
                 .iter()
-                .map(|b| {
-                    json!({
-                        "bidder_id": agents.public_id(b.bidder),
-                        "amount": format(b.amount.0),
-                        "at": rfc3339(b.time),
-                    })
+                .map(|b| BidJson {
+                    bidder_id: agents.public_id(b.bidder),
+                    amount: format(b.amount.0),
+                    at: rfc3339(b.time),
                 })
                 .collect(),
             winner_id: a.winner.map(|(w, _)| agents.public_id(w)),
@@ -401,6 +407,33 @@ impl AuctionJson {
             created_at: rfc3339(a.created_at),
         }
     }
+}
+
+/// The rules of an auction, by its type.
+#[derive(Serialize, JsonSchema)]
+#[serde(untagged)]
+enum RulesJson {
+    English {
+        min_increment: String,
+        buy_now_price: Option<String>,
+        extension_seconds: i64,
+    },
+    Dutch {
+        floor_price: String,
+        decrement: String,
+        interval_seconds: i64,
+    },
+    SealedBid {
+        pricing: Pricing,
+    },
+}
+
+/// A bid the caller may see.
+#[derive(Serialize, JsonSchema)]
+struct BidJson {
+    bidder_id: String,
+    amount: String,
+    at: String,
 }
 
 /// Trust components and score, 0–1: a transparent sum, clamped.
@@ -436,37 +469,76 @@ impl Trust {
     }
 
     /// The breakdown as JSON.
-    pub fn json(&self, agent_id: &str) -> Value {
+    pub fn json(&self, agent_id: String) -> TrustJson {
         let r = |x: f64| (x * 10_000.0).round() / 10_000.0;
-        json!({
-            "agent_id": agent_id,
-            "trust_score": self.score(),
-            "components": {
-                "owner_linked": r(self.owner_linked),
-                "verified": r(self.verified),
-                "transaction_history": r(self.transaction_history),
-                "disputes_lost": r(self.disputes_lost),
+        TrustJson {
+            agent_id,
+            trust_score: self.score(),
+            components: TrustComponents {
+                owner_linked: r(self.owner_linked),
+                verified: r(self.verified),
+                transaction_history: r(self.transaction_history),
+                disputes_lost: r(self.disputes_lost),
             },
-        })
+        }
     }
 }
 
-/// An agent's reputation as JSON.
-pub fn reputation_json(agent_id: &str, r: &Reputation, trust: &Trust) -> Value {
-    let s = &r.stats;
-    let average = (s.rating_count > 0)
-        .then(|| (f64::from(s.rating_sum) / f64::from(s.rating_count) * 100.0).round() / 100.0);
-    json!({
-        "agent_id": agent_id,
-        "trust_score": trust.score(),
-        "completed_transactions": s.completed_as_buyer + s.completed_as_seller,
-        "completed_as_buyer": s.completed_as_buyer,
-        "completed_as_seller": s.completed_as_seller,
-        "disputed": s.disputed,
-        "disputes_lost": s.disputes_lost,
-        "refunded_as_seller": s.refunded_as_seller,
-        "average_rating": average,
-        "ratings_count": s.rating_count,
-        "volume": r.volume.iter().map(|(c, v)| MoneyJson::new(*v, *c)).collect::<Vec<_>>(),
-    })
+/// An agent's trust score and what it is made of.
+#[derive(Serialize, JsonSchema)]
+pub struct TrustJson {
+    agent_id: String,
+    trust_score: f64,
+    components: TrustComponents,
+}
+
+/// The parts of a trust score (see [`Trust`]).
+#[derive(Serialize, JsonSchema)]
+struct TrustComponents {
+    owner_linked: f64,
+    verified: f64,
+    transaction_history: f64,
+    disputes_lost: f64,
+}
+
+/// An agent's reputation.
+#[derive(Serialize, JsonSchema)]
+pub struct ReputationJson {
+    agent_id: String,
+    trust_score: f64,
+    completed_transactions: u32,
+    completed_as_buyer: u32,
+    completed_as_seller: u32,
+    disputed: u32,
+    disputes_lost: u32,
+    refunded_as_seller: u32,
+    average_rating: Option<f64>,
+    ratings_count: u32,
+    volume: Vec<MoneyJson>,
+}
+
+impl ReputationJson {
+    /// The reputation `r` of agent `agent_id`, whose trust is `trust`.
+    pub fn new(agent_id: String, r: &Reputation, trust: &Trust) -> Self {
+        let s = &r.stats;
+        let average = (s.rating_count > 0)
+            .then(|| (f64::from(s.rating_sum) / f64::from(s.rating_count) * 100.0).round() / 100.0);
+        ReputationJson {
+            agent_id,
+            trust_score: trust.score(),
+            completed_transactions: s.completed_as_buyer + s.completed_as_seller,
+            completed_as_buyer: s.completed_as_buyer,
+            completed_as_seller: s.completed_as_seller,
+            disputed: s.disputed,
+            disputes_lost: s.disputes_lost,
+            refunded_as_seller: s.refunded_as_seller,
+            average_rating: average,
+            ratings_count: s.rating_count,
+            volume: r
+                .volume
+                .iter()
+                .map(|(c, v)| MoneyJson::new(*v, *c))
+                .collect(),
+        }
+    }
 }

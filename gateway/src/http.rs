@@ -16,9 +16,10 @@ use serde_json::json;
 use agora_engine::units::Amount;
 
 use crate::error::ApiError;
+use schemars::JsonSchema;
 
 /// A body that must be empty or `{}` (for actions that take no input).
-#[derive(serde::Deserialize, Default)]
+#[derive(serde::Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Empty {}
 

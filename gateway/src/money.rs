@@ -6,12 +6,32 @@ use std::str::FromStr;
 
 use agora_engine::units::{DECIMALS, SCALE};
 use rust_decimal::Decimal;
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
+use std::borrow::Cow;
 
 /// A decimal as the client sent it, already in fixed point.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct Fixed(pub i64);
+
+impl JsonSchema for Fixed {
+    fn schema_name() -> Cow<'static, str> {
+        "Decimal".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": ["string", "number"],
+            "description": format!(
+                "A decimal with at most {DECIMALS} places, best sent as a string (\"10.50\") so no \
+                 float rounding can touch it; a JSON number is read as the shortest text that \
+                 gives it back."
+            ),
+            "examples": ["10.50"],
+        })
+    }
+}
 
 /// Why a decimal was refused.
 fn parse(text: &str) -> Result<i64, String> {

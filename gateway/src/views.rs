@@ -17,6 +17,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::money::format;
+use schemars::JsonSchema;
 
 /// RFC 3339 UTC text of an engine timestamp.
 pub fn rfc3339(t: Timestamp) -> String {
@@ -46,7 +47,7 @@ pub fn agent_id(uuid: u128) -> String {
 }
 
 /// An agent as anyone may see it.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct PublicAgent {
     id: String,
     name: String,
@@ -68,7 +69,7 @@ impl From<&AgentRecord> for PublicAgent {
 }
 
 /// An agent as it sees itself.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct OwnAgent {
     #[serde(flatten)]
     public: PublicAgent,
@@ -96,7 +97,7 @@ impl From<&AgentRecord> for OwnAgent {
 }
 
 /// One API key, without its secret.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct KeyView {
     key_id: u32,
     active: bool,
@@ -116,7 +117,7 @@ impl From<&ApiKeyInfo> for KeyView {
 }
 
 /// An order as its owner sees it.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct OrderJson {
     id: String,
     client_order_id: Option<String>,
@@ -175,7 +176,7 @@ impl OrderJson {
 }
 
 /// A fill of one of the caller's orders.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct FillJson {
     trade_id: String,
     order_id: String,
@@ -214,7 +215,7 @@ impl FillJson {
 }
 
 /// An order and the fills a command gave it.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct OrderWithFills {
     /// The order.
     pub order: OrderJson,
@@ -223,7 +224,7 @@ pub struct OrderWithFills {
 }
 
 /// One aggregated price level.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct LevelJson {
     price: String,
     quantity: String,
@@ -241,7 +242,7 @@ impl From<&LevelView> for LevelJson {
 }
 
 /// A book's depth and touch.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct BookJson {
     asset: String,
     bids: Vec<LevelJson>,
@@ -267,7 +268,7 @@ impl From<&DepthView> for BookJson {
 }
 
 /// A trade as the public sees it.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct PublicTradeJson {
     trade_id: String,
     price: String,
@@ -289,7 +290,7 @@ impl From<&TradeView> for PublicTradeJson {
 }
 
 /// One wallet.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct BalanceJson {
     currency: String,
     available: String,
@@ -312,7 +313,7 @@ impl BalanceJson {
 /// One movement in an agent's ledger. Accounts are named from the agent's
 /// side: `available`, `held`, `escrow`, `external` (deposits and
 /// withdrawals), or `counterparty` (another agent's wallet).
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct LedgerJson {
     id: String,
     created_at: String,
@@ -355,7 +356,7 @@ impl From<&LedgerEntry> for LedgerJson {
 }
 
 /// An asset's trading parameters.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct AssetJson {
     symbol: String,
     quote_currency: String,
@@ -379,11 +380,22 @@ impl From<&AssetSpec> for AssetJson {
 }
 
 /// A page of a list.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "Page_of_{T}")]
 pub struct Page<T> {
     /// The items.
     pub items: Vec<T>,
     /// Where the next page starts; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// A list that fits in one page.
+    pub fn whole(items: Vec<T>) -> Self {
+        Page {
+            items,
+            next_cursor: None,
+        }
+    }
 }

@@ -3,12 +3,17 @@
 
 #![allow(dead_code)]
 
+mod contract;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use serde_json::Value;
+
+use contract::Contract;
 
 /// The operator key every test server is started with.
 pub const OPERATOR_KEY: &str = "test-operator-key";
@@ -21,6 +26,8 @@ pub struct Server {
     dir: PathBuf,
     _temp: Option<tempfile::TempDir>,
     extra: Vec<String>,
+    /// The server's `/openapi.json`, read on the first request.
+    contract: OnceLock<Contract>,
 }
 
 /// An HTTP answer: status, headers we care about, JSON body.
@@ -56,6 +63,7 @@ impl Server {
             dir,
             _temp: Some(temp),
             extra: args.iter().map(|a| a.to_string()).collect(),
+            contract: OnceLock::new(),
         };
         s.launch();
         s
@@ -146,8 +154,28 @@ impl Server {
         self.call_with(method, path, key, body, &[])
     }
 
-    /// Sends a request with extra headers.
+    /// Sends a request with extra headers, and checks the answer (and the
+    /// body, when the server accepted it) against `/openapi.json`.
     pub fn call_with(
+        &self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        body: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let answer = self.exchange(method, path, key, body, headers);
+        let contract = self.contract.get_or_init(|| {
+            let document = self.exchange("GET", "/openapi.json", None, None, &[]);
+            assert_eq!(document.status, 200, "{document:?}");
+            Contract::new(&document.body)
+        });
+        contract.check(method, path, body, answer.status, &answer.body);
+        answer
+    }
+
+    /// Sends a request.
+    fn exchange(
         &self,
         method: &str,
         path: &str,

@@ -17,6 +17,7 @@ use crate::units::{
 /// Buy or sell.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Side {
     /// Pays money for the asset.
     Buy,
@@ -37,6 +38,7 @@ impl Side {
 /// How the price is set.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum OrderType {
     /// Trades at the limit price or better; may rest.
     Limit,
@@ -48,6 +50,7 @@ pub enum OrderType {
 /// How long an order stays.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum TimeInForce {
     /// Good till cancelled: the unfilled part rests.
     #[default]
@@ -63,6 +66,7 @@ pub enum TimeInForce {
 /// What happens when an order would trade with its own agent's order.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum SelfTradePrevention {
     /// Cancel the resting order and keep matching.
     #[default]

@@ -7,14 +7,15 @@ use agora_engine::config::DAY_NS;
 use agora_engine::{Ack, Answer, Command, Query};
 use hyper::StatusCode;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::State;
 use crate::auth::{new_key, Caller};
-use crate::deal_views::{reputation_json, Trust};
+use crate::deal_views::{ReputationJson, Trust};
 use crate::error::ApiError;
 use crate::http::{Call, Out};
-use crate::views::{agent_id, rfc3339, KeyView, OwnAgent, PublicAgent};
+use crate::views::{agent_id, rfc3339, KeyView, OwnAgent, Page, PublicAgent};
+use schemars::JsonSchema;
 
 const NAME_MAX: usize = 100;
 const DESCRIPTION_MAX: usize = 2_000;
@@ -23,9 +24,9 @@ const CAPABILITIES_MAX: usize = 50;
 const CAPABILITY_MAX: usize = 64;
 const METADATA_MAX: usize = 16 * 1024;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct RegisterBody {
+pub(super) struct RegisterBody {
     name: String,
     #[serde(default)]
     description: String,
@@ -36,12 +37,14 @@ struct RegisterBody {
 }
 
 /// `null` clears a field; absent leaves it.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct UpdateBody {
+#[schemars(rename = "AgentChanges")]
+pub(super) struct UpdateBody {
     name: Option<String>,
     description: Option<String>,
     #[serde(default, deserialize_with = "present")]
+    #[schemars(with = "Option<String>")]
     owner_email: Option<Value>,
     capabilities: Option<Vec<String>>,
     #[serde(default, deserialize_with = "present")]
@@ -173,8 +176,8 @@ pub async fn register(state: &State, call: &Call) -> Result<Out, ApiError> {
 }
 
 /// A new agent and its key.
-#[derive(Serialize)]
-struct Registered {
+#[derive(Serialize, JsonSchema)]
+pub(super) struct Registered {
     agent: OwnAgent,
     api_key: String,
 }
@@ -250,19 +253,18 @@ pub async fn reputation(state: &State, id: &str, trust: bool) -> Result<Out, Api
     };
     let score = Trust::new(&r, record.ownership.owner.is_some(), record.verified);
     let id = agent_id(record.uuid);
-    let body = if trust {
-        score.json(&id)
+    Ok(if trust {
+        Out::json(StatusCode::OK, &score.json(id))
     } else {
-        reputation_json(&id, &r, &score)
-    };
-    Ok(Out::json(StatusCode::OK, &body))
+        Out::json(StatusCode::OK, &ReputationJson::new(id, &r, &score))
+    })
 }
 
 /// `GET /api/v1/agents/me/keys`: every key, without secrets.
 pub async fn list_keys(state: &State, caller: Caller) -> Result<Out, ApiError> {
     let record = own_record(state, caller).await?;
     let items: Vec<KeyView> = record.keys.iter().map(KeyView::from).collect();
-    Ok(Out::json(StatusCode::OK, &json!({ "items": items })))
+    Ok(Out::json(StatusCode::OK, &Page::whole(items)))
 }
 
 async fn change_keys(
@@ -284,8 +286,18 @@ fn issued(key: String, ack: Ack) -> Out {
     };
     Out::json(
         StatusCode::CREATED,
-        &json!({ "key_id": key_id, "api_key": key }),
+        &IssuedKey {
+            key_id,
+            api_key: key,
+        },
     )
+}
+
+/// A new API key, shown once.
+#[derive(Serialize, JsonSchema)]
+pub(super) struct IssuedKey {
+    key_id: u32,
+    api_key: String,
 }
 
 /// `POST /api/v1/agents/me/keys`: another key (shown once).
@@ -336,8 +348,18 @@ pub async fn revoke_key(
     state.directory.remove(&hash);
     Ok(Out::json(
         StatusCode::OK,
-        &json!({ "key_id": key_id, "revoked": true }),
+        &RevokedKey {
+            key_id,
+            revoked: true,
+        },
     ))
+}
+
+/// A key that no longer works.
+#[derive(Serialize, JsonSchema)]
+pub(super) struct RevokedKey {
+    key_id: u32,
+    revoked: bool,
 }
 
 /// `POST /api/v1/agents/me/ownership-token`: a one-time token, valid for
@@ -355,13 +377,23 @@ pub async fn ownership_token(state: &State, call: &Call, caller: Caller) -> Resu
     state.execute(call, caller.agent, command).await?;
     Ok(Out::json(
         StatusCode::CREATED,
-        &json!({ "token": token, "expires_at": rfc3339(expires_at) }),
+        &OwnershipToken {
+            token,
+            expires_at: rfc3339(expires_at),
+        },
     ))
 }
 
-#[derive(Deserialize)]
+/// A one-time ownership token, shown once.
+#[derive(Serialize, JsonSchema)]
+pub(super) struct OwnershipToken {
+    token: String,
+    expires_at: String,
+}
+
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct ClaimBody {
+pub(super) struct ClaimBody {
     token: String,
     owner: String,
 }
@@ -380,12 +412,18 @@ pub async fn claim(state: &State, call: &Call) -> Result<Out, ApiError> {
     }));
     let (reply, _) = state.link.run(command).await?;
     reply?;
-    Ok(Out::json(StatusCode::OK, &json!({ "claimed": true })))
+    Ok(Out::json(StatusCode::OK, &Claimed { claimed: true }))
 }
 
-#[derive(Deserialize)]
+/// A claim that took.
+#[derive(Serialize, JsonSchema)]
+pub(super) struct Claimed {
+    claimed: bool,
+}
+
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct VerifyBody {
+pub(super) struct VerifyBody {
     verified: bool,
 }
 

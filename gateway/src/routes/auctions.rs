@@ -17,10 +17,12 @@ use crate::error::ApiError;
 use crate::http::{Call, Out};
 use crate::money::Fixed;
 use crate::views::parse_rfc3339;
+use schemars::JsonSchema;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct CreateBody {
+#[schemars(rename = "NewAuction")]
+pub(super) struct CreateBody {
     title: String,
     #[serde(default)]
     description: String,
@@ -223,9 +225,9 @@ pub async fn get(state: &State, call: &Call, id: &str) -> Result<Out, ApiError> 
     Ok(Out::json(StatusCode::OK, &auction_json(state, answer)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct BidBody {
+pub(super) struct BidBody {
     amount: Fixed,
     currency: Option<String>,
 }

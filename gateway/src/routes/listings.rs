@@ -18,10 +18,12 @@ use crate::deal_views::ListingJson;
 use crate::error::ApiError;
 use crate::http::{Call, Out};
 use crate::money::Fixed;
+use schemars::JsonSchema;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct CreateBody {
+#[schemars(rename = "NewListing")]
+pub(super) struct CreateBody {
     title: String,
     #[serde(default)]
     description: String,
@@ -121,9 +123,10 @@ pub async fn get(state: &State, id: &str) -> Result<Out, ApiError> {
     Ok(Out::json(StatusCode::OK, &listing_json(state, answer)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct UpdateBody {
+#[schemars(rename = "ListingChanges")]
+pub(super) struct UpdateBody {
     title: Option<String>,
     description: Option<String>,
     category: Option<Category>,
@@ -169,9 +172,9 @@ pub async fn withdraw(
     Ok(Out::json(StatusCode::OK, &listing_json(state, answer)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct PurchaseBody {
+pub(super) struct PurchaseBody {
     #[serde(default = "one")]
     quantity: u32,
 }

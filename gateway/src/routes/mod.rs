@@ -6,6 +6,7 @@
 mod agents;
 mod auctions;
 mod listings;
+mod openapi;
 mod orderbook;
 mod requests;
 mod system;
@@ -25,11 +26,20 @@ use agora_persistence::RocksJournal;
 use hyper::{Method, StatusCode};
 
 use crate::auth::{hash_key, presented_key, same_secret, Caller, Directory};
+use crate::deal_views::{
+    AuctionJson, ListingJson, OfferJson, ReputationJson, RequestJson, TransactionJson, TrustJson,
+};
 use crate::engine_link::EngineLink;
 use crate::error::ApiError;
+use crate::http::Empty;
 use crate::http::{Call, Out};
 use crate::limits::{Allowance, Limiter};
 use crate::metrics::Metrics;
+use crate::views::{
+    AssetJson, BookJson, KeyView, LedgerJson, OrderJson, OrderWithFills, OwnAgent, Page,
+    PublicAgent, PublicTradeJson,
+};
+use openapi::{schema, SchemaOf};
 
 pub use system::Health;
 
@@ -136,6 +146,45 @@ pub(crate) struct Route {
     access: Access,
     handler: Handler,
     summary: &'static str,
+    body: Body,
+    answer: Option<SchemaOf>,
+}
+
+/// What a route reads from the request body.
+#[derive(Copy, Clone)]
+enum Body {
+    /// Nothing.
+    None,
+    /// This, or nothing at all.
+    Optional(SchemaOf),
+    /// This.
+    Required(SchemaOf),
+}
+
+impl Route {
+    /// The route reads a body of this schema.
+    const fn takes(self, schema: SchemaOf) -> Route {
+        Route {
+            body: Body::Required(schema),
+            ..self
+        }
+    }
+
+    /// The route reads a body of this schema, if there is one.
+    const fn may_take(self, schema: SchemaOf) -> Route {
+        Route {
+            body: Body::Optional(schema),
+            ..self
+        }
+    }
+
+    /// The route answers success with JSON of this schema.
+    const fn gives(self, schema: SchemaOf) -> Route {
+        Route {
+            answer: Some(schema),
+            ..self
+        }
+    }
 }
 
 /// Every route, matched in order (a literal segment before a parameter
@@ -154,19 +203,22 @@ const ROUTES: &[Route] = {
             access,
             handler,
             summary,
+            body: Body::None,
+            answer: None,
         }
     }
     use auctions::Move;
     use requests::Decision;
     use transactions::Step;
     &[
-        r("GET /health", Anyone, H::Health, "Liveness."),
+        r("GET /health", Anyone, H::Health, "Liveness.").gives(system::health_schema),
         r(
             "GET /readiness",
             Anyone,
             H::Readiness,
             "Engine, journal and disk checks.",
-        ),
+        )
+        .gives(schema::<system::Readiness>),
         r(
             "GET /llms.txt",
             Anyone,
@@ -185,368 +237,460 @@ const ROUTES: &[Route] = {
             Anyone,
             H::Register,
             "Register an agent; the answer holds its API key, shown once.",
-        ),
-        r("GET /api/v1/agents/me", Agent, H::Me, "Your profile."),
+        )
+        .takes(schema::<agents::RegisterBody>)
+        .gives(schema::<agents::Registered>),
+        r("GET /api/v1/agents/me", Agent, H::Me, "Your profile.").gives(schema::<OwnAgent>),
         r(
             "PATCH /api/v1/agents/me",
             Agent,
             H::UpdateMe,
             "Change your profile (null clears a field).",
-        ),
+        )
+        .takes(schema::<agents::UpdateBody>)
+        .gives(schema::<OwnAgent>),
         r(
             "GET /api/v1/agents/me/keys",
             Agent,
             H::ListKeys,
             "Your API keys, without secrets.",
-        ),
+        )
+        .gives(schema::<Page<KeyView>>),
         r(
             "POST /api/v1/agents/me/keys",
             Agent,
             H::CreateKey,
             "Issue another API key.",
-        ),
+        )
+        .gives(schema::<agents::IssuedKey>),
         r(
             "POST /api/v1/agents/me/keys/rotate",
             Agent,
             H::RotateKey,
             "Replace the key this request used.",
-        ),
+        )
+        .gives(schema::<agents::IssuedKey>),
         r(
             "DELETE /api/v1/agents/me/keys/{key_id}",
             Agent,
             H::RevokeKey,
             "Revoke a key (never the last one).",
-        ),
+        )
+        .gives(schema::<agents::RevokedKey>),
         r(
             "POST /api/v1/agents/me/ownership-token",
             Agent,
             H::OwnershipToken,
             "A one-time token your human owner uses to claim you (24 h).",
-        ),
+        )
+        .may_take(schema::<Empty>)
+        .gives(schema::<agents::OwnershipToken>),
         r(
             "POST /api/v1/agents/claim",
             Anyone,
             H::Claim,
             "An owner claims the agent that issued the token.",
-        ),
+        )
+        .takes(schema::<agents::ClaimBody>)
+        .gives(schema::<agents::Claimed>),
         r(
             "GET /api/v1/agents/{id}",
             Anyone,
             H::PublicAgent,
             "An agent's public profile.",
-        ),
+        )
+        .gives(schema::<PublicAgent>),
         r(
             "GET /api/v1/agents/{id}/reputation",
             Anyone,
             H::Reputation,
             "Completed and disputed transactions, ratings, volume.",
-        ),
+        )
+        .gives(schema::<ReputationJson>),
         r(
             "GET /api/v1/agents/{id}/trust",
             Anyone,
             H::Trust,
             "Trust score 0-1 and its components.",
-        ),
+        )
+        .gives(schema::<TrustJson>),
         r(
             "GET /api/v1/wallet/balance",
             Agent,
             H::Balance,
             "Available and held funds per currency.",
-        ),
+        )
+        .gives(schema::<wallet::Balances>),
         r(
             "GET /api/v1/wallet/ledger",
             Agent,
             H::Ledger,
             "Every movement of your money, oldest first.",
-        ),
+        )
+        .gives(schema::<Page<LedgerJson>>),
         r(
             "GET /api/v1/terms",
             Anyone,
             H::Terms,
             "The platform fee and transaction deadlines in force.",
-        ),
+        )
+        .gives(schema::<transactions::TermsJson>),
         r(
             "POST /api/v1/operator/deposits",
             Operator,
             H::Deposit,
             "Credit an agent's wallet.",
-        ),
+        )
+        .takes(schema::<wallet::FundsBody>)
+        .gives(schema::<wallet::FundsMoved>),
         r(
             "POST /api/v1/operator/withdrawals",
             Operator,
             H::Withdraw,
             "Debit an agent's available funds.",
-        ),
+        )
+        .takes(schema::<wallet::FundsBody>)
+        .gives(schema::<wallet::FundsMoved>),
         r(
             "POST /api/v1/operator/assets",
             Operator,
             H::RegisterAsset,
             "List an asset with its tick, lot and size limits.",
-        ),
+        )
+        .takes(schema::<wallet::AssetBody>)
+        .gives(schema::<AssetJson>),
         r(
             "GET /api/v1/operator/totals",
             Operator,
             H::MoneyTotals,
             "Per currency: net deposits and where the money is.",
-        ),
+        )
+        .gives(schema::<Page<wallet::TotalJson>>),
         r(
             "POST /api/v1/operator/agents/{id}/verify",
             Operator,
             H::Verify,
             "Mark an agent verified (or not).",
-        ),
+        )
+        .takes(schema::<agents::VerifyBody>)
+        .gives(schema::<TrustJson>),
         r(
             "GET /api/v1/operator/disputes",
             Operator,
             H::Disputes,
             "Transactions in dispute, newest first.",
-        ),
+        )
+        .gives(schema::<Page<TransactionJson>>),
         r(
             "GET /api/v1/operator/transactions/{id}",
             Operator,
             H::OperatorTransaction,
             "Any transaction with its history.",
-        ),
+        )
+        .gives(schema::<TransactionJson>),
         r(
             "POST /api/v1/orderbook/orders",
             Agent,
             H::PlaceOrder,
             "Place a limit or market order; the answer holds its fills.",
-        ),
+        )
+        .takes(schema::<orderbook::PlaceBody>)
+        .gives(schema::<OrderWithFills>),
         r(
             "GET /api/v1/orderbook/orders",
             Agent,
             H::ListOrders,
             "Your orders, by status and asset.",
-        ),
+        )
+        .gives(schema::<Page<OrderJson>>),
         r(
             "DELETE /api/v1/orderbook/orders",
             Agent,
             H::CancelAll,
             "Cancel all your open orders (in one asset).",
-        ),
+        )
+        .gives(schema::<orderbook::Cancelled>),
         r(
             "POST /api/v1/orderbook/orders/batch",
             Agent,
             H::PlaceBatch,
             "Up to 100 places and cancels, each with its own result.",
-        ),
+        )
+        .takes(schema::<orderbook::BatchBody>)
+        .gives(schema::<orderbook::BatchResponse>),
         r(
             "GET /api/v1/orderbook/orders/{id}",
             Agent,
             H::GetOrder,
             "One of your orders (?by=client_order_id).",
-        ),
+        )
+        .gives(schema::<OrderJson>),
         r(
             "PATCH /api/v1/orderbook/orders/{id}",
             Agent,
             H::AmendOrder,
             "Amend price or quantity.",
-        ),
+        )
+        .takes(schema::<orderbook::AmendBody>)
+        .gives(schema::<OrderWithFills>),
         r(
             "DELETE /api/v1/orderbook/orders/{id}",
             Agent,
             H::CancelOrder,
             "Cancel an order.",
-        ),
+        )
+        .gives(schema::<OrderJson>),
         r(
             "GET /api/v1/orderbook/{asset}",
             Anyone,
             H::Book,
             "Depth, best bid and ask, last price.",
-        ),
+        )
+        .gives(schema::<BookJson>),
         r(
             "GET /api/v1/orderbook/{asset}/trades",
             Anyone,
             H::Trades,
             "Recent trades.",
-        ),
+        )
+        .gives(schema::<Page<PublicTradeJson>>),
         r(
             "POST /api/v1/requests",
             Agent,
             H::CreateRequest,
             "Post a request for work or goods.",
-        ),
+        )
+        .takes(schema::<requests::CreateBody>)
+        .gives(schema::<RequestJson>),
         r(
             "GET /api/v1/requests",
             Anyone,
             H::ListRequests,
             "Search requests, newest first.",
-        ),
+        )
+        .gives(schema::<Page<RequestJson>>),
         r(
             "GET /api/v1/requests/{id}",
             Anyone,
             H::GetRequest,
             "One request.",
-        ),
+        )
+        .gives(schema::<RequestJson>),
         r(
             "PATCH /api/v1/requests/{id}",
             Agent,
             H::ManageRequest,
             "Renew, fulfil or cancel your request.",
-        ),
+        )
+        .takes(schema::<requests::ManageBody>)
+        .gives(schema::<RequestJson>),
         r(
             "POST /api/v1/requests/{id}/offers",
             Agent,
             H::MakeOffer,
             "Offer a price on a request.",
-        ),
+        )
+        .takes(schema::<requests::OfferBody>)
+        .gives(schema::<OfferJson>),
         r(
             "GET /api/v1/requests/{id}/offers",
             Agent,
             H::ListOffers,
             "The offers on a request you may see.",
-        ),
+        )
+        .gives(schema::<Page<OfferJson>>),
         r(
             "GET /api/v1/offers/{id}",
             Agent,
             H::GetOffer,
             "One offer (its maker, or the requester).",
-        ),
+        )
+        .gives(schema::<OfferJson>),
         r(
             "POST /api/v1/offers/{id}/accept",
             Agent,
             H::DecideOffer(Decision::Accept),
             "Accept an offer: a transaction is created.",
-        ),
+        )
+        .may_take(schema::<Empty>)
+        .gives(schema::<requests::Decided>),
         r(
             "POST /api/v1/offers/{id}/reject",
             Agent,
             H::DecideOffer(Decision::Reject),
             "Turn an offer down.",
-        ),
+        )
+        .may_take(schema::<Empty>)
+        .gives(schema::<requests::Decided>),
         r(
             "POST /api/v1/offers/{id}/withdraw",
             Agent,
             H::DecideOffer(Decision::Withdraw),
             "Take your offer back.",
-        ),
+        )
+        .may_take(schema::<Empty>)
+        .gives(schema::<requests::Decided>),
         r(
             "POST /api/v1/listings",
             Agent,
             H::CreateListing,
             "Post a listing.",
-        ),
+        )
+        .takes(schema::<listings::CreateBody>)
+        .gives(schema::<ListingJson>),
         r(
             "GET /api/v1/listings",
             Anyone,
             H::ListListings,
             "Search listings, newest first.",
-        ),
+        )
+        .gives(schema::<Page<ListingJson>>),
         r(
             "GET /api/v1/listings/{id}",
             Anyone,
             H::GetListing,
             "One listing.",
-        ),
+        )
+        .gives(schema::<ListingJson>),
         r(
             "PATCH /api/v1/listings/{id}",
             Agent,
             H::UpdateListing,
             "Change your listing.",
-        ),
+        )
+        .takes(schema::<listings::UpdateBody>)
+        .gives(schema::<ListingJson>),
         r(
             "DELETE /api/v1/listings/{id}",
             Agent,
             H::WithdrawListing,
             "Withdraw your listing.",
-        ),
+        )
+        .gives(schema::<ListingJson>),
         r(
             "POST /api/v1/listings/{id}/purchase",
             Agent,
             H::Purchase,
             "Buy units of a listing: a pending transaction.",
-        ),
+        )
+        .may_take(schema::<listings::PurchaseBody>)
+        .gives(schema::<TransactionJson>),
         r(
             "POST /api/v1/auctions",
             Agent,
             H::CreateAuction,
             "Open an English, Dutch or sealed-bid auction.",
-        ),
+        )
+        .takes(schema::<auctions::CreateBody>)
+        .gives(schema::<AuctionJson>),
         r(
             "GET /api/v1/auctions",
             Anyone,
             H::ListAuctions,
             "Search auctions, newest first.",
-        ),
+        )
+        .gives(schema::<Page<AuctionJson>>),
         r(
             "GET /api/v1/auctions/{id}",
             Anyone,
             H::GetAuction,
             "One auction with the bids you may see.",
-        ),
+        )
+        .gives(schema::<AuctionJson>),
         r(
             "POST /api/v1/auctions/{id}/bid",
             Agent,
             H::AuctionMove(Move::Bid),
             "Bid (holds the amount).",
-        ),
+        )
+        .takes(schema::<auctions::BidBody>)
+        .gives(schema::<AuctionJson>),
         r(
             "POST /api/v1/auctions/{id}/accept",
             Agent,
             H::AuctionMove(Move::Accept),
             "Take a Dutch auction's current price.",
-        ),
+        )
+        .may_take(schema::<Empty>)
+        .gives(schema::<AuctionJson>),
         r(
             "POST /api/v1/auctions/{id}/cancel",
             Agent,
             H::AuctionMove(Move::Cancel),
             "Cancel your auction before its first bid.",
-        ),
+        )
+        .may_take(schema::<Empty>)
+        .gives(schema::<AuctionJson>),
         r(
             "GET /api/v1/transactions",
             Agent,
             H::ListTransactions,
             "Your transactions, newest first.",
-        ),
+        )
+        .gives(schema::<Page<TransactionJson>>),
         r(
             "GET /api/v1/transactions/{id}",
             Agent,
             H::GetTransaction,
             "One transaction with its history (parties only).",
-        ),
+        )
+        .gives(schema::<TransactionJson>),
         r(
             "POST /api/v1/transactions/{id}/fund",
             Agent,
             H::TransactionStep(Step::Fund),
             "Buyer: pay into escrow.",
-        ),
+        )
+        .may_take(schema::<transactions::FundBody>)
+        .gives(schema::<TransactionJson>),
         r(
             "POST /api/v1/transactions/{id}/deliver",
             Agent,
             H::TransactionStep(Step::Deliver),
             "Seller: deliver with proof.",
-        ),
+        )
+        .takes(schema::<transactions::DeliverBody>)
+        .gives(schema::<TransactionJson>),
         r(
             "POST /api/v1/transactions/{id}/confirm",
             Agent,
             H::TransactionStep(Step::Confirm),
             "Buyer: confirm; escrow goes to the seller less the fee.",
-        ),
+        )
+        .may_take(schema::<Empty>)
+        .gives(schema::<TransactionJson>),
         r(
             "POST /api/v1/transactions/{id}/dispute",
             Agent,
             H::TransactionStep(Step::Dispute),
             "Buyer or seller: dispute.",
-        ),
+        )
+        .takes(schema::<transactions::DisputeBody>)
+        .gives(schema::<TransactionJson>),
         r(
             "POST /api/v1/transactions/{id}/rating",
             Agent,
             H::TransactionStep(Step::Rate),
             "Rate the other party 1-5, once.",
-        ),
+        )
+        .takes(schema::<transactions::RatingBody>)
+        .gives(schema::<TransactionJson>),
         r(
             "POST /api/v1/transactions/{id}/cancel",
             Agent,
             H::TransactionStep(Step::Cancel),
             "Cancel before funding.",
-        ),
+        )
+        .may_take(schema::<Empty>)
+        .gives(schema::<TransactionJson>),
         r(
             "POST /api/v1/transactions/{id}/resolve",
             Operator,
             H::Resolve,
             "Operator: settle a dispute (release, refund, split).",
-        ),
+        )
+        .takes(schema::<transactions::ResolveBody>)
+        .gives(schema::<TransactionJson>),
     ]
 };
 
@@ -593,65 +737,6 @@ fn route(method: &Method, segs: &[&str]) -> Result<&'static Route, bool> {
         }
     }
     Err(path_exists)
-}
-
-/// The OpenAPI 3.1 description of every route in [`ROUTES`].
-fn openapi() -> serde_json::Value {
-    use serde_json::json;
-    let mut paths = serde_json::Map::new();
-    for route in ROUTES {
-        let path = route.path();
-        let parameters: Vec<serde_json::Value> = path
-            .split('/')
-            .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
-            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
-            .collect();
-        let security = match route.access {
-            Access::Anyone => json!([]),
-            Access::Agent => json!([{"apiKey": []}, {"bearer": []}]),
-            Access::Operator => json!([{"apiKey": []}]),
-        };
-        let tag = path.split('/').nth(3).unwrap_or("service");
-        let mut operation = json!({
-            "summary": route.summary,
-            "operationId": route.label.replace([' ', '/', '{', '}', '.', '-'], "_").to_lowercase(),
-            "tags": [tag],
-            "security": security,
-            "parameters": parameters,
-            "responses": {
-                "2XX": {"description": "Success (JSON)."},
-                "4XX": {"description": "The error envelope.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-            },
-        });
-        if matches!(route.method(), "POST" | "PATCH") {
-            operation["requestBody"] = json!({"required": false, "content": {"application/json": {"schema": {"type": "object"}}}});
-            operation["parameters"]
-                .as_array_mut()
-                .expect("an array")
-                .push(json!({"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string", "maxLength": 56}}));
-        }
-        let entry = paths.entry(path.to_string()).or_insert_with(|| json!({}));
-        entry[route.method().to_lowercase()] = operation;
-    }
-    json!({
-        "openapi": "3.1.0",
-        "info": {"title": "Agora", "version": env!("CARGO_PKG_VERSION"), "description": "A marketplace and matching engine for AI agents. See /llms.txt."},
-        "paths": paths,
-        "components": {
-            "securitySchemes": {
-                "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
-                "bearer": {"type": "http", "scheme": "bearer"},
-            },
-            "schemas": {
-                "Error": {
-                    "type": "object",
-                    "required": ["error"],
-                    "properties": {"error": {"type": "object", "required": ["code", "message", "details"], "properties": {
-                        "code": {"type": "string"}, "message": {"type": "string"}, "details": {"type": "object"}}}},
-                },
-            },
-        },
-    })
 }
 
 /// Who is calling, as the route required.
@@ -731,7 +816,7 @@ async fn run(
     match handler {
         H::Health => Ok(system::health()),
         H::LlmsTxt => Ok(system::llms_txt()),
-        H::OpenApi => Ok(Out::json(StatusCode::OK, &openapi())),
+        H::OpenApi => Ok(Out::json(StatusCode::OK, &openapi::document())),
         H::Readiness => system::readiness(state).await,
         H::Metrics => Ok(system::metrics(state)),
         H::Register => agents::register(state, call).await,

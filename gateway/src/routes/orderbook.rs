@@ -11,7 +11,7 @@ use agora_engine::{
 };
 use hyper::StatusCode;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::State;
 use crate::auth::Caller;
@@ -19,15 +19,16 @@ use crate::error::ApiError;
 use crate::http::{Call, Out};
 use crate::money::Fixed;
 use crate::views::{BookJson, FillJson, OrderJson, OrderWithFills, Page, PublicTradeJson};
+use schemars::JsonSchema;
 
 /// Orders or cancels in one batch request, at most.
 const BATCH_MAX: usize = 100;
 
 /// A new order, in the reference shape plus time in force, client order
 /// id and self-trade prevention.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct PlaceBody {
+pub(super) struct PlaceBody {
     asset: String,
     side: Side,
     #[serde(default = "limit")]
@@ -112,7 +113,7 @@ pub async fn place(state: &State, call: &Call, caller: Caller) -> Result<Out, Ap
 }
 
 /// What a batch entry does.
-#[derive(Deserialize, Copy, Clone, PartialEq, Eq)]
+#[derive(Deserialize, Copy, Clone, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 enum Action {
     Place,
@@ -122,7 +123,7 @@ enum Action {
 /// One entry of a batch: `{"action":"place", <order fields>}` or
 /// `{"action":"cancel","order_id":"..."}`. One flat shape, so that
 /// parsing needs no buffering.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct BatchItem {
     action: Action,
@@ -172,9 +173,9 @@ impl BatchItem {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct BatchBody {
+pub(super) struct BatchBody {
     actions: Vec<BatchItem>,
 }
 
@@ -240,13 +241,13 @@ pub async fn batch(state: &State, call: &Call, caller: Caller) -> Result<Out, Ap
 }
 
 /// The results of a batch, one per entry, in order.
-#[derive(Serialize)]
-struct BatchResponse {
+#[derive(Serialize, JsonSchema)]
+pub(super) struct BatchResponse {
     results: Vec<BatchResult>,
 }
 
 /// What one batch entry did.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(untagged)]
 enum BatchEntry {
     Placed(OrderWithFills),
@@ -257,7 +258,7 @@ enum BatchEntry {
 }
 
 /// One batch entry's result: `ok` with its result, or its status and error.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct BatchResult {
     ok: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -306,9 +307,9 @@ pub async fn get(state: &State, call: &Call, caller: Caller, id: &str) -> Result
     Ok(Out::json(StatusCode::OK, &OrderJson::from(&order)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct AmendBody {
+pub(super) struct AmendBody {
     price: Option<Fixed>,
     quantity: Option<Fixed>,
 }
@@ -366,7 +367,13 @@ pub async fn cancel_all(state: &State, call: &Call, caller: Caller) -> Result<Ou
     let Ack::OrdersCancelled { count } = ack else {
         unreachable!("cancel-all acknowledges a count")
     };
-    Ok(Out::json(StatusCode::OK, &json!({ "cancelled": count })))
+    Ok(Out::json(StatusCode::OK, &Cancelled { cancelled: count }))
+}
+
+/// How many orders a cancel-all cancelled.
+#[derive(Serialize, JsonSchema)]
+pub(super) struct Cancelled {
+    cancelled: u32,
 }
 
 /// `GET /api/v1/orderbook/orders?status=&asset=&limit=&cursor=`: the
@@ -448,5 +455,5 @@ pub async fn trades(state: &State, call: &Call, asset: &str) -> Result<Out, ApiE
         unreachable!("a trades query answers trades")
     };
     let items: Vec<PublicTradeJson> = list.iter().map(PublicTradeJson::from).collect();
-    Ok(Out::json(StatusCode::OK, &json!({ "items": items })))
+    Ok(Out::json(StatusCode::OK, &Page::whole(items)))
 }

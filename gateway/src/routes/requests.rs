@@ -6,22 +6,22 @@ use agora_engine::category::Category;
 use agora_engine::cmd::{RequestAction, RequestOp};
 use agora_engine::deal_queries::{PostFilter, RequestFilter};
 use agora_engine::query::Newest;
-use agora_engine::requests::{OfferPost, RequestPost, RequestStatus};
+use agora_engine::requests::{OfferPost, OfferStatus, RequestPost, RequestStatus};
 use agora_engine::units::{AgentId, Amount, Currency, OfferId, RequestId, Timestamp};
 use agora_engine::{Ack, Answer, Command, Query};
 use hyper::StatusCode;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use super::{newest_page, page_out, parse_id, State};
 use crate::deal_views::{OfferJson, RequestJson};
 use crate::error::ApiError;
 use crate::http::{Call, Out};
 use crate::money::Fixed;
-use crate::views::{parse_rfc3339, Page as PageJson};
+use crate::views::{parse_rfc3339, Page};
+use schemars::JsonSchema;
 
 /// A money amount with its currency, as the reference sends it.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MoneyBody {
     /// Amount.
@@ -40,7 +40,7 @@ fn time(field: &str, text: &Option<String>) -> Result<Option<Timestamp>, ApiErro
     text.as_deref().map(|t| parse_rfc3339(field, t)).transpose()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct BudgetBody {
     min: Option<Fixed>,
@@ -48,9 +48,10 @@ struct BudgetBody {
     currency: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct CreateBody {
+#[schemars(rename = "NewRequest", transform = agent_ready_aliases)]
+pub(super) struct CreateBody {
     title: String,
     #[serde(default)]
     description: String,
@@ -62,6 +63,10 @@ struct CreateBody {
     agent_ready: bool,
     #[serde(default)]
     offer_window_seconds: u32,
+}
+
+fn agent_ready_aliases(schema: &mut schemars::Schema) {
+    super::openapi::alias(schema, "agent_ready", "is_agent_ready");
 }
 
 fn other() -> Category {
@@ -164,7 +169,7 @@ pub async fn get(state: &State, id: &str) -> Result<Out, ApiError> {
     Ok(Out::json(StatusCode::OK, &request_json(state, answer)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
 enum Manage {
     Renew,
@@ -172,9 +177,9 @@ enum Manage {
     Cancel,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct ManageBody {
+pub(super) struct ManageBody {
     action: Manage,
     deadline: Option<String>,
 }
@@ -202,9 +207,9 @@ pub async fn manage(state: &State, call: &Call, agent: AgentId, id: &str) -> Res
     Ok(Out::json(StatusCode::OK, &request_json(state, answer)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct OfferBody {
+pub(super) struct OfferBody {
     price: MoneyBody,
     #[serde(default)]
     message: String,
@@ -268,7 +273,7 @@ pub async fn offers(state: &State, agent: AgentId, id: &str) -> Result<Out, ApiE
         .collect();
     Ok(Out::json(
         StatusCode::OK,
-        &PageJson {
+        &Page {
             items,
             next_cursor: None,
         },
@@ -332,11 +337,20 @@ pub async fn decide(
     };
     Ok(Out::json(
         StatusCode::OK,
-        &json!({
-            "offer_id": offer_id.to_string(),
-            "status": status,
-            "transaction_id": transaction_id.map(|t| t.to_string()),
-            "message": message,
-        }),
+        &Decided {
+            offer_id: offer_id.to_string(),
+            status,
+            transaction_id: transaction_id.map(|t| t.to_string()),
+            message,
+        },
     ))
+}
+
+/// An offer after its decision, and what comes next.
+#[derive(Serialize, JsonSchema)]
+pub(super) struct Decided {
+    offer_id: String,
+    status: OfferStatus,
+    transaction_id: Option<String>,
+    message: &'static str,
 }

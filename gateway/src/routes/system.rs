@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use agora_engine::{Answer, Query};
 use hyper::StatusCode;
-use serde_json::json;
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
+use serde::Serialize;
 
 use super::State;
 use crate::error::ApiError;
@@ -53,18 +54,64 @@ pub async fn readiness(state: &State) -> Result<Out, ApiError> {
     })
     .await
     .unwrap_or(false);
-    let word = |ok: bool| if ok { "ok" } else { "failing" };
     let ready = engine_ok && journal_ok && disk_ok;
-    let body = json!({
-        "status": if ready { "ready" } else { "not_ready" },
-        "checks": { "engine": word(engine_ok), "journal": word(journal_ok), "disk": word(disk_ok) },
-    });
+    let body = Readiness {
+        status: if ready { "ready" } else { "not_ready" },
+        checks: Checks {
+            engine: Check::of(engine_ok),
+            journal: Check::of(journal_ok),
+            disk: Check::of(disk_ok),
+        },
+    };
     let status = if ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
     Ok(Out::json(status, &body))
+}
+
+/// Whether the server can take work, and why not.
+#[derive(Serialize, JsonSchema)]
+pub(super) struct Readiness {
+    /// `ready` or `not_ready`.
+    status: &'static str,
+    checks: Checks,
+}
+
+/// Each readiness check.
+#[derive(Serialize, JsonSchema)]
+struct Checks {
+    engine: Check,
+    journal: Check,
+    disk: Check,
+}
+
+/// One readiness check's outcome.
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+enum Check {
+    Ok,
+    Failing,
+}
+
+impl Check {
+    fn of(ok: bool) -> Check {
+        if ok {
+            Check::Ok
+        } else {
+            Check::Failing
+        }
+    }
+}
+
+/// The answer of `GET /health` (a fixed text, for speed).
+pub(super) fn health_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "object",
+        "required": ["status"],
+        "properties": {"status": {"const": "healthy"}},
+    })
 }
 
 /// Prometheus text exposition.

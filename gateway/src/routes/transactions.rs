@@ -8,13 +8,14 @@ use agora_engine::transactions::{Resolution, TxAction, TxStatus};
 use agora_engine::units::{AgentId, Amount, TransactionId};
 use agora_engine::{Answer, Command, Query};
 use hyper::StatusCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::{newest_page, page_out, parse_id, State};
 use crate::deal_views::TransactionJson;
 use crate::error::ApiError;
 use crate::http::{Call, Empty, Out};
 use crate::money::Fixed;
+use schemars::JsonSchema;
 
 /// `GET /api/v1/transactions?role=&status=&limit=&cursor=`: the caller's
 /// transactions, newest first.
@@ -70,36 +71,42 @@ pub async fn get(state: &State, agent: Option<AgentId>, id: &str) -> Result<Out,
 
 /// Body of `fund` (the reference's `return_url` is accepted and unused:
 /// funding moves wallet money at once).
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct FundBody {
+pub(super) struct FundBody {
     #[serde(rename = "return_url")]
     _return_url: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct DeliverBody {
+pub(super) struct DeliverBody {
     delivery_proof: String,
     #[serde(default)]
     message: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct DisputeBody {
+pub(super) struct DisputeBody {
     reason: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct RatingBody {
+#[schemars(transform = message_is_comment)]
+pub(super) struct RatingBody {
+    #[schemars(range(min = 1, max = 5))]
     score: u8,
     #[serde(default, alias = "message")]
     comment: String,
 }
 
-#[derive(Deserialize)]
+fn message_is_comment(schema: &mut schemars::Schema) {
+    super::openapi::alias(schema, "comment", "message");
+}
+
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
 enum Outcome {
     Release,
@@ -107,9 +114,9 @@ enum Outcome {
     Split,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct ResolveBody {
+pub(super) struct ResolveBody {
     outcome: Outcome,
     seller_amount: Option<Fixed>,
 }
@@ -226,12 +233,23 @@ pub async fn terms(state: &State) -> Result<Out, ApiError> {
     let seconds = |ns: i64| ns / 1_000_000_000;
     Ok(Out::json(
         StatusCode::OK,
-        &serde_json::json!({
-            "fee_bps": t.fee_bps,
-            "fee_rounding": "down to 0.00000001, on what the seller receives",
-            "funding_window_seconds": seconds(t.funding_window_ns),
-            "delivery_window_seconds": seconds(t.delivery_window_ns),
-            "release_cooldown_seconds": seconds(t.release_cooldown_ns),
-        }),
+        &TermsJson {
+            fee_bps: t.fee_bps,
+            fee_rounding: "down to 0.00000001, on what the seller receives",
+            funding_window_seconds: seconds(t.funding_window_ns),
+            delivery_window_seconds: seconds(t.delivery_window_ns),
+            release_cooldown_seconds: seconds(t.release_cooldown_ns),
+        },
     ))
+}
+
+/// The platform fee and the deadlines every transaction runs on.
+#[derive(Serialize, JsonSchema)]
+pub(super) struct TermsJson {
+    /// The fee, in hundredths of a percent of the amount.
+    fee_bps: u32,
+    fee_rounding: &'static str,
+    funding_window_seconds: i64,
+    delivery_window_seconds: i64,
+    release_cooldown_seconds: i64,
 }

@@ -6,8 +6,7 @@ use agora_engine::units::{Amount, Currency, Price, Quantity, Symbol};
 use agora_engine::{Ack, Answer, AssetSpec, Command, Query};
 use agora_persistence::Journal;
 use hyper::StatusCode;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use super::{State, OPERATOR};
 use crate::auth::Caller;
@@ -15,6 +14,7 @@ use crate::error::ApiError;
 use crate::http::{Call, Out};
 use crate::money::{format, Fixed};
 use crate::views::{AssetJson, BalanceJson, LedgerJson, Page};
+use schemars::JsonSchema;
 
 /// `GET /api/v1/wallet/balance`.
 pub async fn balance(state: &State, caller: Caller) -> Result<Out, ApiError> {
@@ -28,7 +28,13 @@ pub async fn balance(state: &State, caller: Caller) -> Result<Out, ApiError> {
     };
     list.sort_unstable_by_key(|(c, _)| *c);
     let items: Vec<BalanceJson> = list.iter().map(|(c, b)| BalanceJson::new(*c, b)).collect();
-    Ok(Out::json(StatusCode::OK, &json!({ "balances": items })))
+    Ok(Out::json(StatusCode::OK, &Balances { balances: items }))
+}
+
+/// Every wallet of an agent.
+#[derive(Serialize, JsonSchema)]
+pub(super) struct Balances {
+    balances: Vec<BalanceJson>,
 }
 
 /// `GET /api/v1/wallet/ledger?limit=&cursor=`: every movement of the
@@ -65,9 +71,9 @@ pub async fn ledger(state: &State, call: &Call, caller: Caller) -> Result<Out, A
     Ok(Out::json(StatusCode::OK, &Page { items, next_cursor }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct FundsBody {
+pub(super) struct FundsBody {
     agent_id: String,
     currency: String,
     amount: Fixed,
@@ -112,19 +118,30 @@ pub async fn move_funds(state: &State, call: &Call, deposit: bool) -> Result<Out
     };
     Ok(Out::json(
         StatusCode::CREATED,
-        &json!({
-            "agent_id": body.agent_id,
-            "currency": currency.as_str(),
-            "amount": format(amount.0),
-            "kind": if deposit { "deposit" } else { "withdrawal" },
-            "available": format(available.0),
-        }),
+        &FundsMoved {
+            agent_id: body.agent_id,
+            currency: currency.to_string(),
+            amount: format(amount.0),
+            kind: if deposit { "deposit" } else { "withdrawal" },
+            available: format(available.0),
+        },
     ))
 }
 
-#[derive(Deserialize)]
+/// A deposit or withdrawal, and the agent's available funds after it.
+#[derive(Serialize, JsonSchema)]
+pub(super) struct FundsMoved {
+    agent_id: String,
+    currency: String,
+    amount: String,
+    /// `deposit` or `withdrawal`.
+    kind: &'static str,
+    available: String,
+}
+
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct AssetBody {
+pub(super) struct AssetBody {
     symbol: String,
     quote_currency: Option<String>,
     tick_size: Fixed,
@@ -170,16 +187,25 @@ pub async fn money_totals(state: &State) -> Result<Out, ApiError> {
     };
     let items: Vec<_> = totals
         .iter()
-        .map(|t| {
-            json!({
-                "currency": t.currency.as_str(),
-                "deposited_net": format(t.deposited_net.0),
-                "available": format(t.available.0),
-                "held": format(t.held.0),
-                "escrowed": format(t.escrowed.0),
-                "platform": format(t.platform.0),
-            })
+        .map(|t| TotalJson {
+            currency: t.currency.to_string(),
+            deposited_net: format(t.deposited_net.0),
+            available: format(t.available.0),
+            held: format(t.held.0),
+            escrowed: format(t.escrowed.0),
+            platform: format(t.platform.0),
         })
         .collect();
-    Ok(Out::json(StatusCode::OK, &json!({ "items": items })))
+    Ok(Out::json(StatusCode::OK, &Page::whole(items)))
+}
+
+/// One currency's money: the net deposits and where they are.
+#[derive(Serialize, JsonSchema)]
+pub(super) struct TotalJson {
+    currency: String,
+    deposited_net: String,
+    available: String,
+    held: String,
+    escrowed: String,
+    platform: String,
 }

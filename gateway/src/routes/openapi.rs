@@ -1,0 +1,213 @@
+//! `/openapi.json`: the OpenAPI 3.1 description of every route, generated
+//! from the route table. Request and answer bodies are the JSON Schemas
+//! of the very types the handlers read and write (derived with
+//! `schemars`), so the document cannot drift from the code.
+
+use std::sync::OnceLock;
+
+use schemars::generate::SchemaSettings;
+use schemars::{JsonSchema, Schema, SchemaGenerator};
+use serde_json::{json, Map, Value};
+
+use super::{Access, Body, ROUTES};
+
+/// Writes a type's schema among the document's components (when it has a
+/// name) and gives the schema to use in its place: a reference, or the
+/// schema itself.
+pub(super) type SchemaOf = fn(&mut SchemaGenerator) -> Schema;
+
+/// The [`SchemaOf`] type `T`.
+pub(super) fn schema<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
+    generator.subschema_for::<T>()
+}
+
+/// Describes `alias` in an object schema as another name for its
+/// property `field` (what `#[serde(alias)]` accepts).
+pub(super) fn alias(schema: &mut Schema, field: &str, alias: &str) {
+    let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) else {
+        return;
+    };
+    if let Some(mut same) = properties.get(field).cloned() {
+        same["description"] = format!("Another name for `{field}`.").into();
+        properties.insert(alias.to_string(), same);
+    }
+}
+
+/// Where named schemas live in the document.
+const COMPONENTS: &str = "/components/schemas";
+
+/// A generator for one side of the contract: bodies as the server reads
+/// them, or answers as it writes them.
+fn generator(settings: SchemaSettings) -> SchemaGenerator {
+    settings
+        .with(|s| s.definitions_path = COMPONENTS.into())
+        .into_generator()
+}
+
+/// The document, built once.
+pub(super) fn document() -> &'static Value {
+    static DOCUMENT: OnceLock<Value> = OnceLock::new();
+    DOCUMENT.get_or_init(build)
+}
+
+fn build() -> Value {
+    let mut bodies = generator(SchemaSettings::draft2020_12().for_deserialize());
+    let mut answers = generator(SchemaSettings::draft2020_12().for_serialize());
+    let mut paths = Map::new();
+    for route in ROUTES {
+        let path = route.path();
+        let mut parameters: Vec<Value> = path
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+            .collect();
+        let security = match route.access {
+            Access::Anyone => json!([]),
+            Access::Agent => json!([{"apiKey": []}, {"bearer": []}]),
+            Access::Operator => json!([{"apiKey": []}]),
+        };
+        let success = match route.answer {
+            Some(answer) => json!({
+                "description": "Success.",
+                "content": {"application/json": {"schema": answer(&mut answers)}},
+            }),
+            None => json!({"description": "Success."}),
+        };
+        let tag = path.split('/').nth(3).unwrap_or("service");
+        let mut operation = json!({
+            "summary": route.summary,
+            "operationId": route.label.replace([' ', '/', '{', '}', '.', '-'], "_").to_lowercase(),
+            "tags": [tag],
+            "security": security,
+            "responses": {
+                "2XX": success,
+                "4XX": {"description": "The error envelope.", "content": {"application/json": {"schema": {"$ref": format!("#{COMPONENTS}/Error")}}}},
+            },
+        });
+        let body = match route.body {
+            Body::None => None,
+            Body::Optional(body) => Some((false, body)),
+            Body::Required(body) => Some((true, body)),
+        };
+        if let Some((required, body)) = body {
+            operation["requestBody"] = json!({
+                "required": required,
+                "content": {"application/json": {"schema": body(&mut bodies)}},
+            });
+        }
+        if route.method() == "POST" {
+            parameters.push(json!({
+                "name": "Idempotency-Key", "in": "header", "required": false,
+                "description": "Same key and body: the first answer again, no second effect. Same key, other body: 422.",
+                "schema": {"type": "string", "maxLength": 56},
+            }));
+        }
+        operation["parameters"] = Value::Array(parameters);
+        let entry = paths.entry(path.to_string()).or_insert_with(|| json!({}));
+        entry[route.method().to_lowercase()] = operation;
+    }
+    let mut schemas = bodies.take_definitions(true);
+    for (name, schema) in answers.take_definitions(true) {
+        if let Some(same_name) = schemas.get(&name) {
+            assert_eq!(
+                *same_name, schema,
+                "two schemas named {name}: rename one with #[schemars(rename)]"
+            );
+        }
+        schemas.insert(name, schema);
+    }
+    schemas.insert("Error".into(), error_schema());
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "Agora", "version": env!("CARGO_PKG_VERSION"), "description": "A marketplace and matching engine for AI agents. See /llms.txt."},
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+                "bearer": {"type": "http", "scheme": "bearer"},
+            },
+            "schemas": schemas,
+        },
+    })
+}
+
+/// The error envelope every 4xx and 5xx answer carries.
+fn error_schema() -> Value {
+    json!({
+        "type": "object",
+        "required": ["error"],
+        "properties": {"error": {
+            "type": "object",
+            "required": ["code", "message", "details"],
+            "properties": {
+                "code": {"type": "string", "description": "Stable, snake_case: what went wrong."},
+                "message": {"type": "string", "description": "For people."},
+                "details": {"type": "object", "description": "Facts about this error (e.g. the field, the amount available)."},
+            },
+        }},
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every `$ref` in `value`.
+    fn refs<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(r)) = map.get("$ref") {
+                    out.push(r);
+                }
+                map.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_reference_names_a_schema_in_the_document() {
+        let doc = document();
+        let mut found = Vec::new();
+        refs(doc, &mut found);
+        assert!(found.len() > 50, "bodies and answers are described");
+        for r in found {
+            let name = r
+                .strip_prefix("#/components/schemas/")
+                .unwrap_or_else(|| panic!("{r} points outside the components"));
+            assert!(
+                doc["components"]["schemas"].get(name).is_some(),
+                "{r} is not defined"
+            );
+        }
+    }
+
+    #[test]
+    fn bodies_and_answers_are_described_where_routes_have_them() {
+        let doc = document();
+        let order = &doc["paths"]["/api/v1/orderbook/orders"]["post"];
+        assert_eq!(order["requestBody"]["required"], true);
+        let body = &order["requestBody"]["content"]["application/json"]["schema"]["$ref"];
+        let body = &doc["components"]["schemas"][body
+            .as_str()
+            .unwrap()
+            .trim_start_matches("#/components/schemas/")];
+        assert_eq!(
+            body["additionalProperties"], false,
+            "unknown fields are refused"
+        );
+        let required = body["required"].as_array().unwrap();
+        for field in ["asset", "side", "quantity"] {
+            assert!(required.contains(&json!(field)), "{field} is required");
+        }
+        assert!(!required.contains(&json!("price")), "price is optional");
+        let confirm = &doc["paths"]["/api/v1/transactions/{id}/confirm"]["post"];
+        assert_eq!(confirm["requestBody"]["required"], false);
+        let book = &doc["paths"]["/api/v1/orderbook/{asset}"]["get"];
+        assert!(book.get("requestBody").is_none());
+        assert!(
+            book["responses"]["2XX"]["content"]["application/json"]["schema"]["$ref"].is_string()
+        );
+    }
+}
