@@ -107,6 +107,7 @@ pub struct Page {
 /// A party's role in a transaction.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Role {
     /// Paying.
     Buyer,

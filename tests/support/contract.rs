@@ -1,7 +1,8 @@
 //! The server's own `/openapi.json`, held to account: every answer the
 //! tests receive must match the schema the document gives for its route
-//! and status, and every request body the server accepted must match the
-//! schema the document gives for that body.
+//! and status, and every request the server accepted must use only query
+//! parameters the document names, with a body that matches the schema the
+//! document gives for it.
 
 use jsonschema::Validator;
 use serde_json::{json, Value};
@@ -13,6 +14,8 @@ struct RouteContract {
     segments: Vec<Option<String>>,
     body: Option<Validator>,
     answer: Option<Validator>,
+    /// The query parameters it documents.
+    query: Vec<String>,
 }
 
 /// Every route's promises, and the error envelope's.
@@ -50,6 +53,13 @@ impl Contract {
                         .map(|s| (!s.starts_with('{')).then(|| s.to_string()))
                         .collect(),
                     body: schema_at(&op["requestBody"]),
+                    query: op["parameters"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter(|p| p["in"] == "query")
+                        .filter_map(|p| p["name"].as_str().map(str::to_string))
+                        .collect(),
                     answer: schema_at(&op["responses"]["2XX"]),
                 });
             }
@@ -92,6 +102,12 @@ impl Contract {
                     "{what}: the answer does not match /openapi.json: {e} at {}\n{got}",
                     e.instance_path()
                 );
+            }
+        }
+        let query = path.split_once('?').map_or("", |(_, q)| q);
+        for name in query.split('&').filter_map(|kv| kv.split('=').next()) {
+            if !name.is_empty() && !route.query.iter().any(|q| q == name) {
+                panic!("{what}: /openapi.json does not name the query parameter `{name}`");
             }
         }
         let sent = sent.map(str::trim).filter(|s| !s.is_empty());

@@ -39,7 +39,7 @@ use crate::views::{
     AssetJson, BookJson, KeyView, LedgerJson, OrderJson, OrderWithFills, OwnAgent, Page,
     PublicAgent, PublicTradeJson,
 };
-use openapi::{schema, SchemaOf};
+use openapi::{schema, Param, SchemaOf};
 
 pub use system::Health;
 
@@ -148,6 +148,7 @@ pub(crate) struct Route {
     summary: &'static str,
     body: Body,
     answer: Option<SchemaOf>,
+    query: &'static [Param],
 }
 
 /// What a route reads from the request body.
@@ -178,6 +179,11 @@ impl Route {
         }
     }
 
+    /// The route reads these query parameters.
+    const fn query(self, query: &'static [Param]) -> Route {
+        Route { query, ..self }
+    }
+
     /// The route answers success with JSON of this schema.
     const fn gives(self, schema: SchemaOf) -> Route {
         Route {
@@ -205,9 +211,11 @@ const ROUTES: &[Route] = {
             summary,
             body: Body::None,
             answer: None,
+            query: &[],
         }
     }
     use auctions::Move;
+    use openapi::params::*;
     use requests::Decision;
     use transactions::Step;
     &[
@@ -327,6 +335,7 @@ const ROUTES: &[Route] = {
             H::Ledger,
             "Every movement of your money, oldest first.",
         )
+        .query(&[LIMIT, CURSOR])
         .gives(schema::<Page<LedgerJson>>),
         r(
             "GET /api/v1/terms",
@@ -380,6 +389,7 @@ const ROUTES: &[Route] = {
             H::Disputes,
             "Transactions in dispute, newest first.",
         )
+        .query(&[LIMIT, CURSOR])
         .gives(schema::<Page<TransactionJson>>),
         r(
             "GET /api/v1/operator/transactions/{id}",
@@ -402,6 +412,7 @@ const ROUTES: &[Route] = {
             H::ListOrders,
             "Your orders, by status and asset.",
         )
+        .query(&[ORDER_STATUS, ASSET, LIMIT, CURSOR])
         .gives(schema::<Page<OrderJson>>),
         r(
             "DELETE /api/v1/orderbook/orders",
@@ -409,6 +420,7 @@ const ROUTES: &[Route] = {
             H::CancelAll,
             "Cancel all your open orders (in one asset).",
         )
+        .query(&[ASSET])
         .gives(schema::<orderbook::Cancelled>),
         r(
             "POST /api/v1/orderbook/orders/batch",
@@ -424,6 +436,7 @@ const ROUTES: &[Route] = {
             H::GetOrder,
             "One of your orders (?by=client_order_id).",
         )
+        .query(&[BY])
         .gives(schema::<OrderJson>),
         r(
             "PATCH /api/v1/orderbook/orders/{id}",
@@ -431,6 +444,7 @@ const ROUTES: &[Route] = {
             H::AmendOrder,
             "Amend price or quantity.",
         )
+        .query(&[BY])
         .takes(schema::<orderbook::AmendBody>)
         .gives(schema::<OrderWithFills>),
         r(
@@ -439,6 +453,7 @@ const ROUTES: &[Route] = {
             H::CancelOrder,
             "Cancel an order.",
         )
+        .query(&[BY])
         .gives(schema::<OrderJson>),
         r(
             "GET /api/v1/orderbook/{asset}",
@@ -446,6 +461,7 @@ const ROUTES: &[Route] = {
             H::Book,
             "Depth, best bid and ask, last price.",
         )
+        .query(&[DEPTH])
         .gives(schema::<BookJson>),
         r(
             "GET /api/v1/orderbook/{asset}/trades",
@@ -453,6 +469,7 @@ const ROUTES: &[Route] = {
             H::Trades,
             "Recent trades.",
         )
+        .query(&[LIMIT])
         .gives(schema::<Page<PublicTradeJson>>),
         r(
             "POST /api/v1/requests",
@@ -468,6 +485,18 @@ const ROUTES: &[Route] = {
             H::ListRequests,
             "Search requests, newest first.",
         )
+        .query(&[
+            CATEGORY,
+            REQUEST_STATUS,
+            AGENT_READY,
+            TEXT,
+            MIN_PRICE,
+            MAX_PRICE,
+            CURRENCY,
+            MINE,
+            LIMIT,
+            CURSOR,
+        ])
         .gives(schema::<Page<RequestJson>>),
         r(
             "GET /api/v1/requests/{id}",
@@ -544,6 +573,17 @@ const ROUTES: &[Route] = {
             H::ListListings,
             "Search listings, newest first.",
         )
+        .query(&[
+            CATEGORY,
+            LISTING_STATUS,
+            TEXT,
+            MIN_PRICE,
+            MAX_PRICE,
+            CURRENCY,
+            MINE,
+            LIMIT,
+            CURSOR,
+        ])
         .gives(schema::<Page<ListingJson>>),
         r(
             "GET /api/v1/listings/{id}",
@@ -589,6 +629,17 @@ const ROUTES: &[Route] = {
             H::ListAuctions,
             "Search auctions, newest first.",
         )
+        .query(&[
+            AUCTION_TYPE,
+            AUCTION_STATUS,
+            ENDING_BEFORE,
+            TEXT,
+            MIN_PRICE,
+            MAX_PRICE,
+            MINE,
+            LIMIT,
+            CURSOR,
+        ])
         .gives(schema::<Page<AuctionJson>>),
         r(
             "GET /api/v1/auctions/{id}",
@@ -627,6 +678,7 @@ const ROUTES: &[Route] = {
             H::ListTransactions,
             "Your transactions, newest first.",
         )
+        .query(&[ROLE, TX_STATUS, LIMIT, CURSOR])
         .gives(schema::<Page<TransactionJson>>),
         r(
             "GET /api/v1/transactions/{id}",

@@ -5,8 +5,14 @@
 
 use std::sync::OnceLock;
 
+use agora_engine::auctions::AuctionStatus;
+use agora_engine::category::Category;
+use agora_engine::deal_queries::{AuctionKindName, Role};
+use agora_engine::listings::ListingStatus;
+use agora_engine::requests::RequestStatus;
+use agora_engine::transactions::TxStatus;
 use schemars::generate::SchemaSettings;
-use schemars::{JsonSchema, Schema, SchemaGenerator};
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde_json::{json, Map, Value};
 
 use super::{Access, Body, ROUTES};
@@ -19,6 +25,113 @@ pub(super) type SchemaOf = fn(&mut SchemaGenerator) -> Schema;
 /// The [`SchemaOf`] type `T`.
 pub(super) fn schema<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
     generator.subschema_for::<T>()
+}
+
+/// A query parameter a route reads.
+#[derive(Copy, Clone)]
+pub(super) struct Param {
+    name: &'static str,
+    about: &'static str,
+    schema: SchemaOf,
+}
+
+const fn param(name: &'static str, about: &'static str, schema: SchemaOf) -> Param {
+    Param {
+        name,
+        about,
+        schema,
+    }
+}
+
+fn text(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({"type": "string"})
+}
+
+fn limit(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({"type": "integer", "minimum": 1, "maximum": 500, "default": 100})
+}
+
+fn depth(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({"type": "integer", "minimum": 1, "maximum": 1000, "default": 20})
+}
+
+fn order_status(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({"enum": ["open", "filled", "cancelled", "all"], "default": "open"})
+}
+
+fn order_key(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({"enum": ["id", "client_order_id"], "default": "id"})
+}
+
+fn rfc3339(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({"type": "string", "format": "date-time"})
+}
+
+/// The query parameters routes read.
+pub(super) mod params {
+    use super::*;
+
+    /// `?limit=`.
+    pub const LIMIT: Param = param("limit", "Items per page.", limit);
+    /// `?cursor=`.
+    pub const CURSOR: Param = param(
+        "cursor",
+        "Where the page starts: the previous page's `next_cursor`.",
+        text,
+    );
+    /// `?asset=`.
+    pub const ASSET: Param = param("asset", "Only this asset.", text);
+    /// `?status=` of orders.
+    pub const ORDER_STATUS: Param = param("status", "Which orders.", order_status);
+    /// `?by=`.
+    pub const BY: Param = param(
+        "by",
+        "Whether the path names the order id or your client order id.",
+        order_key,
+    );
+    /// `?depth=`.
+    pub const DEPTH: Param = param("depth", "Price levels per side.", depth);
+    /// `?category=`.
+    pub const CATEGORY: Param = param("category", "Only this category.", schema::<Category>);
+    /// `?q=`.
+    pub const TEXT: Param = param("q", "Words the title contains (any case).", text);
+    /// `?min_price=`.
+    pub const MIN_PRICE: Param = param("min_price", "Lowest price.", schema::<crate::money::Fixed>);
+    /// `?max_price=`.
+    pub const MAX_PRICE: Param =
+        param("max_price", "Highest price.", schema::<crate::money::Fixed>);
+    /// `?currency=`.
+    pub const CURRENCY: Param = param("currency", "Only prices in this currency.", text);
+    /// `?mine=`.
+    pub const MINE: Param = param("mine", "Only your own (needs your key).", schema::<bool>);
+    /// `?agent_ready=`.
+    pub const AGENT_READY: Param = param(
+        "agent_ready",
+        "Only requests an agent can fulfil alone (or only those it cannot).",
+        schema::<bool>,
+    );
+    /// `?status=` of requests.
+    pub const REQUEST_STATUS: Param = param("status", "Only this status.", schema::<RequestStatus>);
+    /// `?status=` of listings.
+    pub const LISTING_STATUS: Param = param("status", "Only this status.", schema::<ListingStatus>);
+    /// `?status=` of auctions.
+    pub const AUCTION_STATUS: Param = param("status", "Only this status.", schema::<AuctionStatus>);
+    /// `?type=` of auctions.
+    pub const AUCTION_TYPE: Param = param("type", "Only this kind.", schema::<AuctionKindName>);
+    /// `?ending_before=`.
+    pub const ENDING_BEFORE: Param = param(
+        "ending_before",
+        "Only auctions that end before this time.",
+        rfc3339,
+    );
+    /// `?status=` of transactions.
+    pub const TX_STATUS: Param = param("status", "Only this status.", schema::<TxStatus>);
+    /// `?role=`.
+    pub const ROLE: Param = param(
+        "role",
+        "Only those where you are the buyer (or the seller).",
+        schema::<Role>,
+    );
 }
 
 /// Describes `alias` in an object schema as another name for its
@@ -102,6 +215,12 @@ fn build() -> Value {
                 "schema": {"type": "string", "maxLength": 56},
             }));
         }
+        parameters.extend(route.query.iter().map(|p| {
+            json!({
+                "name": p.name, "in": "query", "required": false,
+                "description": p.about, "schema": (p.schema)(&mut bodies),
+            })
+        }));
         operation["parameters"] = Value::Array(parameters);
         let entry = paths.entry(path.to_string()).or_insert_with(|| json!({}));
         entry[route.method().to_lowercase()] = operation;
