@@ -349,9 +349,13 @@ async fn drive(
                 }
             }
             if args.mode == Mode::Batch {
-                totals
-                    .orders
-                    .fetch_add(args.batch_size as u64, Ordering::Relaxed);
+                // Only the orders the server accepted count.
+                let accepted = count(&bytes, br#""ok":true"#);
+                totals.orders.fetch_add(accepted, Ordering::Relaxed);
+                let refused = args.batch_size as u64 - accepted;
+                if refused > 0 && totals.errors.fetch_add(refused, Ordering::Relaxed) < 5 {
+                    eprintln!("refused in a batch: {}", String::from_utf8_lossy(&bytes));
+                }
             }
         }
     }
@@ -361,6 +365,11 @@ async fn drive(
         .await
         .add(&local)
         .expect("same bounds");
+}
+
+/// How often `needle` occurs in `haystack`.
+fn count(haystack: &[u8], needle: &[u8]) -> u64 {
+    haystack.windows(needle.len()).filter(|w| w == &needle).count() as u64
 }
 
 fn histogram() -> Histogram<u64> {
