@@ -80,6 +80,10 @@ struct Args {
     /// The server's operator key, to fund the agents.
     #[arg(long, default_value = "load")]
     operator_key: String,
+    /// Threads sending requests (0: one per CPU). On the server's own
+    /// machine, fewer leave it more of the CPU it is measured on.
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
     /// Seed of the order mix.
     #[arg(long, default_value_t = 7)]
     seed: u64,
@@ -474,10 +478,11 @@ async fn drive_flows(
 
 fn main() {
     let args = Args::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if args.threads > 0 {
+        runtime.worker_threads(args.threads);
+    }
+    let runtime = runtime.enable_all().build().expect("runtime");
     runtime.block_on(run(args));
 }
 
