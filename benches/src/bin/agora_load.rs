@@ -373,7 +373,10 @@ async fn drive(
 
 /// How often `needle` occurs in `haystack`.
 fn count(haystack: &[u8], needle: &[u8]) -> u64 {
-    haystack.windows(needle.len()).filter(|w| w == &needle).count() as u64
+    haystack
+        .windows(needle.len())
+        .filter(|w| w == &needle)
+        .count() as u64
 }
 
 fn histogram() -> Histogram<u64> {

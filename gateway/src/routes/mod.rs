@@ -485,18 +485,7 @@ const ROUTES: &[Route] = {
             H::ListRequests,
             "Search requests, newest first.",
         )
-        .query(&[
-            CATEGORY,
-            REQUEST_STATUS,
-            AGENT_READY,
-            TEXT,
-            MIN_PRICE,
-            MAX_PRICE,
-            CURRENCY,
-            MINE,
-            LIMIT,
-            CURSOR,
-        ])
+        .query(&REQUEST_SEARCH)
         .gives(schema::<Page<RequestJson>>),
         r(
             "GET /api/v1/requests/{id}",
@@ -573,17 +562,7 @@ const ROUTES: &[Route] = {
             H::ListListings,
             "Search listings, newest first.",
         )
-        .query(&[
-            CATEGORY,
-            LISTING_STATUS,
-            TEXT,
-            MIN_PRICE,
-            MAX_PRICE,
-            CURRENCY,
-            MINE,
-            LIMIT,
-            CURSOR,
-        ])
+        .query(&LISTING_SEARCH)
         .gives(schema::<Page<ListingJson>>),
         r(
             "GET /api/v1/listings/{id}",

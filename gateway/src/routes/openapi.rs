@@ -110,6 +110,30 @@ pub(super) mod params {
         "Only requests an agent can fulfil alone (or only those it cannot).",
         schema::<bool>,
     );
+    /// The filters (and paging) request and listing searches share.
+    const POST_SEARCH: [Param; 8] = [
+        CATEGORY, TEXT, MIN_PRICE, MAX_PRICE, CURRENCY, MINE, LIMIT, CURSOR,
+    ];
+    /// What a request search reads.
+    pub const REQUEST_SEARCH: [Param; 10] = with(POST_SEARCH, [REQUEST_STATUS, AGENT_READY]);
+    /// What a listing search reads.
+    pub const LISTING_SEARCH: [Param; 9] = with(POST_SEARCH, [LISTING_STATUS]);
+
+    /// `a`, then `b` (`C` is their total length).
+    const fn with<const A: usize, const B: usize, const C: usize>(
+        a: [Param; A],
+        b: [Param; B],
+    ) -> [Param; C] {
+        assert!(A > 0 && A + B == C);
+        let mut out = [a[0]; C];
+        let mut i = 0;
+        while i < C {
+            out[i] = if i < A { a[i] } else { b[i - A] };
+            i += 1;
+        }
+        out
+    }
+
     /// `?status=` of requests.
     pub const REQUEST_STATUS: Param = param("status", "Only this status.", schema::<RequestStatus>);
     /// `?status=` of listings.
