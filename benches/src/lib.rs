@@ -9,6 +9,7 @@
 //! live orders); benchmarks replay it on a copy of the starting market.
 
 pub mod auctions;
+pub mod http1;
 
 use agora_engine::cmd::{AmendOrder, CancelOrder, Deposit, PlaceOrder};
 use agora_engine::units::{

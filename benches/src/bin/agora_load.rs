@@ -28,13 +28,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use clap::{Parser, ValueEnum};
 use hdrhistogram::Histogram;
-use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1::SendRequest;
-use hyper::{Method, Request};
-use hyper_util::rt::TokioIo;
+use agora_benches::http1::Connection;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use tokio::net::TcpStream;
 use tokio::sync::Mutex;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -92,50 +88,25 @@ struct Args {
     asset: String,
 }
 
-type Conn = SendRequest<Full<Bytes>>;
+/// An HTTP method.
+type Method = &'static str;
 
-async fn connect(addr: SocketAddr) -> Conn {
-    let stream = TcpStream::connect(addr)
-        .await
-        .expect("connect to the server");
-    stream.set_nodelay(true).expect("nodelay");
-    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .expect("HTTP handshake");
-    tokio::spawn(connection);
-    sender
+async fn connect(addr: SocketAddr) -> Connection {
+    Connection::open(addr).await.expect("connect to the server")
 }
 
 /// Sends one request; returns status and body.
 async fn send(
-    conn: &mut Conn,
+    conn: &mut Connection,
     method: Method,
     path: &str,
     key: Option<&str>,
     body: Option<String>,
 ) -> (u16, Bytes) {
-    conn.ready().await.expect("connection ready");
-    let mut request = Request::builder()
-        .method(method)
-        .uri(path)
-        .header("host", "agora")
-        .header("content-type", "application/json");
-    if let Some(k) = key {
-        request = request.header("x-api-key", k);
-    }
-    let body = Full::new(Bytes::from(body.unwrap_or_default()));
-    let response = conn
-        .send_request(request.body(body).expect("request"))
+    let body = body.unwrap_or_default();
+    conn.send(method, path, key, body.as_bytes())
         .await
-        .expect("response");
-    let status = response.status().as_u16();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    (status, bytes)
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
 }
 
 /// Registers and funds `n` agents; returns their keys.
@@ -146,7 +117,7 @@ async fn setup_agents(args: &Args) -> Vec<String> {
         let body = format!(r#"{{"name":"load-{i}"}}"#);
         let (status, bytes) = send(
             &mut conn,
-            Method::POST,
+            "POST",
             "/api/v1/agents/register",
             None,
             Some(body),
@@ -159,7 +130,7 @@ async fn setup_agents(args: &Args) -> Vec<String> {
         let deposit = format!(r#"{{"agent_id":"{id}","currency":"CREDITS","amount":"100000000"}}"#);
         let (status, bytes) = send(
             &mut conn,
-            Method::POST,
+            "POST",
             "/api/v1/operator/deposits",
             Some(&args.operator_key),
             Some(deposit),
@@ -210,7 +181,7 @@ impl Mix {
     /// Method, path and body.
     fn next(&mut self, mode: Mode) -> (Method, String, Option<String>) {
         match mode {
-            Mode::Health => (Method::GET, "/health".into(), None),
+            Mode::Health => ("GET", "/health".into(), None),
             Mode::Batch => {
                 let actions: Vec<String> = (0..self.batch_size)
                     .map(|_| {
@@ -219,7 +190,7 @@ impl Mix {
                     })
                     .collect();
                 (
-                    Method::POST,
+                    "POST",
                     "/api/v1/orderbook/orders/batch".into(),
                     Some(format!(r#"{{"actions":[{}]}}"#, actions.join(","))),
                 )
@@ -231,13 +202,13 @@ impl Mix {
                     let i = self.rng.gen_range(0..self.open.len());
                     let id = self.open.swap_remove(i);
                     (
-                        Method::DELETE,
+                        "DELETE",
                         format!("/api/v1/orderbook/orders/{id}"),
                         None,
                     )
                 } else {
                     let body = self.limit_body(roll == 9);
-                    (Method::POST, "/api/v1/orderbook/orders".into(), Some(body))
+                    ("POST", "/api/v1/orderbook/orders".into(), Some(body))
                 }
             }
         }
@@ -337,7 +308,7 @@ async fn drive(
             None => Instant::now(),
         };
         let (method, path, body) = mix.next(args.mode);
-        let is_place = method == Method::POST;
+        let is_place = method == "POST";
         let (status, bytes) = send(&mut conn, method, &path, Some(&key), body).await;
         let micros = started.elapsed().as_micros() as u64;
         if is_place && args.mode == Mode::Orders {
@@ -449,7 +420,7 @@ async fn drive_flows(
             };
             let started = Instant::now();
             let (status, bytes) =
-                send(&mut conn, Method::POST, &path, Some(key), Some(body.into())).await;
+                send(&mut conn, "POST", &path, Some(key), Some(body.into())).await;
             let micros = started.elapsed().as_micros() as u64;
             let measuring = totals.measuring.load(Ordering::Relaxed);
             if measuring {
