@@ -25,10 +25,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use agora_benches::http1::Connection;
 use bytes::Bytes;
 use clap::{Parser, ValueEnum};
 use hdrhistogram::Histogram;
-use agora_benches::http1::Connection;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use tokio::sync::Mutex;
@@ -201,11 +201,7 @@ impl Mix {
                 if roll < 3 && !self.open.is_empty() {
                     let i = self.rng.gen_range(0..self.open.len());
                     let id = self.open.swap_remove(i);
-                    (
-                        "DELETE",
-                        format!("/api/v1/orderbook/orders/{id}"),
-                        None,
-                    )
+                    ("DELETE", format!("/api/v1/orderbook/orders/{id}"), None)
                 } else {
                     let body = self.limit_body(roll == 9);
                     ("POST", "/api/v1/orderbook/orders".into(), Some(body))
