@@ -425,14 +425,9 @@ impl Transactions {
         &self.disputes
     }
 
-    /// Whether transaction `id` is indexed to time out at `deadline`.
-    pub fn is_due_at(&self, deadline: Timestamp, id: TransactionId) -> bool {
-        self.due.contains(deadline, id)
-    }
-
-    /// How many deadlines are indexed.
-    pub fn deadline_count(&self) -> usize {
-        self.due.len()
+    /// Every indexed deadline with its transaction, in time order.
+    pub fn deadlines(&self) -> Vec<(Timestamp, TransactionId)> {
+        self.due.entries()
     }
 
     /// The earliest transaction whose deadline is at or before `time`.

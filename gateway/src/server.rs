@@ -15,8 +15,8 @@ use agora_engine::agents::KeyHash;
 use agora_engine::units::{Amount, Currency};
 use agora_engine::{Answer, Command, EngineConfig, EngineHandle, Query, ThreadOptions};
 use agora_persistence::{
-    recover, spawn_snapshotter, Durability, Journal, JournalWriter, RocksJournal, SnapshotPolicy,
-    WriterOptions,
+    recover, spawn_snapshotter, BeforeFirst, Durability, Journal, JournalWriter, RocksJournal,
+    SnapshotPolicy, WriterOptions,
 };
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -97,7 +97,7 @@ pub async fn serve(
         DurabilityMode::Buffered => Durability::Buffered,
     };
     let path = config.data_dir.join("journal");
-    let mut journal = if config.repair {
+    let journal = if config.repair {
         warn!("--repair: a damaged journal is cut at the damage");
         RocksJournal::open_repairing(&path, durability)?
     } else {
@@ -112,12 +112,8 @@ pub async fn serve(
         replayed = recovered.replayed,
         last_seq = recovered.last_seq,
         elapsed_ms = recovered.elapsed.as_millis() as u64,
-        digest = %hex(&recovered.market.state_digest()),
         "recovered the market"
     );
-    // The replayed records' wallet entries that a crash kept from the
-    // ledger.
-    journal.add_ledger(&recovered.ledger, recovered.last_seq)?;
     let market = recovered.market;
     let Ok(Answer::ApiKeys(keys)) = market.query(&Query::ApiKeys) else {
         unreachable!("the key query answers keys")
@@ -143,8 +139,23 @@ pub async fn serve(
         ..SnapshotPolicy::default()
     };
     let ledger = Arc::new(journal.share());
-    let (feed, snapshotter) =
-        spawn_snapshotter(market.clone(), recovered.last_seq, journal.share(), policy)?;
+    // Off the start-up path, on the snapshotter's thread before anything
+    // else: the replayed records' wallet entries that a crash kept from
+    // the ledger (the ledger may trail the journal anyway), and the
+    // recovered state's digest (seconds over millions of transactions).
+    let (backlog, through) = (recovered.ledger, recovered.last_seq);
+    let before_first: BeforeFirst<RocksJournal> = Box::new(move |market, journal| {
+        journal.add_ledger(&backlog, through)?;
+        info!(digest = %hex(&market.state_digest()), "recovered state digest");
+        Ok(())
+    });
+    let (feed, snapshotter) = spawn_snapshotter(
+        market.clone(),
+        recovered.last_seq,
+        journal.share(),
+        policy,
+        before_first,
+    )?;
     let (writer, writer_thread) = JournalWriter::spawn(
         journal,
         recovered.last_seq + 1,

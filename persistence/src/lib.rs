@@ -32,5 +32,7 @@ pub use ledger::LedgerEntry;
 pub use memory::MemoryJournal;
 pub use recovery::{recover, Recovered};
 pub use rocks::{Durability, RocksJournal};
-pub use snapshotter::{spawn_snapshotter, SnapshotFeed, SnapshotPolicy, SnapshotThread};
+pub use snapshotter::{
+    spawn_snapshotter, BeforeFirst, SnapshotFeed, SnapshotPolicy, SnapshotThread,
+};
 pub use writer::{JournalWriter, Release, WriterOptions};

@@ -70,19 +70,27 @@ pub type SnapshotThread = JoinHandle<Result<Option<u64>, JournalError>>;
 /// Batches the snapshotter may lag behind before the writer waits.
 const FEED_CAPACITY: usize = 4_096;
 
+/// Work for the snapshotter's thread before its first batch, on its copy
+/// of the market and its journal handle: what start-up need not wait for.
+pub type BeforeFirst<J> = Box<dyn FnOnce(&Market, &mut J) -> Result<(), JournalError> + Send>;
+
 /// Starts the snapshotter on `market` (the state after record
-/// `last_seq`), saving into `journal` (a handle of its own).
-/// The thread ends when every feed is dropped.
+/// `last_seq`), saving into `journal` (a handle of its own); it runs
+/// `before_first` first. The thread ends when every feed is dropped.
 pub fn spawn_snapshotter<J: Journal>(
     market: Market,
     last_seq: u64,
-    journal: J,
+    mut journal: J,
     policy: SnapshotPolicy,
+    before_first: BeforeFirst<J>,
 ) -> std::io::Result<(SnapshotFeed, SnapshotThread)> {
     let (feed, batches) = crossbeam_channel::bounded(FEED_CAPACITY);
     let thread = std::thread::Builder::new()
         .name("agora-snapshot".into())
-        .spawn(move || run(market, last_seq, journal, policy, batches))?;
+        .spawn(move || {
+            before_first(&market, &mut journal)?;
+            run(market, last_seq, journal, policy, batches)
+        })?;
     Ok((SnapshotFeed(feed), thread))
 }
 

@@ -460,7 +460,14 @@ fn the_snapshotter_snapshots_a_replayed_copy_and_recovery_uses_it() {
         keep: 2,
     };
     let empty = Market::new(EngineConfig::default());
-    let (feed, snapshotter) = spawn_snapshotter(empty.clone(), 0, journal.share(), policy).unwrap();
+    let (feed, snapshotter) = spawn_snapshotter(
+        empty.clone(),
+        0,
+        journal.share(),
+        policy,
+        Box::new(|_, _| Ok(())),
+    )
+    .unwrap();
     let check = Check {
         appended: Arc::new(AtomicU64::new(u64::MAX)),
         released_inputs: 0,

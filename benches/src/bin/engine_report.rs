@@ -2,9 +2,11 @@
 //! latency on the mixed workload (1 and 100 assets), throughput through the
 //! engine thread with its channel, auctions (bids on one hot English
 //! auction, 100k auctions closed by one tick), and memory per resting
-//! order at 1M resting orders.
+//! order at 1M resting orders. `--restart` instead journals 10M commands
+//! in RocksDB with a snapshot 1M commands before the end, and times a
+//! restart over them.
 //!
-//! `cargo run --release -p agora-benches --bin engine-report [-- --quick] [--commands N] [--assets N] [--engine-only] [--memory] [--auctions]`
+//! `cargo run --release -p agora-benches --bin engine-report [-- --quick] [--commands N] [--assets N] [--engine-only] [--memory] [--auctions] [--restart]`
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
@@ -67,6 +69,10 @@ fn main() {
     let shapes = [(1, 10_000), (100, 100), (100, 10_000)];
     // `--engine-only` skips the channel, journal and recovery figures.
     let engine_only = args.iter().any(|a| a == "--engine-only");
+    if args.iter().any(|a| a == "--restart") {
+        restart(if quick { 1_000_000 } else { 10_000_000 });
+        return;
+    }
     // `--auctions` runs only the auction figures.
     if args.iter().any(|a| a == "--auctions") {
         auctions(if quick { 200_000 } else { 2_000_000 });
@@ -346,6 +352,92 @@ fn through_journal(w: &Workload, no_journal: f64) {
             ms(paced, 0.999),
         );
     }
+}
+
+/// A restart over `total` journaled commands (the 1-asset mixed workload
+/// in RocksDB, in 1024-command frames) whose newest snapshot is a tenth of
+/// them old: what the server does before it listens (open the store,
+/// restore the snapshot, replay the rest, check every invariant, copy the
+/// market for the snapshotter, whose thread then stores the replayed
+/// wallet-ledger entries and logs the digest, timed apart).
+fn restart(total: usize) {
+    let started = Instant::now();
+    let w = mixed(MixedConfig {
+        assets: 1,
+        depth_per_book: 10_000,
+        commands: total,
+        ..MixedConfig::default()
+    });
+    let snapshot_at = total - total / 10;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut journal = RocksJournal::open(dir.path(), Durability::Buffered).expect("open RocksDB");
+    let mut market = w.market.clone();
+    let mut events = Vec::new();
+    for (i, chunk) in w.commands.chunks(1024).enumerate() {
+        let first = i * 1024;
+        journal
+            .append(first as u64 + 1, chunk)
+            .expect("journal the commands");
+        if first < snapshot_at {
+            for input in &chunk[..chunk.len().min(snapshot_at - first)] {
+                events.clear();
+                market.apply(input, &mut events).expect("accepted");
+            }
+            if first + chunk.len() >= snapshot_at {
+                journal
+                    .save_snapshot(snapshot_at as u64, &market.snapshot())
+                    .expect("save the snapshot");
+            }
+        }
+    }
+    drop(journal);
+    println!(
+        "
+== restart over {total} journaled commands, snapshot {} commands old (prepared in {:.1?})",
+        total - snapshot_at,
+        started.elapsed()
+    );
+    {
+        // The snapshot's parts, apart: reading it from the store, and
+        // decoding it (with the invariant checks).
+        let journal = RocksJournal::open(dir.path(), Durability::Sync).expect("reopen RocksDB");
+        let started = Instant::now();
+        let bytes = journal
+            .load_snapshot(snapshot_at as u64)
+            .expect("read the snapshot");
+        let read = started.elapsed();
+        let started = Instant::now();
+        Market::from_snapshot(&bytes).expect("decode the snapshot");
+        println!(
+            "   its snapshot: {:.0} MB, read in {read:.2?}, decoded and checked in {:.2?}",
+            bytes.len() as f64 / 1e6,
+            started.elapsed()
+        );
+    }
+    let started = Instant::now();
+    let mut journal = RocksJournal::open(dir.path(), Durability::Sync).expect("reopen RocksDB");
+    let opened = started.elapsed();
+    let recovered = recover(&journal, w.market.config().clone()).expect("recovers");
+    let copy = recovered.market.clone();
+    let elapsed = started.elapsed();
+    assert_eq!(recovered.last_seq, total as u64);
+    println!(
+        "   restart: {elapsed:.2?} until it could listen (opening the store {opened:.1?}, recovery {:.2?}: {} commands replayed = {:.2} M/s)",
+        recovered.elapsed,
+        recovered.replayed,
+        recovered.replayed as f64 / recovered.elapsed.as_secs_f64() / 1e6
+    );
+    let started = Instant::now();
+    journal
+        .add_ledger(&recovered.ledger, recovered.last_seq)
+        .expect("store the ledger");
+    let digest = copy.state_digest();
+    println!(
+        "   then in the background: {} wallet-ledger entries stored and the digest logged in {:.2?}",
+        recovered.ledger.len(),
+        started.elapsed()
+    );
+    assert_eq!(recovered.market.state_digest(), digest);
 }
 
 /// Recovery speed: decoding and replaying a journal of the whole stream on
