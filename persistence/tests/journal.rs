@@ -168,6 +168,37 @@ fn snapshots_and_pruning_work_on_rocksdb() {
 }
 
 #[test]
+fn snapshots_of_a_store_without_the_index_are_listed_after_reopening() {
+    // A store written before snapshots had an index: its snapshots sit
+    // only in their own column family.
+    let dir = tempfile::tempdir().unwrap();
+    let (market, _) = apply_all(&stream(100));
+    {
+        let mut options = rocksdb::Options::default();
+        options.create_if_missing(true);
+        options.create_missing_column_families(true);
+        let db =
+            rocksdb::DB::open_cf(&options, dir.path(), ["journal", "snapshots", "ledger"]).unwrap();
+        let snapshots = db.cf_handle("snapshots").unwrap();
+        db.put_cf(snapshots, 100u64.to_be_bytes(), market.snapshot())
+            .unwrap();
+    }
+    let mut journal = RocksJournal::open(dir.path(), Durability::Sync).unwrap();
+    assert_eq!(journal.snapshots(), Ok(vec![100]));
+    let recovered = recover(&journal, EngineConfig::default()).unwrap();
+    assert_eq!(recovered.snapshot, Some(100));
+    assert_eq!(recovered.market.state_digest(), market.state_digest());
+    journal.delete_snapshot(100).unwrap();
+    drop(journal);
+    let journal = RocksJournal::open(dir.path(), Durability::Sync).unwrap();
+    assert_eq!(
+        journal.snapshots(),
+        Ok(vec![]),
+        "deleted from the index too"
+    );
+}
+
+#[test]
 fn recovery_rebuilds_the_exact_state() {
     // Replaying the journal gives the digest the engine had.
     let dir = tempfile::tempdir().unwrap();

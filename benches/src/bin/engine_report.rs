@@ -402,6 +402,9 @@ fn restart(total: usize) {
         // decoding it (with the invariant checks).
         let journal = RocksJournal::open(dir.path(), Durability::Sync).expect("reopen RocksDB");
         let started = Instant::now();
+        journal.snapshots().expect("list the snapshots");
+        let listed = started.elapsed();
+        let started = Instant::now();
         let bytes = journal
             .load_snapshot(snapshot_at as u64)
             .expect("read the snapshot");
@@ -409,7 +412,7 @@ fn restart(total: usize) {
         let started = Instant::now();
         Market::from_snapshot(&bytes).expect("decode the snapshot");
         println!(
-            "   its snapshot: {:.0} MB, read in {read:.2?}, decoded and checked in {:.2?}",
+            "   its snapshot: {:.0} MB, listed in {listed:.2?}, read in {read:.2?}, decoded and checked in {:.2?}",
             bytes.len() as f64 / 1e6,
             started.elapsed()
         );
