@@ -129,8 +129,16 @@ pub trait Journal: Send + 'static {
     /// The records after which snapshots are stored, newest first.
     fn snapshots(&self) -> Result<Vec<u64>, JournalError>;
 
-    /// The snapshot stored after record `seq`.
-    fn load_snapshot(&self, seq: u64) -> Result<Vec<u8>, JournalError>;
+    /// Hands the snapshot stored after record `seq` to `read`, in place
+    /// where the store can (a snapshot can be hundreds of megabytes).
+    fn read_snapshot(&self, seq: u64, read: &mut dyn FnMut(&[u8])) -> Result<(), JournalError>;
+
+    /// A copy of the snapshot stored after record `seq`.
+    fn load_snapshot(&self, seq: u64) -> Result<Vec<u8>, JournalError> {
+        let mut bytes = Vec::new();
+        self.read_snapshot(seq, &mut |stored| bytes = stored.to_vec())?;
+        Ok(bytes)
+    }
 
     /// Deletes the snapshot stored after record `seq`.
     fn delete_snapshot(&mut self, seq: u64) -> Result<(), JournalError>;

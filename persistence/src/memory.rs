@@ -117,11 +117,13 @@ impl Journal for MemoryJournal {
         Ok(self.snapshots.keys().rev().copied().collect())
     }
 
-    fn load_snapshot(&self, seq: u64) -> Result<Vec<u8>, JournalError> {
-        self.snapshots
+    fn read_snapshot(&self, seq: u64, read: &mut dyn FnMut(&[u8])) -> Result<(), JournalError> {
+        let bytes = self
+            .snapshots
             .get(&seq)
-            .cloned()
-            .ok_or_else(|| JournalError::Store(format!("no snapshot after record {seq}")))
+            .ok_or_else(|| JournalError::Store(format!("no snapshot after record {seq}")))?;
+        read(bytes);
+        Ok(())
     }
 
     fn delete_snapshot(&mut self, seq: u64) -> Result<(), JournalError> {

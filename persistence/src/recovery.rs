@@ -41,12 +41,20 @@ pub fn recover(journal: &dyn Journal, config: EngineConfig) -> Result<Recovered,
     let mut skipped = Vec::new();
     let mut start = None;
     for seq in journal.snapshots()? {
-        let restored = journal.load_snapshot(seq).and_then(|bytes| {
-            Market::from_snapshot(&bytes).map_err(|e| JournalError::Corrupt {
-                seq,
-                reason: e.to_string(),
+        let mut decoded = None;
+        let restored = journal
+            .read_snapshot(seq, &mut |bytes| {
+                decoded = Some(Market::from_snapshot(bytes));
             })
-        });
+            .and_then(|()| {
+                decoded
+                    .take()
+                    .expect("a snapshot read is handed over")
+                    .map_err(|e| JournalError::Corrupt {
+                        seq,
+                        reason: e.to_string(),
+                    })
+            });
         match restored {
             Ok(market) if *market.config() == config => {
                 start = Some((market, seq));

@@ -423,11 +423,14 @@ impl Journal for RocksJournal {
             .collect()
     }
 
-    fn load_snapshot(&self, seq: u64) -> Result<Vec<u8>, JournalError> {
-        self.db
-            .get_cf(self.snapshots_cf(), key(seq))
+    fn read_snapshot(&self, seq: u64, read: &mut dyn FnMut(&[u8])) -> Result<(), JournalError> {
+        let bytes = self
+            .db
+            .get_pinned_cf(self.snapshots_cf(), key(seq))
             .map_err(store)?
-            .ok_or_else(|| JournalError::Store(format!("no snapshot after record {seq}")))
+            .ok_or_else(|| JournalError::Store(format!("no snapshot after record {seq}")))?;
+        read(&bytes);
+        Ok(())
     }
 
     fn delete_snapshot(&mut self, seq: u64) -> Result<(), JournalError> {

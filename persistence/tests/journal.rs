@@ -385,8 +385,8 @@ impl Journal for CountingJournal {
     fn snapshots(&self) -> Result<Vec<u64>, JournalError> {
         self.inner.snapshots()
     }
-    fn load_snapshot(&self, seq: u64) -> Result<Vec<u8>, JournalError> {
-        self.inner.load_snapshot(seq)
+    fn read_snapshot(&self, seq: u64, read: &mut dyn FnMut(&[u8])) -> Result<(), JournalError> {
+        self.inner.read_snapshot(seq, read)
     }
     fn delete_snapshot(&mut self, seq: u64) -> Result<(), JournalError> {
         self.inner.delete_snapshot(seq)
