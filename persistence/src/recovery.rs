@@ -72,21 +72,37 @@ pub fn recover(journal: &dyn Journal, config: EngineConfig) -> Result<Recovered,
     // again: stored groups never overlap.
     let ledger_through = journal.ledger_through()?;
     let mut replayed = 0;
-    journal.read_from(last_seq + 1, &mut |seq, input| {
-        events.clear();
-        market
-            .apply(&input, &mut events)
-            .map_err(|reject| JournalError::Diverged {
-                seq,
-                reason: format!("{reject:?}"),
-            })?;
-        if seq > ledger_through {
-            ledger::collect(seq, input.time, &events, &mut entries);
-        }
-        last_seq = seq;
-        replayed += 1;
-        Ok(())
-    })?;
+    journal
+        .read_from(last_seq + 1, &mut |seq, input| {
+            events.clear();
+            market
+                .apply(&input, &mut events)
+                .map_err(|reject| JournalError::Diverged {
+                    seq,
+                    reason: format!("{reject:?}"),
+                })?;
+            if seq > ledger_through {
+                ledger::collect(seq, input.time, &events, &mut entries);
+            }
+            last_seq = seq;
+            replayed += 1;
+            Ok(())
+        })
+        .map_err(|e| match e {
+            // The records before the snapshots are pruned: say why none of the
+            // snapshots could be used, which is the damage to repair.
+            JournalError::Gap { .. } if !skipped.is_empty() => {
+                let why: Vec<String> = skipped
+                    .iter()
+                    .map(|(seq, reason)| format!("the one after record {seq}: {reason}"))
+                    .collect();
+                JournalError::Store(format!(
+                "no snapshot could be restored ({}), and the records before them are pruned ({e})",
+                why.join("; ")
+            ))
+            }
+            e => e,
+        })?;
     // Replay applies commands one by one; what they built must still be a
     // valid market (a snapshot restore checks this on its own).
     if replayed > 0 {

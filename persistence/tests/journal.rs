@@ -288,6 +288,25 @@ fn a_damaged_snapshot_falls_back_to_an_older_one() {
 }
 
 #[test]
+fn with_every_snapshot_damaged_and_the_records_before_them_pruned_start_up_names_the_damage() {
+    let (_, accepted) = apply_all(&stream(600));
+    let mut journal = journal_with_snapshots(&accepted, &[100, 250]);
+    journal.delete_records_through(100).unwrap();
+    journal.damage_snapshot(100);
+    journal.damage_snapshot(250);
+    let Err(JournalError::Store(why)) = recover(&journal, EngineConfig::default()) else {
+        panic!("recovery cannot succeed without a snapshot or the early records");
+    };
+    assert!(
+        why.contains("no snapshot could be restored")
+            && why.contains("after record 250")
+            && why.contains("after record 100")
+            && why.contains("checksum"),
+        "{why}"
+    );
+}
+
+#[test]
 fn pruning_keeps_what_recovery_needs() {
     // With two snapshots kept, records up to the older one go; recovery
     // still works, even from the older snapshot.
