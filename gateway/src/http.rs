@@ -18,6 +18,11 @@ use agora_engine::units::Amount;
 use crate::error::ApiError;
 use schemars::JsonSchema;
 
+/// Items per page when a request does not say (`?limit=`).
+pub const LIMIT_DEFAULT: usize = 100;
+/// Items per page at most.
+pub const LIMIT_MAX: usize = 500;
+
 /// A body that must be empty or `{}` (for actions that take no input).
 #[derive(serde::Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -106,11 +111,14 @@ impl Call {
             .transpose()
     }
 
-    /// `?limit=`: 1–500, default 100.
+    /// `?limit=`: 1–[`LIMIT_MAX`], default [`LIMIT_DEFAULT`].
     pub fn limit(&self) -> Result<usize, ApiError> {
-        let limit = self.param_as::<usize>("limit")?.unwrap_or(100);
-        if !(1..=500).contains(&limit) {
-            return Err(ApiError::invalid("limit", "must be between 1 and 500"));
+        let limit = self.param_as::<usize>("limit")?.unwrap_or(LIMIT_DEFAULT);
+        if !(1..=LIMIT_MAX).contains(&limit) {
+            return Err(ApiError::invalid(
+                "limit",
+                format!("must be between 1 and {LIMIT_MAX}"),
+            ));
         }
         Ok(limit)
     }

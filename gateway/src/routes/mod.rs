@@ -1110,7 +1110,11 @@ fn parse_id(text: &str, what: &str) -> Result<u64, ApiError> {
     text.parse::<u64>().map_err(|_| ApiError::not_found(what))
 }
 
-/// The request's `Idempotency-Key`, if any (1–56 printable characters).
+/// Characters in an `Idempotency-Key`, at most.
+const IDEMPOTENCY_KEY_MAX: usize = 56;
+
+/// The request's `Idempotency-Key`, if any (1–[`IDEMPOTENCY_KEY_MAX`]
+/// printable characters).
 fn idempotency_key(call: &Call) -> Result<Option<IdempotencyKey>, ApiError> {
     let Some(value) = call.headers.get("idempotency-key") else {
         return Ok(None);
@@ -1118,10 +1122,10 @@ fn idempotency_key(call: &Call) -> Result<Option<IdempotencyKey>, ApiError> {
     let text = value
         .to_str()
         .map_err(|_| ApiError::invalid("Idempotency-Key", "must be printable ASCII"))?;
-    if text.len() > 56 {
+    if text.len() > IDEMPOTENCY_KEY_MAX {
         return Err(ApiError::invalid(
             "Idempotency-Key",
-            "must be at most 56 characters",
+            format!("must be at most {IDEMPOTENCY_KEY_MAX} characters"),
         ));
     }
     IdempotencyKey::new(text)

@@ -15,7 +15,9 @@ use schemars::generate::SchemaSettings;
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde_json::{json, Map, Value};
 
-use super::{Access, Body, ROUTES};
+use super::orderbook::{DEPTH_DEFAULT, DEPTH_MAX};
+use super::{Access, Body, IDEMPOTENCY_KEY_MAX, ROUTES};
+use crate::http::{LIMIT_DEFAULT, LIMIT_MAX};
 
 /// Writes a type's schema among the document's components (when it has a
 /// name) and gives the schema to use in its place: a reference, or the
@@ -48,11 +50,11 @@ fn text(_: &mut SchemaGenerator) -> Schema {
 }
 
 fn limit(_: &mut SchemaGenerator) -> Schema {
-    json_schema!({"type": "integer", "minimum": 1, "maximum": 500, "default": 100})
+    json_schema!({"type": "integer", "minimum": 1, "maximum": LIMIT_MAX, "default": LIMIT_DEFAULT})
 }
 
 fn depth(_: &mut SchemaGenerator) -> Schema {
-    json_schema!({"type": "integer", "minimum": 1, "maximum": 1000, "default": 20})
+    json_schema!({"type": "integer", "minimum": 1, "maximum": DEPTH_MAX, "default": DEPTH_DEFAULT})
 }
 
 fn order_status(_: &mut SchemaGenerator) -> Schema {
@@ -232,11 +234,11 @@ fn build() -> Value {
                 "content": {"application/json": {"schema": body(&mut bodies)}},
             });
         }
-        if route.method() == "POST" {
+        if matches!(route.method(), "POST" | "PATCH") {
             parameters.push(json!({
                 "name": "Idempotency-Key", "in": "header", "required": false,
                 "description": "Same key and body: the first answer again, no second effect. Same key, other body: 422.",
-                "schema": {"type": "string", "maxLength": 56},
+                "schema": {"type": "string", "maxLength": IDEMPOTENCY_KEY_MAX},
             }));
         }
         parameters.extend(route.query.iter().map(|p| {

@@ -21,6 +21,11 @@ use crate::money::Fixed;
 use crate::views::{BookJson, FillJson, OrderJson, OrderWithFills, Page, PublicTradeJson};
 use schemars::JsonSchema;
 
+/// Price levels per side of a book answer when a request does not say.
+pub(super) const DEPTH_DEFAULT: u32 = 20;
+/// Price levels per side at most.
+pub(super) const DEPTH_MAX: u32 = 1_000;
+
 /// Orders or cancels in one batch request, at most.
 const BATCH_MAX: usize = 100;
 
@@ -426,9 +431,12 @@ pub async fn list(state: &State, call: &Call, caller: Caller) -> Result<Out, Api
 /// `GET /api/v1/orderbook/{asset}?depth=`: aggregated levels (default 20),
 /// best bid and ask, spread, last price.
 pub async fn book(state: &State, call: &Call, asset: &str) -> Result<Out, ApiError> {
-    let levels = call.param_as::<u32>("depth")?.unwrap_or(20);
-    if !(1..=1_000).contains(&levels) {
-        return Err(ApiError::invalid("depth", "must be between 1 and 1000"));
+    let levels = call.param_as::<u32>("depth")?.unwrap_or(DEPTH_DEFAULT);
+    if !(1..=DEPTH_MAX).contains(&levels) {
+        return Err(ApiError::invalid(
+            "depth",
+            format!("must be between 1 and {DEPTH_MAX}"),
+        ));
     }
     let Answer::Depth(depth) = state
         .ask(Query::Depth {

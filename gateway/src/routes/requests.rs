@@ -271,13 +271,7 @@ pub async fn offers(state: &State, agent: AgentId, id: &str) -> Result<Out, ApiE
         .iter()
         .map(|o| OfferJson::new(o, &state.directory))
         .collect();
-    Ok(Out::json(
-        StatusCode::OK,
-        &Page {
-            items,
-            next_cursor: None,
-        },
-    ))
+    Ok(Out::json(StatusCode::OK, &Page::whole(items)))
 }
 
 /// `GET /api/v1/offers/{id}`.
