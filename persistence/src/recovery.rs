@@ -35,7 +35,8 @@ pub struct Recovered {
 /// Every record was an accepted command, so a rejection on replay means
 /// the journal belongs to another engine version or configuration:
 /// recovery stops with [`JournalError::Diverged`]. Records missing after
-/// the chosen starting point stop it with [`JournalError::Gap`].
+/// the chosen starting point stop it with [`JournalError::Gap`], or, when
+/// every snapshot was skipped, with why each one was.
 pub fn recover(journal: &dyn Journal, config: EngineConfig) -> Result<Recovered, JournalError> {
     let started = Instant::now();
     let mut skipped = Vec::new();
@@ -88,20 +89,9 @@ pub fn recover(journal: &dyn Journal, config: EngineConfig) -> Result<Recovered,
             replayed += 1;
             Ok(())
         })
-        .map_err(|e| match e {
-            // The records before the snapshots are pruned: say why none of the
-            // snapshots could be used, which is the damage to repair.
-            JournalError::Gap { .. } if !skipped.is_empty() => {
-                let why: Vec<String> = skipped
-                    .iter()
-                    .map(|(seq, reason)| format!("the one after record {seq}: {reason}"))
-                    .collect();
-                JournalError::Store(format!(
-                "no snapshot could be restored ({}), and the records before them are pruned ({e})",
-                why.join("; ")
-            ))
-            }
-            e => e,
+        .map_err(|e| match snapshot {
+            None => unusable_snapshots(e, &skipped),
+            Some(_) => e,
         })?;
     // Replay applies commands one by one; what they built must still be a
     // valid market (a snapshot restore checks this on its own).
@@ -122,4 +112,21 @@ pub fn recover(journal: &dyn Journal, config: EngineConfig) -> Result<Recovered,
         elapsed: started.elapsed(),
         ledger: entries,
     })
+}
+
+/// Error `e` of a replay that no snapshot could start: a gap there means
+/// the records before the `skipped` snapshots are pruned, so it says why
+/// none could be used, which is the damage to repair.
+fn unusable_snapshots(e: JournalError, skipped: &[(u64, String)]) -> JournalError {
+    if !matches!(e, JournalError::Gap { .. }) || skipped.is_empty() {
+        return e;
+    }
+    let why: Vec<String> = skipped
+        .iter()
+        .map(|(seq, reason)| format!("the one after record {seq}: {reason}"))
+        .collect();
+    JournalError::Store(format!(
+        "no snapshot could be restored ({}), and the records before them are pruned ({e})",
+        why.join("; ")
+    ))
 }

@@ -113,9 +113,7 @@ fn run<J: Journal>(
             // Replay this batch and every one queued behind it (up to a
             // bound), then store their ledger entries in one write: under
             // load, one RocksDB write covers many batches.
-            if !closed {
-                std::thread::sleep(GATHER);
-            }
+            std::thread::sleep(GATHER);
             entries.clear();
             let mut batch = Some(first);
             let mut drained = 0;
