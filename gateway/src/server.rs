@@ -15,8 +15,8 @@ use agora_engine::agents::KeyHash;
 use agora_engine::units::{Amount, Currency};
 use agora_engine::{Answer, Command, EngineConfig, EngineHandle, Query, ThreadOptions};
 use agora_persistence::{
-    recover, spawn_snapshotter, BeforeFirst, Durability, Journal, JournalWriter, RocksJournal,
-    SnapshotPolicy, WriterOptions,
+    recover, recover_through, spawn_snapshotter, Durability, Journal, JournalWriter, RocksJournal,
+    SnapshotPolicy, StartingCopy, WriterOptions,
 };
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -139,23 +139,21 @@ pub async fn serve(
         ..SnapshotPolicy::default()
     };
     let ledger = Arc::new(journal.share());
-    // Off the start-up path, on the snapshotter's thread before anything
-    // else: the replayed records' wallet entries that a crash kept from
-    // the ledger (the ledger may trail the journal anyway), and the
-    // recovered state's digest (seconds over millions of transactions).
-    let (backlog, through) = (recovered.ledger, recovered.last_seq);
-    let before_first: BeforeFirst<RocksJournal> = Box::new(move |market, journal| {
-        journal.add_ledger(&backlog, through)?;
-        info!(digest = %hex(&market.state_digest()), "recovered state digest");
-        Ok(())
+    // Off the start-up path, on the snapshotter's thread: its own copy of
+    // the market, rebuilt as recovery built the engine's (copying the
+    // engine's would hold start-up for a second at millions of
+    // transactions), the replayed records' wallet entries that a crash
+    // kept from the ledger (the ledger may trail the journal anyway), and
+    // the recovered state's digest.
+    let through = recovered.last_seq;
+    let starting_copy: StartingCopy<RocksJournal> = Box::new(move |journal| {
+        let copy = recover_through(journal, EngineConfig::default(), through)?;
+        journal.add_ledger(&copy.ledger, through)?;
+        info!(digest = %hex(&copy.market.state_digest()), "recovered state digest");
+        Ok(copy.market)
     });
-    let (feed, snapshotter) = spawn_snapshotter(
-        market.clone(),
-        recovered.last_seq,
-        journal.share(),
-        policy,
-        before_first,
-    )?;
+    let (feed, snapshotter) =
+        spawn_snapshotter(starting_copy, recovered.last_seq, journal.share(), policy)?;
     let (writer, writer_thread) = JournalWriter::spawn(
         journal,
         recovered.last_seq + 1,

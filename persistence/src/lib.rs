@@ -13,7 +13,9 @@
 //!   and only then hands it to a [`Release`], so the engine applies the
 //!   next batch while this one is made durable.
 //! - [`recover`]: restores the newest good snapshot and replays the
-//!   records after it; [`prune`] drops what recovery no longer needs.
+//!   records after it (reading and decoding on a second thread);
+//!   [`recover_through`] rebuilds the same state again later;
+//!   [`prune`] drops what recovery no longer needs.
 //! - [`spawn_snapshotter`]: keeps a copy of the market by replaying each
 //!   durable batch, and snapshots that copy now and then, so the engine
 //!   never pauses for a snapshot.
@@ -30,9 +32,9 @@ mod writer;
 pub use journal::{prune, BackgroundSync, Journal, JournalError};
 pub use ledger::LedgerEntry;
 pub use memory::MemoryJournal;
-pub use recovery::{recover, Recovered};
+pub use recovery::{recover, recover_through, Recovered};
 pub use rocks::{Durability, RocksJournal};
 pub use snapshotter::{
-    spawn_snapshotter, BeforeFirst, SnapshotFeed, SnapshotPolicy, SnapshotThread,
+    spawn_snapshotter, SnapshotFeed, SnapshotPolicy, SnapshotThread, StartingCopy,
 };
 pub use writer::{JournalWriter, Release, WriterOptions};

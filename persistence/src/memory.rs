@@ -31,6 +31,18 @@ impl MemoryJournal {
             bytes[last] ^= 1;
         }
     }
+
+    /// Flips one bit of record `seq`; for tests of how recovery refuses
+    /// a damaged journal.
+    pub fn damage_record(&mut self, seq: u64) {
+        let index = seq
+            .checked_sub(self.pruned + 1)
+            .and_then(|i| usize::try_from(i).ok());
+        if let Some(bytes) = index.and_then(|i| self.records.get_mut(i)) {
+            let last = bytes.len() - 1;
+            bytes[last] ^= 1;
+        }
+    }
 }
 
 impl Journal for MemoryJournal {

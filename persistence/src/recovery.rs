@@ -1,9 +1,10 @@
 //! Rebuilding the engine's state: the newest snapshot that restores, then
 //! the journal's records after it.
 
+use std::ops::RangeInclusive;
 use std::time::{Duration, Instant};
 
-use agora_engine::{EngineConfig, Market};
+use agora_engine::{EngineConfig, Input, Market};
 
 use crate::journal::{Journal, JournalError};
 use crate::ledger::{self, LedgerEntry};
@@ -37,11 +38,31 @@ pub struct Recovered {
 /// recovery stops with [`JournalError::Diverged`]. Records missing after
 /// the chosen starting point stop it with [`JournalError::Gap`], or, when
 /// every snapshot was skipped, with why each one was.
-pub fn recover(journal: &dyn Journal, config: EngineConfig) -> Result<Recovered, JournalError> {
+pub fn recover(
+    journal: &(dyn Journal + Sync),
+    config: EngineConfig,
+) -> Result<Recovered, JournalError> {
+    recover_through(journal, config, u64::MAX)
+}
+
+/// Like [`recover`], stopping after record `through`: the state the
+/// engine had right after it, even while the journal has since grown.
+/// Recovery is deterministic, so this rebuilds exactly what an earlier
+/// [`recover`] that ended at `through` did (a second copy of the market,
+/// made on another thread without stopping the first).
+pub fn recover_through(
+    journal: &(dyn Journal + Sync),
+    config: EngineConfig,
+    through: u64,
+) -> Result<Recovered, JournalError> {
     let started = Instant::now();
     let mut skipped = Vec::new();
     let mut start = None;
-    for seq in journal.snapshots()? {
+    for seq in journal
+        .snapshots()?
+        .into_iter()
+        .filter(|&seq| seq <= through)
+    {
         let mut decoded = None;
         let restored = journal
             .read_snapshot(seq, &mut |bytes| {
@@ -73,26 +94,32 @@ pub fn recover(journal: &dyn Journal, config: EngineConfig) -> Result<Recovered,
     // again: stored groups never overlap.
     let ledger_through = journal.ledger_through()?;
     let mut replayed = 0;
-    journal
-        .read_from(last_seq + 1, &mut |seq, input| {
-            events.clear();
-            market
-                .apply(&input, &mut events)
-                .map_err(|reject| JournalError::Diverged {
-                    seq,
-                    reason: format!("{reject:?}"),
-                })?;
-            if seq > ledger_through {
-                ledger::collect(seq, input.time, &events, &mut entries);
-            }
-            last_seq = seq;
-            replayed += 1;
-            Ok(())
-        })
-        .map_err(|e| match snapshot {
-            None => unusable_snapshots(e, &skipped),
-            Some(_) => e,
-        })?;
+    let from = last_seq + 1;
+    let mut apply = |seq: u64, input: Input| {
+        events.clear();
+        market
+            .apply(&input, &mut events)
+            .map_err(|reject| JournalError::Diverged {
+                seq,
+                reason: format!("{reject:?}"),
+            })?;
+        if seq > ledger_through {
+            ledger::collect(seq, input.time, &events, &mut entries);
+        }
+        last_seq = seq;
+        replayed += 1;
+        Ok(())
+    };
+    replay_pipelined(journal, from..=through, &mut apply).map_err(|e| match snapshot {
+        None => unusable_snapshots(e, &skipped),
+        Some(_) => e,
+    })?;
+    if through != u64::MAX && last_seq != through {
+        return Err(JournalError::Gap {
+            expected: last_seq + 1,
+            found: through + 1,
+        });
+    }
     // Replay applies commands one by one; what they built must still be a
     // valid market (a snapshot restore checks this on its own).
     if replayed > 0 {
@@ -111,6 +138,67 @@ pub fn recover(journal: &dyn Journal, config: EngineConfig) -> Result<Recovered,
         replayed,
         elapsed: started.elapsed(),
         ledger: entries,
+    })
+}
+
+/// Records decoded together and handed from the reading thread to the
+/// applying one.
+const REPLAY_CHUNK: usize = 1024;
+
+/// Chunks decoded ahead of the one being applied.
+const REPLAY_CHUNKS_AHEAD: usize = 8;
+
+/// Feeds the records of `journal` in `seqs` to `apply`, in order:
+/// one thread reads and decodes the records while this one applies them,
+/// so replay runs at the speed of the slower of the two rather than of
+/// both in turn. The first error in record order wins: a record that
+/// does not decode stops the replay after the records before it were
+/// applied, and an `apply` error stops the reading.
+fn replay_pipelined(
+    journal: &(dyn Journal + Sync),
+    seqs: RangeInclusive<u64>,
+    apply: &mut dyn FnMut(u64, Input) -> Result<(), JournalError>,
+) -> Result<(), JournalError> {
+    let (chunks, decoded) = crossbeam_channel::bounded::<Vec<(u64, Input)>>(REPLAY_CHUNKS_AHEAD);
+    std::thread::scope(|scope| {
+        let reader = std::thread::Builder::new()
+            .name("agora-replay-read".into())
+            .spawn_scoped(scope, move || {
+                let mut chunk = Vec::with_capacity(REPLAY_CHUNK);
+                let mut past_end = false;
+                let read = journal.read_from(*seqs.start(), &mut |seq, input| {
+                    if seq > *seqs.end() {
+                        past_end = true;
+                        return Err(JournalError::Store("past the end".into()));
+                    }
+                    chunk.push((seq, input));
+                    if chunk.len() == REPLAY_CHUNK {
+                        let full = std::mem::replace(&mut chunk, Vec::with_capacity(REPLAY_CHUNK));
+                        // The applier stopped on an error of its own,
+                        // which is the one reported.
+                        chunks
+                            .send(full)
+                            .map_err(|_| JournalError::Store("replay stopped".into()))?;
+                    }
+                    Ok(())
+                });
+                if !past_end {
+                    read?;
+                }
+                // After an error the applier may have stopped: it reports
+                // its own.
+                let _ = chunks.send(chunk);
+                Ok(())
+            })
+            .map_err(|e| JournalError::Store(format!("cannot start the replay reader: {e}")))?;
+        let applied = decoded
+            .iter()
+            .flatten()
+            .try_for_each(|(seq, input)| apply(seq, input));
+        // Stop the reader if it is still going, then take its outcome.
+        drop(decoded);
+        let read = reader.join().expect("the replay reader does not panic");
+        applied.and(read)
     })
 }
 

@@ -70,25 +70,25 @@ pub type SnapshotThread = JoinHandle<Result<Option<u64>, JournalError>>;
 /// Batches the snapshotter may lag behind before the writer waits.
 const FEED_CAPACITY: usize = 4_096;
 
-/// Work for the snapshotter's thread before its first batch, on its copy
-/// of the market and its journal handle: what start-up need not wait for.
-pub type BeforeFirst<J> = Box<dyn FnOnce(&Market, &mut J) -> Result<(), JournalError> + Send>;
+/// Makes the snapshotter's copy of the market, on the snapshotter's
+/// thread, with its journal handle: start-up need not wait for it (nor
+/// copy the engine's market), and batches queue in the feed meanwhile.
+pub type StartingCopy<J> = Box<dyn FnOnce(&mut J) -> Result<Market, JournalError> + Send>;
 
-/// Starts the snapshotter on `market` (the state after record
-/// `last_seq`), saving into `journal` (a handle of its own); it runs
-/// `before_first` first. The thread ends when every feed is dropped.
+/// Starts the snapshotter on the copy `start` makes (the state after
+/// record `last_seq`), saving into `journal` (a handle of its own). The
+/// thread ends when every feed is dropped.
 pub fn spawn_snapshotter<J: Journal>(
-    market: Market,
+    start: StartingCopy<J>,
     last_seq: u64,
     mut journal: J,
     policy: SnapshotPolicy,
-    before_first: BeforeFirst<J>,
 ) -> std::io::Result<(SnapshotFeed, SnapshotThread)> {
     let (feed, batches) = crossbeam_channel::bounded(FEED_CAPACITY);
     let thread = std::thread::Builder::new()
         .name("agora-snapshot".into())
         .spawn(move || {
-            before_first(&market, &mut journal)?;
+            let market = start(&mut journal)?;
             run(market, last_seq, journal, policy, batches)
         })?;
     Ok((SnapshotFeed(feed), thread))

@@ -14,8 +14,8 @@ use agora_engine::{
     Responder, SelfTradePrevention, Side, ThreadOptions, TimeInForce,
 };
 use agora_persistence::{
-    prune, recover, spawn_snapshotter, BackgroundSync, Journal, JournalError, JournalWriter,
-    LedgerEntry, MemoryJournal, Release, SnapshotPolicy, WriterOptions,
+    prune, recover, recover_through, spawn_snapshotter, BackgroundSync, Journal, JournalError,
+    JournalWriter, LedgerEntry, MemoryJournal, Release, SnapshotPolicy, WriterOptions,
 };
 use agora_persistence::{Durability, RocksJournal};
 use proptest::prelude::*;
@@ -272,6 +272,44 @@ fn recovery_starts_from_the_newest_snapshot() {
 }
 
 #[test]
+fn recovery_through_a_record_rebuilds_the_state_right_after_it() {
+    // However far the journal has grown since, from the newest snapshot
+    // taken before that record.
+    let (_, accepted) = apply_all(&stream(600));
+    let journal = journal_with_snapshots(&accepted, &[100, 250]);
+    for (through, snapshot) in [(200, Some(100)), (250, Some(250)), (500, Some(250))] {
+        let (market, _) = apply_all(&accepted[..through]);
+        let copy = recover_through(&journal, EngineConfig::default(), through as u64).unwrap();
+        assert_eq!(copy.snapshot, snapshot);
+        assert_eq!(copy.last_seq, through as u64);
+        assert_eq!(copy.market.state_digest(), market.state_digest());
+    }
+    assert!(matches!(
+        recover_through(&journal, EngineConfig::default(), accepted.len() as u64 + 1),
+        Err(JournalError::Gap { .. })
+    ));
+}
+
+#[test]
+fn a_damaged_record_stops_recovery_naming_it() {
+    // Replay reads ahead of the records it applies; the damage is still
+    // the error, with its sequence, wherever it falls among the chunks
+    // read ahead.
+    let (_, accepted) = apply_all(&stream(5_000));
+    for damaged in [1, 1_024, 1_025, 3_000, accepted.len() as u64] {
+        let mut journal = journal_with_snapshots(&accepted, &[]);
+        journal.damage_record(damaged);
+        match recover(&journal, EngineConfig::default()) {
+            Err(JournalError::Corrupt { seq, .. }) => assert_eq!(seq, damaged),
+            other => panic!(
+                "record {damaged} damaged, yet {:?}",
+                other.map(|r| r.last_seq)
+            ),
+        }
+    }
+}
+
+#[test]
 fn a_damaged_snapshot_falls_back_to_an_older_one() {
     let (market, accepted) = apply_all(&stream(600));
     let mut journal = journal_with_snapshots(&accepted, &[100, 250]);
@@ -510,14 +548,9 @@ fn the_snapshotter_snapshots_a_replayed_copy_and_recovery_uses_it() {
         keep: 2,
     };
     let empty = Market::new(EngineConfig::default());
-    let (feed, snapshotter) = spawn_snapshotter(
-        empty.clone(),
-        0,
-        journal.share(),
-        policy,
-        Box::new(|_, _| Ok(())),
-    )
-    .unwrap();
+    let copy = empty.clone();
+    let (feed, snapshotter) =
+        spawn_snapshotter(Box::new(|_| Ok(copy)), 0, journal.share(), policy).unwrap();
     let check = Check {
         appended: Arc::new(AtomicU64::new(u64::MAX)),
         released_inputs: 0,
