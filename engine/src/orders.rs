@@ -17,8 +17,34 @@ use crate::reject::Reject;
 use crate::reply::{OrderAck, OrderStatus};
 use crate::units::{ClientOrderId, Lots, OrderId, Ticks, Timestamp};
 
-fn hash_id(id: OrderId) -> u64 {
-    FxBuildHasher.hash_one(id)
+/// Order `id`'s hash, folded to 32 bits.
+fn digest(id: OrderId) -> u32 {
+    let h = FxBuildHasher.hash_one(id);
+    (h >> 32) as u32 ^ h as u32
+}
+
+/// The full hash the id index works with, made from a [`digest`]: the
+/// table takes its bucket from the low bits and its tag from the high
+/// ones, so the digest fills both.
+fn spread(digest: u32) -> u64 {
+    u64::from(digest) << 32 | u64::from(digest)
+}
+
+/// An entry of the id index: an order's slot and its id's digest. With
+/// the digest at hand, growing the index rehashes without reading a
+/// single order (at a million orders, reading each one's slot to hash it
+/// again stalled the engine thread for tens of milliseconds), and a
+/// lookup reads a slot only when the digests agree.
+#[derive(Copy, Clone, Debug)]
+struct IdEntry {
+    slot: u32,
+    digest: u32,
+}
+
+impl IdEntry {
+    fn hash(&self) -> u64 {
+        spread(self.digest)
+    }
 }
 
 /// Asks the CPU to start loading `order`'s cache line (a hint: no effect
@@ -182,11 +208,11 @@ struct Finished {
 pub(crate) struct OrderStore {
     slots: Vec<Order>,
     free: Vec<u32>,
-    /// Slots by order id. Holds only the slot: the id is read from it, so
-    /// an entry costs 4 bytes and a lookup hashes once. Not in snapshots:
-    /// [`OrderStore::rebuild_index`] derives it from the kept orders.
+    /// Slots by order id, 8 bytes an entry (the id itself is read from
+    /// the slot). Not in snapshots: [`OrderStore::rebuild_index`] derives
+    /// it from the kept orders.
     #[serde(skip)]
-    by_id: HashTable<u32>,
+    by_id: HashTable<IdEntry>,
     by_client_id: FxHashMap<(AgentIdx, ClientOrderId), u32>,
     client_ids: FxHashMap<u32, ClientOrderId>,
     /// Indexed by agent.
@@ -206,27 +232,31 @@ impl OrderStore {
             .collect();
         self.by_id = HashTable::with_capacity(kept.len());
         for slot in kept {
-            let slots = &self.slots;
-            self.by_id
-                .insert_unique(hash_id(slots[slot as usize].id), slot, |&s| {
-                    hash_id(slots[s as usize].id)
-                });
+            let entry = IdEntry {
+                slot,
+                digest: digest(self.slots[slot as usize].id),
+            };
+            self.by_id.insert_unique(entry.hash(), entry, IdEntry::hash);
         }
     }
 
     /// The slot of order `id`.
     pub fn find(&self, id: OrderId) -> Option<u32> {
+        let d = digest(id);
         self.by_id
-            .find(hash_id(id), |&slot| self.slots[slot as usize].id == id)
-            .copied()
+            .find(spread(d), |e| {
+                e.digest == d && self.slots[e.slot as usize].id == id
+            })
+            .map(|e| e.slot)
     }
 
     /// Starts loading order `id`'s cache line, for a command about to
-    /// name it. The hash probe does not compare ids, so it never waits for
+    /// name it. The probe compares digests, not ids, so it never waits for
     /// a slot; a rare wrong guess only wastes the hint.
     pub fn prefetch(&self, id: OrderId) {
-        if let Some(&slot) = self.by_id.find(hash_id(id), |_| true) {
-            prefetch(&self.slots[slot as usize]);
+        let d = digest(id);
+        if let Some(e) = self.by_id.find(spread(d), |e| e.digest == d) {
+            prefetch(&self.slots[e.slot as usize]);
         }
     }
 
@@ -278,9 +308,11 @@ impl OrderStore {
                 slot
             }
         };
-        let slots = &self.slots;
-        self.by_id
-            .insert_unique(hash_id(id), slot, |&s| hash_id(slots[s as usize].id));
+        let entry = IdEntry {
+            slot,
+            digest: digest(id),
+        };
+        self.by_id.insert_unique(entry.hash(), entry, IdEntry::hash);
         if let Some(client_id) = client_id {
             let order = &mut self.slots[slot as usize];
             order.traits = order.traits.with_client_id();
@@ -337,7 +369,10 @@ impl OrderStore {
             has_client_id,
             id,
         } = finished;
-        match self.by_id.find_entry(hash_id(id), |&s| s == slot) {
+        match self
+            .by_id
+            .find_entry(spread(digest(id)), |e| e.slot == slot)
+        {
             Ok(entry) => {
                 entry.remove();
             }
