@@ -6,6 +6,7 @@
 
 use std::ops::{Index, IndexMut};
 
+use serde::de::{SeqAccess, Visitor};
 use serde::ser::SerializeSeq;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -86,15 +87,27 @@ impl<T: Serialize> Serialize for Segmented<T> {
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Segmented<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let mut all = Vec::<T>::deserialize(deserializer)?.into_iter();
-        let mut segmented = Segmented::default();
-        while all.len() > 0 {
-            let mut chunk = Vec::with_capacity(CHUNK);
-            chunk.extend(all.by_ref().take(CHUNK));
-            segmented.len += chunk.len();
-            segmented.chunks.push(chunk);
+        /// Pushes each element straight into its chunk: no whole-sequence
+        /// buffer to copy from (64 MB at a million orders).
+        struct Elements<T>(std::marker::PhantomData<T>);
+
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for Elements<T> {
+            type Value = Segmented<T>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a sequence")
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Segmented<T>, A::Error> {
+                let mut segmented = Segmented::default();
+                while let Some(element) = seq.next_element()? {
+                    segmented.push(element);
+                }
+                Ok(segmented)
+            }
         }
-        Ok(segmented)
+
+        deserializer.deserialize_seq(Elements(std::marker::PhantomData))
     }
 }
 
