@@ -31,6 +31,8 @@ const LEDGER_THROUGH: &[u8] = b"through";
 /// Memtable size of a synced journal's column family (RocksDB's default
 /// is 64 MB).
 const SYNCED_JOURNAL_MEMTABLE_BYTES: usize = 2 << 20;
+/// Memtables a synced journal may hold before writes wait for flushes.
+const SYNCED_JOURNAL_MEMTABLES_MAX: i32 = 32;
 
 /// The key of a group of ledger entries: agent, then the record and index
 /// of the group's first entry, all big-endian, so an agent's groups are
@@ -160,6 +162,10 @@ impl RocksJournal {
         // compact so often that they cost it a third of its throughput.
         if durability == Durability::Sync {
             journal_options.set_write_buffer_size(SYNCED_JOURNAL_MEMTABLE_BYTES);
+            // As many full memtables may wait for the flush thread as fit
+            // in RocksDB's usual 64 MB: with its default of two, one slow
+            // flush stopped every write for 300 ms.
+            journal_options.set_max_write_buffer_number(SYNCED_JOURNAL_MEMTABLES_MAX);
         }
         // A snapshot is one value of up to hundreds of megabytes, read back
         // whole: uncompressed, it is read without a pass that decompresses
