@@ -1,16 +1,23 @@
 //! The journal's record format: one byte of format version, a CRC32 of the
-//! payload, then the payload (a bincode-encoded [`VersionedInput`]).
+//! payload, then the payload (a bincode-encoded [`VersionedInput`]):
+//! format 2 writes its integers in bincode's variable-length encoding,
+//! format 1 (still read) wrote them at fixed width.
 //!
 //! A frame holds consecutive records: a `u32` count, then each record
 //! behind its `u32` length (little-endian).
 
 use agora_engine::{Input, VersionedInput};
+use bincode::Options;
 use serde::Serialize;
 
 use crate::journal::JournalError;
 
-/// Format of records written now.
-const FORMAT: u8 = 1;
+/// Format of records written now: variable-length integers, about half
+/// the bytes of fixed-width ones, so the log syncs, and the memtables
+/// flush, half as much.
+const FORMAT: u8 = 2;
+/// Records written before format 2: fixed-width integers.
+const FORMAT_FIXED: u8 = 1;
 const HEADER_BYTES: usize = 5;
 
 /// [`VersionedInput`] by reference: serializes to the same bytes without
@@ -24,10 +31,16 @@ enum VersionedInputRef<'a> {
 fn append_record(input: &Input, out: &mut Vec<u8>) {
     let start = out.len();
     out.extend_from_slice(&[FORMAT, 0, 0, 0, 0]);
-    bincode::serialize_into(&mut *out, &VersionedInputRef::V1(input))
+    compact()
+        .serialize_into(&mut *out, &VersionedInputRef::V1(input))
         .expect("inputs always serialize");
     let crc = crc32fast::hash(&out[start + HEADER_BYTES..]);
     out[start + 1..start + HEADER_BYTES].copy_from_slice(&crc.to_le_bytes());
+}
+
+/// Bincode as format 2 uses it: variable-length integers.
+fn compact() -> impl Options {
+    bincode::DefaultOptions::new()
 }
 
 /// Encodes `input` as a record.
@@ -98,7 +111,7 @@ pub(crate) fn decode(seq: u64, record: &[u8]) -> Result<Input, JournalError> {
     if record.len() < HEADER_BYTES {
         return Err(corrupt(format!("only {} bytes", record.len())));
     }
-    if record[0] != FORMAT {
+    if record[0] != FORMAT && record[0] != FORMAT_FIXED {
         return Err(corrupt(format!("unknown format {}", record[0])));
     }
     let stored = u32::from_le_bytes(record[1..HEADER_BYTES].try_into().expect("4 bytes"));
@@ -106,7 +119,12 @@ pub(crate) fn decode(seq: u64, record: &[u8]) -> Result<Input, JournalError> {
     if crc32fast::hash(payload) != stored {
         return Err(corrupt("checksum mismatch".into()));
     }
-    bincode::deserialize::<VersionedInput>(payload)
+    let decoded = if record[0] == FORMAT {
+        compact().deserialize::<VersionedInput>(payload)
+    } else {
+        bincode::deserialize::<VersionedInput>(payload)
+    };
+    decoded
         .map(Input::from)
         .map_err(|e| corrupt(format!("payload does not decode: {e}")))
 }
@@ -131,9 +149,29 @@ mod tests {
 
     #[test]
     fn the_borrowed_form_writes_the_owned_forms_bytes() {
-        let owned = bincode::serialize(&VersionedInput::V1(input())).unwrap();
-        let borrowed = bincode::serialize(&VersionedInputRef::V1(&input())).unwrap();
+        let owned = compact().serialize(&VersionedInput::V1(input())).unwrap();
+        let borrowed = compact()
+            .serialize(&VersionedInputRef::V1(&input()))
+            .unwrap();
         assert_eq!(owned, borrowed);
+    }
+
+    #[test]
+    fn fixed_width_records_still_decode_and_new_ones_take_under_half_the_bytes() {
+        let payload = bincode::serialize(&VersionedInput::V1(input())).unwrap();
+        let mut old = vec![FORMAT_FIXED];
+        old.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+        old.extend_from_slice(&payload);
+        assert_eq!(decode(4, &old), Ok(input()));
+        let mut new = Vec::new();
+        encode(&input(), &mut new);
+        assert_eq!(new[0], FORMAT);
+        assert!(
+            new.len() * 2 < old.len(),
+            "{} vs {} bytes",
+            new.len(),
+            old.len()
+        );
     }
 
     #[test]
