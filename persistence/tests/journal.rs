@@ -556,10 +556,26 @@ fn the_snapshotter_snapshots_a_replayed_copy_and_recovery_uses_it() {
         released_inputs: 0,
         replies: Arc::new(AtomicU64::new(0)),
     };
+    let watch = journal.share();
     let (writer, journal_thread) =
         JournalWriter::spawn(journal, 1, check, WriterOptions::default(), Some(feed)).unwrap();
     let engine = EngineHandle::spawn(empty, writer, ThreadOptions::default()).unwrap();
-    let market = run_to_end(engine, stream(3_000));
+    // In two parts, the second once the first is snapshotted: a
+    // snapshotter that receives everything at once snapshots once.
+    let mut inputs = stream(3_000);
+    let second = inputs.split_off(1_500);
+    let sender = engine.sender();
+    for input in inputs {
+        let responder = Ignore;
+        sender
+            .send(agora_engine::Request::Command { input, responder })
+            .unwrap();
+    }
+    drop(sender);
+    assert!(eventually(|| watch
+        .snapshots()
+        .is_ok_and(|s| !s.is_empty())));
+    let market = run_to_end(engine, second);
     let journal = journal_thread.join().unwrap();
     let last = snapshotter.join().unwrap().unwrap();
     // The clean stop took a final snapshot of everything.
