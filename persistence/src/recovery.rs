@@ -25,7 +25,9 @@ pub struct Recovered {
     pub elapsed: Duration,
     /// The wallet ledger entries of the replayed records the ledger does
     /// not have yet: store them with [`Journal::add_ledger`] through
-    /// `last_seq`.
+    /// `last_seq`. Only [`recover_through`] collects them; [`recover`],
+    /// on the start-up path, leaves this empty, as start-up hands storing
+    /// them to the copy rebuilt with [`recover_through`].
     pub ledger: Vec<LedgerEntry>,
 }
 
@@ -42,18 +44,31 @@ pub fn recover(
     journal: &(dyn Journal + Sync),
     config: EngineConfig,
 ) -> Result<Recovered, JournalError> {
-    recover_through(journal, config, u64::MAX)
+    rebuild(journal, config, None, false)
 }
 
 /// Like [`recover`], stopping after record `through`: the state the
 /// engine had right after it, even while the journal has since grown.
 /// Recovery is deterministic, so this rebuilds exactly what an earlier
 /// [`recover`] that ended at `through` did (a second copy of the market,
-/// made on another thread without stopping the first).
+/// made on another thread without stopping the first), and collects the
+/// replayed records' wallet ledger entries that the ledger lacks.
 pub fn recover_through(
     journal: &(dyn Journal + Sync),
     config: EngineConfig,
     through: u64,
+) -> Result<Recovered, JournalError> {
+    rebuild(journal, config, Some(through), true)
+}
+
+/// The newest usable snapshot plus the records after it, up to `through`
+/// (all of them if `None`); with `collect_ledger`, the wallet ledger
+/// entries of the replayed records the ledger lacks.
+fn rebuild(
+    journal: &(dyn Journal + Sync),
+    config: EngineConfig,
+    through: Option<u64>,
+    collect_ledger: bool,
 ) -> Result<Recovered, JournalError> {
     let started = Instant::now();
     let mut skipped = Vec::new();
@@ -61,7 +76,7 @@ pub fn recover_through(
     for seq in journal
         .snapshots()?
         .into_iter()
-        .filter(|&seq| seq <= through)
+        .filter(|&seq| through.is_none_or(|t| seq <= t))
     {
         let mut decoded = None;
         let restored = journal
@@ -92,7 +107,11 @@ pub fn recover_through(
     let mut entries = Vec::new();
     // Records whose ledger entries are already stored are not collected
     // again: stored groups never overlap.
-    let ledger_through = journal.ledger_through()?;
+    let ledger_through = if collect_ledger {
+        Some(journal.ledger_through()?)
+    } else {
+        None
+    };
     let mut replayed = 0;
     let from = last_seq + 1;
     let mut apply = |seq: u64, input: Input| {
@@ -103,18 +122,20 @@ pub fn recover_through(
                 seq,
                 reason: format!("{reject:?}"),
             })?;
-        if seq > ledger_through {
+        if ledger_through.is_some_and(|stored| seq > stored) {
             ledger::collect(seq, input.time, &events, &mut entries);
         }
         last_seq = seq;
         replayed += 1;
         Ok(())
     };
-    replay_pipelined(journal, from..=through, &mut apply).map_err(|e| match snapshot {
-        None => unusable_snapshots(e, &skipped),
-        Some(_) => e,
+    replay_pipelined(journal, from..=through.unwrap_or(u64::MAX), &mut apply).map_err(|e| {
+        match snapshot {
+            None => unusable_snapshots(e, &skipped),
+            Some(_) => e,
+        }
     })?;
-    if through != u64::MAX && last_seq != through {
+    if let Some(through) = through.filter(|&t| t != last_seq) {
         return Err(JournalError::Gap {
             expected: last_seq + 1,
             found: through + 1,

@@ -283,7 +283,15 @@ fn recovery_through_a_record_rebuilds_the_state_right_after_it() {
         assert_eq!(copy.snapshot, snapshot);
         assert_eq!(copy.last_seq, through as u64);
         assert_eq!(copy.market.state_digest(), market.state_digest());
+        // It collects the replayed records' wallet entries the ledger
+        // lacks (here: all of them); start-up's `recover` leaves that to it.
+        assert_eq!(copy.ledger.is_empty(), copy.replayed == 0);
+        assert!(copy.ledger.iter().all(|e| e.seq <= through as u64));
     }
+    assert!(recover(&journal, EngineConfig::default())
+        .unwrap()
+        .ledger
+        .is_empty());
     assert!(matches!(
         recover_through(&journal, EngineConfig::default(), accepted.len() as u64 + 1),
         Err(JournalError::Gap { .. })
