@@ -84,7 +84,9 @@ pub trait Journal: Send + 'static {
 
     /// Stores the wallet ledger entries of records up to `through` (those
     /// after the last `through` stored), atomically with `through` itself.
-    /// They become durable with the next synced write.
+    /// They are durable once the next snapshot is saved (or the journal is
+    /// closed): until then a crash may lose them, and the replay after the
+    /// newest snapshot makes them again.
     fn add_ledger(&mut self, entries: &[LedgerEntry], through: u64) -> Result<(), JournalError>;
 
     /// The record up to which ledger entries are stored (0 if none).

@@ -152,7 +152,9 @@ struct Mix {
 const MID: i64 = 10_000;
 
 impl Mix {
-    fn limit_body(&mut self, crossing: bool) -> String {
+    /// A limit order's JSON fields (without braces) appended to `out`:
+    /// written in place, as a batch holds a hundred of them.
+    fn write_limit(&mut self, crossing: bool, out: &mut String) {
         let side_buy = self.rng.gen_bool(0.5);
         let offset = self.rng.gen_range(1..=20);
         // A resting order stays on its side of the mid; a crossing one
@@ -163,19 +165,31 @@ impl Mix {
             (true, true) => MID + 25,
             (false, true) => MID - 25,
         };
-        let qty = self.rng.gen_range(1..=5);
-        let tif = if crossing {
-            r#","time_in_force":"ioc""#
-        } else {
-            ""
-        };
-        format!(
-            r#"{{"asset":"{}","side":"{}","quantity":"{qty}","price":"{}.{:02}"{tif}}}"#,
-            self.asset,
-            if side_buy { "buy" } else { "sell" },
-            ticks / 100,
-            ticks % 100
-        )
+        let qty: u8 = self.rng.gen_range(1..=5);
+        let mut digits = itoa::Buffer::new();
+        for part in [
+            r#""asset":""#,
+            &self.asset,
+            if side_buy {
+                r#"","side":"buy","quantity":""#
+            } else {
+                r#"","side":"sell","quantity":""#
+            },
+            digits.format(qty),
+            r#"","price":""#,
+        ] {
+            out.push_str(part);
+        }
+        out.push_str(digits.format(ticks / 100));
+        out.push('.');
+        if ticks % 100 < 10 {
+            out.push('0');
+        }
+        out.push_str(digits.format(ticks % 100));
+        out.push('"');
+        if crossing {
+            out.push_str(r#","time_in_force":"ioc""#);
+        }
     }
 
     /// Method, path and body.
@@ -183,17 +197,18 @@ impl Mix {
         match mode {
             Mode::Health => ("GET", "/health".into(), None),
             Mode::Batch => {
-                let actions: Vec<String> = (0..self.batch_size)
-                    .map(|_| {
-                        let body = self.limit_body(false);
-                        format!(r#"{{"action":"place",{}"#, &body[1..])
-                    })
-                    .collect();
-                (
-                    "POST",
-                    "/api/v1/orderbook/orders/batch".into(),
-                    Some(format!(r#"{{"actions":[{}]}}"#, actions.join(","))),
-                )
+                let mut body = String::with_capacity(128 * self.batch_size);
+                body.push_str(r#"{"actions":["#);
+                for i in 0..self.batch_size {
+                    if i > 0 {
+                        body.push(',');
+                    }
+                    body.push_str(r#"{"action":"place","#);
+                    self.write_limit(false, &mut body);
+                    body.push('}');
+                }
+                body.push_str("]}");
+                ("POST", "/api/v1/orderbook/orders/batch".into(), Some(body))
             }
             Mode::Flows => unreachable!("flows are driven by `drive_flows`"),
             Mode::Orders => {
@@ -203,7 +218,10 @@ impl Mix {
                     let id = self.open.swap_remove(i);
                     ("DELETE", format!("/api/v1/orderbook/orders/{id}"), None)
                 } else {
-                    let body = self.limit_body(roll == 9);
+                    let mut body = String::with_capacity(128);
+                    body.push('{');
+                    self.write_limit(roll == 9, &mut body);
+                    body.push('}');
                     ("POST", "/api/v1/orderbook/orders".into(), Some(body))
                 }
             }
@@ -212,23 +230,22 @@ impl Mix {
 
     /// Remembers a resting order from a place-order response.
     fn note(&mut self, body: &[u8]) {
-        const ORDER: &[u8] = br#""order":{"#;
-        const ID: &[u8] = br#""id":""#;
-        let Some(order) = body.windows(ORDER.len()).position(|w| w == ORDER) else {
+        use memchr::memmem::find;
+        let Some(order) = find(body, br#""order":{"#) else {
             return;
         };
         let body = &body[order..];
-        let Some(at) = body.windows(ID.len()).position(|w| w == ID) else {
+        let Some(at) = find(body, br#""id":""#) else {
             return;
         };
-        let rest = &body[at + ID.len()..];
-        let end = rest.iter().position(|&b| b == b'"').unwrap_or(0);
+        let rest = &body[at + br#""id":""#.len()..];
+        let end = memchr::memchr(b'"', rest).unwrap_or(0);
         let resting = [
             &br#""status":"open""#[..],
             br#""status":"partially_filled""#,
         ]
         .iter()
-        .any(|m| body.windows(m.len()).any(|w| w == *m));
+        .any(|m| find(body, m).is_some());
         if resting && self.open.len() < 10_000 {
             self.open
                 .push(String::from_utf8_lossy(&rest[..end]).into_owned());
@@ -340,10 +357,7 @@ async fn drive(
 
 /// How often `needle` occurs in `haystack`.
 fn count(haystack: &[u8], needle: &[u8]) -> u64 {
-    haystack
-        .windows(needle.len())
-        .filter(|w| w == &needle)
-        .count() as u64
+    memchr::memmem::find_iter(haystack, needle).count() as u64
 }
 
 fn histogram() -> Histogram<u64> {
@@ -359,8 +373,8 @@ fn field(step: &str, status: u16, bytes: &[u8], name: &str) -> Option<String> {
         return None;
     }
     let key = format!("\"{name}\":\"");
-    let at = bytes.windows(key.len()).position(|w| w == key.as_bytes())? + key.len();
-    let len = bytes[at..].iter().position(|&b| b == b'"')?;
+    let at = memchr::memmem::find(bytes, key.as_bytes())? + key.len();
+    let len = memchr::memchr(b'"', &bytes[at..])?;
     Some(String::from_utf8_lossy(&bytes[at..at + len]).into_owned())
 }
 
