@@ -13,14 +13,13 @@ use agora_engine::units::{Amount, Currency};
 use serde::Serialize;
 
 use crate::auth::Directory;
-use crate::money::format;
-use crate::views::rfc3339;
+use crate::text::{DecimalText, IdText, TimeText};
 use schemars::JsonSchema;
 
 /// An amount with its currency.
 #[derive(Serialize, JsonSchema)]
 pub struct MoneyJson {
-    amount: String,
+    amount: DecimalText,
     currency: String,
 }
 
@@ -28,7 +27,7 @@ impl MoneyJson {
     /// `amount` of `currency`.
     pub fn new(amount: Amount, currency: Currency) -> Self {
         MoneyJson {
-            amount: format(amount.0),
+            amount: DecimalText(amount.0),
             currency: currency.to_string(),
         }
     }
@@ -39,7 +38,7 @@ impl MoneyJson {
 struct StepJson {
     status: TxStatus,
     by: Actor,
-    at: String,
+    at: TimeText,
 }
 
 /// A rating.
@@ -47,14 +46,14 @@ struct StepJson {
 struct RatingJson {
     score: u8,
     comment: String,
-    at: String,
+    at: TimeText,
 }
 
 fn rating(r: &Option<Rating>) -> Option<RatingJson> {
     r.as_ref().map(|r| RatingJson {
         score: r.score,
         comment: r.comment.clone(),
-        at: rfc3339(r.time),
+        at: TimeText(r.time),
     })
 }
 
@@ -63,18 +62,18 @@ fn rating(r: &Option<Rating>) -> Option<RatingJson> {
 #[serde(tag = "type", rename_all = "snake_case")]
 enum OriginJson {
     Trade {
-        trade_id: String,
+        trade_id: IdText,
         asset: Option<String>,
     },
     Offer {
-        offer_id: String,
-        request_id: String,
+        offer_id: IdText,
+        request_id: IdText,
     },
     Listing {
-        listing_id: String,
+        listing_id: IdText,
     },
     Auction {
-        auction_id: String,
+        auction_id: IdText,
     },
 }
 
@@ -83,7 +82,7 @@ enum OriginJson {
 struct DeliveryJson {
     proof: String,
     message: String,
-    at: String,
+    at: TimeText,
 }
 
 /// Who disputed and why.
@@ -99,25 +98,25 @@ struct DisputeJson {
 enum ResolutionJson {
     Release,
     Refund,
-    Split { seller_amount: String },
+    Split { seller_amount: DecimalText },
 }
 
 /// A transaction as its parties see it.
 #[derive(Serialize, JsonSchema)]
 pub struct TransactionJson {
-    id: String,
+    id: IdText,
     origin: OriginJson,
     buyer_id: String,
     seller_id: String,
     status: TxStatus,
-    quantity: String,
-    price: String,
-    amount: String,
+    quantity: DecimalText,
+    price: DecimalText,
+    amount: DecimalText,
     currency: String,
-    escrow_balance: String,
-    fee: String,
-    created_at: String,
-    deadline: Option<String>,
+    escrow_balance: DecimalText,
+    fee: DecimalText,
+    created_at: TimeText,
+    deadline: Option<TimeText>,
     history: Vec<StepJson>,
     delivery: Option<DeliveryJson>,
     dispute: Option<DisputeJson>,
@@ -131,57 +130,57 @@ impl TransactionJson {
     pub fn new(t: &TransactionView, agents: &Directory) -> Self {
         let origin = match t.origin {
             Origin::Trade { trade_id, .. } => OriginJson::Trade {
-                trade_id: trade_id.to_string(),
+                trade_id: IdText(trade_id.0),
                 asset: t.asset.map(|a| a.to_string()),
             },
             Origin::Offer {
                 offer_id,
                 request_id,
             } => OriginJson::Offer {
-                offer_id: offer_id.to_string(),
-                request_id: request_id.to_string(),
+                offer_id: IdText(offer_id.0),
+                request_id: IdText(request_id.0),
             },
             Origin::Listing { listing_id } => OriginJson::Listing {
-                listing_id: listing_id.to_string(),
+                listing_id: IdText(listing_id.0),
             },
             Origin::Auction { auction_id } => OriginJson::Auction {
-                auction_id: auction_id.to_string(),
+                auction_id: IdText(auction_id.0),
             },
         };
         let resolution = t.resolution.map(|r| match r {
             Resolution::Release => ResolutionJson::Release,
             Resolution::Refund => ResolutionJson::Refund,
             Resolution::Split { seller_amount } => ResolutionJson::Split {
-                seller_amount: format(seller_amount.0),
+                seller_amount: DecimalText(seller_amount.0),
             },
         });
         TransactionJson {
-            id: t.transaction_id.to_string(),
+            id: IdText(t.transaction_id.0),
             origin,
             buyer_id: agents.public_id(t.buyer),
             seller_id: agents.public_id(t.seller),
             status: t.status,
-            quantity: format(t.quantity.0),
-            price: format(t.price.0),
-            amount: format(t.amount.0),
+            quantity: DecimalText(t.quantity.0),
+            price: DecimalText(t.price.0),
+            amount: DecimalText(t.amount.0),
             currency: t.currency.to_string(),
-            escrow_balance: format(t.escrow_balance.0),
-            fee: format(t.fee.0),
-            created_at: rfc3339(t.created_at),
-            deadline: t.deadline.map(rfc3339),
+            escrow_balance: DecimalText(t.escrow_balance.0),
+            fee: DecimalText(t.fee.0),
+            created_at: TimeText(t.created_at),
+            deadline: t.deadline.map(TimeText),
             history: t
                 .history
                 .iter()
                 .map(|s| StepJson {
                     status: s.status,
                     by: s.by,
-                    at: rfc3339(s.time),
+                    at: TimeText(s.time),
                 })
                 .collect(),
             delivery: t.delivery.as_ref().map(|d| DeliveryJson {
                 proof: d.proof.clone(),
                 message: d.message.clone(),
-                at: rfc3339(d.time),
+                at: TimeText(d.time),
             }),
             dispute: t.dispute.as_ref().map(|(by, reason)| DisputeJson {
                 by: *by,
@@ -197,20 +196,20 @@ impl TransactionJson {
 /// A request as anyone sees it.
 #[derive(Serialize, JsonSchema)]
 pub struct RequestJson {
-    id: String,
+    id: IdText,
     requester_id: String,
     title: String,
     description: String,
     category: Category,
     budget: BudgetJson,
-    deadline: String,
+    deadline: TimeText,
     agent_ready: bool,
-    offers_sealed_until: Option<String>,
+    offers_sealed_until: Option<TimeText>,
     status: RequestStatus,
     offer_count: u32,
-    accepted_offer_id: Option<String>,
-    created_at: String,
-    updated_at: String,
+    accepted_offer_id: Option<IdText>,
+    created_at: TimeText,
+    updated_at: TimeText,
 }
 
 impl RequestJson {
@@ -218,24 +217,25 @@ impl RequestJson {
     pub fn new(r: &RequestView, agents: &Directory) -> Self {
         let p = &r.post;
         RequestJson {
-            id: r.request_id.to_string(),
+            id: IdText(r.request_id.0),
             requester_id: agents.public_id(r.requester),
             title: p.title.clone(),
             description: p.description.clone(),
             category: p.category,
             budget: BudgetJson {
-                min: format(p.budget_min.0),
-                max: format(p.budget_max.0),
+                min: DecimalText(p.budget_min.0),
+                max: DecimalText(p.budget_max.0),
                 currency: p.currency.to_string(),
             },
-            deadline: rfc3339(r.deadline),
+            deadline: TimeText(r.deadline),
             agent_ready: p.agent_ready,
-            offers_sealed_until: (r.sealed_until > r.created_at).then(|| rfc3339(r.sealed_until)),
+            offers_sealed_until: (r.sealed_until > r.created_at)
+                .then_some(TimeText(r.sealed_until)),
             status: r.status,
             offer_count: r.offer_count,
-            accepted_offer_id: r.accepted_offer.map(|o| o.to_string()),
-            created_at: rfc3339(r.created_at),
-            updated_at: rfc3339(r.updated_at),
+            accepted_offer_id: r.accepted_offer.map(|o| IdText(o.0)),
+            created_at: TimeText(r.created_at),
+            updated_at: TimeText(r.updated_at),
         }
     }
 }
@@ -243,25 +243,25 @@ impl RequestJson {
 /// What a requester will pay.
 #[derive(Serialize, JsonSchema)]
 struct BudgetJson {
-    min: String,
-    max: String,
+    min: DecimalText,
+    max: DecimalText,
     currency: String,
 }
 
 /// An offer, for its maker or the requester.
 #[derive(Serialize, JsonSchema)]
 pub struct OfferJson {
-    id: String,
-    request_id: String,
+    id: IdText,
+    request_id: IdText,
     seller_id: String,
     price: MoneyJson,
     message: String,
-    estimated_delivery: Option<String>,
-    expires_at: Option<String>,
+    estimated_delivery: Option<TimeText>,
+    expires_at: Option<TimeText>,
     status: OfferStatus,
-    transaction_id: Option<String>,
-    created_at: String,
-    updated_at: String,
+    transaction_id: Option<IdText>,
+    created_at: TimeText,
+    updated_at: TimeText,
 }
 
 impl OfferJson {
@@ -269,17 +269,17 @@ impl OfferJson {
     pub fn new(o: &OfferView, agents: &Directory) -> Self {
         let r = &o.offer;
         OfferJson {
-            id: o.offer_id.to_string(),
-            request_id: r.request_id.to_string(),
+            id: IdText(o.offer_id.0),
+            request_id: IdText(r.request_id.0),
             seller_id: agents.public_id(r.seller),
             price: MoneyJson::new(r.post.price, r.post.currency),
             message: r.post.message.clone(),
-            estimated_delivery: r.post.estimated_delivery.map(rfc3339),
-            expires_at: r.post.expires_at.map(rfc3339),
+            estimated_delivery: r.post.estimated_delivery.map(TimeText),
+            expires_at: r.post.expires_at.map(TimeText),
             status: r.status,
-            transaction_id: r.transaction_id.map(|t| t.to_string()),
-            created_at: rfc3339(r.created_at),
-            updated_at: rfc3339(r.updated_at),
+            transaction_id: r.transaction_id.map(|t| IdText(t.0)),
+            created_at: TimeText(r.created_at),
+            updated_at: TimeText(r.updated_at),
         }
     }
 }
@@ -287,7 +287,7 @@ impl OfferJson {
 /// A listing as anyone sees it.
 #[derive(Serialize, JsonSchema)]
 pub struct ListingJson {
-    id: String,
+    id: IdText,
     seller_id: String,
     title: String,
     description: String,
@@ -296,8 +296,8 @@ pub struct ListingJson {
     quantity: u32,
     sold: u32,
     status: ListingStatus,
-    created_at: String,
-    updated_at: String,
+    created_at: TimeText,
+    updated_at: TimeText,
 }
 
 impl ListingJson {
@@ -305,7 +305,7 @@ impl ListingJson {
     pub fn new(l: &ListingView, agents: &Directory) -> Self {
         let r = &l.listing;
         ListingJson {
-            id: l.listing_id.to_string(),
+            id: IdText(l.listing_id.0),
             seller_id: agents.public_id(r.seller),
             title: r.post.title.clone(),
             description: r.post.description.clone(),
@@ -314,8 +314,8 @@ impl ListingJson {
             quantity: r.post.quantity,
             sold: r.sold,
             status: r.status,
-            created_at: rfc3339(r.created_at),
-            updated_at: rfc3339(r.updated_at),
+            created_at: TimeText(r.created_at),
+            updated_at: TimeText(r.updated_at),
         }
     }
 }
@@ -323,26 +323,26 @@ impl ListingJson {
 /// An auction as the caller sees it.
 #[derive(Serialize, JsonSchema)]
 pub struct AuctionJson {
-    id: String,
+    id: IdText,
     seller_id: String,
     title: String,
     description: String,
-    listing_id: Option<String>,
+    listing_id: Option<IdText>,
     auction_type: &'static str,
     rules: RulesJson,
     currency: String,
-    starting_price: String,
-    reserve_price: Option<String>,
-    starts_at: String,
-    ends_at: String,
+    starting_price: DecimalText,
+    reserve_price: Option<DecimalText>,
+    starts_at: TimeText,
+    ends_at: TimeText,
     status: AuctionStatus,
-    current_price: Option<String>,
+    current_price: Option<DecimalText>,
     bid_count: u32,
     bids: Vec<BidJson>,
     winner_id: Option<String>,
-    price_paid: Option<String>,
-    transaction_id: Option<String>,
-    created_at: String,
+    price_paid: Option<DecimalText>,
+    transaction_id: Option<IdText>,
+    created_at: TimeText,
 }
 
 impl AuctionJson {
@@ -357,8 +357,8 @@ impl AuctionJson {
             } => (
                 "english",
                 RulesJson::English {
-                    min_increment: format(min_increment.0),
-                    buy_now_price: buy_now.map(|b| format(b.0)),
+                    min_increment: DecimalText(min_increment.0),
+                    buy_now_price: buy_now.map(|b| DecimalText(b.0)),
                     extension_seconds: extension_ns / 1_000_000_000,
                 },
             ),
@@ -369,42 +369,42 @@ impl AuctionJson {
             } => (
                 "dutch",
                 RulesJson::Dutch {
-                    floor_price: format(floor.0),
-                    decrement: format(decrement.0),
+                    floor_price: DecimalText(floor.0),
+                    decrement: DecimalText(decrement.0),
                     interval_seconds: interval_ns / 1_000_000_000,
                 },
             ),
             AuctionKind::SealedBid { pricing } => ("sealed_bid", RulesJson::SealedBid { pricing }),
         };
         AuctionJson {
-            id: a.auction_id.to_string(),
+            id: IdText(a.auction_id.0),
             seller_id: agents.public_id(a.seller),
             title: p.title.clone(),
             description: p.description.clone(),
-            listing_id: p.listing_id.map(|l| l.to_string()),
+            listing_id: p.listing_id.map(|l| IdText(l.0)),
             auction_type,
             rules,
             currency: a.currency.to_string(),
-            starting_price: format(p.starting_price.0),
-            reserve_price: p.reserve.map(|r| format(r.0)),
-            starts_at: rfc3339(p.starts_at),
-            ends_at: rfc3339(a.ends_at),
+            starting_price: DecimalText(p.starting_price.0),
+            reserve_price: p.reserve.map(|r| DecimalText(r.0)),
+            starts_at: TimeText(p.starts_at),
+            ends_at: TimeText(a.ends_at),
             status: a.status,
-            current_price: a.current_price.map(|c| format(c.0)),
+            current_price: a.current_price.map(|c| DecimalText(c.0)),
             bid_count: a.bid_count,
             bids: a
                 .bids
                 .iter()
                 .map(|b| BidJson {
                     bidder_id: agents.public_id(b.bidder),
-                    amount: format(b.amount.0),
-                    at: rfc3339(b.time),
+                    amount: DecimalText(b.amount.0),
+                    at: TimeText(b.time),
                 })
                 .collect(),
             winner_id: a.winner.map(|(w, _)| agents.public_id(w)),
-            price_paid: a.winner.map(|(_, p)| format(p.0)),
-            transaction_id: a.transaction_id.map(|t| t.to_string()),
-            created_at: rfc3339(a.created_at),
+            price_paid: a.winner.map(|(_, p)| DecimalText(p.0)),
+            transaction_id: a.transaction_id.map(|t| IdText(t.0)),
+            created_at: TimeText(a.created_at),
         }
     }
 }
@@ -414,13 +414,13 @@ impl AuctionJson {
 #[serde(untagged)]
 enum RulesJson {
     English {
-        min_increment: String,
-        buy_now_price: Option<String>,
+        min_increment: DecimalText,
+        buy_now_price: Option<DecimalText>,
         extension_seconds: i64,
     },
     Dutch {
-        floor_price: String,
-        decrement: String,
+        floor_price: DecimalText,
+        decrement: DecimalText,
         interval_seconds: i64,
     },
     SealedBid {
@@ -432,8 +432,8 @@ enum RulesJson {
 #[derive(Serialize, JsonSchema)]
 struct BidJson {
     bidder_id: String,
-    amount: String,
-    at: String,
+    amount: DecimalText,
+    at: TimeText,
 }
 
 /// Trust components and score, 0–1: a transparent sum, clamped.

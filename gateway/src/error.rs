@@ -7,7 +7,7 @@ use agora_engine::Reject;
 use hyper::StatusCode;
 use serde_json::{json, Value};
 
-use crate::money::format;
+use crate::text::{DecimalText, TimeText};
 
 /// An error answer.
 #[derive(Debug)]
@@ -161,9 +161,9 @@ impl From<Reject> for ApiError {
             Reject::OfferWindowOpen { until } => conflict_in(
                 format!(
                     "Offers are sealed until {}; look and decide after that.",
-                    crate::views::rfc3339(until)
+                    TimeText(until)
                 ),
-                json!({ "sealed_until": crate::views::rfc3339(until) }),
+                json!({ "sealed_until": TimeText(until) }),
             ),
             Reject::OwnRequest => conflict("You cannot make an offer on your own request."),
             Reject::OwnListing => conflict("You cannot buy your own listing."),
@@ -181,12 +181,12 @@ impl From<Reject> for ApiError {
                 json!({ "status": snake(&status) }),
             ),
             Reject::AuctionNotStarted { starts_at } => conflict_in(
-                format!("Bidding opens at {}.", crate::views::rfc3339(starts_at)),
-                json!({ "starts_at": crate::views::rfc3339(starts_at) }),
+                format!("Bidding opens at {}.", TimeText(starts_at)),
+                json!({ "starts_at": TimeText(starts_at) }),
             ),
             Reject::BidTooLow { minimum } => conflict_in(
-                format!("Bid at least {}.", format(minimum.0)),
-                json!({ "minimum": format(minimum.0) }),
+                format!("Bid at least {}.", DecimalText(minimum.0)),
+                json!({ "minimum": DecimalText(minimum.0) }),
             ),
             Reject::AuctionHasBids => conflict("An auction with bids cannot be cancelled."),
             Reject::NotDutch => {
@@ -219,7 +219,7 @@ impl From<Reject> for ApiError {
             ),
             Reject::SplitOutOfRange { amount } => ApiError::invalid(
                 "seller_amount",
-                format!("must be between 0 and the amount {}", format(amount.0)),
+                format!("must be between 0 and the amount {}", DecimalText(amount.0)),
             ),
             Reject::RatingOutOfRange => {
                 ApiError::invalid("score", "must be a whole number from 1 to 5")
@@ -238,10 +238,9 @@ impl From<Reject> for ApiError {
                 "must be non-negative and close before the deadline",
             ),
             Reject::DeadlineInPast => ApiError::invalid("deadline", "must be in the future"),
-            Reject::DeadlineTooFar { max } => ApiError::invalid(
-                "deadline",
-                format!("must be at most {}", crate::views::rfc3339(max)),
-            ),
+            Reject::DeadlineTooFar { max } => {
+                ApiError::invalid("deadline", format!("must be at most {}", TimeText(max)))
+            }
             Reject::CurrencyMismatch { currency } => ApiError::invalid(
                 "currency",
                 format!("must be {currency}, the request's currency"),
@@ -285,41 +284,48 @@ impl From<Reject> for ApiError {
                 format!(
                     "This needs {} {currency} but {} is available; deposit more or \
                      reduce the order.",
-                    format(required.0),
-                    format(available.0)
+                    DecimalText(required.0),
+                    DecimalText(available.0)
                 ),
             )
             .with_details(json!({
                 "currency": currency.as_str(),
-                "required": format(required.0),
-                "available": format(available.0),
+                "required": DecimalText(required.0),
+                "available": DecimalText(available.0),
             })),
             Reject::PriceNotPositive => ApiError::invalid("price", "must be positive"),
             Reject::PriceNotOnTick { tick_size } => ApiError::invalid(
                 "price",
                 format!(
                     "must be a multiple of the tick size {}",
-                    format(tick_size.0)
+                    DecimalText(tick_size.0)
                 ),
             )
-            .with_details(json!({"field": "price", "tick_size": format(tick_size.0)})),
+            .with_details(json!({"field": "price", "tick_size": DecimalText(tick_size.0)})),
             Reject::PriceMissing => ApiError::invalid("price", "is required for a limit order"),
             Reject::QuantityNotPositive => ApiError::invalid("quantity", "must be positive"),
             Reject::QuantityNotOnLot { lot_size } => ApiError::invalid(
                 "quantity",
-                format!("must be a multiple of the lot size {}", format(lot_size.0)),
+                format!(
+                    "must be a multiple of the lot size {}",
+                    DecimalText(lot_size.0)
+                ),
             )
-            .with_details(json!({"field": "quantity", "lot_size": format(lot_size.0)})),
+            .with_details(json!({"field": "quantity", "lot_size": DecimalText(lot_size.0)})),
             Reject::QuantityBelowMin { quantity_min } => ApiError::invalid(
                 "quantity",
-                format!("must be at least {}", format(quantity_min.0)),
+                format!("must be at least {}", DecimalText(quantity_min.0)),
             )
-            .with_details(json!({"field": "quantity", "quantity_min": format(quantity_min.0)})),
+            .with_details(
+                json!({"field": "quantity", "quantity_min": DecimalText(quantity_min.0)}),
+            ),
             Reject::QuantityAboveMax { quantity_max } => ApiError::invalid(
                 "quantity",
-                format!("must be at most {}", format(quantity_max.0)),
+                format!("must be at most {}", DecimalText(quantity_max.0)),
             )
-            .with_details(json!({"field": "quantity", "quantity_max": format(quantity_max.0)})),
+            .with_details(
+                json!({"field": "quantity", "quantity_max": DecimalText(quantity_max.0)}),
+            ),
             Reject::AmountTooLarge => {
                 validation("The amount (or price × quantity) is too large.", json!({}))
             }
@@ -337,13 +343,13 @@ impl From<Reject> for ApiError {
                 format!(
                     "A fill-or-kill order could not fill in full (only {} was available); \
                      nothing was done.",
-                    format(fillable.0)
+                    DecimalText(fillable.0)
                 ),
             )
-            .with_details(json!({ "fillable": format(fillable.0) })),
+            .with_details(json!({ "fillable": DecimalText(fillable.0) })),
             Reject::AmendBelowFilled { filled } => ApiError::invalid(
                 "quantity",
-                format!("must be above the {} already filled", format(filled.0)),
+                format!("must be above the {} already filled", DecimalText(filled.0)),
             ),
             Reject::NotAmendable => {
                 conflict("Only resting limit orders (gtc or post_only) can be amended.")

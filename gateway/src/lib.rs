@@ -21,6 +21,7 @@ mod metrics;
 mod money;
 mod routes;
 mod server;
+mod text;
 mod views;
 
 pub use server::{serve, StartError};

@@ -1,6 +1,7 @@
 //! Decimal money and quantities at the API's edge: accepted as a JSON
 //! string or number, parsed exactly with `rust_decimal`, and turned into
-//! the engine's 8-decimal fixed point; written back as decimal strings.
+//! the engine's 8-decimal fixed point (written back as decimal strings by
+//! [`crate::text::DecimalText`]).
 
 use std::str::FromStr;
 
@@ -79,31 +80,6 @@ impl<'de> Deserialize<'de> for Fixed {
     }
 }
 
-/// Formats a fixed-point value as a decimal string with at least two and
-/// at most eight decimals: `1050000000` → `"10.50"`, `10000` → `"0.0001"`.
-pub fn format(value: i64) -> String {
-    let abs = value.unsigned_abs();
-    let scale = SCALE as u64;
-    let mut frac = abs % scale;
-    let mut digits = DECIMALS as usize;
-    while digits > 2 && frac.is_multiple_of(10) {
-        frac /= 10;
-        digits -= 1;
-    }
-    let mut out = String::with_capacity(24);
-    if value < 0 {
-        out.push('-');
-    }
-    out.push_str(itoa::Buffer::new().format(abs / scale));
-    out.push('.');
-    let text = itoa::Buffer::new().format(frac).to_owned();
-    for _ in text.len()..digits {
-        out.push('0');
-    }
-    out.push_str(&text);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,14 +118,5 @@ mod tests {
             .contains("too large"));
         assert!(read("true").is_err());
         assert!(read("null").is_err());
-    }
-
-    #[test]
-    fn values_print_with_two_to_eight_decimals() {
-        assert_eq!(format(1_050_000_000), "10.50");
-        assert_eq!(format(100 * SCALE), "100.00");
-        assert_eq!(format(10_000), "0.0001");
-        assert_eq!(format(1), "0.00000001");
-        assert_eq!(format(-150_000_000), "-1.50");
     }
 }

@@ -16,16 +16,8 @@ use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use crate::money::format;
+use crate::text::{DecimalText, IdText, TimeText};
 use schemars::JsonSchema;
-
-/// RFC 3339 UTC text of an engine timestamp.
-pub fn rfc3339(t: Timestamp) -> String {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(t.0))
-        .ok()
-        .and_then(|d| d.format(&Rfc3339).ok())
-        .unwrap_or_default()
-}
 
 /// The engine timestamp of RFC 3339 text in field `field`.
 pub fn parse_rfc3339(field: &str, text: &str) -> Result<Timestamp, crate::error::ApiError> {
@@ -53,7 +45,7 @@ pub struct PublicAgent {
     name: String,
     description: String,
     capabilities: Vec<String>,
-    created_at: String,
+    created_at: TimeText,
 }
 
 impl From<&AgentRecord> for PublicAgent {
@@ -63,7 +55,7 @@ impl From<&AgentRecord> for PublicAgent {
             name: a.profile.name.clone(),
             description: a.profile.description.clone(),
             capabilities: a.profile.capabilities.clone(),
-            created_at: rfc3339(a.created_at),
+            created_at: TimeText(a.created_at),
         }
     }
 }
@@ -75,7 +67,7 @@ pub struct OwnAgent {
     public: PublicAgent,
     owner_email: Option<String>,
     metadata: Value,
-    updated_at: String,
+    updated_at: TimeText,
     api_keys: Vec<KeyView>,
 }
 
@@ -90,7 +82,7 @@ impl From<&AgentRecord> for OwnAgent {
                 .as_deref()
                 .and_then(|m| serde_json::from_str(m).ok())
                 .unwrap_or(Value::Null),
-            updated_at: rfc3339(a.updated_at),
+            updated_at: TimeText(a.updated_at),
             api_keys: a.keys.iter().map(KeyView::from).collect(),
         }
     }
@@ -101,8 +93,8 @@ impl From<&AgentRecord> for OwnAgent {
 pub struct KeyView {
     key_id: u32,
     active: bool,
-    created_at: String,
-    revoked_at: Option<String>,
+    created_at: TimeText,
+    revoked_at: Option<TimeText>,
 }
 
 impl From<&ApiKeyInfo> for KeyView {
@@ -110,8 +102,8 @@ impl From<&ApiKeyInfo> for KeyView {
         KeyView {
             key_id: k.key_id,
             active: k.is_active(),
-            created_at: rfc3339(k.created_at),
-            revoked_at: k.revoked_at.map(rfc3339),
+            created_at: TimeText(k.created_at),
+            revoked_at: k.revoked_at.map(TimeText),
         }
     }
 }
@@ -119,37 +111,37 @@ impl From<&ApiKeyInfo> for KeyView {
 /// An order as its owner sees it.
 #[derive(Serialize, JsonSchema)]
 pub struct OrderJson {
-    id: String,
+    id: IdText,
     client_order_id: Option<String>,
     asset: String,
     side: Side,
     order_type: OrderType,
     time_in_force: TimeInForce,
     stp: SelfTradePrevention,
-    price: Option<String>,
-    quantity: String,
-    filled_quantity: String,
-    remaining_quantity: String,
+    price: Option<DecimalText>,
+    quantity: DecimalText,
+    filled_quantity: DecimalText,
+    remaining_quantity: DecimalText,
     status: OrderStatus,
-    created_at: String,
+    created_at: TimeText,
 }
 
 impl From<&OrderView> for OrderJson {
     fn from(o: &OrderView) -> Self {
         OrderJson {
-            id: o.order_id.to_string(),
+            id: IdText(o.order_id.0),
             client_order_id: o.client_order_id.map(|c| c.to_string()),
             asset: o.asset.to_string(),
             side: o.side,
             order_type: o.order_type,
             time_in_force: o.time_in_force,
             stp: o.stp,
-            price: o.price.map(|p| format(p.0)),
-            quantity: format(o.quantity.0),
-            filled_quantity: format(o.filled.0),
-            remaining_quantity: format(o.remaining.0),
+            price: o.price.map(|p| DecimalText(p.0)),
+            quantity: DecimalText(o.quantity.0),
+            filled_quantity: DecimalText(o.filled.0),
+            remaining_quantity: DecimalText(o.remaining.0),
             status: o.status,
-            created_at: rfc3339(o.placed_at),
+            created_at: TimeText(o.placed_at),
         }
     }
 }
@@ -158,19 +150,19 @@ impl OrderJson {
     /// A new order as accepted, with where it stands after matching.
     pub fn placed(accepted: &OrderAccepted, ack: &OrderAck) -> Self {
         OrderJson {
-            id: accepted.order_id.to_string(),
+            id: IdText(accepted.order_id.0),
             client_order_id: accepted.client_order_id.map(|c| c.to_string()),
             asset: accepted.asset.to_string(),
             side: accepted.side,
             order_type: accepted.order_type,
             time_in_force: accepted.time_in_force,
             stp: accepted.stp,
-            price: accepted.price.map(|p| format(p.0)),
-            quantity: format(accepted.quantity.0),
-            filled_quantity: format(ack.filled.0),
-            remaining_quantity: format(ack.remaining.0),
+            price: accepted.price.map(|p| DecimalText(p.0)),
+            quantity: DecimalText(accepted.quantity.0),
+            filled_quantity: DecimalText(ack.filled.0),
+            remaining_quantity: DecimalText(ack.remaining.0),
             status: ack.status,
-            created_at: rfc3339(accepted.time),
+            created_at: TimeText(accepted.time),
         }
     }
 }
@@ -178,16 +170,16 @@ impl OrderJson {
 /// A fill of one of the caller's orders.
 #[derive(Serialize, JsonSchema)]
 pub struct FillJson {
-    trade_id: String,
-    order_id: String,
-    transaction_id: String,
+    trade_id: IdText,
+    order_id: IdText,
+    transaction_id: IdText,
     asset: String,
     side: Side,
     liquidity: &'static str,
-    price: String,
-    quantity: String,
-    amount: String,
-    created_at: String,
+    price: DecimalText,
+    quantity: DecimalText,
+    amount: DecimalText,
+    created_at: TimeText,
 }
 
 impl FillJson {
@@ -200,16 +192,16 @@ impl FillJson {
             trade.taker_side.opposite()
         };
         FillJson {
-            trade_id: trade.trade_id.to_string(),
-            order_id: order.to_string(),
-            transaction_id: trade.transaction_id.to_string(),
+            trade_id: IdText(trade.trade_id.0),
+            order_id: IdText(order.0),
+            transaction_id: IdText(trade.transaction_id.0),
             asset: trade.asset.to_string(),
             side,
             liquidity: if taker { "taker" } else { "maker" },
-            price: format(trade.price.0),
-            quantity: format(trade.quantity.0),
-            amount: format(trade.amount.0),
-            created_at: rfc3339(trade.time),
+            price: DecimalText(trade.price.0),
+            quantity: DecimalText(trade.quantity.0),
+            amount: DecimalText(trade.amount.0),
+            created_at: TimeText(trade.time),
         }
     }
 }
@@ -226,16 +218,16 @@ pub struct OrderWithFills {
 /// One aggregated price level.
 #[derive(Serialize, JsonSchema)]
 pub struct LevelJson {
-    price: String,
-    quantity: String,
+    price: DecimalText,
+    quantity: DecimalText,
     orders: u32,
 }
 
 impl From<&LevelView> for LevelJson {
     fn from(l: &LevelView) -> Self {
         LevelJson {
-            price: format(l.price.0),
-            quantity: format(l.quantity.0),
+            price: DecimalText(l.price.0),
+            quantity: DecimalText(l.quantity.0),
             orders: l.orders,
         }
     }
@@ -247,10 +239,10 @@ pub struct BookJson {
     asset: String,
     bids: Vec<LevelJson>,
     asks: Vec<LevelJson>,
-    best_bid: Option<String>,
-    best_ask: Option<String>,
-    spread: Option<String>,
-    last_price: Option<String>,
+    best_bid: Option<DecimalText>,
+    best_ask: Option<DecimalText>,
+    spread: Option<DecimalText>,
+    last_price: Option<DecimalText>,
 }
 
 impl From<&DepthView> for BookJson {
@@ -259,10 +251,13 @@ impl From<&DepthView> for BookJson {
             asset: d.asset.to_string(),
             bids: d.bids.iter().map(LevelJson::from).collect(),
             asks: d.asks.iter().map(LevelJson::from).collect(),
-            best_bid: d.best_bid.map(|p| format(p.0)),
-            best_ask: d.best_ask.map(|p| format(p.0)),
-            spread: d.best_bid.zip(d.best_ask).map(|(b, a)| format(a.0 - b.0)),
-            last_price: d.last_price.map(|p| format(p.0)),
+            best_bid: d.best_bid.map(|p| DecimalText(p.0)),
+            best_ask: d.best_ask.map(|p| DecimalText(p.0)),
+            spread: d
+                .best_bid
+                .zip(d.best_ask)
+                .map(|(b, a)| DecimalText(a.0 - b.0)),
+            last_price: d.last_price.map(|p| DecimalText(p.0)),
         }
     }
 }
@@ -270,21 +265,21 @@ impl From<&DepthView> for BookJson {
 /// A trade as the public sees it.
 #[derive(Serialize, JsonSchema)]
 pub struct PublicTradeJson {
-    trade_id: String,
-    price: String,
-    quantity: String,
+    trade_id: IdText,
+    price: DecimalText,
+    quantity: DecimalText,
     taker_side: Side,
-    created_at: String,
+    created_at: TimeText,
 }
 
 impl From<&TradeView> for PublicTradeJson {
     fn from(t: &TradeView) -> Self {
         PublicTradeJson {
-            trade_id: t.trade_id.to_string(),
-            price: format(t.price.0),
-            quantity: format(t.quantity.0),
+            trade_id: IdText(t.trade_id.0),
+            price: DecimalText(t.price.0),
+            quantity: DecimalText(t.quantity.0),
             taker_side: t.taker_side,
-            created_at: rfc3339(t.time),
+            created_at: TimeText(t.time),
         }
     }
 }
@@ -293,9 +288,9 @@ impl From<&TradeView> for PublicTradeJson {
 #[derive(Serialize, JsonSchema)]
 pub struct BalanceJson {
     currency: String,
-    available: String,
-    held: String,
-    total: String,
+    available: DecimalText,
+    held: DecimalText,
+    total: DecimalText,
 }
 
 impl BalanceJson {
@@ -303,9 +298,9 @@ impl BalanceJson {
     pub fn new(currency: Currency, balance: &Balance) -> Self {
         BalanceJson {
             currency: currency.to_string(),
-            available: format(balance.available.0),
-            held: format(balance.held.0),
-            total: format(balance.available.0.saturating_add(balance.held.0)),
+            available: DecimalText(balance.available.0),
+            held: DecimalText(balance.held.0),
+            total: DecimalText(balance.available.0.saturating_add(balance.held.0)),
         }
     }
 }
@@ -316,13 +311,13 @@ impl BalanceJson {
 #[derive(Serialize, JsonSchema)]
 pub struct LedgerJson {
     id: String,
-    created_at: String,
+    created_at: TimeText,
     kind: PostingKind,
     currency: String,
-    amount: String,
+    amount: DecimalText,
     from: &'static str,
     to: &'static str,
-    order_id: Option<String>,
+    order_id: Option<IdText>,
     transaction_id: Option<String>,
 }
 
@@ -343,13 +338,13 @@ impl From<&LedgerEntry> for LedgerJson {
         });
         LedgerJson {
             id: format!("{}.{}", e.seq, e.index),
-            created_at: rfc3339(e.time),
+            created_at: TimeText(e.time),
             kind: p.kind,
             currency: p.currency.to_string(),
-            amount: format(p.amount.0),
+            amount: DecimalText(p.amount.0),
             from: name(p.from),
             to: name(p.to),
-            order_id: p.order_id.map(|o| o.to_string()),
+            order_id: p.order_id.map(|o| IdText(o.0)),
             transaction_id: escrow,
         }
     }
@@ -360,10 +355,10 @@ impl From<&LedgerEntry> for LedgerJson {
 pub struct AssetJson {
     symbol: String,
     quote_currency: String,
-    tick_size: String,
-    lot_size: String,
-    min_quantity: String,
-    max_quantity: String,
+    tick_size: DecimalText,
+    lot_size: DecimalText,
+    min_quantity: DecimalText,
+    max_quantity: DecimalText,
 }
 
 impl From<&AssetSpec> for AssetJson {
@@ -371,10 +366,10 @@ impl From<&AssetSpec> for AssetJson {
         AssetJson {
             symbol: a.symbol.to_string(),
             quote_currency: a.quote_currency.to_string(),
-            tick_size: format(a.tick_size.0),
-            lot_size: format(a.lot_size.0),
-            min_quantity: format(a.quantity_min.0),
-            max_quantity: format(a.quantity_max.0),
+            tick_size: DecimalText(a.tick_size.0),
+            lot_size: DecimalText(a.lot_size.0),
+            min_quantity: DecimalText(a.quantity_min.0),
+            max_quantity: DecimalText(a.quantity_max.0),
         }
     }
 }

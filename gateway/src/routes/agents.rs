@@ -14,7 +14,8 @@ use crate::auth::{new_key, Caller};
 use crate::deal_views::{ReputationJson, Trust};
 use crate::error::ApiError;
 use crate::http::{Call, Out};
-use crate::views::{agent_id, rfc3339, KeyView, OwnAgent, Page, PublicAgent};
+use crate::text::TimeText;
+use crate::views::{agent_id, KeyView, OwnAgent, Page, PublicAgent};
 use schemars::JsonSchema;
 
 const NAME_MAX: usize = 100;
@@ -379,7 +380,7 @@ pub async fn ownership_token(state: &State, call: &Call, caller: Caller) -> Resu
         StatusCode::CREATED,
         &OwnershipToken {
             token,
-            expires_at: rfc3339(expires_at),
+            expires_at: TimeText(expires_at),
         },
     ))
 }
@@ -388,7 +389,7 @@ pub async fn ownership_token(state: &State, call: &Call, caller: Caller) -> Resu
 #[derive(Serialize, JsonSchema)]
 pub(super) struct OwnershipToken {
     token: String,
-    expires_at: String,
+    expires_at: TimeText,
 }
 
 #[derive(Deserialize, JsonSchema)]

@@ -18,6 +18,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::http::{Call, Out};
 use crate::money::Fixed;
+use crate::text::IdText;
 use crate::views::{BookJson, FillJson, OrderJson, OrderWithFills, Page, PublicTradeJson};
 use schemars::JsonSchema;
 
@@ -220,7 +221,7 @@ pub async fn batch(state: &State, call: &Call, caller: Caller) -> Result<Out, Ap
                 Ok(match (placed(&ack, &events), ack) {
                     (Some(p), _) => BatchEntry::Placed(p),
                     (None, Ack::Order(o)) => BatchEntry::Cancelled {
-                        order_id: o.order_id.to_string(),
+                        order_id: IdText(o.order_id.0),
                         status: o.status,
                     },
                     _ => unreachable!("batches hold orders and cancels"),
@@ -257,7 +258,7 @@ pub(super) struct BatchResponse {
 enum BatchEntry {
     Placed(OrderWithFills),
     Cancelled {
-        order_id: String,
+        order_id: IdText,
         status: OrderStatus,
     },
 }

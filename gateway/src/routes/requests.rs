@@ -17,6 +17,7 @@ use crate::deal_views::{OfferJson, RequestJson};
 use crate::error::ApiError;
 use crate::http::{Call, Out};
 use crate::money::Fixed;
+use crate::text::IdText;
 use crate::views::{parse_rfc3339, Page};
 use schemars::JsonSchema;
 
@@ -332,9 +333,9 @@ pub async fn decide(
     Ok(Out::json(
         StatusCode::OK,
         &Decided {
-            offer_id: offer_id.to_string(),
+            offer_id: IdText(offer_id.0),
             status,
-            transaction_id: transaction_id.map(|t| t.to_string()),
+            transaction_id: transaction_id.map(|t| IdText(t.0)),
             message,
         },
     ))
@@ -343,8 +344,8 @@ pub async fn decide(
 /// An offer after its decision, and what comes next.
 #[derive(Serialize, JsonSchema)]
 pub(super) struct Decided {
-    offer_id: String,
+    offer_id: IdText,
     status: OfferStatus,
-    transaction_id: Option<String>,
+    transaction_id: Option<IdText>,
     message: &'static str,
 }

@@ -12,7 +12,8 @@ use super::{State, OPERATOR};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::http::{Call, Out};
-use crate::money::{format, Fixed};
+use crate::money::Fixed;
+use crate::text::DecimalText;
 use crate::views::{AssetJson, BalanceJson, LedgerJson, Page};
 use schemars::JsonSchema;
 
@@ -121,9 +122,9 @@ pub async fn move_funds(state: &State, call: &Call, deposit: bool) -> Result<Out
         &FundsMoved {
             agent_id: body.agent_id,
             currency: currency.to_string(),
-            amount: format(amount.0),
+            amount: DecimalText(amount.0),
             kind: if deposit { "deposit" } else { "withdrawal" },
-            available: format(available.0),
+            available: DecimalText(available.0),
         },
     ))
 }
@@ -133,10 +134,10 @@ pub async fn move_funds(state: &State, call: &Call, deposit: bool) -> Result<Out
 pub(super) struct FundsMoved {
     agent_id: String,
     currency: String,
-    amount: String,
+    amount: DecimalText,
     /// `deposit` or `withdrawal`.
     kind: &'static str,
-    available: String,
+    available: DecimalText,
 }
 
 #[derive(Deserialize, JsonSchema)]
@@ -189,11 +190,11 @@ pub async fn money_totals(state: &State) -> Result<Out, ApiError> {
         .iter()
         .map(|t| TotalJson {
             currency: t.currency.to_string(),
-            deposited_net: format(t.deposited_net.0),
-            available: format(t.available.0),
-            held: format(t.held.0),
-            escrowed: format(t.escrowed.0),
-            platform: format(t.platform.0),
+            deposited_net: DecimalText(t.deposited_net.0),
+            available: DecimalText(t.available.0),
+            held: DecimalText(t.held.0),
+            escrowed: DecimalText(t.escrowed.0),
+            platform: DecimalText(t.platform.0),
         })
         .collect();
     Ok(Out::json(StatusCode::OK, &Page::whole(items)))
@@ -203,9 +204,9 @@ pub async fn money_totals(state: &State) -> Result<Out, ApiError> {
 #[derive(Serialize, JsonSchema)]
 pub(super) struct TotalJson {
     currency: String,
-    deposited_net: String,
-    available: String,
-    held: String,
-    escrowed: String,
-    platform: String,
+    deposited_net: DecimalText,
+    available: DecimalText,
+    held: DecimalText,
+    escrowed: DecimalText,
+    platform: DecimalText,
 }
