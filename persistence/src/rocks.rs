@@ -33,6 +33,8 @@ const LEDGER_THROUGH: &[u8] = b"through";
 const SYNCED_JOURNAL_MEMTABLE_BYTES: usize = 2 << 20;
 /// Memtables a synced journal may hold before writes wait for flushes.
 const SYNCED_JOURNAL_MEMTABLES_MAX: i32 = 32;
+/// How much a flush writes to the disk at once (RocksDB's default is 1 MB).
+const FLUSH_WRITE_BYTES: u64 = 64 << 10;
 
 /// The key of a group of ledger entries: agent, then the record and index
 /// of the group's first entry, all big-endian, so an agent's groups are
@@ -148,6 +150,11 @@ impl RocksJournal {
         // acknowledgement for up to a hundred milliseconds; written
         // directly, they leave the log's syncs a few milliseconds long.
         options.set_use_direct_io_for_flush_and_compaction(direct_io_works(path));
+        // Written directly, a flush goes to the disk one buffer at a time,
+        // and a log sync queued behind a buffer waits for all of it:
+        // 64 KiB instead of RocksDB's 1 MiB roughly halved the p99 of a
+        // synced command at 500k/s (median of five runs 21 -> 12 ms).
+        options.set_writable_file_max_buffer_size(FLUSH_WRITE_BYTES);
         // Journal frames are written once and read only on recovery; not
         // compressing them keeps the flush thread off the CPU the engine
         // needs.
