@@ -14,7 +14,8 @@ use time::OffsetDateTime;
 
 /// Room for the longest text any of these writes (an RFC 3339 time with
 /// nanoseconds is 30 bytes; an `i64` decimal, 21).
-type Buffer = [u8; 40];
+const BUFFER_BYTES: usize = 40;
+type Buffer = [u8; BUFFER_BYTES];
 
 /// A value with a text form written into a stack buffer.
 trait StackText {
@@ -28,13 +29,13 @@ macro_rules! stack_text {
     ($($name:ident),*) => {$(
         impl Serialize for $name {
             fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.serialize_str(self.write(&mut [0; 40]))
+                serializer.serialize_str(self.write(&mut [0; BUFFER_BYTES]))
             }
         }
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.write(&mut [0; 40]))
+                f.write_str(self.write(&mut [0; BUFFER_BYTES]))
             }
         }
 

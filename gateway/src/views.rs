@@ -318,7 +318,7 @@ pub struct LedgerJson {
     from: &'static str,
     to: &'static str,
     order_id: Option<IdText>,
-    transaction_id: Option<String>,
+    transaction_id: Option<IdText>,
 }
 
 impl From<&LedgerEntry> for LedgerJson {
@@ -333,7 +333,7 @@ impl From<&LedgerEntry> for LedgerJson {
             Account::Platform => "platform",
         };
         let escrow = [p.from, p.to].into_iter().find_map(|a| match a {
-            Account::Escrow(id) => Some(id.to_string()),
+            Account::Escrow(id) => Some(IdText(id.0)),
             _ => None,
         });
         LedgerJson {

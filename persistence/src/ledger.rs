@@ -2,11 +2,12 @@
 //! per agent as a read model beside the journal. The snapshotter, which
 //! replays every durable command anyway, writes the entries its replay
 //! produces, off the acknowledgement path and outside RocksDB's log (they
-//! are ten times the bytes of the records that make them); saving a
-//! snapshot first flushes every entry before it to disk, and recovery writes the entries of the
-//! records it replays after the snapshot, so no entry is ever missing
-//! after a restart. Between a command's acknowledgement and the
-//! snapshotter reaching it, its entries may not be visible yet.
+//! are several times the bytes of the records that make them); saving a
+//! snapshot first flushes every entry before it to disk, and recovery
+//! writes the entries of the records it replays after the snapshot, so no
+//! entry is ever missing after a restart. Between a command's
+//! acknowledgement and the snapshotter reaching it, its entries may not be
+//! visible yet.
 
 use agora_engine::event::{Account, Posting};
 use agora_engine::units::{AgentId, Timestamp};

@@ -297,8 +297,9 @@ impl Journal for RocksJournal {
         self.put_ledger(&mut batch, entries);
         batch.put_cf(self.ledger_cf(), LEDGER_THROUGH, through.to_be_bytes());
         // Not through the log: the entries are rebuilt from the journal
-        // after a crash, and in the log (an order's entries are ten times
-        // its record) every journal sync would wait for them too.
+        // after a crash, and in the log (an order's entries are several
+        // times its record's bytes) every journal sync would wait for them
+        // too.
         let mut options = WriteOptions::default();
         options.disable_wal(true);
         self.db.write_opt(batch, &options).map_err(store)

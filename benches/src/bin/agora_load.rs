@@ -231,14 +231,16 @@ impl Mix {
     /// Remembers a resting order from a place-order response.
     fn note(&mut self, body: &[u8]) {
         use memchr::memmem::find;
-        let Some(order) = find(body, br#""order":{"#) else {
+        const ORDER: &[u8] = br#""order":{"#;
+        const ID: &[u8] = br#""id":""#;
+        let Some(order) = find(body, ORDER) else {
             return;
         };
         let body = &body[order..];
-        let Some(at) = find(body, br#""id":""#) else {
+        let Some(at) = find(body, ID) else {
             return;
         };
-        let rest = &body[at + br#""id":""#.len()..];
+        let rest = &body[at + ID.len()..];
         let end = memchr::memchr(b'"', rest).unwrap_or(0);
         let resting = [
             &br#""status":"open""#[..],
