@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use agora_engine::units::{OrderId, Timestamp};
 use agora_engine::{
-    Answer, Batch, Command, Event, Input, Query, Reject, Reply, Request, Responder,
+    Ack, Answer, Batch, Command, Event, Input, Query, Reject, Reply, Request, Responder,
 };
 use agora_persistence::Release;
 use crossbeam_channel::{Sender, TrySendError};
@@ -19,7 +19,8 @@ use crate::metrics::Metrics;
 
 /// What the engine answered.
 pub enum Outcome {
-    /// A command's reply and the events it caused, once durable.
+    /// A command's reply and the events its answer is built from (see
+    /// `answer_events`), once durable.
     Command(Reply, Vec<Event>),
     /// A query's answer.
     Query(Result<Answer, Reject>),
@@ -44,10 +45,25 @@ impl Release<Waiter> for Deliver {
     fn release(&mut self, batch: &mut Batch<Waiter>, journal_time: Duration) {
         self.metrics.observe_batch(batch, journal_time);
         for c in batch.completions.drain(..) {
-            let events = batch.events[c.events].to_vec();
+            let events = answer_events(&c.reply, &batch.events[c.events]);
             let _ = c.responder.0.send(Outcome::Command(c.reply, events));
         }
     }
+}
+
+/// The events of a command that its HTTP answer is built from: an
+/// order's acceptance and its trades (the order and its fills). Nothing
+/// else, so the journal thread copies (and the HTTP thread frees) no
+/// postings and no events of other commands.
+fn answer_events(reply: &Reply, events: &[Event]) -> Vec<Event> {
+    if !matches!(reply, Ok(Ack::Order(_))) {
+        return Vec::new();
+    }
+    events
+        .iter()
+        .filter(|e| matches!(e, Event::OrderAccepted(_) | Event::Trade(_)))
+        .cloned()
+        .collect()
 }
 
 /// Wall-clock time in nanoseconds, never going backwards.
