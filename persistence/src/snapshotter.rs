@@ -47,18 +47,30 @@ impl Default for SnapshotPolicy {
 }
 
 /// Durable batches on their way to the snapshotter: the sequence number of
-/// the first input, and the inputs.
+/// the first input, and the inputs. The inputs are moved, not copied: the
+/// snapshotter hands each emptied vector back, and the sender puts one in
+/// the place of the inputs it sends, so vectors circulate instead of
+/// being allocated and filled once more per batch.
 #[derive(Clone)]
-pub struct SnapshotFeed(Sender<(u64, Vec<Input>)>);
+pub struct SnapshotFeed {
+    batches: Sender<(u64, Vec<Input>)>,
+    spent: Receiver<Vec<Input>>,
+}
 
 impl SnapshotFeed {
-    /// Hands on a durable batch. Blocks while the snapshotter is behind by
-    /// the channel's capacity: its copy must see every command.
-    pub fn send(&self, first_seq: u64, inputs: &[Input]) {
+    /// Hands on a durable batch's `inputs`, leaving an empty vector in
+    /// their place. Blocks while the snapshotter is behind by the
+    /// channel's capacity: its copy must see every command.
+    pub fn send(&self, first_seq: u64, inputs: &mut Vec<Input>) {
         if !inputs.is_empty() {
+            let empty = self
+                .spent
+                .try_recv()
+                .unwrap_or_else(|_| Vec::with_capacity(inputs.capacity()));
+            let inputs = std::mem::replace(inputs, empty);
             // If the snapshotter stopped (an error it logged), snapshots
             // simply stop; the journal goes on.
-            let _ = self.0.send((first_seq, inputs.to_vec()));
+            let _ = self.batches.send((first_seq, inputs));
         }
     }
 }
@@ -69,6 +81,16 @@ pub type SnapshotThread = JoinHandle<Result<Option<u64>, JournalError>>;
 
 /// Batches the snapshotter may lag behind before the writer waits.
 const FEED_CAPACITY: usize = 4_096;
+
+/// Emptied input vectors kept for the sender's reuse (more are dropped).
+const SPENT_KEPT_MAX: usize = 64;
+
+/// The snapshotter's ends of its channels: batches in, emptied vectors
+/// back out.
+struct Feeds {
+    batches: Receiver<(u64, Vec<Input>)>,
+    spent: Sender<Vec<Input>>,
+}
 
 /// Makes the snapshotter's copy of the market, on the snapshotter's
 /// thread, with its journal handle: start-up need not wait for it (nor
@@ -85,13 +107,22 @@ pub fn spawn_snapshotter<J: Journal>(
     policy: SnapshotPolicy,
 ) -> std::io::Result<(SnapshotFeed, SnapshotThread)> {
     let (feed, batches) = crossbeam_channel::bounded(FEED_CAPACITY);
+    let (give_back, spent) = crossbeam_channel::bounded(SPENT_KEPT_MAX);
+    let feeds = Feeds {
+        batches,
+        spent: give_back,
+    };
     let thread = std::thread::Builder::new()
         .name("agora-snapshot".into())
         .spawn(move || {
             let market = start(&mut journal)?;
-            run(market, last_seq, journal, policy, batches)
+            run(market, last_seq, journal, policy, feeds)
         })?;
-    Ok((SnapshotFeed(feed), thread))
+    let feed = SnapshotFeed {
+        batches: feed,
+        spent,
+    };
+    Ok((feed, thread))
 }
 
 fn run<J: Journal>(
@@ -99,7 +130,7 @@ fn run<J: Journal>(
     mut last_seq: u64,
     mut journal: J,
     policy: SnapshotPolicy,
-    batches: Receiver<(u64, Vec<Input>)>,
+    Feeds { batches, spent }: Feeds,
 ) -> Result<Option<u64>, JournalError> {
     let mut events = Vec::new();
     let mut entries = Vec::new();
@@ -117,7 +148,7 @@ fn run<J: Journal>(
             entries.clear();
             let mut batch = Some(first);
             let mut drained = 0;
-            while let Some((first_seq, inputs)) = batch.take() {
+            while let Some((first_seq, mut inputs)) = batch.take() {
                 if first_seq != last_seq + 1 {
                     return Err(JournalError::Gap {
                         expected: last_seq + 1,
@@ -136,6 +167,8 @@ fn run<J: Journal>(
                     ledger::collect(last_seq, input.time, &events, &mut entries);
                 }
                 since += inputs.len() as u64;
+                inputs.clear();
+                let _ = spent.try_send(inputs);
                 drained += 1;
                 if drained < BATCHES_PER_LEDGER_WRITE {
                     batch = batches.try_recv().ok();

@@ -130,11 +130,12 @@ fn write<R, J: Journal, L: Release<R>>(
                     .unwrap_or_else(|e| panic!("cannot journal batch at {next_seq}: {e}"));
                 let journal_time = started.elapsed();
                 for (mut batch, recycler) in group.drain(..) {
-                    if let Some(feed) = &sinks.snapshots {
-                        feed.send(next_seq, &batch.inputs);
-                    }
+                    let first_seq = next_seq;
                     next_seq += batch.inputs.len() as u64;
                     sinks.release.release(&mut batch, journal_time);
+                    if let Some(feed) = &sinks.snapshots {
+                        feed.send(first_seq, &mut batch.inputs);
+                    }
                     recycler.give_back(batch);
                 }
             }
