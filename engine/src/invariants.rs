@@ -9,7 +9,7 @@ use crate::ledger::CurrencyId;
 use crate::market::Market;
 use crate::orders::NIL;
 use crate::transactions::{Origin, Resolution, TxStatus};
-use crate::units::{Amount, TransactionId};
+use crate::units::{Amount, OrderId, TransactionId};
 
 macro_rules! ensure {
     ($cond:expr, $($msg:tt)+) => {
@@ -125,6 +125,7 @@ impl Market {
                     "agent {agent:?} lists order {} wrongly",
                     o.id
                 );
+                self.check_id_below_max(o.id)?;
                 open += 1;
             }
             ensure!(
@@ -141,6 +142,7 @@ impl Market {
                 !self.orders.get(slot).status.is_open(),
                 "a finished order is open"
             );
+            self.check_id_below_max(self.orders.get(slot).id)?;
         }
         let retained = self.orders.finished_slots().count();
         ensure!(
@@ -150,6 +152,18 @@ impl Market {
         ensure!(
             self.orders.len() == open + retained,
             "order index size is wrong"
+        );
+        Ok(())
+    }
+
+    /// A kept order's id is at most the highest id ever placed, which new
+    /// orders above it rely on to skip the duplicate-id lookup.
+    fn check_id_below_max(&self, id: OrderId) -> Result<(), String> {
+        ensure!(
+            id.0 <= self.order_id_max,
+            "order {} is above the highest order id {}",
+            id.0,
+            self.order_id_max
         );
         Ok(())
     }

@@ -265,15 +265,19 @@ impl OrderStore {
         self.by_client_id.get(&(agent, *client_id)).copied()
     }
 
-    /// Checks that a new order may take `id` and `client_id`.
+    /// Checks that a new order may take `id` and `client_id`. `id_max` is
+    /// the highest order id ever placed: an id above it is new without a
+    /// lookup (the gateway numbers orders upwards, so this is the usual
+    /// case).
     pub fn check_new(
         &self,
         id: OrderId,
+        id_max: u64,
         agent: Option<AgentIdx>,
         client_id: Option<&ClientOrderId>,
         agent_open_max: u32,
     ) -> Result<(), Reject> {
-        if self.find(id).is_some() {
+        if id.0 <= id_max && self.find(id).is_some() {
             return Err(Reject::DuplicateOrderId);
         }
         // An agent never seen before has no orders yet.

@@ -137,6 +137,7 @@ impl PlaceOrder {
         let agent = market.ledger.find_agent(self.agent);
         market.orders.check_new(
             self.order_id,
+            market.order_id_max,
             agent,
             self.client_order_id.as_ref(),
             market.config.agent_orders_open_max,
