@@ -136,12 +136,11 @@ fn auctions(bids: usize) {
         rates.push(inputs.len() as f64 / started.elapsed().as_secs_f64());
         assert_eq!(accepted, inputs.len(), "every bid outbids the last");
     }
-    rates.sort_by(f64::total_cmp);
     println!(
         "   one hot English auction, {} bids from 1000 bidders: median {:.2} M bids/s, best {:.2} M",
         inputs.len(),
-        rates[rates.len() / 2] / 1e6,
-        rates[rates.len() - 1] / 1e6
+        median(&mut rates) / 1e6,
+        range(&rates).1 / 1e6
     );
     let (market, tick) = agora_benches::auctions::closing_auctions(100_000);
     let mut times = Vec::new();
@@ -179,11 +178,10 @@ fn throughput(w: &Workload) {
             w.commands.len() as f64 / elapsed.as_secs_f64() / 1e6
         })
         .collect();
-    rates.sort_by(f64::total_cmp);
     println!(
         "   single thread, no journal: median {:.2} M commands/s, best {:.2} M (of {RUNS} runs)",
-        rates[RUNS / 2],
-        rates[RUNS - 1]
+        median(&mut rates),
+        range(&rates).1
     );
 }
 
@@ -301,59 +299,108 @@ impl Clock {
 /// The same stream sent by a producer thread through the engine's channel,
 /// one command per message and many; then with the journal behind it.
 fn through_channel(w: &Workload) {
-    let mut no_journal = 0.0;
     for per_message in [1, 16, 256] {
-        let (elapsed, market) =
-            agora_benches::through_channel(w.market.clone(), w.commands.clone(), per_message);
-        market.check_invariants().expect("invariants hold");
-        no_journal = w.commands.len() as f64 / elapsed.as_secs_f64();
+        let rate = channel_rate(w, per_message);
         println!(
             "   through the engine thread (producer on another thread, {per_message} per message): {:.2} M commands/s",
-            no_journal / 1e6
+            rate / 1e6
         );
     }
-    through_journal(w, no_journal);
+    through_journal(w);
     recovery(w);
 }
 
+/// Commands per second through the engine thread with nothing behind it,
+/// `per_message` commands to a message.
+fn channel_rate(w: &Workload, per_message: usize) -> f64 {
+    let (elapsed, market) =
+        agora_benches::through_channel(w.market.clone(), w.commands.clone(), per_message);
+    market.check_invariants().expect("invariants hold");
+    w.commands.len() as f64 / elapsed.as_secs_f64()
+}
+
+/// Journals a flooded run is compared in.
+const JOURNAL_KINDS: [&str; 3] = ["in memory", "RocksDB, buffered", "RocksDB, sync"];
+
+/// Rounds of flooded runs: each round runs the pipeline without a journal
+/// and then with each journal, so that every ratio compares runs made
+/// seconds apart (this machine's speed drifts by a third from minute to
+/// minute).
+const ROUNDS: usize = 5;
+
 /// The stream through the engine thread and the group-commit journal
-/// writer: in memory, and in RocksDB buffered and synced; `no_journal` is
-/// the same pipeline's throughput without a journal, in this run.
-fn through_journal(w: &Workload, no_journal: f64) {
-    fn run<J: Journal>(w: &Workload, journal: J, rate: Option<f64>) -> JournalRun {
-        agora_benches::through_journal(w.market.clone(), w.commands.clone(), 256, journal, rate)
-    }
+/// writer: in memory, and in RocksDB buffered and synced, each compared
+/// with the same pipeline without a journal (256 commands per message).
+fn through_journal(w: &Workload) {
     fn ms(h: &hdrhistogram::Histogram<u64>, q: f64) -> f64 {
         h.value_at_quantile(q) as f64 / 1e6
     }
-    // Flooded (as fast as the producer can send) for throughput, then paced
-    // at 500k commands/s for the latency a command sees when the pipeline
-    // is not queueing behind itself.
-    const PACE: f64 = 500_000.0;
-    for kind in ["in memory", "RocksDB, buffered", "RocksDB, sync"] {
-        let mut results = Vec::new();
-        for rate in [None, Some(PACE)] {
-            let dir = tempfile::tempdir().expect("temp dir");
-            let open =
-                |durability| RocksJournal::open(dir.path(), durability).expect("open RocksDB");
-            results.push(match kind {
-                "in memory" => run(w, MemoryJournal::default(), rate),
-                "RocksDB, buffered" => run(w, open(Durability::Buffered), rate),
-                _ => run(w, open(Durability::Sync), rate),
-            });
+    // Flooded (as fast as the producer can send) for throughput.
+    let mut none = Vec::new();
+    let mut rates = vec![Vec::new(); JOURNAL_KINDS.len()];
+    let mut ratios = vec![Vec::new(); JOURNAL_KINDS.len()];
+    for _ in 0..ROUNDS {
+        let base = channel_rate(w, 256);
+        none.push(base);
+        for (k, kind) in JOURNAL_KINDS.into_iter().enumerate() {
+            let run = journal_run(w, kind, None);
+            let rate = w.commands.len() as f64 / run.elapsed.as_secs_f64();
+            rates[k].push(rate);
+            ratios[k].push(rate / base);
         }
-        let flood = w.commands.len() as f64 / results[0].elapsed.as_secs_f64();
-        let paced = &results[1].latencies;
+    }
+    println!(
+        "   through the engine thread, no journal ({ROUNDS} rounds, each followed by one run per journal): median {:.2} M commands/s",
+        median(&mut none) / 1e6
+    );
+    // Paced at 500k commands/s for the latency a command sees when the
+    // pipeline is not queueing behind itself.
+    const PACE: f64 = 500_000.0;
+    for (k, kind) in JOURNAL_KINDS.into_iter().enumerate() {
+        let paced = journal_run(w, kind, Some(PACE)).latencies;
+        let (low, high) = range(&ratios[k]);
         println!(
-            "   + journal ({kind}): {:.2} M commands/s = {:.0}% of no journal; at {:.0}k/s send→release p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms",
-            flood / 1e6,
-            100.0 * flood / no_journal,
+            "   + journal ({kind}): median {:.2} M commands/s; {:.0}% of no journal (median of the rounds' ratios, {:.0}-{:.0}%); at {:.0}k/s send→release p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms",
+            median(&mut rates[k]) / 1e6,
+            100.0 * median(&mut ratios[k]),
+            100.0 * low,
+            100.0 * high,
             PACE / 1e3,
-            ms(paced, 0.5),
-            ms(paced, 0.99),
-            ms(paced, 0.999),
+            ms(&paced, 0.5),
+            ms(&paced, 0.99),
+            ms(&paced, 0.999),
         );
     }
+}
+
+/// One run of the stream through the engine thread and journal `kind`,
+/// flooded or paced at `rate` commands/s.
+fn journal_run(w: &Workload, kind: &str, rate: Option<f64>) -> JournalRun {
+    fn run<J: Journal>(w: &Workload, journal: J, rate: Option<f64>) -> JournalRun {
+        agora_benches::through_journal(w.market.clone(), w.commands.clone(), 256, journal, rate)
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let open = |durability| RocksJournal::open(dir.path(), durability).expect("open RocksDB");
+    match kind {
+        "in memory" => run(w, MemoryJournal::default(), rate),
+        "RocksDB, buffered" => run(w, open(Durability::Buffered), rate),
+        _ => run(w, open(Durability::Sync), rate),
+    }
+}
+
+/// The median of `values` (sorted in place).
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// The smallest and largest of `values`.
+fn range(values: &[f64]) -> (f64, f64) {
+    values
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v), hi.max(v))
+        })
 }
 
 /// A restart over `total` journaled commands (the 1-asset mixed workload
