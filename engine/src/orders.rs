@@ -5,10 +5,8 @@
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
-use std::hash::BuildHasher;
-
 use hashbrown::HashTable;
-use rustc_hash::{FxBuildHasher, FxHashMap};
+use rustc_hash::FxHashMap;
 
 use crate::asset::{Asset, AssetId};
 use crate::cmd::place_order::{OrderType, SelfTradePrevention, Side, TimeInForce};
@@ -17,33 +15,55 @@ use crate::reject::Reject;
 use crate::reply::{OrderAck, OrderStatus};
 use crate::units::{ClientOrderId, Lots, OrderId, Ticks, Timestamp};
 
-/// Order `id`'s hash, folded to 32 bits.
-fn digest(id: OrderId) -> u32 {
-    let h = FxBuildHasher.hash_one(id);
-    (h >> 32) as u32 ^ h as u32
+/// The part of an order id the index keeps: its low 32 bits.
+fn key(id: OrderId) -> u32 {
+    id.0 as u32
 }
 
-/// The full hash the id index works with, made from a [`digest`]: the
-/// table takes its bucket from the low bits and its tag from the high
-/// ones, so the digest fills both.
-fn spread(digest: u32) -> u64 {
-    u64::from(digest) << 32 | u64::from(digest)
+/// Consecutive keys share neighbouring buckets in runs of `1 << RUN_BITS`:
+/// 8 entries of 8 bytes, one cache line. Longer runs (64) cut cache
+/// misses a little more under a growing book but, packing the table's
+/// groups full, made removals leave tombstones that forced rehashing in
+/// place, 4% more instructions on the mixed workload; 8 costs 2%.
+const RUN_BITS: u32 = 3;
+
+/// The tag bits of the index's hash (the table compares them before an
+/// entry).
+const TAG: u64 = 0xFE00_0000_0000_0000;
+
+/// The index's hash of an id whose [`key`] is `key`. Ids come from a
+/// counter, so consecutive orders have consecutive keys: the bucket bits
+/// keep the key's low [`RUN_BITS`] and hash the rest, so a run of
+/// consecutive ids shares a cache line of the table's entries and one of
+/// its control bytes, while ids further apart, and any pattern in them,
+/// spread over the table. With random buckets each insert under a book
+/// growing past a million orders was two cache misses; the engine and
+/// snapshotter threads spent 35-40% less per batched order with runs.
+/// The tag hashes the whole key.
+fn spread(key: u32) -> u64 {
+    // Multiplying by an odd constant mixes every bit of `x` into the
+    // product's high half; folding that half down mixes the low one.
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    let run = (1 << RUN_BITS) - 1;
+    let block = u64::from(key >> RUN_BITS).wrapping_mul(K);
+    let bucket = (block >> 32 ^ block) << RUN_BITS | u64::from(key) & run;
+    u64::from(key).wrapping_mul(K) & TAG | bucket & !TAG
 }
 
-/// An entry of the id index: an order's slot and its id's digest. With
-/// the digest at hand, growing the index rehashes without reading a
-/// single order (at a million orders, reading each one's slot to hash it
-/// again stalled the engine thread for tens of milliseconds), and a
-/// lookup reads a slot only when the digests agree.
+/// An entry of the id index: an order's slot and its id's [`key`]. With
+/// the key at hand, growing the index rehashes without reading a single
+/// order (at a million orders, reading each one's slot to hash it again
+/// stalled the engine thread for tens of milliseconds), and a lookup
+/// reads a slot only when the keys agree.
 #[derive(Copy, Clone, Debug)]
 struct IdEntry {
     slot: u32,
-    digest: u32,
+    key: u32,
 }
 
 impl IdEntry {
     fn hash(&self) -> u64 {
-        spread(self.digest)
+        spread(self.key)
     }
 }
 
@@ -234,7 +254,7 @@ impl OrderStore {
         for slot in kept {
             let entry = IdEntry {
                 slot,
-                digest: digest(self.slots[slot as usize].id),
+                key: key(self.slots[slot as usize].id),
             };
             self.by_id.insert_unique(entry.hash(), entry, IdEntry::hash);
         }
@@ -242,20 +262,20 @@ impl OrderStore {
 
     /// The slot of order `id`.
     pub fn find(&self, id: OrderId) -> Option<u32> {
-        let d = digest(id);
+        let k = key(id);
         self.by_id
-            .find(spread(d), |e| {
-                e.digest == d && self.slots[e.slot as usize].id == id
+            .find(spread(k), |e| {
+                e.key == k && self.slots[e.slot as usize].id == id
             })
             .map(|e| e.slot)
     }
 
     /// Starts loading order `id`'s cache line, for a command about to
-    /// name it. The probe compares digests, not ids, so it never waits for
-    /// a slot; a rare wrong guess only wastes the hint.
+    /// name it. The probe compares keys, not ids, so it never waits for a
+    /// slot; a rare wrong guess only wastes the hint.
     pub fn prefetch(&self, id: OrderId) {
-        let d = digest(id);
-        if let Some(e) = self.by_id.find(spread(d), |e| e.digest == d) {
+        let k = key(id);
+        if let Some(e) = self.by_id.find(spread(k), |e| e.key == k) {
             prefetch(&self.slots[e.slot as usize]);
         }
     }
@@ -312,10 +332,7 @@ impl OrderStore {
                 slot
             }
         };
-        let entry = IdEntry {
-            slot,
-            digest: digest(id),
-        };
+        let entry = IdEntry { slot, key: key(id) };
         self.by_id.insert_unique(entry.hash(), entry, IdEntry::hash);
         if let Some(client_id) = client_id {
             let order = &mut self.slots[slot as usize];
@@ -373,10 +390,7 @@ impl OrderStore {
             has_client_id,
             id,
         } = finished;
-        match self
-            .by_id
-            .find_entry(spread(digest(id)), |e| e.slot == slot)
-        {
+        match self.by_id.find_entry(spread(key(id)), |e| e.slot == slot) {
             Ok(entry) => {
                 entry.remove();
             }
@@ -459,6 +473,55 @@ impl OrderStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn consecutive_ids_share_a_run_of_buckets_and_runs_spread() {
+        // A run's keys differ only in their low bits and share a tag-free
+        // prefix; the next run lands elsewhere; tags differ within a run.
+        let mask = (1u64 << 20) - 1;
+        let base = spread(1 << 10) & !TAG & mask;
+        for i in 0..8u32 {
+            assert_eq!(spread((1 << 10) + i) & !TAG & mask, base + u64::from(i));
+        }
+        let next = spread((1 << 10) + 8) & !TAG & mask;
+        assert!(next.abs_diff(base) > 8, "the next run is not adjacent");
+        let tags: std::collections::HashSet<u64> =
+            (0..8u32).map(|i| spread((1 << 10) + i) & TAG).collect();
+        assert!(tags.len() > 4, "tags vary within a run");
+    }
+
+    #[test]
+    fn ids_with_the_same_low_bits_are_told_apart() {
+        // The index keeps 32 bits of an id; lookups compare the whole id.
+        let mut store = OrderStore::default();
+        let order = |id: u64| Order {
+            id: OrderId(id),
+            agent: AgentIdx(0),
+            price: Ticks(1),
+            remaining: Lots(1),
+            filled: Lots(0),
+            placed_at: Timestamp(0),
+            prev: NIL,
+            next: NIL,
+            agent_pos: 0,
+            asset: AssetId(0),
+            traits: Traits::new(
+                Side::Buy,
+                OrderType::Limit,
+                TimeInForce::Gtc,
+                SelfTradePrevention::CancelResting,
+            ),
+            status: OrderStatus::Open,
+        };
+        let low = store.insert(order(7), None);
+        let high = store.insert(order(7 + (1 << 32)), None);
+        assert_eq!(store.find(OrderId(7)), Some(low));
+        assert_eq!(store.find(OrderId(7 + (1 << 32))), Some(high));
+        assert_eq!(store.find(OrderId(7 + (2 << 32))), None);
+        store.finish(low, OrderStatus::Cancelled, 0);
+        assert_eq!(store.find(OrderId(7)), None);
+        assert_eq!(store.find(OrderId(7 + (1 << 32))), Some(high));
+    }
 
     #[test]
     fn traits_pack_and_unpack_every_combination() {
