@@ -41,8 +41,8 @@ const TAG: u64 = 0xFE00_0000_0000_0000;
 /// snapshotter threads spent 35-40% less per batched order with runs.
 /// The tag hashes the whole key.
 fn spread(key: u32) -> u64 {
-    // Multiplying by an odd constant mixes every bit of `x` into the
-    // product's high half; folding that half down mixes the low one.
+    // Multiplying by an odd constant mixes every bit of the factor into
+    // the product's high half; folding that half down mixes the low one.
     const K: u64 = 0x9E37_79B9_7F4A_7C15;
     let run = (1 << RUN_BITS) - 1;
     let block = u64::from(key >> RUN_BITS).wrapping_mul(K);

@@ -106,11 +106,11 @@ pub fn spawn_snapshotter<J: Journal>(
     mut journal: J,
     policy: SnapshotPolicy,
 ) -> std::io::Result<(SnapshotFeed, SnapshotThread)> {
-    let (feed, batches) = crossbeam_channel::bounded(FEED_CAPACITY);
-    let (give_back, spent) = crossbeam_channel::bounded(SPENT_KEPT_MAX);
+    let (batches_in, batches_out) = crossbeam_channel::bounded(FEED_CAPACITY);
+    let (spent_in, spent_out) = crossbeam_channel::bounded(SPENT_KEPT_MAX);
     let feeds = Feeds {
-        batches,
-        spent: give_back,
+        batches: batches_out,
+        spent: spent_in,
     };
     let thread = std::thread::Builder::new()
         .name("agora-snapshot".into())
@@ -119,8 +119,8 @@ pub fn spawn_snapshotter<J: Journal>(
             run(market, last_seq, journal, policy, feeds)
         })?;
     let feed = SnapshotFeed {
-        batches: feed,
-        spent,
+        batches: batches_in,
+        spent: spent_out,
     };
     Ok((feed, thread))
 }
