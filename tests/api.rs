@@ -197,6 +197,13 @@ fn registration_rejects_bad_input_and_the_server_stays_healthy() {
         r#"{"name":"a""#.to_string(),
         "not json".to_string(),
         r#"[]"#.to_string(),
+        // Nesting deep enough to overflow a recursive parser's stack.
+        format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)),
+        format!(
+            r#"{{"name":"a","metadata":{{"k":{}{}}}}}"#,
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        ),
     ];
     for body in &bad {
         let a = s.post("/api/v1/agents/register", None, body);

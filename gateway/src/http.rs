@@ -46,7 +46,9 @@ pub struct Call {
 
 impl Call {
     /// The body as `T`; unknown fields, wrong types and bad JSON are
-    /// `400 validation_error`.
+    /// `400 validation_error`. Read with `serde_json`, whose nesting limit
+    /// refuses a deeply nested body (`sonic-rs`'s parser overflows the
+    /// stack on one).
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
         if self.body.is_empty() {
             return Err(ApiError::new(
@@ -218,9 +220,10 @@ pub struct Out {
 }
 
 impl Out {
-    /// `value` as JSON.
+    /// `value` as JSON (written by `sonic-rs`: answers are mostly strings,
+    /// which it escapes with SIMD; the output is the same JSON).
     pub fn json(status: StatusCode, value: &impl Serialize) -> Out {
-        let body = serde_json::to_vec(value).expect("views serialize");
+        let body = sonic_rs::to_vec(value).expect("views serialize");
         Out {
             status,
             body: body.into(),
