@@ -5,10 +5,11 @@
 # connection counts, open-loop latency at 80% of the measured order rate,
 # the batch endpoint, complete escrowed flows (request to confirmation),
 # and the server's RSS idle and with ~1M resting orders.
-# Usage: benches/http-report.sh [seconds per run, default 10]
+# Usage: benches/http-report.sh [seconds per run, default 10] [rounds, default 3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
+rounds=${2:-3}
 cargo build --release -q --bin agora --bin agora-load
 data=$(mktemp -d)
 port=18555
@@ -22,16 +23,25 @@ rss() { awk '/VmRSS/ {printf "%.1f MB", $2/1024}' /proc/$server/status; }
 load() { ./target/release/agora-load --addr 127.0.0.1:$port --duration "$secs" --warmup 2 "$@" 2>/dev/null; }
 field() { grep -o "$1=[0-9.]*" | head -1 | cut -d= -f2; }
 echo "RSS idle: $(rss)"
+# The machine is noisy: each connection count alternates health and order
+# runs for $rounds rounds and reports every round's ratio and the median.
+median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 for c in 64 256; do
-    h=$(load --mode health --connections $c)
-    o=$(load --mode orders --connections $c)
-    hr=$(echo "$h" | field throughput); orr=$(echo "$o" | field throughput)
-    echo "connections=$c health: ${hr} req/s | orders: ${orr} req/s = $(( 100 * ${orr%.*} / ${hr%.*} ))% of health"
-    echo "   orders $(echo "$o" | grep latency_us)"
-    last=$orr
+    ratios=""; rates=""
+    for r in $(seq "$rounds"); do
+        h=$(load --mode health --connections $c)
+        o=$(load --mode orders --connections $c)
+        hr=$(echo "$h" | field throughput); orr=$(echo "$o" | field throughput)
+        ratio=$(( 100 * ${orr%.*} / ${hr%.*} ))
+        ratios="$ratios $ratio"; rates="$rates ${orr%.*}"
+        echo "connections=$c round $r health: ${hr} req/s | orders: ${orr} req/s = ${ratio}% of health"
+        echo "   orders $(echo "$o" | grep latency_us)"
+    done
+    echo "connections=$c: orders at median $(echo $ratios | median)% of health (rounds:$ratios)"
+    last=$(echo $rates | median)
 done
-rate=$(( ${last%.*} * 8 / 10 ))
-echo "open loop at ${rate} req/s (80% of the 256-connection order rate):"
+rate=$(( last * 8 / 10 ))
+echo "open loop at ${rate} req/s (80% of the median 256-connection order rate):"
 load --mode orders --connections 256 --rate $rate | grep -E "throughput|latency"
 echo "batch endpoint (16 connections, 100 orders per request):"
 load --mode batch --connections 16 | grep -E "orders=|latency"
