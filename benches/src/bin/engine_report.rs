@@ -6,7 +6,7 @@
 //! in RocksDB with a snapshot 1M commands before the end, and times a
 //! restart over them.
 //!
-//! `cargo run --release -p agora-benches --bin engine-report [-- --quick] [--commands N] [--assets N] [--engine-only] [--memory] [--auctions] [--restart]`
+//! `cargo run --release -p agora-benches --bin engine-report [-- --quick] [--commands N] [--assets N] [--engine-only] [--recovery] [--memory] [--auctions] [--restart]`
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
@@ -69,8 +69,10 @@ fn main() {
     // (books, resting orders per book): 10k resting orders in one book or
     // spread over 100, and 100 books of 10k each (1M resting orders).
     let shapes = [(1, 10_000), (100, 100), (100, 10_000)];
-    // `--engine-only` skips the channel, journal and recovery figures.
+    // `--engine-only` skips the channel, journal and recovery figures;
+    // `--recovery` gives only the recovery figures.
     let engine_only = args.iter().any(|a| a == "--engine-only");
+    let recovery_only = args.iter().any(|a| a == "--recovery");
     if args.iter().any(|a| a == "--restart") {
         restart(if quick { 1_000_000 } else { 10_000_000 });
         return;
@@ -98,6 +100,10 @@ fn main() {
             w.commands.len(),
             started.elapsed()
         );
+        if recovery_only {
+            recovery(&w);
+            continue;
+        }
         let m = w.mix;
         let n = w.commands.len() as f64 / 100.0;
         println!(
@@ -114,6 +120,9 @@ fn main() {
         if !engine_only {
             through_channel(&w);
         }
+    }
+    if recovery_only {
+        return;
     }
     if only.is_none() {
         auctions(if quick { 200_000 } else { 2_000_000 });
