@@ -2,7 +2,8 @@
 # The HTTP figures in one run: starts a release server (sync durability)
 # on a temporary data directory, then with agora-load measures the
 # hello-world baseline (GET /health) and single orders at the same
-# connection counts, open-loop latency at 80% of the measured order rate,
+# connection counts (alternated over rounds, with the median ratio),
+# open-loop latency at 80% of the median 256-connection order rate,
 # the batch endpoint, complete escrowed flows (request to confirmation),
 # and the server's RSS idle and with ~1M resting orders.
 # Usage: benches/http-report.sh [seconds per run, default 10] [rounds, default 3]
