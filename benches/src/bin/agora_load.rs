@@ -14,7 +14,8 @@
 //!
 //! Closed loop by default (each connection sends its next request when
 //! the last one is answered); `--rate R` makes it open loop at R requests
-//! per second overall, latency counted from when each request was due.
+//! per second overall, each connection on its own evenly spaced schedule,
+//! latency counted from when each request was due.
 //!
 //! Run the server with limits that do not throttle the load, e.g.
 //! `agora serve --rate-limit 10000000 --rate-burst 10000000
@@ -269,33 +270,53 @@ struct Totals {
     measuring: AtomicBool,
 }
 
-/// Open loop: when each request is due. A thread of its own issues the
-/// times with the OS timer's precision (tokio's timers tick by the
-/// millisecond); whichever connection is free takes the next one, and a
-/// request that waits for a free connection counts that wait.
-type Schedule = Arc<Mutex<tokio::sync::mpsc::UnboundedReceiver<Instant>>>;
+/// Open loop: connection `index` of `connections` sends the requests due
+/// at `start + (k × connections + index) / rate` for k = 0, 1, …, so
+/// together they send `rate` a second, evenly spread (as wrk2 paces each
+/// connection). Each connection waits on its own timer: no hand-off
+/// between tasks per request, so the generator costs about what it does in
+/// a closed loop. Tokio's timers fire on the millisecond tick after the
+/// time asked, so a connection asks to wake a tick before a request is
+/// due and sends it at once. A request's latency runs from when it was due
+/// or, if it went early, from when it went: never shorter than the
+/// exchange itself, and a request held back by a slow one before it on its
+/// connection counts the wait (no coordinated omission).
+#[derive(Clone, Copy)]
+struct Pacing {
+    /// When the first request of the first connection is due.
+    start: Instant,
+    /// Between two requests of one connection.
+    period: Duration,
+    /// Of this connection's first request after `start`.
+    offset: Duration,
+}
 
-fn pace(rate: u64, stop: Instant) -> Schedule {
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    std::thread::spawn(move || {
-        let start = Instant::now();
-        let due = |i: u64| start + Duration::from_secs_f64(i as f64 / rate as f64);
-        let mut next = 0u64;
-        loop {
-            // Issue every request due by now, then sleep until the next one
-            // (at least 200 µs: fewer wake-ups, each issuing several).
-            let now = Instant::now();
-            while due(next) <= now {
-                if due(next) >= stop || tx.send(due(next)).is_err() {
-                    return;
-                }
-                next += 1;
-            }
-            let wait = due(next).saturating_duration_since(now);
-            std::thread::sleep(wait.max(Duration::from_micros(200)));
+/// Tokio's timer resolution.
+const TIMER_TICK: Duration = Duration::from_millis(1);
+
+impl Pacing {
+    fn new(rate: u64, connections: usize, index: usize, start: Instant) -> Pacing {
+        let per_request = Duration::from_secs_f64(1.0 / rate as f64);
+        Pacing {
+            start,
+            period: per_request * connections as u32,
+            offset: per_request * index as u32,
         }
-    });
-    Arc::new(Mutex::new(rx))
+    }
+
+    /// Waits until request `k` of this connection may go (a timer tick
+    /// early at most) and returns when its latency counts from, or `None`
+    /// when it is due after `stop`.
+    async fn wait(&self, k: u32, stop: Instant) -> Option<Instant> {
+        let due = self.start + self.offset + self.period * k;
+        if due >= stop {
+            return None;
+        }
+        if due > Instant::now() + TIMER_TICK {
+            tokio::time::sleep_until((due - TIMER_TICK).into()).await;
+        }
+        Some(due.min(Instant::now()))
+    }
 }
 
 async fn drive(
@@ -304,7 +325,7 @@ async fn drive(
     key: String,
     totals: Arc<Totals>,
     stop: Instant,
-    schedule: Option<Schedule>,
+    pacing: Option<Pacing>,
 ) {
     let mut conn = connect(args.addr).await;
     let mut mix = Mix {
@@ -314,14 +335,16 @@ async fn drive(
         batch_size: args.batch_size,
     };
     let mut local = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
+    let mut sent = 0;
     while Instant::now() < stop {
-        let started = match &schedule {
-            Some(s) => match s.lock().await.recv().await {
-                Some(due) => due,
+        let started = match &pacing {
+            Some(p) => match p.wait(sent, stop).await {
+                Some(at) => at,
                 None => break,
             },
             None => Instant::now(),
         };
+        sent += 1;
         let (method, path, body) = mix.next(args.mode);
         let is_place = method == "POST";
         let (status, bytes) = send(&mut conn, method, &path, Some(&key), body).await;
@@ -491,7 +514,6 @@ async fn run(args: Args) {
     let start = Instant::now();
     let measure_from = start + Duration::from_secs(args.warmup);
     let stop = measure_from + Duration::from_secs(args.duration);
-    let schedule = (args.rate > 0).then(|| pace(args.rate, stop));
     let tasks: Vec<_> = (0..args.connections)
         .map(|i| {
             let key = keys[i % keys.len()].clone();
@@ -499,8 +521,9 @@ async fn run(args: Args) {
                 let seller = keys[(i + 1) % keys.len()].clone();
                 return tokio::spawn(drive_flows(args.clone(), key, seller, totals.clone(), stop));
             }
-            let schedule = schedule.clone();
-            tokio::spawn(drive(args.clone(), i, key, totals.clone(), stop, schedule))
+            let pacing =
+                (args.rate > 0).then(|| Pacing::new(args.rate, args.connections, i, start));
+            tokio::spawn(drive(args.clone(), i, key, totals.clone(), stop, pacing))
         })
         .collect();
     tokio::time::sleep_until(measure_from.into()).await;
