@@ -37,18 +37,17 @@ pub enum Request<R> {
         responder: R,
     },
     /// A command and a query in one hand-off: the query is answered right
-    /// after the command is applied, so it sees the command's effect (the
-    /// caller holds the answer back until the command's own reply, which
-    /// still waits for its batch to be durable).
+    /// after the command is applied, so it sees the command's effect, and
+    /// its answer is kept with the command's responder (see
+    /// [`Responder::keep`]) to go out with the command's reply, once its
+    /// batch is durable: one wake-up of the caller, not two.
     CommandThenQuery {
         /// The command.
         input: Input,
-        /// Who gets the command's reply.
+        /// Who gets the command's reply and the answer.
         responder: R,
         /// The question.
         query: Query,
-        /// Who gets the answer.
-        asker: R,
     },
 }
 
@@ -56,6 +55,13 @@ pub enum Request<R> {
 pub trait Responder: Send + 'static {
     /// Delivers a query's answer.
     fn answer(self, answer: Result<Answer, Reject>);
+
+    /// Keeps the answer to the query of a [`Request::CommandThenQuery`],
+    /// to be delivered with the command's reply. Responders that are never
+    /// sent such a request drop it.
+    fn keep(&mut self, answer: Result<Answer, Reject>) {
+        drop(answer);
+    }
 }
 
 /// A command's reply, waiting for its batch to be released.
@@ -210,11 +216,14 @@ fn run<R: Responder, S: BatchSink<R>>(
                     input,
                     responder,
                     query,
-                    asker,
                 } => {
                     apply(&mut market, &mut batch, input, None, responder);
                     commands += 1;
-                    asker.answer(market.query(&query));
+                    let answer = market.query(&query);
+                    let done = batch.completions.last_mut();
+                    done.expect("apply records a completion")
+                        .responder
+                        .keep(answer);
                 }
             }
             if commands < batch_max {
@@ -396,5 +405,59 @@ mod tests {
             .unwrap();
         assert_eq!(answer_rx.recv().unwrap(), Ok(Answer::Balances(Vec::new())));
         engine.shutdown();
+    }
+
+    /// Keeps the answer a `CommandThenQuery` leaves with its command.
+    #[derive(Default)]
+    struct Keeper(Option<Result<Answer, Reject>>);
+
+    impl Responder for Keeper {
+        fn answer(self, _: Result<Answer, Reject>) {
+            panic!("a command's responder is not answered at once");
+        }
+        fn keep(&mut self, answer: Result<Answer, Reject>) {
+            self.0 = Some(answer);
+        }
+    }
+
+    /// Hands every batch of `Keeper`s to the test.
+    struct Hand(crossbeam_channel::Sender<Batch<Keeper>>);
+
+    impl BatchSink<Keeper> for Hand {
+        fn complete(&mut self, batch: Batch<Keeper>, _: &Recycler<Keeper>) {
+            self.0.send(batch).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_query_after_a_command_sees_it_and_waits_with_its_reply() {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let engine = EngineHandle::spawn(
+            Market::new(EngineConfig::default()),
+            Hand(tx),
+            ThreadOptions::default(),
+        )
+        .unwrap();
+        let sender = engine.sender();
+        for amount in [5, -1] {
+            sender
+                .send(Request::CommandThenQuery {
+                    input: deposit(3, amount),
+                    responder: Keeper::default(),
+                    query: Query::Balances { agent: AgentId(3) },
+                })
+                .unwrap();
+        }
+        drop(sender);
+        engine.shutdown();
+        let completions: Vec<_> = rx.try_iter().flat_map(|b| b.completions).collect();
+        assert_eq!(completions.len(), 2);
+        for c in completions {
+            // Both see the first deposit; the refused second one changed nothing.
+            let Some(Ok(Answer::Balances(balances))) = c.responder.0 else {
+                panic!("the answer is kept with the command's reply");
+            };
+            assert_eq!(balances[0].1.available, Amount(5));
+        }
     }
 }

@@ -20,18 +20,38 @@ use crate::metrics::Metrics;
 /// What the engine answered.
 pub enum Outcome {
     /// A command's reply and the events its answer is built from (see
-    /// `answer_events`), once durable.
-    Command(Reply, Vec<Event>),
+    /// `answer_events`), once durable, with the answer to the query asked
+    /// right after it, if one was.
+    Command(Reply, Vec<Event>, Option<Kept>),
     /// A query's answer.
     Query(Result<Answer, Reject>),
 }
 
+/// A query's answer kept until its command's reply goes out (boxed: most
+/// commands keep none, and every waiter is moved through a batch).
+pub type Kept = Box<Result<Answer, Reject>>;
+
 /// The one-shot handle a request waits on.
-pub struct Waiter(oneshot::Sender<Outcome>);
+pub struct Waiter {
+    sender: oneshot::Sender<Outcome>,
+    kept: Option<Kept>,
+}
+
+impl Waiter {
+    /// A waiter and the receiver that awaits its outcome.
+    fn new() -> (Waiter, oneshot::Receiver<Outcome>) {
+        let (sender, receiver) = oneshot::channel();
+        (Waiter { sender, kept: None }, receiver)
+    }
+}
 
 impl Responder for Waiter {
     fn answer(self, answer: Result<Answer, Reject>) {
-        let _ = self.0.send(Outcome::Query(answer));
+        let _ = self.sender.send(Outcome::Query(answer));
+    }
+
+    fn keep(&mut self, answer: Result<Answer, Reject>) {
+        self.kept = Some(Box::new(answer));
     }
 }
 
@@ -46,7 +66,8 @@ impl Release<Waiter> for Deliver {
         self.metrics.observe_batch(batch, journal_time);
         for c in batch.completions.drain(..) {
             let events = answer_events(&c.reply, &batch.events[c.events]);
-            let _ = c.responder.0.send(Outcome::Command(c.reply, events));
+            let outcome = Outcome::Command(c.reply, events, c.responder.kept);
+            let _ = c.responder.sender.send(outcome);
         }
     }
 }
@@ -129,17 +150,14 @@ impl EngineLink {
 
     /// Runs one command; resolves once it is durable.
     pub async fn run(&self, command: Command) -> Result<(Reply, Vec<Event>), ApiError> {
-        let (tx, rx) = oneshot::channel();
+        let (responder, rx) = Waiter::new();
         let input = Input {
             time: self.clock.now(),
             command,
         };
-        self.send(Request::Command {
-            input,
-            responder: Waiter(tx),
-        })?;
+        self.send(Request::Command { input, responder })?;
         match rx.await {
-            Ok(Outcome::Command(reply, events)) => Ok((reply, events)),
+            Ok(Outcome::Command(reply, events, _)) => Ok((reply, events)),
             _ => Err(ApiError::unavailable()),
         }
     }
@@ -155,16 +173,16 @@ impl EngineLink {
         let requests = commands
             .into_iter()
             .map(|command| {
-                let (tx, rx) = oneshot::channel();
+                let (responder, rx) = Waiter::new();
                 waits.push(rx);
-                (Input { time, command }, Waiter(tx))
+                (Input { time, command }, responder)
             })
             .collect();
         self.send(Request::Commands(requests))?;
         let mut out = Vec::with_capacity(waits.len());
         for rx in waits {
             match rx.await {
-                Ok(Outcome::Command(reply, events)) => out.push((reply, events)),
+                Ok(Outcome::Command(reply, events, _)) => out.push((reply, events)),
                 _ => return Err(ApiError::unavailable()),
             }
         }
@@ -179,34 +197,25 @@ impl EngineLink {
         command: Command,
         query: Query,
     ) -> Result<((Reply, Vec<Event>), Result<Answer, Reject>), ApiError> {
-        let (tx, rx) = oneshot::channel();
-        let (ask_tx, ask_rx) = oneshot::channel();
+        let (responder, rx) = Waiter::new();
         self.send(Request::CommandThenQuery {
             input: Input {
                 time: self.clock.now(),
                 command,
             },
-            responder: Waiter(tx),
+            responder,
             query,
-            asker: Waiter(ask_tx),
         })?;
-        let answer = match ask_rx.await {
-            Ok(Outcome::Query(answer)) => answer,
-            _ => return Err(ApiError::unavailable()),
-        };
         match rx.await {
-            Ok(Outcome::Command(reply, events)) => Ok(((reply, events), answer)),
+            Ok(Outcome::Command(reply, events, Some(answer))) => Ok(((reply, events), *answer)),
             _ => Err(ApiError::unavailable()),
         }
     }
 
     /// Asks the engine a question.
     pub async fn query(&self, query: Query) -> Result<Result<Answer, Reject>, ApiError> {
-        let (tx, rx) = oneshot::channel();
-        self.send(Request::Query {
-            query,
-            responder: Waiter(tx),
-        })?;
+        let (responder, rx) = Waiter::new();
+        self.send(Request::Query { query, responder })?;
         match rx.await {
             Ok(Outcome::Query(answer)) => Ok(answer),
             _ => Err(ApiError::unavailable()),
