@@ -296,6 +296,16 @@ mod tests {
         }
     }
 
+    /// An engine thread with default options over an empty market.
+    fn engine_over_empty_market<R: Responder, S: BatchSink<R>>(sink: S) -> EngineHandle<R> {
+        EngineHandle::spawn(
+            Market::new(EngineConfig::default()),
+            sink,
+            ThreadOptions::default(),
+        )
+        .unwrap()
+    }
+
     fn deposit(agent: u64, amount: i64) -> Input {
         Input {
             time: Timestamp(1),
@@ -388,12 +398,7 @@ mod tests {
     #[test]
     fn queries_are_answered_by_the_engine_thread() {
         let (tx, _rx) = crossbeam_channel::unbounded();
-        let engine = EngineHandle::spawn(
-            Market::new(EngineConfig::default()),
-            Forward(tx),
-            ThreadOptions::default(),
-        )
-        .unwrap();
+        let engine = engine_over_empty_market(Forward(tx));
         let (answer_tx, answer_rx) = crossbeam_channel::bounded(1);
         let query = Query::Balances { agent: AgentId(9) };
         engine
@@ -432,12 +437,7 @@ mod tests {
     #[test]
     fn a_query_after_a_command_sees_it_and_waits_with_its_reply() {
         let (tx, rx) = crossbeam_channel::unbounded();
-        let engine = EngineHandle::spawn(
-            Market::new(EngineConfig::default()),
-            Hand(tx),
-            ThreadOptions::default(),
-        )
-        .unwrap();
+        let engine = engine_over_empty_market(Hand(tx));
         let sender = engine.sender();
         for amount in [5, -1] {
             sender
