@@ -11,8 +11,8 @@ use std::sync::Arc;
 use agora_engine::units::AgentId;
 use agora_engine::Input;
 use rocksdb::{
-    ColumnFamilyDescriptor, DBCompressionType, DBRecoveryMode, Direction, IteratorMode, Options,
-    WriteBatch, WriteOptions, DB,
+    ColumnFamilyDescriptor, DBCompressionType, DBRecoveryMode, Direction,
+    IngestExternalFileOptions, IteratorMode, Options, SstFileWriter, WriteBatch, WriteOptions, DB,
 };
 
 use crate::journal::{BackgroundSync, Journal, JournalError};
@@ -48,6 +48,20 @@ fn ledger_key(agent: AgentId, seq: u64, index: u32) -> [u8; 20] {
     k[16..].copy_from_slice(&index.to_be_bytes());
     k
 }
+
+/// Options of the snapshots' column family, and of the table file each
+/// snapshot is written to. A snapshot is one value of up to hundreds of
+/// megabytes, read back whole: uncompressed, it is read without a pass
+/// that decompresses it (a third faster at 300 MB).
+fn snapshot_options() -> Options {
+    let mut options = Options::default();
+    options.set_compression_type(DBCompressionType::None);
+    options
+}
+
+/// The table file a snapshot is written to before RocksDB takes it in,
+/// in the store's directory (a name RocksDB does not use).
+const SNAPSHOT_TABLE: &str = "snapshot-ingest.sst";
 
 /// The key of record `seq`: big-endian, so keys sort in sequence order.
 fn key(seq: u64) -> [u8; 8] {
@@ -174,11 +188,7 @@ impl RocksJournal {
             // flush stopped every write for 300 ms.
             journal_options.set_max_write_buffer_number(SYNCED_JOURNAL_MEMTABLES_MAX);
         }
-        // A snapshot is one value of up to hundreds of megabytes, read back
-        // whole: uncompressed, it is read without a pass that decompresses
-        // it (a third faster at 300 MB).
-        let mut snapshot_options = Options::default();
-        snapshot_options.set_compression_type(DBCompressionType::None);
+        let snapshot_options = snapshot_options();
         let families = [
             ColumnFamilyDescriptor::new(JOURNAL_CF, journal_options),
             ColumnFamilyDescriptor::new(SNAPSHOTS_CF, snapshot_options),
@@ -441,10 +451,34 @@ impl Journal for RocksJournal {
         // The ledger's entries bypass the log: before a snapshot lets
         // recovery skip the records that made them, they go to disk.
         self.db.flush_cf(self.ledger_cf()).map_err(store)?;
-        let mut batch = WriteBatch::default();
-        batch.put_cf(self.snapshots_cf(), key(seq), bytes);
-        batch.put_cf(self.snapshot_index_cf(), key(seq), []);
-        self.db.write_opt(batch, &Self::synced()).map_err(store)
+        // Listed first: a crash before the snapshot is in leaves an entry
+        // whose snapshot cannot be read, which recovery skips for the one
+        // before it (the records after that one are still there), and
+        // pruning deletes in its turn.
+        let mut index = WriteBatch::default();
+        index.put_cf(self.snapshot_index_cf(), key(seq), []);
+        self.db.write_opt(index, &Self::synced()).map_err(store)?;
+        // The snapshot goes into a table file of its own (synced when
+        // finished) that RocksDB then takes in whole: written through the
+        // log instead, hundreds of megabytes would sit in front of every
+        // journal sync until written and synced, stalling each
+        // acknowledgement for as long (p99.9 790 ms with a snapshot every
+        // million commands under the batch load).
+        let path = self.db.path().join(SNAPSHOT_TABLE);
+        let options = snapshot_options();
+        let mut table = SstFileWriter::create(&options);
+        table.open(&path).map_err(store)?;
+        table.put(key(seq), bytes).map_err(store)?;
+        table.finish().map_err(store)?;
+        let mut ingest = IngestExternalFileOptions::default();
+        ingest.set_move_files(true);
+        let taken = self
+            .db
+            .ingest_external_file_cf_opts(self.snapshots_cf(), &ingest, vec![&path]);
+        if taken.is_err() {
+            let _ = std::fs::remove_file(&path);
+        }
+        taken.map_err(store)
     }
 
     fn snapshots(&self) -> Result<Vec<u64>, JournalError> {

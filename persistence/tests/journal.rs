@@ -148,6 +148,16 @@ fn snapshots_and_pruning_work_on_rocksdb() {
     }
     let journal = RocksJournal::open(dir.path(), Durability::Sync).unwrap();
     assert_eq!(journal.snapshots(), Ok(vec![300, 200]));
+    for seq in [300, 200] {
+        assert_eq!(journal.load_snapshot(seq), memory.load_snapshot(seq));
+    }
+    // Each snapshot went in as a table file of its own, taken in whole.
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|name| name.starts_with("snapshot"))
+        .collect();
+    assert!(left.is_empty(), "no table file is left behind: {left:?}");
     // Whole writes through record 200 are gone; the one holding 181..240
     // stays, as records after 200 are still needed.
     let mut first = None;
