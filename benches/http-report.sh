@@ -5,7 +5,9 @@
 # connection counts (alternated over rounds, with the median ratio),
 # open-loop latency at 80% of the median 256-connection order rate,
 # the batch endpoint, complete escrowed flows (request to confirmation),
-# and the server's RSS idle and with ~1M resting orders.
+# and the server's RSS idle and with ~1M resting orders. Snapshots wait
+# for the end of that server; the batch run is then repeated on a fresh
+# server with the default policy (a snapshot every million commands).
 # Usage: benches/http-report.sh [seconds per run, default 10] [rounds, default 3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,11 +16,18 @@ rounds=${2:-3}
 cargo build --release -q --bin agora --bin agora-load
 data=$(mktemp -d)
 port=18555
-./target/release/agora serve --listen 127.0.0.1:$port --data-dir "$data" \
-    --rate-limit 10000000 --rate-burst 10000000 --register-per-minute 1000000 \
-    --operator-key load --snapshot-every 100000000 >/dev/null 2>"$data.log" &
-server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$data" "$data.log"' EXIT
+# serve DIR [flags]: starts the server on DIR with limits that do not
+# throttle the load.
+serve() {
+    local dir=$1
+    shift
+    ./target/release/agora serve --listen 127.0.0.1:$port --data-dir "$dir" \
+        --rate-limit 10000000 --rate-burst 10000000 --register-per-minute 1000000 \
+        --operator-key load "$@" >/dev/null 2>>"$data.log" &
+    server=$!
+}
+serve "$data" --snapshot-every 100000000
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$data" "$data.log" "$data-2"' EXIT
 sleep 1
 rss() { awk '/VmRSS/ {printf "%.1f MB", $2/1024}' /proc/$server/status; }
 load() { ./target/release/agora-load --addr 127.0.0.1:$port --duration "$secs" --warmup 2 "$@" 2>/dev/null; }
@@ -51,3 +60,8 @@ load --mode batch --connections 64 | grep -E "orders=|latency"
 echo "escrowed flows: request → offer → accept → fund → deliver → confirm (128 connections):"
 load --mode flows --connections 128 --agents 256 | grep -E "flows=|^  |throughput"
 echo "RSS now: $(rss)"
+kill $server; wait $server 2>/dev/null || true
+echo "batch endpoint again on a fresh server with the default snapshot policy:"
+serve "$data-2"
+sleep 1
+load --mode batch --connections 64 | grep -E "orders=|latency"
