@@ -241,6 +241,14 @@ pub(crate) struct OrderStore {
 }
 
 impl OrderStore {
+    /// Makes room for `orders` orders in all (open and retained finished).
+    pub fn reserve(&mut self, orders: usize) {
+        self.slots.reserve(orders.saturating_sub(self.slots.len()));
+        let indexed = self.by_id.len();
+        self.by_id
+            .reserve(orders.saturating_sub(indexed), IdEntry::hash);
+    }
+
     /// Rebuilds the id index from the open and the retained finished
     /// orders, after the store was restored from a snapshot.
     pub fn rebuild_index(&mut self) {
@@ -490,11 +498,9 @@ mod tests {
         assert!(tags.len() > 4, "tags vary within a run");
     }
 
-    #[test]
-    fn ids_with_the_same_low_bits_are_told_apart() {
-        // The index keeps 32 bits of an id; lookups compare the whole id.
-        let mut store = OrderStore::default();
-        let order = |id: u64| Order {
+    /// An open limit buy of one lot with id `id`.
+    fn order(id: u64) -> Order {
+        Order {
             id: OrderId(id),
             agent: AgentIdx(0),
             price: Ticks(1),
@@ -512,7 +518,13 @@ mod tests {
                 SelfTradePrevention::CancelResting,
             ),
             status: OrderStatus::Open,
-        };
+        }
+    }
+
+    #[test]
+    fn ids_with_the_same_low_bits_are_told_apart() {
+        // The index keeps 32 bits of an id; lookups compare the whole id.
+        let mut store = OrderStore::default();
         let low = store.insert(order(7), None);
         let high = store.insert(order(7 + (1 << 32)), None);
         assert_eq!(store.find(OrderId(7)), Some(low));
@@ -521,6 +533,30 @@ mod tests {
         store.finish(low, OrderStatus::Cancelled, 0);
         assert_eq!(store.find(OrderId(7)), None);
         assert_eq!(store.find(OrderId(7 + (1 << 32))), Some(high));
+    }
+
+    #[test]
+    fn reserved_room_is_filled_without_moving_the_slab() {
+        let mut store = OrderStore::default();
+        let first = store.insert(order(1), None);
+        store.reserve(1_000);
+        let (slab, index) = (store.slots.as_ptr(), store.by_id.capacity());
+        assert!(index >= 1_000);
+        for id in 2..=1_000 {
+            store.insert(order(id), None);
+        }
+        assert_eq!(store.slots.as_ptr(), slab, "the slab was not moved");
+        assert_eq!(store.by_id.capacity(), index, "the index was not rehashed");
+        assert_eq!(store.find(OrderId(1)), Some(first));
+        assert!((1..=1_000).all(|id| store.find(OrderId(id)).is_some()));
+    }
+
+    #[test]
+    fn reserved_room_is_not_state() {
+        let mut market = crate::Market::new(crate::EngineConfig::default());
+        let before = (market.state_digest(), market.snapshot());
+        market.reserve_orders(10_000);
+        assert_eq!((market.state_digest(), market.snapshot()), before);
     }
 
     #[test]

@@ -114,7 +114,8 @@ pub async fn serve(
         elapsed_ms = recovered.elapsed.as_millis() as u64,
         "recovered the market"
     );
-    let market = recovered.market;
+    let mut market = recovered.market;
+    market.reserve_orders(config.reserve_orders);
     let Ok(Answer::ApiKeys(keys)) = market.query(&Query::ApiKeys) else {
         unreachable!("the key query answers keys")
     };
