@@ -139,7 +139,8 @@ impl Market {
     /// so that a growing book does not stop the engine thread while the
     /// order slab is copied and its id index rehashed whole (at millions
     /// of orders, a quarter of a second at each doubling). Room that is
-    /// never used costs address space, not memory. Capacity is not state:
+    /// never used costs address space, and memory only for the index's
+    /// control bytes (about 2 bytes an order). Capacity is not state:
     /// snapshots and digests do not see it.
     pub fn reserve_orders(&mut self, orders: usize) {
         self.orders.reserve(orders);
