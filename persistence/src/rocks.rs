@@ -188,10 +188,9 @@ impl RocksJournal {
             // flush stopped every write for 300 ms.
             journal_options.set_max_write_buffer_number(SYNCED_JOURNAL_MEMTABLES_MAX);
         }
-        let snapshot_options = snapshot_options();
         let families = [
             ColumnFamilyDescriptor::new(JOURNAL_CF, journal_options),
-            ColumnFamilyDescriptor::new(SNAPSHOTS_CF, snapshot_options),
+            ColumnFamilyDescriptor::new(SNAPSHOTS_CF, snapshot_options()),
             ColumnFamilyDescriptor::new(SNAPSHOT_INDEX_CF, Options::default()),
             ColumnFamilyDescriptor::new(LEDGER_CF, Options::default()),
         ];

@@ -281,7 +281,6 @@ struct Totals {
 /// or, if it went early, from when it went: never shorter than the
 /// exchange itself, and a request held back by a slow one before it on its
 /// connection counts the wait (no coordinated omission).
-#[derive(Clone, Copy)]
 struct Pacing {
     /// When the first request of the first connection is due.
     start: Instant,
