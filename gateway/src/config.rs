@@ -80,8 +80,9 @@ pub struct ServeConfig {
     pub sync_interval_ms: u64,
 
     /// Group commit: under load, microseconds a journal write waits for
-    /// more commands so one sync covers them all (0: never wait).
-    #[arg(long, env = "AGORA_GROUP_COMMIT_US", default_value_t = 500)]
+    /// more commands so one sync covers them all (0: never wait; what
+    /// arrives during a sync is still written with one sync).
+    #[arg(long, env = "AGORA_GROUP_COMMIT_US", default_value_t = 0)]
     pub group_commit_us: u64,
 
     /// Take a snapshot after this many commands (a background copy of the

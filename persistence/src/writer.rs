@@ -29,7 +29,12 @@ pub struct WriterOptions {
     pub sync_interval: Duration,
     /// Group commit: when batches are arriving back to back, how long a
     /// write waits for more before it starts, so that one sync covers
-    /// many commands. Zero writes at once.
+    /// many commands. Zero (the default) writes at once: what arrives
+    /// while a write syncs forms the next group anyway, and on a disk
+    /// whose sync takes about a millisecond, waiting only lengthened every
+    /// acknowledgement (HTTP orders over 64 connections, alternating fresh
+    /// servers: median 22.3k req/s with 500 µs, 24.3k with none; synced
+    /// commands at 500k/s: p50 1.25 -> 0.8 ms, throughput unchanged).
     pub group_window: Duration,
     /// A write starts without waiting once it holds this many commands.
     pub group_commands: usize,
@@ -39,7 +44,7 @@ impl Default for WriterOptions {
     fn default() -> Self {
         WriterOptions {
             sync_interval: Duration::from_millis(100),
-            group_window: Duration::from_micros(500),
+            group_window: Duration::ZERO,
             group_commands: 512,
         }
     }
@@ -110,10 +115,11 @@ fn write<R, J: Journal, L: Release<R>>(
             Ok(first) => {
                 // Every batch that queued up while the last write synced
                 // goes into this write: one sync for all of them. Under
-                // load, wait a little for more.
+                // load, with a group window, wait a little for more.
                 group.push(first);
                 group.extend(queue.try_iter().take(BATCHES_QUEUED_MAX));
-                if busy && commands(&group) < options.group_commands {
+                let wait = !options.group_window.is_zero();
+                if wait && busy && commands(&group) < options.group_commands {
                     // Sleep rather than spin: on a small machine the
                     // threads that produce the next batches need the CPU.
                     std::thread::sleep(options.group_window);

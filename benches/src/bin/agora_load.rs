@@ -78,8 +78,11 @@ struct Args {
     #[arg(long, default_value = "load")]
     operator_key: String,
     /// Threads sending requests (0: one per CPU). On the server's own
-    /// machine, fewer leave it more of the CPU it is measured on.
-    #[arg(long, default_value_t = 0)]
+    /// machine, fewer leave it more of the CPU it is measured on: on two
+    /// cores, one thread wakes no second thread per response (alternating
+    /// fresh servers: flows 4.3k/s with one thread, 3.8-3.9k with two;
+    /// health and orders over 256 connections no lower).
+    #[arg(long, default_value_t = 1)]
     threads: usize,
     /// Seed of the order mix.
     #[arg(long, default_value_t = 7)]
