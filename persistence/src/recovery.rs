@@ -114,10 +114,10 @@ fn rebuild(
     };
     let mut replayed = 0;
     let from = last_seq + 1;
-    let mut apply = |seq: u64, input: Input| {
+    let mut apply = |seq: u64, input: &Input, next: Option<&Input>| {
         events.clear();
         market
-            .apply(&input, &mut events)
+            .apply_before(input, next, &mut events)
             .map_err(|reject| JournalError::Diverged {
                 seq,
                 reason: format!("{reject:?}"),
@@ -169,16 +169,17 @@ const REPLAY_CHUNK: usize = 1024;
 /// Chunks decoded ahead of the one being applied.
 const REPLAY_CHUNKS_AHEAD: usize = 8;
 
-/// Feeds the records of `journal` in `seqs` to `apply`, in order:
-/// one thread reads and decodes the records while this one applies them,
-/// so replay runs at the speed of the slower of the two rather than of
-/// both in turn. The first error in record order wins: a record that
+/// Feeds the records of `journal` in `seqs` to `apply`, in order, each
+/// with the record after it in the same chunk (for
+/// [`Market::apply_before`]'s prefetch): one thread reads and decodes the
+/// records while this one applies them, so replay runs at the speed of
+/// the slower of the two rather than of both in turn. The first error in record order wins: a record that
 /// does not decode stops the replay after the records before it were
 /// applied, and an `apply` error stops the reading.
 fn replay_pipelined(
     journal: &(dyn Journal + Sync),
     seqs: RangeInclusive<u64>,
-    apply: &mut dyn FnMut(u64, Input) -> Result<(), JournalError>,
+    apply: &mut dyn FnMut(u64, &Input, Option<&Input>) -> Result<(), JournalError>,
 ) -> Result<(), JournalError> {
     let (chunks, decoded) = crossbeam_channel::bounded::<Vec<(u64, Input)>>(REPLAY_CHUNKS_AHEAD);
     std::thread::scope(|scope| {
@@ -212,10 +213,13 @@ fn replay_pipelined(
                 Ok(())
             })
             .map_err(|e| JournalError::Store(format!("cannot start the replay reader: {e}")))?;
-        let applied = decoded
-            .iter()
-            .flatten()
-            .try_for_each(|(seq, input)| apply(seq, input));
+        let applied = decoded.iter().try_for_each(|chunk| {
+            let mut records = chunk.iter().peekable();
+            while let Some((seq, input)) = records.next() {
+                apply(*seq, input, records.peek().map(|(_, next)| next))?;
+            }
+            Ok(())
+        });
         // Stop the reader if it is still going, then take its outcome.
         drop(decoded);
         let read = reader.join().expect("the replay reader does not panic");
