@@ -8,6 +8,10 @@ use agora_benches::{mixed, replay, through_channel, MixedConfig};
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 
+/// The allocator the server runs the engine with.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const COMMANDS: usize = 200_000;
 
 fn single_thread(c: &mut Criterion) {

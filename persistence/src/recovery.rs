@@ -162,6 +162,10 @@ fn rebuild(
     })
 }
 
+/// What replay does with each record: its sequence number, its input and
+/// the input after it, if known (a hint for [`Market::apply_before`]).
+type ApplyRecord<'a> = dyn FnMut(u64, &Input, Option<&Input>) -> Result<(), JournalError> + 'a;
+
 /// Records decoded together and handed from the reading thread to the
 /// applying one.
 const REPLAY_CHUNK: usize = 1024;
@@ -179,7 +183,7 @@ const REPLAY_CHUNKS_AHEAD: usize = 8;
 fn replay_pipelined(
     journal: &(dyn Journal + Sync),
     seqs: RangeInclusive<u64>,
-    apply: &mut dyn FnMut(u64, &Input, Option<&Input>) -> Result<(), JournalError>,
+    apply: &mut ApplyRecord<'_>,
 ) -> Result<(), JournalError> {
     let (chunks, decoded) = crossbeam_channel::bounded::<Vec<(u64, Input)>>(REPLAY_CHUNKS_AHEAD);
     std::thread::scope(|scope| {
