@@ -177,9 +177,10 @@ const REPLAY_CHUNKS_AHEAD: usize = 8;
 /// with the record after it in the same chunk (for
 /// [`Market::apply_before`]'s prefetch): one thread reads and decodes the
 /// records while this one applies them, so replay runs at the speed of
-/// the slower of the two rather than of both in turn. The first error in record order wins: a record that
-/// does not decode stops the replay after the records before it were
-/// applied, and an `apply` error stops the reading.
+/// the slower of the two rather than of both in turn. The first error in
+/// record order wins: a record that does not decode stops the replay
+/// after the records before it were applied, and an `apply` error stops
+/// the reading.
 fn replay_pipelined(
     journal: &(dyn Journal + Sync),
     seqs: RangeInclusive<u64>,
