@@ -78,6 +78,8 @@ fn main() {
     // `--recovery` gives only the recovery figures.
     let engine_only = args.iter().any(|a| a == "--engine-only");
     let recovery_only = args.iter().any(|a| a == "--recovery");
+    // `--journal` gives only the journal figures.
+    let journal_only = args.iter().any(|a| a == "--journal");
     if args.iter().any(|a| a == "--restart") {
         restart(if quick { 1_000_000 } else { 10_000_000 });
         return;
@@ -109,6 +111,10 @@ fn main() {
             recovery(&w);
             continue;
         }
+        if journal_only {
+            through_journal(&w);
+            continue;
+        }
         let m = w.mix;
         let n = w.commands.len() as f64 / 100.0;
         println!(
@@ -126,7 +132,7 @@ fn main() {
             through_channel(&w);
         }
     }
-    if recovery_only {
+    if recovery_only || journal_only {
         return;
     }
     if only.is_none() {
