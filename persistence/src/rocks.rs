@@ -154,10 +154,11 @@ impl RocksJournal {
         // Write flushed files out a megabyte at a time, so a memtable flush
         // does not queue tens of megabytes in front of the log's next sync.
         options.set_bytes_per_sync(1 << 20);
-        // Reuse old log files: syncing a write into a file that does not
-        // grow needs no file-system metadata update, which makes each sync
-        // cheaper and its time steadier.
-        options.set_recycle_log_file_num(4);
+        // Log files are not recycled, though a sync into a file that does
+        // not grow would skip a metadata write: RocksDB turns recycling
+        // off under every recovery mode that refuses damage before the
+        // tail, and under the one it allows (skip any damaged record),
+        // 7.8's flush thread crashes marking recycled logs synced.
         // Memtable flushes write tens of megabytes at once. Through the
         // page cache, the log's next fsync waits for that writeback too (a
         // journaling file system commits them together), which stalls every
