@@ -680,6 +680,28 @@ fn rate_limits_answer_429_with_retry_after() {
 }
 
 #[test]
+fn a_taken_address_is_refused_before_anything_starts() {
+    // Another process holds the port. The server says so and exits with
+    // an error, before it opens the journal: once its engine, journal
+    // and snapshot threads ran, leaving with them still in RocksDB
+    // crashed the process on its way out (a race, hence three tries).
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let address = holder.local_addr().expect("bound").to_string();
+    let data = tempfile::tempdir().expect("temp dir");
+    for _ in 0..3 {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_agora"))
+            .args(["serve", "--listen", &address, "--data-dir"])
+            .arg(data.path())
+            .output()
+            .expect("the agora binary runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("in use"), "{stderr}");
+    }
+    assert!(!data.path().join("journal").exists());
+}
+
+#[test]
 fn a_restart_keeps_agents_balances_and_orders() {
     let mut s = Server::start(&["--signup-credits", "50"]);
     let (id, a) = s.register("persistent");

@@ -13,10 +13,10 @@ use std::time::Duration;
 
 use agora_engine::agents::KeyHash;
 use agora_engine::units::{Amount, Currency};
-use agora_engine::{Answer, Command, EngineConfig, EngineHandle, Query, ThreadOptions};
+use agora_engine::{Answer, Command, EngineConfig, EngineHandle, Market, Query, ThreadOptions};
 use agora_persistence::{
     recover, recover_through, spawn_snapshotter, Durability, Journal, JournalWriter, RocksJournal,
-    SnapshotPolicy, StartingCopy, WriterOptions,
+    SnapshotPolicy, SnapshotThread, StartingCopy, WriterOptions,
 };
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -32,7 +32,7 @@ use tracing::{info, warn};
 
 use crate::auth::{hash_key, hex, new_key};
 use crate::config::{DurabilityMode, ServeConfig};
-use crate::engine_link::{Deliver, EngineLink};
+use crate::engine_link::{Deliver, EngineLink, Waiter};
 use crate::error::ApiError;
 use crate::http::{parse_query, Call, Out};
 use crate::limits::{per_minute, per_second, Limiter};
@@ -89,6 +89,8 @@ pub async fn serve(
     on_listening: impl FnOnce(SocketAddr),
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), StartError> {
+    // The address first: if it is taken, nothing else has started yet.
+    let listener = TcpListener::bind(config.listen).await?;
     std::fs::create_dir_all(&config.data_dir)?;
     let operator_key = operator_key(&config)?;
     let signup_credits = signup_credits(&config)?;
@@ -173,10 +175,14 @@ pub async fn serve(
                 stopped.is_ok()
             })?
     };
-    let engine = EngineHandle::spawn(market, writer, ThreadOptions::default())?;
+    let pipeline = Pipeline {
+        engine: EngineHandle::spawn(market, writer, ThreadOptions::default())?,
+        journal_done,
+        snapshotter,
+    };
 
     let state = Arc::new(State {
-        link: EngineLink::new(engine.sender(), stats.order_id_max),
+        link: EngineLink::new(pipeline.engine.sender(), stats.order_id_max),
         directory: crate::auth::Directory::new(keys, uuids),
         metrics,
         key_limits: Limiter::new(per_second(config.rate_limit, config.rate_burst)),
@@ -193,15 +199,19 @@ pub async fn serve(
     let terms = config.terms();
     if terms != terms_in_force {
         let command = Command::SetTerms(Box::new(terms.clone()));
-        match state.link.run(command).await {
-            Ok((Ok(_), _)) => {}
-            Ok((Err(e), _)) => return Err(format!("the trade terms were refused: {e:?}").into()),
-            Err(e) => return Err(format!("the engine stopped: {}", e.message).into()),
+        let refused: Option<StartError> = match state.link.run(command).await {
+            Ok((Ok(_), _)) => None,
+            Ok((Err(e), _)) => Some(format!("the trade terms were refused: {e:?}").into()),
+            Err(e) => Some(format!("the engine stopped: {}", e.message).into()),
+        };
+        if let Some(error) = refused {
+            drop(state);
+            pipeline.stop().await?;
+            return Err(error);
         }
         info!(?terms, "new trade terms in force");
     }
 
-    let listener = TcpListener::bind(config.listen).await?;
     let local = listener.local_addr()?;
     info!(address = %local, "listening");
     on_listening(local);
@@ -268,18 +278,44 @@ pub async fn serve(
     connections.abort_all();
     while connections.join_next().await.is_some() {}
     drop(state);
-    let market = tokio::task::spawn_blocking(move || engine.shutdown()).await?;
-    let flushed = tokio::task::spawn_blocking(move || journal_done.join()).await?;
-    if !matches!(flushed, Ok(true)) {
-        return Err("the journal writer failed; recovery will start from what it wrote".into());
-    }
-    match tokio::task::spawn_blocking(move || snapshotter.join()).await? {
-        Ok(Ok(seq)) => info!(snapshot = ?seq, "snapshotter stopped"),
-        Ok(Err(e)) => warn!(error = %e, "snapshots stopped early"),
-        Err(_) => warn!("the snapshotter panicked"),
-    }
+    let market = pipeline.stop().await?;
     info!(digest = %hex(&market.state_digest()), "stopped; the journal is synced");
     Ok(())
+}
+
+/// The threads behind the engine's channel. They are stopped in order
+/// on every way out once started: returning while one of them still
+/// works in RocksDB would let the process's exit tear the store down
+/// under it.
+struct Pipeline {
+    engine: EngineHandle<Waiter>,
+    /// Ends with whether the journal writer stopped cleanly.
+    journal_done: std::thread::JoinHandle<bool>,
+    snapshotter: SnapshotThread,
+}
+
+impl Pipeline {
+    /// Once every other sender to the engine is dropped: applies what was
+    /// sent, lets the journal sync it and the snapshotter finish, and
+    /// returns the final market.
+    async fn stop(self) -> Result<Market, StartError> {
+        let Pipeline {
+            engine,
+            journal_done,
+            snapshotter,
+        } = self;
+        let market = tokio::task::spawn_blocking(move || engine.shutdown()).await?;
+        let flushed = tokio::task::spawn_blocking(move || journal_done.join()).await?;
+        if !matches!(flushed, Ok(true)) {
+            return Err("the journal writer failed; recovery will start from what it wrote".into());
+        }
+        match tokio::task::spawn_blocking(move || snapshotter.join()).await? {
+            Ok(Ok(seq)) => info!(snapshot = ?seq, "snapshotter stopped"),
+            Ok(Err(e)) => warn!(error = %e, "snapshots stopped early"),
+            Err(_) => warn!("the snapshotter panicked"),
+        }
+        Ok(market)
+    }
 }
 
 /// How often the engine hears the time.
