@@ -680,6 +680,21 @@ fn rate_limits_answer_429_with_retry_after() {
 }
 
 #[test]
+#[cfg(target_os = "linux")]
+fn the_server_keeps_its_memory_off_transparent_huge_pages() {
+    // A first write to a new huge page stops the writing thread for the
+    // whole page's zeroing; the server opts out at start-up.
+    let s = Server::start(&[]);
+    let status = std::fs::read_to_string(format!("/proc/{}/status", s.pid())).expect("status");
+    let thp = status.lines().find(|l| l.starts_with("THP_enabled:"));
+    assert_eq!(
+        thp.and_then(|l| l.split_whitespace().nth(1)),
+        Some("0"),
+        "{status}"
+    );
+}
+
+#[test]
 fn a_taken_address_is_refused_before_anything_starts() {
     // Another process holds the port. The server says so and exits with
     // an error, before it opens the journal: once its engine, journal

@@ -69,6 +69,11 @@ impl Server {
         s
     }
 
+    /// The running server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("the server runs").id()
+    }
+
     /// The data directory.
     pub fn data_dir(&self) -> &Path {
         &self.dir

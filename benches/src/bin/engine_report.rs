@@ -27,8 +27,9 @@ use agora_persistence::{
 use hdrhistogram::Histogram;
 
 /// Counts live heap bytes, to measure memory per resting order, over the
-/// allocator the server runs the engine with (mimalloc, whose large OS
-/// pages also spare the engine's random accesses most TLB misses).
+/// allocator the server runs the engine with (mimalloc; here on
+/// transparent huge pages, which spare the engine's random accesses most
+/// TLB misses and which the server turns off for its tail latency).
 struct CountingAlloc;
 
 /// The allocator underneath.
