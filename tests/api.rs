@@ -711,6 +711,10 @@ fn a_taken_address_is_refused_before_anything_starts() {
             .expect("the agora binary runs");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains(&format!("cannot listen on {address}")),
+            "{stderr}"
+        );
         assert!(stderr.contains("in use"), "{stderr}");
     }
     assert!(!data.path().join("journal").exists());

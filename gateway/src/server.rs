@@ -90,7 +90,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), StartError> {
     // The address first: if it is taken, nothing else has started yet.
-    let listener = TcpListener::bind(config.listen).await?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     std::fs::create_dir_all(&config.data_dir)?;
     let operator_key = operator_key(&config)?;
     let signup_credits = signup_credits(&config)?;
