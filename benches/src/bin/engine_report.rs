@@ -6,7 +6,7 @@
 //! in RocksDB with a snapshot 1M commands before the end, and times a
 //! restart over them.
 //!
-//! `cargo run --release -p agora-benches --bin engine-report [-- --quick] [--commands N] [--assets N] [--engine-only] [--recovery] [--memory] [--auctions] [--restart]`
+//! `cargo run --release -p agora-benches --bin engine-report [-- --quick] [--commands N] [--assets N] [--engine-only] [--recovery] [--journal] [--memory] [--auctions] [--restart]`
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::sync::atomic::{AtomicIsize, Ordering};
