@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::segmented::Segmented;
 use crate::units::{AgentId, Timestamp};
 
 /// The SHA-256-sized hash of an API key (the engine never sees keys).
@@ -85,7 +86,7 @@ impl AgentRecord {
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Agents {
     /// Agent `n` is at index `n - 1`.
-    records: Vec<AgentRecord>,
+    records: Segmented<AgentRecord>,
     /// Public id → number, sorted, for lookups and stable iteration.
     by_uuid: std::collections::BTreeMap<u128, AgentId>,
     /// Pending ownership claim token hash → agent.

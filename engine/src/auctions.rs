@@ -18,6 +18,7 @@ use crate::ledger::{Acct, AgentIdx, CurrencyId, Ledger};
 use crate::posts::numbered;
 use crate::reject::Reject;
 use crate::schedule::Schedule;
+use crate::segmented::Segmented;
 use crate::units::{Amount, AuctionId, Timestamp};
 
 /// How a sealed-bid winner pays.
@@ -149,7 +150,7 @@ pub(crate) enum Due {
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Auctions {
     /// By id − 1.
-    auctions: Vec<AuctionRecord>,
+    auctions: Segmented<AuctionRecord>,
     due: Schedule<Due>,
 }
 
@@ -245,7 +246,7 @@ impl Auctions {
     }
 
     /// Every auction, in id order.
-    pub fn all(&self) -> &[AuctionRecord] {
+    pub fn all(&self) -> &Segmented<AuctionRecord> {
         &self.auctions
     }
 

@@ -130,7 +130,7 @@ impl Market {
         put(&mut h, self.requests.requests());
         put(&mut h, self.requests.offers());
         put(&mut h, self.listings.all());
-        for a in self.auctions.all() {
+        for a in self.auctions.all().iter() {
             let seller = self.ledger.agent_id(a.seller);
             let bids: Vec<_> = a
                 .bids

@@ -10,6 +10,7 @@ use crate::config::EngineConfig;
 use crate::event::Event;
 use crate::posts::{check_description, check_title, numbered};
 use crate::reject::Reject;
+use crate::segmented::Segmented;
 use crate::units::{AgentId, Amount, Currency, ListingId, Timestamp};
 
 /// Where a listing stands.
@@ -78,7 +79,7 @@ pub struct ListingRecord {
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Listings {
     /// By id − 1.
-    listings: Vec<ListingRecord>,
+    listings: Segmented<ListingRecord>,
 }
 
 /// A purchase the listing allows: what the transaction will be.
@@ -96,7 +97,7 @@ impl Listings {
     }
 
     /// Every listing, in id order.
-    pub fn all(&self) -> &[ListingRecord] {
+    pub fn all(&self) -> &Segmented<ListingRecord> {
         &self.listings
     }
 

@@ -3,6 +3,7 @@
 
 use crate::config::EngineConfig;
 use crate::reject::{Reject, TextField};
+use crate::segmented::Segmented;
 
 /// Fails unless `text` is at most `max` characters.
 pub(crate) fn check_text(text: &str, max: u32, field: TextField) -> Result<(), Reject> {
@@ -26,7 +27,7 @@ pub(crate) fn check_description(description: &str, config: &EngineConfig) -> Res
 }
 
 /// Record `id` of `records` (ids count from 1), or `missing`.
-pub(crate) fn numbered<T>(records: &[T], id: u64, missing: Reject) -> Result<&T, Reject> {
+pub(crate) fn numbered<T>(records: &Segmented<T>, id: u64, missing: Reject) -> Result<&T, Reject> {
     usize::try_from(id.wrapping_sub(1))
         .ok()
         .and_then(|i| records.get(i))

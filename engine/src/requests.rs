@@ -7,6 +7,7 @@
 //! fast first offer does not beat a better later one.
 
 use crate::schedule::Schedule;
+use crate::segmented::Segmented;
 
 use serde::{Deserialize, Serialize};
 
@@ -140,9 +141,9 @@ enum Due {
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Requests {
     /// By id − 1.
-    requests: Vec<RequestRecord>,
+    requests: Segmented<RequestRecord>,
     /// By id − 1.
-    offers: Vec<OfferRecord>,
+    offers: Segmented<OfferRecord>,
     due: Schedule<Due>,
 }
 
@@ -166,12 +167,12 @@ impl Requests {
     }
 
     /// Every request, in id order.
-    pub fn requests(&self) -> &[RequestRecord] {
+    pub fn requests(&self) -> &Segmented<RequestRecord> {
         &self.requests
     }
 
     /// Every offer, in id order.
-    pub fn offers(&self) -> &[OfferRecord] {
+    pub fn offers(&self) -> &Segmented<OfferRecord> {
         &self.offers
     }
 

@@ -1,5 +1,6 @@
 //! An append-only sequence kept in fixed-size chunks, for what the engine
-//! only ever adds to (transactions, their escrow accounts). Growing never
+//! only ever adds to (transactions and their escrow accounts, agents,
+//! requests, offers, listings, auctions). Growing never
 //! moves what is stored: a `Vec` doubles by copying everything it holds,
 //! which at millions of records stalls the engine thread for tens of
 //! milliseconds and shows up as every queued command's latency.
@@ -14,7 +15,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 const CHUNK: usize = 4096;
 
 /// A sequence indexed from 0 that grows at the end.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub(crate) struct Segmented<T> {
     /// Full chunks, then the one being filled; each allocated at `CHUNK`.
     chunks: Vec<Vec<T>>,
@@ -49,9 +50,19 @@ impl<T> Segmented<T> {
         self.len
     }
 
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
     /// Element `index`, if there is one.
     pub fn get(&self, index: usize) -> Option<&T> {
         self.chunks.get(index / CHUNK)?.get(index % CHUNK)
+    }
+
+    /// Element `index`, mutably, if there is one.
+    pub fn get_mut(&mut self, index: usize) -> Option<&mut T> {
+        self.chunks.get_mut(index / CHUNK)?.get_mut(index % CHUNK)
     }
 
     /// Every element, in order.
@@ -71,6 +82,13 @@ impl<T> Index<usize> for Segmented<T> {
 impl<T> IndexMut<usize> for Segmented<T> {
     fn index_mut(&mut self, index: usize) -> &mut T {
         &mut self.chunks[index / CHUNK][index % CHUNK]
+    }
+}
+
+/// Shown as a list, like a `Vec` (state digests hash this form).
+impl<T: std::fmt::Debug> std::fmt::Debug for Segmented<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
     }
 }
 
@@ -132,6 +150,7 @@ mod tests {
         let bytes = bincode::serialize(&s).unwrap();
         let as_vec: Vec<u64> = s.iter().copied().collect();
         assert_eq!(bytes, bincode::serialize(&as_vec).unwrap());
+        assert_eq!(format!("{s:?}"), format!("{as_vec:?}"));
         let back: Segmented<u64> = bincode::deserialize(&bytes).unwrap();
         assert_eq!(back, s);
         assert!(back.chunks.iter().all(|c| c.capacity() == CHUNK));
