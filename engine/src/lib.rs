@@ -13,6 +13,7 @@ pub mod asset;
 pub mod auctions;
 mod book;
 pub mod category;
+mod chunked;
 pub mod cmd;
 pub mod config;
 pub mod deal_queries;

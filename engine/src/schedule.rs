@@ -9,10 +9,11 @@
 //! run marks its entry dead (found by binary search) and dead entries
 //! leave when they reach the front.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::BTreeSet;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::chunked::ChunkedDeque;
 use crate::units::Timestamp;
 
 /// How many sorted runs a schedule keeps before sending out-of-order
@@ -35,77 +36,15 @@ impl<T: Ord + Copy> Entry<T> {
     }
 }
 
-/// Entries per chunk of a run.
-const CHUNK: usize = 4096;
-
-/// A run of entries ascending by `(at, item)`, kept in chunks of at most
-/// [`CHUNK`] that are never empty: appending never copies the run. As one
-/// `VecDeque`, a run of order-book delivery deadlines doubled every time
-/// the fills did, and at half a million of them the copy (12 MB, into
-/// 24 MB of fresh memory) held a command for 3-12 ms.
-#[derive(Clone, Debug)]
-struct Run<T> {
-    chunks: VecDeque<VecDeque<Entry<T>>>,
-}
-
-impl<T: Ord + Copy> Run<T> {
-    fn front(&self) -> Option<&Entry<T>> {
-        self.chunks.front()?.front()
-    }
-
-    fn back(&self) -> Option<&Entry<T>> {
-        self.chunks.back()?.back()
-    }
-
-    fn push_back(&mut self, entry: Entry<T>) {
-        match self.chunks.back_mut() {
-            Some(chunk) if chunk.len() < CHUNK => chunk.push_back(entry),
-            _ => {
-                let mut chunk = VecDeque::with_capacity(CHUNK);
-                chunk.push_back(entry);
-                self.chunks.push_back(chunk);
-            }
-        }
-    }
-
-    fn pop_front(&mut self) {
-        if let Some(chunk) = self.chunks.front_mut() {
-            chunk.pop_front();
-            if chunk.is_empty() {
-                self.chunks.pop_front();
-            }
-        }
-    }
-
-    /// Where `key` is: its chunk and its index there.
-    fn find(&self, key: (Timestamp, T)) -> Option<(usize, usize)> {
-        let c = self
-            .chunks
-            .partition_point(|chunk| chunk.back().is_some_and(|e| e.key() < key));
-        let i = self
-            .chunks
-            .get(c)?
-            .binary_search_by(|e| e.key().cmp(&key))
-            .ok()?;
-        Some((c, i))
-    }
-
-    fn iter(&self) -> impl Iterator<Item = &Entry<T>> {
-        self.chunks.iter().flatten()
-    }
-
-    #[cfg(test)]
-    fn len(&self) -> usize {
-        self.chunks.iter().map(VecDeque::len).sum()
-    }
-}
-
 /// Items due at times; an item is removed by the same `(time, item)` it
 /// was added with, and a `(time, item)` pair is scheduled at most once.
 #[derive(Clone, Debug)]
 pub(crate) struct Schedule<T> {
-    /// Each ascending by `(at, item)`, its front live.
-    runs: Vec<Run<T>>,
+    /// Each ascending by `(at, item)`, its front live; in chunks, so that
+    /// appending never copies a run (as one `VecDeque`, a run of
+    /// order-book delivery deadlines doubled with the fills, and at half a
+    /// million the copy held a command for 3-12 ms).
+    runs: Vec<ChunkedDeque<Entry<T>>>,
     /// Items that fit no run.
     others: BTreeSet<(Timestamp, T)>,
     /// Dead entries still in the runs.
@@ -148,9 +87,7 @@ impl<T: Ord + Copy> Schedule<T> {
         match fit {
             Some(i) => self.runs[i].push_back(entry),
             None if self.runs.len() < RUNS_MAX => {
-                let mut run = Run {
-                    chunks: VecDeque::new(),
-                };
+                let mut run = ChunkedDeque::default();
                 run.push_back(entry);
                 self.runs.push(run);
             }
@@ -165,8 +102,10 @@ impl<T: Ord + Copy> Schedule<T> {
         if self.others.remove(&(at, item)) {
             return;
         }
-        if let Some((run, (chunk, i))) = self.find_live(at, item) {
-            self.runs[run].chunks[chunk][i].live = false;
+        if let Some((run, i)) = self.find_live(at, item) {
+            if let Some(entry) = self.runs[run].get_mut(i) {
+                entry.live = false;
+            }
             self.dead += 1;
             self.trim(run);
         }
@@ -180,7 +119,7 @@ impl<T: Ord + Copy> Schedule<T> {
     /// How many items are scheduled.
     #[cfg(test)]
     pub fn len(&self) -> usize {
-        self.runs.iter().map(Run::len).sum::<usize>() - self.dead + self.others.len()
+        self.runs.iter().map(ChunkedDeque::len).sum::<usize>() - self.dead + self.others.len()
     }
 
     /// The earliest item due at or before `time`, left in place.
@@ -214,7 +153,7 @@ impl<T: Ord + Copy> Schedule<T> {
         let mut all: Vec<(Timestamp, T)> = self
             .runs
             .iter()
-            .flat_map(Run::iter)
+            .flat_map(ChunkedDeque::iter)
             .filter(|e| e.live)
             .map(Entry::key)
             .chain(self.others.iter().copied())
@@ -234,12 +173,13 @@ impl<T: Ord + Copy> Schedule<T> {
         runs.chain(others).min_by(|a, b| a.1.cmp(&b.1))
     }
 
-    /// Where the live entry `(at, item)` sits: its run, and its place in
-    /// the run.
-    fn find_live(&self, at: Timestamp, item: T) -> Option<(usize, (usize, usize))> {
+    /// Where the live entry `(at, item)` sits: its run, and its index there.
+    fn find_live(&self, at: Timestamp, item: T) -> Option<(usize, usize)> {
+        let key = (at, item);
         self.runs.iter().enumerate().find_map(|(r, run)| {
-            let (c, i) = run.find((at, item))?;
-            run.chunks[c][i].live.then_some((r, (c, i)))
+            let i = run.partition_point(|e| e.key() < key);
+            let e = run.get(i)?;
+            (e.key() == key && e.live).then_some((r, i))
         })
     }
 
@@ -350,12 +290,13 @@ mod tests {
     fn a_run_spans_chunks_without_losing_order_or_entries() {
         // One run of in-order deadlines over several chunks; removals on
         // and around the chunk boundaries, then everything pops in order.
+        use crate::chunked::CHUNK;
         let n = 3 * CHUNK + 10;
         let mut s = Schedule::default();
         for i in 0..n {
             s.insert(Timestamp(i as i64), i);
         }
-        assert_eq!((s.runs.len(), s.runs[0].chunks.len()), (1, 4));
+        assert_eq!((s.runs.len(), s.runs[0].len()), (1, n));
         let removed =
             |i: usize| i.is_multiple_of(5) || (CHUNK - 1..=CHUNK + 1).contains(&(i % (2 * CHUNK)));
         for i in (0..n).filter(|&i| removed(i)) {
@@ -368,7 +309,7 @@ mod tests {
         assert_eq!(s.len(), kept.len());
         let popped: Vec<usize> = std::iter::from_fn(|| s.pop(Timestamp(i64::MAX))).collect();
         assert_eq!(popped, kept);
-        assert!(s.runs[0].chunks.is_empty() && s.dead == 0);
+        assert!(s.runs[0].len() == 0 && s.dead == 0);
     }
 
     #[test]

@@ -6,7 +6,10 @@ mod reference;
 #[path = "../src/testkit.rs"]
 mod testkit;
 
-use agora_engine::cmd::{AmendOrder, CancelAll, CancelOrder, Deposit, RegisterAsset, Withdraw};
+use agora_engine::cmd::{
+    AmendOrder, CancelAll, CancelOrder, Deposit, Idempotent, RegisterAsset, Withdraw,
+};
+use agora_engine::idempotency::IdempotencyKey;
 use agora_engine::units::{AgentId, Amount, Currency, OrderId, Price, Quantity, Symbol, SCALE};
 use agora_engine::{
     Ack, AssetSpec, Command, EngineConfig, Event, Market, OrderRef, OrderType, Reject,
@@ -338,24 +341,27 @@ proptest! {
         retained in 1u32..50,
     ) {
         // Restoring a snapshot gives the same state, and the restored
-        // market answers every later command exactly as the original does.
+        // market answers every later command exactly as the original does;
+        // idempotency keys (few, soon expired or evicted) included.
         let config = EngineConfig {
             orders_finished_retained_max: retained,
+            idempotency_keys_max: 3,
+            idempotency_retention_ns: 40,
             ..EngineConfig::default()
         };
         let split = at.index(ops.len());
         let mut a = harness(config);
         let mut ids = Vec::new();
-        for op in &ops[..split] {
-            apply_loosely(&mut a, op, &mut ids);
+        for (i, op) in ops[..split].iter().enumerate() {
+            apply_keyed(&mut a, op, &mut ids, i);
         }
         let mut b = a.clone();
         b.market = Market::from_snapshot(&a.market.snapshot()).unwrap();
         prop_assert_eq!(b.market.state_digest(), a.market.state_digest());
         let mut ids_b = ids.clone();
-        for op in &ops[split..] {
-            apply_loosely(&mut a, op, &mut ids);
-            apply_loosely(&mut b, op, &mut ids_b);
+        for (i, op) in ops.iter().enumerate().skip(split) {
+            apply_keyed(&mut a, op, &mut ids, i);
+            apply_keyed(&mut b, op, &mut ids_b, i);
         }
         prop_assert_eq!(&b.log, &a.log);
         prop_assert_eq!(b.market.state_digest(), a.market.state_digest());
@@ -365,5 +371,23 @@ proptest! {
 /// Applies `op` to the engine alone (invariants are checked by the harness).
 fn apply_loosely(h: &mut Harness, op: &Op, ids: &mut Vec<OrderId>) {
     let command = to_command(h, op, ids);
+    let _ = h.run(command);
+}
+
+/// Like [`apply_loosely`], sending two of every three commands (the
+/// `i`th of the stream) with one of a few idempotency keys: some retries
+/// replay, some reuse a key for another request, some find theirs expired
+/// or evicted.
+fn apply_keyed(h: &mut Harness, op: &Op, ids: &mut Vec<OrderId>, i: usize) {
+    let command = to_command(h, op, ids);
+    let command = match i % 3 {
+        2 => command,
+        _ => Command::Idempotent(Box::new(Idempotent {
+            agent: AgentId(1 + i as u64 % 2),
+            key: IdempotencyKey::new(&format!("k{}", i % 5)).unwrap(),
+            request_hash: [(i / 4 % 2) as u8; 16],
+            command,
+        })),
+    };
     let _ = h.run(command);
 }
