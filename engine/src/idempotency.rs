@@ -11,16 +11,16 @@
 //! doubling, tens of milliseconds at a few hundred thousand keys.
 
 use std::collections::VecDeque;
-use std::hash::{Hash, Hasher};
 
 use hashbrown::HashTable;
-use rustc_hash::{FxHashMap, FxHasher};
+use rustc_hash::FxHashMap;
 use serde::de::Deserializer;
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
 
 use crate::chunked::ChunkedDeque;
 use crate::event::Event;
+use crate::hash32::table_hash;
 use crate::reply::Reply;
 use crate::units::{AgentId, InlineName, Timestamp};
 
@@ -73,15 +73,7 @@ const INDEX_RESERVED_MAX: usize = 1 << 20;
 
 /// A 32-bit hash of `(agent, key)`.
 fn key_hash(agent: AgentId, key: &IdempotencyKey) -> u32 {
-    let mut h = FxHasher::default();
-    (agent, key).hash(&mut h);
-    (h.finish() >> 32) as u32
-}
-
-/// The index's hash of a key hash: spread over 64 bits, so that the table
-/// finds both its buckets and its tags in it.
-fn table_hash(hash: u32) -> u64 {
-    u64::from(hash).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    crate::hash32::key_hash(&(agent, key))
 }
 
 /// The retained results, by agent and key.

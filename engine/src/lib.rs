@@ -19,6 +19,7 @@ pub mod config;
 pub mod deal_queries;
 mod digest;
 pub mod event;
+mod hash32;
 pub mod idempotency;
 mod invariants;
 pub mod ledger;

@@ -7,12 +7,15 @@ use std::collections::VecDeque;
 
 use hashbrown::HashTable;
 use rustc_hash::FxHashMap;
+use serde::{Deserializer, Serializer};
 
 use crate::asset::{Asset, AssetId};
 use crate::cmd::place_order::{OrderType, SelfTradePrevention, Side, TimeInForce};
+use crate::hash32::{key_hash, table_hash};
 use crate::ledger::AgentIdx;
 use crate::reject::Reject;
 use crate::reply::{OrderAck, OrderStatus};
+use crate::segmented::Segmented;
 use crate::units::{ClientOrderId, Lots, OrderId, Ticks, Timestamp};
 
 /// The part of an order id the index keeps: its low 32 bits.
@@ -65,6 +68,17 @@ impl IdEntry {
     fn hash(&self) -> u64 {
         spread(self.key)
     }
+}
+
+/// Whether the order in `slot` is `agent`'s with client id `client_id`.
+fn is_client_order(
+    slots: &[Order],
+    client_ids: &Segmented<Option<ClientOrderId>>,
+    slot: u32,
+    agent: AgentIdx,
+    client_id: &ClientOrderId,
+) -> bool {
+    client_ids.get(slot as usize) == Some(&Some(*client_id)) && slots[slot as usize].agent == agent
 }
 
 /// Asks the CPU to start loading `order`'s cache line (a hint: no effect
@@ -223,18 +237,40 @@ struct Finished {
     id: OrderId,
 }
 
+/// An entry of the client id index: the slot of an agent's newest order
+/// with a client id, and a hash of `(agent, client id)`, so that growing
+/// the index reads no order.
+#[derive(Copy, Clone, Debug)]
+struct ClientEntry {
+    slot: u32,
+    hash: u32,
+}
+
+impl ClientEntry {
+    fn table_hash(&self) -> u64 {
+        table_hash(self.hash)
+    }
+}
+
 /// All orders the engine knows: open ones and recently finished ones.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+///
+/// Client ids sit beside the slots, in chunks, and their index keeps
+/// 8-byte entries: as hash maps of whole client ids (about 45 bytes an
+/// entry), both rehashed everything at every doubling, tens of
+/// milliseconds at a few hundred thousand resting orders with client ids.
+#[derive(Clone, Debug, Default)]
 pub(crate) struct OrderStore {
     slots: Vec<Order>,
     free: Vec<u32>,
     /// Slots by order id, 8 bytes an entry (the id itself is read from
     /// the slot). Not in snapshots: [`OrderStore::rebuild_index`] derives
     /// it from the kept orders.
-    #[serde(skip)]
     by_id: HashTable<IdEntry>,
-    by_client_id: FxHashMap<(AgentIdx, ClientOrderId), u32>,
-    client_ids: FxHashMap<u32, ClientOrderId>,
+    /// Slots by agent and client id (the client id is read from
+    /// `client_ids`, the agent from the slot).
+    by_client_id: HashTable<ClientEntry>,
+    /// By slot: the client id of the order there, if it has one.
+    client_ids: Segmented<Option<ClientOrderId>>,
     /// Indexed by agent.
     agents: Vec<AgentOrders>,
     finished: VecDeque<Finished>,
@@ -290,7 +326,13 @@ impl OrderStore {
 
     /// The slot of `agent`'s order with client id `client_id`.
     pub fn find_by_client_id(&self, agent: AgentIdx, client_id: &ClientOrderId) -> Option<u32> {
-        self.by_client_id.get(&(agent, *client_id)).copied()
+        let hash = key_hash(&(agent, client_id));
+        let (slots, client_ids) = (&self.slots, &self.client_ids);
+        self.by_client_id
+            .find(table_hash(hash), |e| {
+                e.hash == hash && is_client_order(slots, client_ids, e.slot, agent, client_id)
+            })
+            .map(|e| e.slot)
     }
 
     /// Checks that a new order may take `id` and `client_id`. `id_max` is
@@ -345,9 +387,7 @@ impl OrderStore {
         if let Some(client_id) = client_id {
             let order = &mut self.slots[slot as usize];
             order.traits = order.traits.with_client_id();
-            // A finished order with the same client id is shadowed.
-            self.by_client_id.insert((agent, client_id), slot);
-            self.client_ids.insert(slot, client_id);
+            self.index_client_id(slot, agent, client_id);
         }
         self.link_agent(slot);
         slot
@@ -368,7 +408,36 @@ impl OrderStore {
         if !self.slots[slot as usize].traits.has_client_id() {
             return None;
         }
-        self.client_ids.get(&slot).copied()
+        *self.client_ids.get(slot as usize)?
+    }
+
+    /// Records `client_id` as that of `agent`'s order in `slot`; a finished
+    /// order with the same client id is shadowed. The first client id
+    /// makes the index as large as the id index, so that it never grows
+    /// under load.
+    fn index_client_id(&mut self, slot: u32, agent: AgentIdx, client_id: ClientOrderId) {
+        while self.client_ids.len() <= slot as usize {
+            self.client_ids.push(None);
+        }
+        self.client_ids[slot as usize] = Some(client_id);
+        let room = self.by_id.capacity();
+        if self.by_client_id.capacity() < room {
+            let more = room - self.by_client_id.len();
+            self.by_client_id.reserve(more, ClientEntry::table_hash);
+        }
+        let hash = key_hash(&(agent, &client_id));
+        let (slots, client_ids) = (&self.slots, &self.client_ids);
+        let shadowed = self.by_client_id.find_mut(table_hash(hash), |e| {
+            e.hash == hash && is_client_order(slots, client_ids, e.slot, agent, &client_id)
+        });
+        match shadowed {
+            Some(entry) => entry.slot = slot,
+            None => {
+                let entry = ClientEntry { slot, hash };
+                self.by_client_id
+                    .insert_unique(table_hash(hash), entry, ClientEntry::table_hash);
+            }
+        }
     }
 
     /// Marks an open order (already out of its book) finished with
@@ -405,11 +474,14 @@ impl OrderStore {
             Err(_) => unreachable!("a stored order is indexed"),
         }
         if has_client_id {
-            let order = &self.slots[slot as usize];
-            let client_id = self.client_ids.remove(&slot).expect("client id stored");
-            let key = (order.agent, client_id);
-            if self.by_client_id.get(&key) == Some(&slot) {
-                self.by_client_id.remove(&key);
+            let agent = self.slots[slot as usize].agent;
+            let client_id = self.client_ids[slot as usize]
+                .take()
+                .expect("client id stored");
+            let hash = table_hash(key_hash(&(agent, &client_id)));
+            // Unless a newer order took the client id over.
+            if let Ok(entry) = self.by_client_id.find_entry(hash, |e| e.slot == slot) {
+                entry.remove();
             }
         }
         self.free.push(slot);
@@ -478,6 +550,114 @@ impl OrderStore {
     }
 }
 
+/// The client ids by agent and client id, serialized as the map they were.
+struct ClientIndexForm<'a>(&'a OrderStore);
+
+impl Serialize for ClientIndexForm<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let store = self.0;
+        let mut map = serializer.serialize_map(Some(store.by_client_id.len()))?;
+        for e in store.by_client_id.iter() {
+            let agent = store.slots[e.slot as usize].agent;
+            let client_id = store.client_ids[e.slot as usize].expect("an indexed client id");
+            map.serialize_entry(&(agent, client_id), &e.slot)?;
+        }
+        map.end()
+    }
+}
+
+/// The client ids by slot, serialized as the map they were.
+struct ClientIdsForm<'a>(&'a Segmented<Option<ClientOrderId>>);
+
+impl Serialize for ClientIdsForm<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let ids = || {
+            self.0
+                .iter()
+                .enumerate()
+                .filter_map(|(slot, id)| Some((slot as u32, id.as_ref()?)))
+        };
+        let mut map = serializer.serialize_map(Some(ids().count()))?;
+        for (slot, id) in ids() {
+            map.serialize_entry(&slot, id)?;
+        }
+        map.end()
+    }
+}
+
+/// The stored form of an [`OrderStore`] (the id index is rebuilt, not
+/// stored), field for field as when the client id indexes were hash maps.
+#[derive(Serialize, Deserialize)]
+struct StoredOrders<Slots, Free, ClientIndex, ClientIds, Agents, Done> {
+    slots: Slots,
+    free: Free,
+    by_client_id: ClientIndex,
+    client_ids: ClientIds,
+    agents: Agents,
+    finished: Done,
+}
+
+impl Serialize for OrderStore {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        StoredOrders {
+            slots: &self.slots,
+            free: &self.free,
+            by_client_id: ClientIndexForm(self),
+            client_ids: ClientIdsForm(&self.client_ids),
+            agents: &self.agents,
+            finished: &self.finished,
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for OrderStore {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        type Owned = StoredOrders<
+            Vec<Order>,
+            Vec<u32>,
+            FxHashMap<(AgentIdx, ClientOrderId), u32>,
+            FxHashMap<u32, ClientOrderId>,
+            Vec<AgentOrders>,
+            VecDeque<Finished>,
+        >;
+        let stored = Owned::deserialize(deserializer)?;
+        let mut store = OrderStore {
+            slots: stored.slots,
+            free: stored.free,
+            agents: stored.agents,
+            finished: stored.finished,
+            ..OrderStore::default()
+        };
+        let invalid = |what: &str| serde::de::Error::custom(format!("order store: {what}"));
+        for (slot, client_id) in stored.client_ids {
+            if slot as usize >= store.slots.len() {
+                return Err(invalid("a client id of a slot that does not exist"));
+            }
+            while store.client_ids.len() <= slot as usize {
+                store.client_ids.push(None);
+            }
+            store.client_ids[slot as usize] = Some(client_id);
+        }
+        for ((agent, client_id), slot) in stored.by_client_id {
+            let (slots, client_ids) = (&store.slots, &store.client_ids);
+            if !is_client_order(slots, client_ids, slot, agent, &client_id) {
+                return Err(invalid("a client id index entry that names another order"));
+            }
+            let entry = ClientEntry {
+                slot,
+                hash: key_hash(&(agent, &client_id)),
+            };
+            store
+                .by_client_id
+                .insert_unique(entry.table_hash(), entry, ClientEntry::table_hash);
+        }
+        Ok(store)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -533,6 +713,93 @@ mod tests {
         store.finish(low, OrderStatus::Cancelled, 0);
         assert_eq!(store.find(OrderId(7)), None);
         assert_eq!(store.find(OrderId(7 + (1 << 32))), Some(high));
+    }
+
+    fn cid(s: &str) -> ClientOrderId {
+        ClientOrderId::new(s).unwrap()
+    }
+
+    /// Order `id` of agent `agent`.
+    fn order_of(id: u64, agent: u32) -> Order {
+        Order {
+            agent: AgentIdx(agent),
+            ..order(id)
+        }
+    }
+
+    #[test]
+    fn client_ids_are_per_agent_shadowed_by_newer_orders_and_forgotten_with_theirs() {
+        let mut store = OrderStore::default();
+        let a = store.insert(order_of(1, 0), Some(cid("x")));
+        let b = store.insert(order_of(2, 1), Some(cid("x")));
+        store.insert(order_of(3, 0), None);
+        assert_eq!(store.find_by_client_id(AgentIdx(0), &cid("x")), Some(a));
+        assert_eq!(store.find_by_client_id(AgentIdx(1), &cid("x")), Some(b));
+        assert_eq!(store.find_by_client_id(AgentIdx(2), &cid("x")), None);
+        assert_eq!(
+            (store.client_id(a), store.client_id(2)),
+            (Some(cid("x")), None)
+        );
+        // A finished order's client id answers until a new order takes it.
+        store.finish(a, OrderStatus::Filled, 10);
+        assert_eq!(store.find_by_client_id(AgentIdx(0), &cid("x")), Some(a));
+        let c = store.insert(order_of(4, 0), Some(cid("x")));
+        assert_eq!(store.find_by_client_id(AgentIdx(0), &cid("x")), Some(c));
+        assert_eq!(store.client_id_count(), 2);
+        // Forgetting the shadowed order leaves the newer one indexed;
+        // forgetting that one drops the client id, and its slot, reused
+        // without one, has none.
+        store.finish(c, OrderStatus::Cancelled, 0);
+        assert_eq!(store.find_by_client_id(AgentIdx(0), &cid("x")), None);
+        assert_eq!(store.client_id_count(), 1);
+        let reused = store.insert(order_of(5, 0), None);
+        assert!(reused == a || reused == c);
+        assert_eq!(store.client_id(reused), None);
+    }
+
+    #[test]
+    fn client_ids_keep_their_stored_form_and_index_room_is_made_once() {
+        let mut store = OrderStore::default();
+        store.reserve(1_000);
+        let slot = store.insert(order_of(1, 0), Some(cid("first")));
+        let size = store.by_client_id.allocation_size();
+        for id in 2..=900 {
+            let client_id = cid(&format!("c{id}"));
+            store.insert(order_of(id, (id % 3) as u32), Some(client_id));
+        }
+        assert_eq!(
+            store.by_client_id.allocation_size(),
+            size,
+            "never reallocated"
+        );
+        // Stored as two maps: (agent, client id) -> slot and slot -> client id.
+        type ByClient = FxHashMap<(AgentIdx, ClientOrderId), u32>;
+        type ById = FxHashMap<u32, ClientOrderId>;
+        let bytes = bincode::serialize(&store).unwrap();
+        let stored: StoredOrders<
+            Vec<Order>,
+            Vec<u32>,
+            ByClient,
+            ById,
+            Vec<AgentOrders>,
+            VecDeque<Finished>,
+        > = bincode::deserialize(&bytes).unwrap();
+        assert_eq!(stored.by_client_id.len(), 900);
+        assert_eq!(stored.by_client_id[&(AgentIdx(0), cid("first"))], slot);
+        assert_eq!(stored.client_ids[&slot], cid("first"));
+        let mut back: OrderStore = bincode::deserialize(&bytes).unwrap();
+        back.rebuild_index();
+        for id in 2..=900u64 {
+            let (agent, client_id) = (AgentIdx((id % 3) as u32), cid(&format!("c{id}")));
+            let found = back.find_by_client_id(agent, &client_id);
+            assert_eq!(found, store.find_by_client_id(agent, &client_id));
+            assert_eq!(back.client_id(found.unwrap()), Some(client_id));
+        }
+        // An index entry naming another order's client id is refused.
+        let mut bad = stored;
+        bad.by_client_id.insert((AgentIdx(1), cid("first")), slot);
+        let bytes = bincode::serialize(&bad).unwrap();
+        assert!(bincode::deserialize::<OrderStore>(&bytes).is_err());
     }
 
     #[test]

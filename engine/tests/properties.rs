@@ -10,7 +10,9 @@ use agora_engine::cmd::{
     AmendOrder, CancelAll, CancelOrder, Deposit, Idempotent, RegisterAsset, Withdraw,
 };
 use agora_engine::idempotency::IdempotencyKey;
-use agora_engine::units::{AgentId, Amount, Currency, OrderId, Price, Quantity, Symbol, SCALE};
+use agora_engine::units::{
+    AgentId, Amount, ClientOrderId, Currency, OrderId, Price, Quantity, Symbol, SCALE,
+};
 use agora_engine::{
     Ack, AssetSpec, Command, EngineConfig, Event, Market, OrderRef, OrderType, Reject,
     SelfTradePrevention, Side, TimeInForce,
@@ -377,9 +379,15 @@ fn apply_loosely(h: &mut Harness, op: &Op, ids: &mut Vec<OrderId>) {
 /// Like [`apply_loosely`], sending two of every three commands (the
 /// `i`th of the stream) with one of a few idempotency keys: some retries
 /// replay, some reuse a key for another request, some find theirs expired
-/// or evicted.
+/// or evicted. Half the orders carry one of a few client ids: some are
+/// refused as taken, some take over a finished order's.
 fn apply_keyed(h: &mut Harness, op: &Op, ids: &mut Vec<OrderId>, i: usize) {
-    let command = to_command(h, op, ids);
+    let mut command = to_command(h, op, ids);
+    if let Command::PlaceOrder(order) = &mut command {
+        if i.is_multiple_of(2) {
+            order.client_order_id = Some(ClientOrderId::new(&format!("c{}", i % 6)).unwrap());
+        }
+    }
     let command = match i % 3 {
         2 => command,
         _ => Command::Idempotent(Box::new(Idempotent {
