@@ -3,7 +3,9 @@
 //! idempotency records): growing never copies what is stored. As one
 //! `VecDeque`, such a queue doubles by copying everything it holds, and at
 //! hundreds of thousands of entries that copy, into as much fresh memory
-//! again, held the command that caused it for milliseconds.
+//! again, held the command that caused it for milliseconds. What is only
+//! ever appended to uses [`crate::segmented::Segmented`], whose `Vec`
+//! chunks are cheaper on the fill path.
 
 use std::collections::VecDeque;
 

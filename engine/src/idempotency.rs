@@ -76,6 +76,28 @@ fn key_hash(agent: AgentId, key: &IdempotencyKey) -> u32 {
     crate::hash32::key_hash(&(agent, key))
 }
 
+/// Where the record numbered `seq` sits, in a queue whose oldest record
+/// is numbered `first`.
+fn position(first: u64, seq: u32) -> usize {
+    seq.wrapping_sub(first as u32) as usize
+}
+
+/// Whether index entry `e` names `agent`'s record of `key` (whose hash is
+/// `hash`).
+fn names(
+    records: &ChunkedDeque<Record>,
+    first: u64,
+    e: &IndexEntry,
+    hash: u32,
+    agent: AgentId,
+    key: &IdempotencyKey,
+) -> bool {
+    e.hash == hash
+        && records
+            .get(position(first, e.seq))
+            .is_some_and(|r| r.agent == agent && r.key == *key)
+}
+
 /// The retained results, by agent and key.
 #[derive(Clone, Debug, Default)]
 pub struct IdempotencyStore {
@@ -91,14 +113,11 @@ impl IdempotencyStore {
     /// The newest record of `agent`'s `key`, if it has a result.
     fn find(&self, agent: AgentId, key: &IdempotencyKey) -> Option<&Record> {
         let hash = key_hash(agent, key);
-        let at = |seq: u32| {
-            self.records
-                .get(seq.wrapping_sub(self.first as u32) as usize)
-        };
+        let (records, first) = (&self.records, self.first);
         let entry = self.index.find(table_hash(hash), |e| {
-            e.hash == hash && at(e.seq).is_some_and(|r| r.agent == agent && r.key == *key)
+            names(records, first, e, hash, agent, key)
         })?;
-        at(entry.seq)
+        records.get(position(first, entry.seq))
     }
 
     /// The live result of `key` for `agent` at `now`.
@@ -148,18 +167,15 @@ impl IdempotencyStore {
         }
         let seq = (self.first + self.records.len() as u64) as u32;
         let hash = key_hash(agent, &key);
-        let (records, first) = (&mut self.records, self.first as u32);
+        let (records, first) = (&mut self.records, self.first);
         let previous = self.index.find_mut(table_hash(hash), |e| {
-            e.hash == hash
-                && records
-                    .get(e.seq.wrapping_sub(first) as usize)
-                    .is_some_and(|r| r.agent == agent && r.key == key)
+            names(records, first, e, hash, agent, &key)
         });
         match previous {
             // A key used again after expiring: the newer record answers.
             Some(entry) => {
                 let old = std::mem::replace(&mut entry.seq, seq);
-                if let Some(r) = records.get_mut(old.wrapping_sub(first) as usize) {
+                if let Some(r) = records.get_mut(position(first, old)) {
                     r.result = None;
                 }
             }

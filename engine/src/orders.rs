@@ -70,6 +70,19 @@ impl IdEntry {
     }
 }
 
+/// Sets the client id of the order in `slot`, first extending the store
+/// to that slot.
+fn store_client_id(
+    client_ids: &mut Segmented<Option<ClientOrderId>>,
+    slot: u32,
+    id: ClientOrderId,
+) {
+    while client_ids.len() <= slot as usize {
+        client_ids.push(None);
+    }
+    client_ids[slot as usize] = Some(id);
+}
+
 /// Whether the order in `slot` is `agent`'s with client id `client_id`.
 fn is_client_order(
     slots: &[Order],
@@ -416,10 +429,7 @@ impl OrderStore {
     /// makes the index as large as the id index, so that it never grows
     /// under load.
     fn index_client_id(&mut self, slot: u32, agent: AgentIdx, client_id: ClientOrderId) {
-        while self.client_ids.len() <= slot as usize {
-            self.client_ids.push(None);
-        }
-        self.client_ids[slot as usize] = Some(client_id);
+        store_client_id(&mut self.client_ids, slot, client_id);
         let room = self.by_id.capacity();
         if self.by_client_id.capacity() < room {
             let more = room - self.by_client_id.len();
@@ -636,10 +646,7 @@ impl<'de> Deserialize<'de> for OrderStore {
             if slot as usize >= store.slots.len() {
                 return Err(invalid("a client id of a slot that does not exist"));
             }
-            while store.client_ids.len() <= slot as usize {
-                store.client_ids.push(None);
-            }
-            store.client_ids[slot as usize] = Some(client_id);
+            store_client_id(&mut store.client_ids, slot, client_id);
         }
         for ((agent, client_id), slot) in stored.by_client_id {
             let (slots, client_ids) = (&store.slots, &store.client_ids);

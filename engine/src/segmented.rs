@@ -4,6 +4,11 @@
 //! moves what is stored: a `Vec` doubles by copying everything it holds,
 //! which at millions of records stalls the engine thread for tens of
 //! milliseconds and shows up as every queued command's latency.
+//!
+//! A queue that is also retired from the front uses
+//! [`crate::chunked::ChunkedDeque`] instead. This one keeps plain `Vec`
+//! chunks because every fill appends to it: built on `ChunkedDeque`, the
+//! mixed workload ran 2.4% more instructions in the engine (callgrind).
 
 use std::ops::{Index, IndexMut};
 
