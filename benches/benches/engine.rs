@@ -6,7 +6,7 @@
 
 use agora_benches::{mixed, replay, through_channel, MixedConfig};
 
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use criterion::{criterion_group, BatchSize, Criterion, Throughput};
 
 /// The allocator the server runs the engine with.
 #[global_allocator]
@@ -79,4 +79,10 @@ fn auctions(c: &mut Criterion) {
 }
 
 criterion_group!(benches, single_thread, channel, auctions);
-criterion_main!(benches);
+
+/// As `criterion_main!`, with memory on small pages as in the server.
+fn main() {
+    agora_gateway::pages::keep_small_pages();
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

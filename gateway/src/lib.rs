@@ -19,6 +19,7 @@ mod http;
 mod limits;
 mod metrics;
 mod money;
+pub mod pages;
 mod routes;
 mod server;
 mod text;

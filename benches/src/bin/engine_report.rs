@@ -6,7 +6,7 @@
 //! in RocksDB with a snapshot 1M commands before the end, and times a
 //! restart over them.
 //!
-//! `cargo run --release -p agora-benches --bin engine-report [-- --quick] [--commands N] [--assets N] [--engine-only] [--recovery] [--journal] [--memory] [--auctions] [--restart]`
+//! `cargo run --release -p agora-benches --bin engine-report [-- --quick] [--commands N] [--assets N] [--engine-only] [--channel] [--recovery] [--journal] [--memory] [--auctions] [--restart]`
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::sync::atomic::{AtomicIsize, Ordering};
@@ -27,9 +27,8 @@ use agora_persistence::{
 use hdrhistogram::Histogram;
 
 /// Counts live heap bytes, to measure memory per resting order, over the
-/// allocator the server runs the engine with (mimalloc; here on
-/// transparent huge pages, which spare the engine's random accesses most
-/// TLB misses and which the server turns off for its tail latency).
+/// allocator the server runs the engine with (mimalloc, on small pages as
+/// in the server: see `main`).
 struct CountingAlloc;
 
 /// The allocator underneath.
@@ -59,6 +58,16 @@ unsafe impl GlobalAlloc for CountingAlloc {
 static GLOBAL: CountingAlloc = CountingAlloc;
 
 fn main() {
+    // Memory on 4 KiB pages, as the server keeps it. On transparent huge
+    // pages (mimalloc asks for them), each new 2 MiB the engine wrote held
+    // that command 5-13 ms on this project's VMs: through the engine thread
+    // (256 commands a message, 1 asset), 22 and 55 commands took over 5 ms
+    // in two runs, against 2 and 3 on small pages, and the rate was 1.88
+    // and 1.96 M/s against 2.52 and 2.58 (alternating). Single-thread
+    // throughput was within this machine's noise either way (medians of
+    // nine runs, alternating: 3.51, 3.05, 3.50 M/s on huge pages; 2.76,
+    // 3.18, 3.88 on small ones).
+    agora_gateway::pages::keep_small_pages();
     let args: Vec<String> = std::env::args().collect();
     let quick = args.iter().any(|a| a == "--quick");
     let commands = args
@@ -79,8 +88,10 @@ fn main() {
     // `--recovery` gives only the recovery figures.
     let engine_only = args.iter().any(|a| a == "--engine-only");
     let recovery_only = args.iter().any(|a| a == "--recovery");
-    // `--journal` gives only the journal figures.
+    // `--journal` gives only the journal figures, `--channel` only those
+    // through the engine thread without a journal.
     let journal_only = args.iter().any(|a| a == "--journal");
+    let channel_only = args.iter().any(|a| a == "--channel");
     if args.iter().any(|a| a == "--restart") {
         restart(if quick { 1_000_000 } else { 10_000_000 });
         return;
@@ -116,6 +127,10 @@ fn main() {
             through_journal(&w);
             continue;
         }
+        if channel_only {
+            channel_rates(&w);
+            continue;
+        }
         let m = w.mix;
         let n = w.commands.len() as f64 / 100.0;
         println!(
@@ -133,7 +148,7 @@ fn main() {
             through_channel(&w);
         }
     }
-    if recovery_only || journal_only {
+    if recovery_only || journal_only || channel_only {
         return;
     }
     if only.is_none() {
@@ -320,6 +335,14 @@ impl Clock {
 /// The same stream sent by a producer thread through the engine's channel,
 /// one command per message and many; then with the journal behind it.
 fn through_channel(w: &Workload) {
+    channel_rates(w);
+    through_journal(w);
+    recovery(w);
+}
+
+/// Commands per second through the engine thread with nothing behind it,
+/// at 1, 16 and 256 commands per message.
+fn channel_rates(w: &Workload) {
     for per_message in [1, 16, 256] {
         let rate = channel_rate(w, per_message);
         println!(
@@ -327,8 +350,6 @@ fn through_channel(w: &Workload) {
             rate / 1e6
         );
     }
-    through_journal(w);
-    recovery(w);
 }
 
 /// Commands per second through the engine thread with nothing behind it,
