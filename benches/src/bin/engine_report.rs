@@ -58,16 +58,21 @@ unsafe impl GlobalAlloc for CountingAlloc {
 static GLOBAL: CountingAlloc = CountingAlloc;
 
 fn main() {
-    // Memory on 4 KiB pages, as the server keeps it. On transparent huge
-    // pages (mimalloc asks for them), each new 2 MiB the engine wrote held
-    // that command 5-13 ms on this project's VMs: through the engine thread
-    // (256 commands a message, 1 asset), 22 and 55 commands took over 5 ms
-    // in two runs, against 2 and 3 on small pages, and the rate was 1.88
-    // and 1.96 M/s against 2.52 and 2.58 (alternating). Single-thread
-    // throughput was within this machine's noise either way (medians of
-    // nine runs, alternating: 3.51, 3.05, 3.50 M/s on huge pages; 2.76,
-    // 3.18, 3.88 on small ones).
-    agora_gateway::pages::keep_small_pages();
+    // Memory on 4 KiB pages, as the server keeps it, unless
+    // ENGINE_REPORT_HUGE_PAGES is set. On transparent huge pages (mimalloc
+    // asks for them), each new 2 MiB the engine wrote held that command
+    // 5-13 ms on this project's VMs: through the engine thread (256
+    // commands a message, 1 asset), 22 and 55 commands took over 5 ms in
+    // two runs, against 2 and 3 on small pages, and the rate was 1.88 and
+    // 1.96 M/s against 2.52 and 2.58 (alternating). Single-thread medians
+    // were within this machine's noise either way (2.87/2.80, 4.16/4.19,
+    // 2.92/3.16 M/s, small/huge, alternating), but small pages fault in
+    // 4 KiB at a time on the command that first writes there, which shows
+    // in the per-command tail: p99 2.3/1.8/1.6 us against 2.0/1.4/1.6, and
+    // p99.9 12.3/7.8/7.3 us against 3.6/2.5/3.4.
+    if std::env::var_os("ENGINE_REPORT_HUGE_PAGES").is_none() {
+        agora_gateway::pages::keep_small_pages();
+    }
     let args: Vec<String> = std::env::args().collect();
     let quick = args.iter().any(|a| a == "--quick");
     let commands = args
