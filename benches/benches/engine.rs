@@ -80,9 +80,10 @@ fn auctions(c: &mut Criterion) {
 
 criterion_group!(benches, single_thread, channel, auctions);
 
-/// As `criterion_main!`, with memory on small pages as in the server.
+/// As `criterion_main!`, with memory paged as in the server.
 fn main() {
     agora_gateway::pages::keep_small_pages();
+    agora_gateway::pages::keep_freed_pages();
     benches();
     Criterion::default().configure_from_args().final_summary();
 }

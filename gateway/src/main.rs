@@ -6,6 +6,7 @@ use tracing_subscriber::EnvFilter;
 
 fn main() -> std::process::ExitCode {
     agora_gateway::pages::keep_small_pages();
+    agora_gateway::pages::keep_freed_pages();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
