@@ -41,3 +41,24 @@ pub fn keep_freed_pages() {
         libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_option_set_is_mimallocs_purge_delay() {
+        // SAFETY: reads one of mimalloc's options.
+        let get = || unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) };
+        // mimalloc's default purge delay is 1000 ms, which no other option
+        // of its has (unless the environment set it).
+        let from_env = ["MIMALLOC_PURGE_DELAY", "MIMALLOC_RESET_DELAY"]
+            .iter()
+            .any(|name| std::env::var_os(name).is_some());
+        if !from_env {
+            assert_eq!(get(), 1000);
+        }
+        keep_freed_pages();
+        assert_eq!(get(), -1);
+    }
+}
