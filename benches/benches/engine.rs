@@ -82,8 +82,7 @@ criterion_group!(benches, single_thread, channel, auctions);
 
 /// As `criterion_main!`, with memory paged as in the server.
 fn main() {
-    agora_gateway::pages::keep_small_pages();
-    agora_gateway::pages::keep_freed_pages();
+    agora_gateway::pages::set_up();
     benches();
     Criterion::default().configure_from_args().final_summary();
 }

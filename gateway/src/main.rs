@@ -5,8 +5,7 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> std::process::ExitCode {
-    agora_gateway::pages::keep_small_pages();
-    agora_gateway::pages::keep_freed_pages();
+    agora_gateway::pages::set_up();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(

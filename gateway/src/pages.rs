@@ -2,6 +2,14 @@
 //! run the engine thread as the server does, keep it on small pages and
 //! keep the pages it freed.
 
+/// Pages this process's memory as the server runs it: on small pages
+/// ([`keep_small_pages`]), with freed pages kept ([`keep_freed_pages`]).
+/// The server and the engine benches call it first thing.
+pub fn set_up() {
+    keep_small_pages();
+    keep_freed_pages();
+}
+
 /// Keeps this process's memory on small pages. With transparent huge
 /// pages, the first write to each new 2 MiB of heap stops the writing
 /// thread while the kernel zeroes the whole page: on this project's

@@ -70,13 +70,15 @@ fn main() {
     // 4 KiB at a time on the command that first writes there, which shows
     // in the per-command tail: p99 2.3/1.8/1.6 us against 2.0/1.4/1.6, and
     // p99.9 12.3/7.8/7.3 us against 3.6/2.5/3.4.
-    if std::env::var_os("ENGINE_REPORT_HUGE_PAGES").is_none() {
-        agora_gateway::pages::keep_small_pages();
+    //
+    // Freed pages are kept either way, as the server keeps them: most of
+    // the longer tail on small pages was mimalloc giving pages back and the
+    // engine faulting them in again (p99.9 3.3 and 3.8 us with them kept).
+    if std::env::var_os("ENGINE_REPORT_HUGE_PAGES").is_some() {
+        agora_gateway::pages::keep_freed_pages();
+    } else {
+        agora_gateway::pages::set_up();
     }
-    // Freed pages kept, as the server keeps them: most of the longer tail
-    // on small pages was mimalloc giving pages back and the engine faulting
-    // them in again (p99.9 3.3 and 3.8 us with them kept).
-    agora_gateway::pages::keep_freed_pages();
     let args: Vec<String> = std::env::args().collect();
     let quick = args.iter().any(|a| a == "--quick");
     let commands = args
