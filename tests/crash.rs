@@ -136,6 +136,46 @@ fn check_ledger(s: &Server, key: &str) {
     );
 }
 
+/// One [`client`] thread per key, client `i` seeded with `seed ^ i`.
+fn spawn_clients(
+    s: &Server,
+    keys: &[String],
+    seed: u64,
+    limit: usize,
+    stop: &Arc<AtomicBool>,
+) -> Vec<std::thread::JoinHandle<Vec<Acked>>> {
+    keys.iter()
+        .enumerate()
+        .map(|(i, key)| {
+            let (base, key, stop) = (s.base.clone(), key.clone(), stop.clone());
+            std::thread::spawn(move || client(base, key, seed ^ i as u64, limit, stop))
+        })
+        .collect()
+}
+
+/// After a restart (`when`): every acknowledged order is there, at least
+/// as far along as acknowledged; money is conserved; every agent's ledger
+/// explains its wallet.
+fn check_recovered(s: &Server, acked: &[Acked], keys: &[String], when: &str) {
+    for a in acked {
+        let got = s.get(&format!("/api/v1/orderbook/orders/{}", a.id), Some(&a.key));
+        assert_eq!(
+            got.status, 200,
+            "{when}: acknowledged order {} lost: {got:?}",
+            a.id
+        );
+        assert!(
+            decimal(&got.body["filled_quantity"]) >= a.filled,
+            "{when}: order {} went back: {got:?}",
+            a.id
+        );
+    }
+    check_money(s);
+    for key in keys {
+        check_ledger(s, key);
+    }
+}
+
 #[test]
 fn acknowledged_orders_survive_kill_9() {
     let cycles: usize = std::env::var("AGORA_CRASH_CYCLES")
@@ -160,17 +200,9 @@ fn acknowledged_orders_survive_kill_9() {
         .collect();
     for cycle in 0..cycles {
         let stop = Arc::new(AtomicBool::new(false));
-        let clients: Vec<_> = keys
-            .iter()
-            .enumerate()
-            .map(|(i, key)| {
-                let (base, key, stop) = (s.base.clone(), key.clone(), stop.clone());
-                let seed = seed ^ (cycle * 16 + i) as u64;
-                // Few enough that every order of the cycle is still kept
-                // for lookup once finished.
-                std::thread::spawn(move || client(base, key, seed, 200, stop))
-            })
-            .collect();
+        // Few enough orders that every one of the cycle is still kept for
+        // lookup once finished.
+        let clients = spawn_clients(&s, &keys, seed ^ (cycle * 16) as u64, 200, &stop);
         std::thread::sleep(Duration::from_millis(rng.gen_range(50..400)));
         s.kill();
         stop.store(true, Ordering::Relaxed);
@@ -179,27 +211,55 @@ fn acknowledged_orders_survive_kill_9() {
             .flat_map(|c| c.join().unwrap())
             .collect();
         s.relaunch();
-        for a in &acked {
-            let got = s.get(&format!("/api/v1/orderbook/orders/{}", a.id), Some(&a.key));
-            assert_eq!(
-                got.status, 200,
-                "cycle {cycle}: acknowledged order {} lost: {got:?}",
-                a.id
-            );
-            assert!(
-                decimal(&got.body["filled_quantity"]) >= a.filled,
-                "cycle {cycle}: order {} went back: {got:?}",
-                a.id
-            );
-        }
-        check_money(&s);
-        for key in &keys {
-            check_ledger(&s, key);
-        }
+        check_recovered(&s, &acked, &keys, &format!("cycle {cycle}"));
         eprintln!(
             "cycle {cycle}: {} acknowledged replies checked",
             acked.len()
         );
     }
+    s.stop();
+}
+
+#[test]
+fn a_journal_that_cannot_write_stops_the_server_and_loses_nothing_acknowledged() {
+    // No file may grow past 256 KiB, so the journal's log soon cannot grow
+    // (its writes fail as on a full disk) while clients keep ordering. The
+    // server must stop by itself, exit non-zero saying the journal failed,
+    // and not panic; restarted without the limit, it has every order it
+    // acknowledged, and money is conserved. (256 KiB of log holds fewer
+    // records than the 4,096 finished orders kept for lookup, so every
+    // acknowledged order can still be looked up.)
+    let flags = [
+        "--signup-credits",
+        "100000",
+        "--rate-limit",
+        "1000000",
+        "--rate-burst",
+        "1000000",
+    ];
+    let mut s = Server::start_limited(&flags, Some(256 << 10));
+    let keys: Vec<String> = (0..4).map(|i| s.register(&format!("full-{i}")).1).collect();
+    let stop = Arc::new(AtomicBool::new(false));
+    // Each client orders until the server goes away.
+    let clients = spawn_clients(&s, &keys, 0, usize::MAX, &stop);
+    let status = s.wait_exit(Duration::from_secs(120));
+    stop.store(true, Ordering::Relaxed);
+    let status = status.expect("the server stopped by itself");
+    let acked: Vec<Acked> = clients
+        .into_iter()
+        .flat_map(|c| c.join().unwrap())
+        .collect();
+    let logs = s.logs();
+    assert!(!status.success(), "exit status {status}");
+    assert!(logs.contains("the journal failed at record"), "{logs}");
+    assert!(!logs.contains("panicked"), "{logs}");
+    assert!(
+        acked.len() > 100,
+        "only {} orders acknowledged",
+        acked.len()
+    );
+    s.lift_file_size_limit();
+    s.relaunch();
+    check_recovered(&s, &acked, &keys, "after the journal failed");
     s.stop();
 }

@@ -17,7 +17,7 @@ use agora_engine::units::{
 };
 use agora_engine::{
     Answer, Batch, BatchSink, Command, EngineConfig, EngineHandle, Event, Input, Market, OrderRef,
-    OrderType, Query, Recycler, Reject, Request, Responder, SelfTradePrevention, Side,
+    OrderType, Query, Recycler, Reject, Request, Responder, SelfTradePrevention, Side, SinkStopped,
     ThreadOptions, TimeInForce,
 };
 use std::collections::HashMap;
@@ -439,9 +439,14 @@ impl Counter {
 struct CountingSink(Counter);
 
 impl BatchSink<Discard> for CountingSink {
-    fn complete(&mut self, batch: Batch<Discard>, recycler: &Recycler<Discard>) {
+    fn complete(
+        &mut self,
+        batch: Batch<Discard>,
+        recycler: &Recycler<Discard>,
+    ) -> Result<(), SinkStopped> {
         self.0.count(&batch);
         recycler.give_back(batch);
+        Ok(())
     }
 }
 
@@ -575,7 +580,9 @@ fn journaled<R: Responder + Send, J: Journal, L: Release<R>>(
         rate,
         responder,
     );
-    thread.join().expect("journal writer");
+    if let Err(failed) = thread.join().expect("journal writer") {
+        panic!("{failed}");
+    }
     result
 }
 

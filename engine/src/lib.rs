@@ -55,5 +55,6 @@ pub use reject::Reject;
 pub use reply::{Ack, OrderAck, OrderStatus, Reply};
 pub use snapshot::SnapshotError;
 pub use thread::{
-    Batch, BatchSink, Completion, EngineHandle, Recycler, Request, Responder, ThreadOptions,
+    Batch, BatchSink, Completion, EngineHandle, Recycler, Request, Responder, SinkStopped,
+    ThreadOptions,
 };

@@ -123,9 +123,18 @@ impl<R> Recycler<R> {
 /// before the batch's inputs are durable, and should give the batch back
 /// through `recycler` once done with it.
 pub trait BatchSink<R>: Send + 'static {
-    /// Takes one batch.
-    fn complete(&mut self, batch: Batch<R>, recycler: &Recycler<R>);
+    /// Takes one batch, or refuses it with [`SinkStopped`] when the sink
+    /// can no longer make batches durable (its journal failed): the engine
+    /// thread then stops, since nothing it applies from there on could be
+    /// acknowledged.
+    fn complete(&mut self, batch: Batch<R>, recycler: &Recycler<R>) -> Result<(), SinkStopped>;
 }
+
+/// A [`BatchSink`] has stopped for good (its journal failed). The batch it
+/// refused is dropped unreleased, and so are its responders: no caller
+/// hears that any of its commands happened.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct SinkStopped;
 
 /// How the engine thread runs.
 #[derive(Copy, Clone, Debug)]
@@ -172,7 +181,9 @@ impl<R: Responder> EngineHandle<R> {
     }
 
     /// Stops accepting requests once every sender is dropped, applies what
-    /// was already sent, and returns the final state.
+    /// was already sent, and returns the final state. (If the sink stopped
+    /// first, the engine thread has already stopped, dropping what was
+    /// still queued: senders see the channel closed.)
     ///
     /// # Panics
     /// If the engine thread panicked (a broken invariant).
@@ -232,8 +243,11 @@ fn run<R: Responder, S: BatchSink<R>>(
         }
         if batch.completions.is_empty() {
             recycler.give_back(batch);
-        } else {
-            sink.complete(batch, &recycler);
+        } else if sink.complete(batch, &recycler).is_err() {
+            // Nothing applied from here on could be made durable: stop, so
+            // that every sender sees the channel closed and every request
+            // still queued is dropped unanswered.
+            break;
         }
     }
     market
@@ -285,14 +299,28 @@ mod tests {
     }
 
     impl BatchSink<u64> for Forward {
-        fn complete(&mut self, batch: Batch<u64>, _: &Recycler<u64>) {
-            self.0.send(batch).unwrap();
+        fn complete(&mut self, batch: Batch<u64>, _: &Recycler<u64>) -> Result<(), SinkStopped> {
+            self.0.send(batch).map_err(|_| SinkStopped)
         }
     }
 
     impl BatchSink<Reply> for Forward {
-        fn complete(&mut self, batch: Batch<Reply>, recycler: &Recycler<Reply>) {
+        fn complete(
+            &mut self,
+            batch: Batch<Reply>,
+            recycler: &Recycler<Reply>,
+        ) -> Result<(), SinkStopped> {
             recycler.give_back(batch);
+            Ok(())
+        }
+    }
+
+    /// A sink whose journal has failed: it refuses every batch.
+    struct Failed;
+
+    impl BatchSink<u64> for Failed {
+        fn complete(&mut self, _: Batch<u64>, _: &Recycler<u64>) -> Result<(), SinkStopped> {
+            Err(SinkStopped)
         }
     }
 
@@ -429,8 +457,12 @@ mod tests {
     struct Hand(crossbeam_channel::Sender<Batch<Keeper>>);
 
     impl BatchSink<Keeper> for Hand {
-        fn complete(&mut self, batch: Batch<Keeper>, _: &Recycler<Keeper>) {
-            self.0.send(batch).unwrap();
+        fn complete(
+            &mut self,
+            batch: Batch<Keeper>,
+            _: &Recycler<Keeper>,
+        ) -> Result<(), SinkStopped> {
+            self.0.send(batch).map_err(|_| SinkStopped)
         }
     }
 
@@ -459,5 +491,34 @@ mod tests {
             };
             assert_eq!(balances[0].1.available, Amount(5));
         }
+    }
+
+    #[test]
+    fn a_sink_that_stops_stops_the_engine_thread_and_closes_its_channel() {
+        // The first batch is refused: the engine thread ends without
+        // panicking, senders then find the channel closed (so callers hear
+        // the market is unavailable, not silence), and shutdown still
+        // returns the market.
+        let engine = engine_over_empty_market(Failed);
+        let sender = engine.sender();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let mut sent = 0u64;
+        while sender
+            .send(Request::Command {
+                input: deposit(1, 5),
+                responder: sent,
+            })
+            .is_ok()
+        {
+            sent += 1;
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the engine thread kept taking requests"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        assert!(sent >= 1, "the first request was taken");
+        drop(sender);
+        engine.shutdown();
     }
 }

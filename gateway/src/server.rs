@@ -28,7 +28,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use crate::auth::{hash_key, hex, new_key};
 use crate::config::{DurabilityMode, ServeConfig};
@@ -167,14 +167,27 @@ pub async fn serve(
         Some(feed),
     )?;
     let journal_running = Arc::new(AtomicBool::new(true));
+    // Told when the journal fails: the server then stops, as it cannot
+    // acknowledge anything any more, so that a supervisor restarts it and
+    // recovery rebuilds exactly what the journal holds.
+    let journal_failed = Arc::new(tokio::sync::Notify::new());
     let journal_done = {
         let flag = journal_running.clone();
+        let failed = journal_failed.clone();
         std::thread::Builder::new()
             .name("agora-journal-watch".into())
             .spawn(move || {
-                let stopped = writer_thread.join();
+                let outcome = match writer_thread.join() {
+                    Ok(Ok(_)) => Ok(()),
+                    Ok(Err(e)) => Err(e.to_string()),
+                    Err(_) => Err("the journal writer panicked".to_string()),
+                };
                 flag.store(false, Ordering::Relaxed);
-                stopped.is_ok()
+                if let Err(e) = &outcome {
+                    error!(error = %e, "the journal failed: stopping; nothing it did not write was acknowledged");
+                    failed.notify_one();
+                }
+                outcome
             })?
     };
     let pipeline = Pipeline {
@@ -266,6 +279,7 @@ pub async fn serve(
                 state.register_limits.forget_idle();
             }
             () = &mut shutdown => break,
+            () = journal_failed.notified() => break,
         }
     }
     drop(listener);
@@ -291,8 +305,8 @@ pub async fn serve(
 /// under it.
 struct Pipeline {
     engine: EngineHandle<Waiter>,
-    /// Ends with whether the journal writer stopped cleanly.
-    journal_done: std::thread::JoinHandle<bool>,
+    /// Ends when the journal writer does: cleanly, or with what failed.
+    journal_done: std::thread::JoinHandle<Result<(), String>>,
     snapshotter: SnapshotThread,
 }
 
@@ -308,13 +322,23 @@ impl Pipeline {
         } = self;
         let market = tokio::task::spawn_blocking(move || engine.shutdown()).await?;
         let flushed = tokio::task::spawn_blocking(move || journal_done.join()).await?;
-        if !matches!(flushed, Ok(true)) {
-            return Err("the journal writer failed; recovery will start from what it wrote".into());
-        }
+        // The writer's end drops the snapshotter's feed: it ends too, with
+        // a last snapshot after a clean stop.
         match tokio::task::spawn_blocking(move || snapshotter.join()).await? {
             Ok(Ok(seq)) => info!(snapshot = ?seq, "snapshotter stopped"),
             Ok(Err(e)) => warn!(error = %e, "snapshots stopped early"),
             Err(_) => warn!("the snapshotter panicked"),
+        }
+        match flushed {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                return Err(format!(
+                    "{e}; nothing after what the journal holds was acknowledged, \
+                     and a restart recovers exactly that"
+                )
+                .into())
+            }
+            Err(_) => return Err("the journal watch thread panicked".into()),
         }
         Ok(market)
     }

@@ -37,4 +37,4 @@ pub use rocks::{Durability, RocksJournal};
 pub use snapshotter::{
     spawn_snapshotter, SnapshotFeed, SnapshotPolicy, SnapshotThread, StartingCopy,
 };
-pub use writer::{JournalWriter, Release, WriterOptions};
+pub use writer::{JournalFailed, JournalWriter, Release, WriterOptions, WriterThread};

@@ -1,10 +1,11 @@
 //! Group commit: the engine's batches are journaled on a thread of their
 //! own, and released only once durable.
 
+use std::fmt;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use agora_engine::{Batch, BatchSink, Input, Recycler};
+use agora_engine::{Batch, BatchSink, Input, Recycler, SinkStopped};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use crate::journal::{BackgroundSync, Journal, JournalError};
@@ -50,6 +51,34 @@ impl Default for WriterOptions {
     }
 }
 
+/// Why the writer stopped early: the journal failed to write or sync.
+/// Nothing from the failed write on was released, so no caller heard of
+/// it; the engine thread stops at its next batch.
+#[derive(Debug)]
+pub struct JournalFailed {
+    /// The record the failed write would have started at (after a failed
+    /// sync: the next record to write).
+    pub seq: u64,
+    /// What the journal said.
+    pub error: JournalError,
+}
+
+impl fmt::Display for JournalFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the journal failed at record {}: {}",
+            self.seq, self.error
+        )
+    }
+}
+
+impl std::error::Error for JournalFailed {}
+
+/// The writer thread: it returns the journal, synced, once the engine
+/// stops, or what failed.
+pub type WriterThread<J> = JoinHandle<Result<J, JournalFailed>>;
+
 /// The engine's [`BatchSink`]: hands each batch to the writer thread.
 pub struct JournalWriter<R> {
     batches: Sender<(Batch<R>, Recycler<R>)>,
@@ -59,7 +88,9 @@ impl<R: Send + 'static> JournalWriter<R> {
     /// Starts the writer thread. `next_seq` is one past the journal's last
     /// record.
     ///
-    /// The returned handle ends when the engine (and so this sink) stops.
+    /// The returned handle ends when the engine (and so this sink) stops,
+    /// with the journal synced; or early, when the journal fails, with
+    /// what failed (the engine thread then stops at its next batch).
     /// Durable batches also go to `snapshots`, if given.
     pub fn spawn<J: Journal, L: Release<R>>(
         journal: J,
@@ -67,7 +98,7 @@ impl<R: Send + 'static> JournalWriter<R> {
         release: L,
         options: WriterOptions,
         snapshots: Option<SnapshotFeed>,
-    ) -> std::io::Result<(JournalWriter<R>, JoinHandle<J>)> {
+    ) -> std::io::Result<(JournalWriter<R>, WriterThread<J>)> {
         let (batches, queue) = crossbeam_channel::bounded(BATCHES_QUEUED_MAX);
         let sinks = Sinks { release, snapshots };
         let thread = std::thread::Builder::new()
@@ -78,10 +109,11 @@ impl<R: Send + 'static> JournalWriter<R> {
 }
 
 impl<R: Send + 'static> BatchSink<R> for JournalWriter<R> {
-    fn complete(&mut self, batch: Batch<R>, recycler: &Recycler<R>) {
+    fn complete(&mut self, batch: Batch<R>, recycler: &Recycler<R>) -> Result<(), SinkStopped> {
+        // The writer ends early only when the journal failed.
         self.batches
             .send((batch, recycler.clone()))
-            .expect("the journal writer stopped");
+            .map_err(|_| SinkStopped)
     }
 }
 
@@ -101,7 +133,7 @@ fn write<R, J: Journal, L: Release<R>>(
     mut sinks: Sinks<L>,
     queue: Receiver<(Batch<R>, Recycler<R>)>,
     options: WriterOptions,
-) -> J {
+) -> Result<J, JournalFailed> {
     let sync_interval = options.sync_interval;
     let mut last_sync = Instant::now();
     let mut syncer = journal
@@ -128,12 +160,22 @@ fn write<R, J: Journal, L: Release<R>>(
                 busy = group.len() > 1;
                 let started = Instant::now();
                 let inputs: Vec<&[Input]> = group.iter().map(|(b, _)| &b.inputs[..]).collect();
-                // A batch that cannot be made durable must not be
-                // acknowledged: stop, and let recovery start from the
-                // journal as it is.
-                journal
-                    .append_batches(next_seq, &inputs)
-                    .unwrap_or_else(|e| panic!("cannot journal batch at {next_seq}: {e}"));
+                let appended = journal.append_batches(next_seq, &inputs);
+                drop(inputs);
+                if let Err(error) = appended {
+                    // A batch that cannot be made durable must not be
+                    // acknowledged: drop the group unreleased (its callers
+                    // hear the market is unavailable) and stop, so that
+                    // recovery starts from the journal as it is.
+                    group.clear();
+                    if let Some(syncer) = syncer {
+                        let _ = syncer.stop();
+                    }
+                    return Err(JournalFailed {
+                        seq: next_seq,
+                        error,
+                    });
+                }
                 let journal_time = started.elapsed();
                 for (mut batch, recycler) in group.drain(..) {
                     let first_seq = next_seq;
@@ -148,23 +190,27 @@ fn write<R, J: Journal, L: Release<R>>(
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,
         }
-        if let Some(failed) = syncer.take_if(|s| s.failed()) {
-            failed.stop();
+        let failed = |error| JournalFailed {
+            seq: next_seq,
+            error,
+        };
+        if let Some(syncer) = syncer.take_if(|s| s.failed()) {
+            syncer.stop().map_err(failed)?;
         }
         if syncer.is_none() && last_sync.elapsed() >= sync_interval {
-            journal
-                .sync()
-                .unwrap_or_else(|e| panic!("cannot sync the journal: {e}"));
+            journal.sync().map_err(failed)?;
             last_sync = Instant::now();
         }
     }
+    let failed = |error| JournalFailed {
+        seq: next_seq,
+        error,
+    };
     if let Some(syncer) = syncer {
-        syncer.stop();
+        syncer.stop().map_err(failed)?;
     }
-    journal
-        .sync()
-        .unwrap_or_else(|e| panic!("cannot sync the journal: {e}"));
-    journal
+    journal.sync().map_err(failed)?;
+    Ok(journal)
 }
 
 /// The thread that syncs a buffered journal every interval, so that the
@@ -196,14 +242,14 @@ impl IntervalSyncer {
         self.thread.is_finished()
     }
 
-    /// Stops the thread; panics, as a failed inline sync does, with the
-    /// error that ended it early.
-    fn stop(self) {
+    /// Stops the thread; returns the error that ended it early, if one
+    /// did.
+    fn stop(self) -> Result<(), JournalError> {
         drop(self.stop);
-        match self.thread.join() {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => panic!("cannot sync the journal: {e}"),
-            Err(_) => panic!("the journal sync thread panicked"),
-        }
+        self.thread.join().unwrap_or_else(|_| {
+            Err(JournalError::Store(
+                "the journal sync thread panicked".into(),
+            ))
+        })
     }
 }

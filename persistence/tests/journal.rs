@@ -16,6 +16,7 @@ use agora_engine::{
 use agora_persistence::{
     prune, recover, recover_through, spawn_snapshotter, BackgroundSync, Journal, JournalError,
     JournalWriter, LedgerEntry, MemoryJournal, Release, SnapshotPolicy, WriterOptions,
+    WriterThread,
 };
 use agora_persistence::{Durability, RocksJournal};
 use proptest::prelude::*;
@@ -395,6 +396,8 @@ struct CountingJournal {
     syncs: Arc<AtomicU64>,
     /// With a background sync: its calls so far, and whether it fails.
     background: Option<(Arc<AtomicU64>, bool)>,
+    /// Records it takes before every write fails, if limited.
+    capacity: Option<u64>,
 }
 
 impl CountingJournal {
@@ -404,12 +407,17 @@ impl CountingJournal {
             appended,
             syncs: Arc::default(),
             background,
+            capacity: None,
         }
     }
 }
 
 impl Journal for CountingJournal {
     fn append(&mut self, first_seq: u64, inputs: &[Input]) -> Result<(), JournalError> {
+        let after = self.appended.load(Ordering::SeqCst) + inputs.len() as u64;
+        if self.capacity.is_some_and(|records| after > records) {
+            return Err(JournalError::Store("the disk is full".into()));
+        }
         self.inner.append(first_seq, inputs)?;
         self.appended
             .fetch_add(inputs.len() as u64, Ordering::SeqCst);
@@ -544,7 +552,7 @@ fn the_engine_releases_batches_only_after_journaling_them() {
         EngineHandle::spawn(Market::new(EngineConfig::default()), writer, options).unwrap();
     let inputs = stream(2_000);
     let market = run_to_end(engine, inputs.clone());
-    let journal = journal_thread.join().unwrap();
+    let journal = journal_thread.join().unwrap().unwrap();
     assert_eq!(replies.load(Ordering::SeqCst), 2_000);
     let (expected, accepted) = apply_all(&inputs);
     assert_eq!(journal.last_seq(), Ok(accepted.len() as u64));
@@ -594,7 +602,7 @@ fn the_snapshotter_snapshots_a_replayed_copy_and_recovery_uses_it() {
         .snapshots()
         .is_ok_and(|s| !s.is_empty())));
     let market = run_to_end(engine, second);
-    let journal = journal_thread.join().unwrap();
+    let journal = journal_thread.join().unwrap().unwrap();
     let last = snapshotter.join().unwrap().unwrap();
     // The clean stop took a final snapshot of everything.
     assert_eq!(last, Some(journal.last_seq().unwrap()));
@@ -682,12 +690,7 @@ fn eventually(done: impl Fn() -> bool) -> bool {
     done()
 }
 
-fn writer_with(
-    journal: CountingJournal,
-) -> (
-    JournalWriter<Ignore>,
-    std::thread::JoinHandle<CountingJournal>,
-) {
+fn writer_with(journal: CountingJournal) -> (JournalWriter<Ignore>, WriterThread<CountingJournal>) {
     let check = Check {
         appended: journal.appended.clone(),
         released_inputs: 0,
@@ -726,7 +729,7 @@ fn a_background_sync_keeps_interval_syncs_off_the_writer() {
     assert!(eventually(|| calls.load(Ordering::SeqCst) >= 3));
     drop(sender);
     engine.shutdown();
-    let journal = journal_thread.join().unwrap();
+    let journal = journal_thread.join().unwrap().unwrap();
     assert_eq!(syncs.load(Ordering::SeqCst), 1);
     assert!(journal.last_seq().unwrap() > 0);
 }
@@ -734,12 +737,65 @@ fn a_background_sync_keeps_interval_syncs_off_the_writer() {
 #[test]
 fn a_failed_background_sync_stops_the_writer() {
     // Nothing may be acknowledged as durable once syncing fails: the
-    // writer stops (its thread ends in a panic) as an inline failure would.
+    // writer stops, as an inline failure would, and says what failed.
     let calls = Arc::new(AtomicU64::new(0));
     let journal = CountingJournal::new(Arc::default(), Some((calls.clone(), true)));
     let (writer, journal_thread) = writer_with(journal);
     assert!(eventually(|| journal_thread.is_finished()));
-    assert!(journal_thread.join().is_err());
+    let failed = journal_thread
+        .join()
+        .unwrap()
+        .err()
+        .expect("the writer failed");
+    assert_eq!(failed.error, JournalError::Store("the disk is gone".into()));
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     drop(writer);
+}
+
+#[test]
+fn a_failed_write_releases_nothing_of_it_and_stops_the_engine() {
+    // The journal takes 100 records, then fails (a full disk): the writer
+    // stops naming the first record it could not write, nothing from there
+    // on is released, the engine thread stops at its next batch without
+    // panicking, and the journal holds exactly what was released.
+    let mut journal = CountingJournal::new(Arc::default(), None);
+    journal.capacity = Some(100);
+    let replies = Arc::new(AtomicU64::new(0));
+    let check = Check {
+        appended: journal.appended.clone(),
+        released_inputs: 0,
+        replies: replies.clone(),
+    };
+    let (writer, journal_thread) =
+        JournalWriter::spawn(journal, 1, check, WriterOptions::default(), None).unwrap();
+    let options = ThreadOptions {
+        channel_capacity: 64,
+        batch_commands_max: 16,
+    };
+    let engine =
+        EngineHandle::spawn(Market::new(EngineConfig::default()), writer, options).unwrap();
+    let sender = engine.sender();
+    let mut refused = false;
+    for input in stream(5_000) {
+        let request = agora_engine::Request::Command {
+            input,
+            responder: Ignore,
+        };
+        if sender.send(request).is_err() {
+            refused = true;
+            break;
+        }
+    }
+    assert!(refused, "the engine stopped taking commands");
+    drop(sender);
+    engine.shutdown();
+    let failed = journal_thread
+        .join()
+        .unwrap()
+        .err()
+        .expect("the writer failed");
+    assert!(failed.seq <= 101, "{failed}");
+    assert!(failed.to_string().contains("the disk is full"), "{failed}");
+    let released = replies.load(Ordering::SeqCst);
+    assert!(released <= 100, "{released} replies released");
 }

@@ -6,10 +6,11 @@
 mod contract;
 
 use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
-use std::time::Duration;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -26,6 +27,10 @@ pub struct Server {
     dir: PathBuf,
     _temp: Option<tempfile::TempDir>,
     extra: Vec<String>,
+    /// The largest file the server may write, if limited.
+    file_size_limit: Option<u64>,
+    /// What the server has logged so far.
+    logs: Arc<Mutex<String>>,
     /// The server's `/openapi.json`, read on the first request.
     contract: OnceLock<Contract>,
 }
@@ -55,6 +60,13 @@ impl Answer {
 impl Server {
     /// Starts a server with a fresh data directory and `args`.
     pub fn start(args: &[&str]) -> Server {
+        Server::start_limited(args, None)
+    }
+
+    /// Like [`Server::start`]; with `file_size_limit`, no file the server
+    /// writes may grow past that many bytes (`RLIMIT_FSIZE`, with
+    /// `SIGXFSZ` ignored): a write past it fails as on a full disk.
+    pub fn start_limited(args: &[&str], file_size_limit: Option<u64>) -> Server {
         let temp = tempfile::tempdir().expect("temp dir");
         let dir = temp.path().to_path_buf();
         let mut s = Server {
@@ -63,10 +75,38 @@ impl Server {
             dir,
             _temp: Some(temp),
             extra: args.iter().map(|a| a.to_string()).collect(),
+            file_size_limit,
+            logs: Arc::default(),
             contract: OnceLock::new(),
         };
         s.launch();
         s
+    }
+
+    /// Lets later launches write files of any size.
+    pub fn lift_file_size_limit(&mut self) {
+        self.file_size_limit = None;
+    }
+
+    /// Everything the server has logged so far.
+    pub fn logs(&self) -> String {
+        self.logs.lock().unwrap().clone()
+    }
+
+    /// Waits (at most `timeout`) for the server to exit by itself.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let child = self.child.as_mut()?;
+            if let Some(status) = child.try_wait().expect("the server's status") {
+                self.child = None;
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// The running server's process id.
@@ -88,7 +128,8 @@ impl Server {
     /// Starts the server on the same data directory with `more` flags;
     /// if it exits instead of listening, returns what it printed.
     pub fn try_launch(&mut self, more: &[&str]) -> Result<(), String> {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_agora"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_agora"));
+        command
             .arg("serve")
             .args(["--listen", "127.0.0.1:0"])
             .arg("--data-dir")
@@ -98,9 +139,25 @@ impl Server {
             .args(more)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the agora binary starts");
+            .stderr(Stdio::piped());
+        if let Some(bytes) = self.file_size_limit {
+            let limit = libc::rlimit {
+                rlim_cur: bytes,
+                rlim_max: bytes,
+            };
+            // SAFETY: runs in the child between fork and exec, and calls
+            // only async-signal-safe functions (setrlimit, signal).
+            unsafe {
+                command.pre_exec(move || {
+                    if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+                    Ok(())
+                });
+            }
+        }
+        let mut child = command.spawn().expect("the agora binary starts");
         let stdout = child.stdout.take().expect("stdout piped");
         let mut line = String::new();
         BufReader::new(stdout)
@@ -114,9 +171,13 @@ impl Server {
         };
         // Keep draining its logs so the server never blocks on a full pipe.
         let stderr = child.stderr.take().expect("stderr piped");
+        let logs = self.logs.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 eprintln!("[agora] {line}");
+                let mut logs = logs.lock().unwrap();
+                logs.push_str(&line);
+                logs.push('\n');
             }
         });
         self.base = address.to_string();
