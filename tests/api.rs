@@ -43,6 +43,7 @@ fn health_readiness_and_metrics_answer() {
         "agora_http_requests_total{route=\"POST /api/v1/agents/register\",status=\"201\"} 1",
         "agora_http_request_duration_seconds_bucket",
         "agora_engine_queue_depth",
+        "agora_disk_free_bytes",
         "agora_engine_batch_commands_bucket",
         "agora_journal_write_seconds_bucket",
         "agora_orders_placed_total",
@@ -50,6 +51,38 @@ fn health_readiness_and_metrics_answer() {
     ] {
         assert!(text.contains(name), "missing {name} in metrics:\n{text}");
     }
+}
+
+#[test]
+fn a_nearly_full_disk_refuses_commands_and_serves_reads() {
+    // A floor of free space no disk has (a million TiB): every command is
+    // refused with a 503 that says why and what is free, reads go on,
+    // readiness fails on the disk, and the server stays up.
+    let s = Server::start(&["--min-free-disk-mb", "1099511627776"]);
+    let a = s.post("/api/v1/agents/register", None, r#"{"name":"full"}"#);
+    assert_error(&a, 503, "unavailable");
+    assert!(
+        a.body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("nearly full")),
+        "{a:?}"
+    );
+    let details = &a.body["error"]["details"];
+    assert!(
+        details["free_bytes"].as_u64() < details["min_free_bytes"].as_u64(),
+        "{a:?}"
+    );
+    let asset = r#"{"symbol":"TOKENS","tick_size":"0.5","lot_size":"10","min_quantity":"10","max_quantity":"1000"}"#;
+    let refused = s.post("/api/v1/operator/assets", Some(OPERATOR_KEY), asset);
+    assert_error(&refused, 503, "unavailable");
+    let r = s.get("/readiness", None);
+    assert_error(&r, 503, "unavailable");
+    let checks = &r.body["error"]["details"]["checks"];
+    assert_eq!(checks["disk"], "failing", "{r:?}");
+    assert_eq!(checks["engine"], "ok", "{r:?}");
+    let read = s.get("/api/v1/operator/totals", Some(OPERATOR_KEY));
+    assert_eq!(read.status, 200, "{read:?}");
+    assert_eq!(s.get("/health", None).status, 200);
 }
 
 #[test]

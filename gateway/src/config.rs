@@ -59,6 +59,13 @@ pub struct ServeConfig {
     #[arg(long, env = "AGORA_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
 
+    /// Free space (MiB) kept on the data directory's disk: below it, every
+    /// command is refused with `503 unavailable` (reads go on) until space
+    /// is freed, as the journal must never run out of room. 0 turns the
+    /// check off.
+    #[arg(long, env = "AGORA_MIN_FREE_DISK_MB", default_value_t = 256)]
+    pub min_free_disk_mb: u64,
+
     /// When a command is acknowledged: after fsync, or after the write.
     #[arg(long, env = "AGORA_DURABILITY", value_enum, default_value_t = DurabilityMode::Sync)]
     pub durability: DurabilityMode,

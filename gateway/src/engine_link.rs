@@ -14,6 +14,7 @@ use agora_persistence::Release;
 use crossbeam_channel::{Sender, TrySendError};
 use tokio::sync::oneshot;
 
+use crate::disk::DiskGuard;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 
@@ -107,15 +108,19 @@ pub struct EngineLink {
     sender: Sender<Request<Waiter>>,
     clock: Clock,
     next_order_id: AtomicU64,
+    /// Commands wait while the disk is nearly full; queries do not.
+    disk: Arc<DiskGuard>,
 }
 
 impl EngineLink {
-    /// A link over `sender`; new orders are numbered above `order_id_max`.
-    pub fn new(sender: Sender<Request<Waiter>>, order_id_max: u64) -> Self {
+    /// A link over `sender`; new orders are numbered above `order_id_max`;
+    /// commands are refused while `disk` is low.
+    pub fn new(sender: Sender<Request<Waiter>>, order_id_max: u64, disk: Arc<DiskGuard>) -> Self {
         EngineLink {
             sender,
             clock: Clock::default(),
             next_order_id: AtomicU64::new(order_id_max + 1),
+            disk,
         }
     }
 
@@ -150,6 +155,7 @@ impl EngineLink {
 
     /// Runs one command; resolves once it is durable.
     pub async fn run(&self, command: Command) -> Result<(Reply, Vec<Event>), ApiError> {
+        self.disk.admit()?;
         let (responder, rx) = Waiter::new();
         let input = Input {
             time: self.clock.now(),
@@ -168,6 +174,7 @@ impl EngineLink {
         &self,
         commands: Vec<Command>,
     ) -> Result<Vec<(Reply, Vec<Event>)>, ApiError> {
+        self.disk.admit()?;
         let time = self.clock.now();
         let mut waits = Vec::with_capacity(commands.len());
         let requests = commands
@@ -197,6 +204,7 @@ impl EngineLink {
         command: Command,
         query: Query,
     ) -> Result<((Reply, Vec<Event>), Result<Answer, Reject>), ApiError> {
+        self.disk.admit()?;
         let (responder, rx) = Waiter::new();
         self.send(Request::CommandThenQuery {
             input: Input {

@@ -13,6 +13,7 @@
 mod auth;
 pub mod config;
 mod deal_views;
+mod disk;
 mod engine_link;
 mod error;
 mod http;

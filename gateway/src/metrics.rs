@@ -42,6 +42,9 @@ pub struct Metrics {
     latency: HistogramFamily,
     /// Requests waiting in the engine's channel (set when scraped).
     pub queue_depth: Gauge,
+    /// Free bytes on the data directory's disk, as last measured (set
+    /// when scraped).
+    pub disk_free_bytes: Gauge,
     batch_commands: Histogram,
     journal_seconds: Histogram,
     orders_placed: Counter,
@@ -70,6 +73,12 @@ impl Default for Metrics {
             "Requests waiting in the engine's channel",
             queue_depth.clone(),
         );
+        let disk_free_bytes = Gauge::default();
+        registry.register(
+            "disk_free_bytes",
+            "Free bytes on the data directory's disk, as last measured",
+            disk_free_bytes.clone(),
+        );
         let batch_commands = Histogram::new(exponential_buckets(1.0, 2.0, 12));
         registry.register(
             "engine_batch_commands",
@@ -97,6 +106,7 @@ impl Default for Metrics {
             requests,
             latency,
             queue_depth,
+            disk_free_bytes,
             batch_commands,
             journal_seconds,
             orders_placed,

@@ -32,6 +32,7 @@ use tracing::{error, info, warn};
 
 use crate::auth::{hash_key, hex, new_key};
 use crate::config::{DurabilityMode, ServeConfig};
+use crate::disk::DiskGuard;
 use crate::engine_link::{Deliver, EngineLink, Waiter};
 use crate::error::ApiError;
 use crate::http::{parse_query, Call, Out};
@@ -196,8 +197,12 @@ pub async fn serve(
         snapshotter,
     };
 
+    let disk = Arc::new(DiskGuard::new(
+        config.data_dir.clone(),
+        config.min_free_disk_mb,
+    ));
     let state = Arc::new(State {
-        link: EngineLink::new(pipeline.engine.sender(), stats.order_id_max),
+        link: EngineLink::new(pipeline.engine.sender(), stats.order_id_max, disk.clone()),
         directory: crate::auth::Directory::new(keys, uuids),
         metrics,
         key_limits: Limiter::new(per_second(config.rate_limit, config.rate_burst)),
@@ -207,6 +212,7 @@ pub async fn serve(
         health: Health {
             data_dir: config.data_dir.clone(),
             journal_running,
+            disk: disk.clone(),
         },
         ledger,
     });
@@ -227,6 +233,7 @@ pub async fn serve(
         info!(?terms, "new trade terms in force");
     }
 
+    check_disk(&disk);
     let local = listener.local_addr()?;
     info!(address = %local, "listening");
     on_listening(local);
@@ -240,6 +247,7 @@ pub async fn serve(
     let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
     let mut sweep = tokio::time::interval(Duration::from_secs(60));
+    let mut disk_check = tokio::time::interval(DISK_CHECK_INTERVAL);
     // Time reaches the engine as ticks: deadlines (auto-release, refunds,
     // expiries) are acted on within one tick of passing.
     let mut tick = tokio::time::interval(TICK_INTERVAL);
@@ -273,6 +281,10 @@ pub async fn serve(
                 let state = state.clone();
                 // A tick with nothing due is refused and never journaled.
                 tokio::spawn(async move { state.link.run(Command::Tick).await });
+            }
+            _ = disk_check.tick() => {
+                let disk = disk.clone();
+                tokio::task::spawn_blocking(move || check_disk(&disk));
             }
             _ = sweep.tick() => {
                 state.key_limits.forget_idle();
@@ -346,6 +358,26 @@ impl Pipeline {
 
 /// How often the engine hears the time.
 const TICK_INTERVAL: Duration = Duration::from_millis(250);
+
+/// How often the free space on the data directory's disk is measured.
+const DISK_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Measures the free space under the data directory, and says when
+/// commands start or stop being refused for lack of it.
+fn check_disk(disk: &DiskGuard) {
+    let was_low = disk.low();
+    match disk.measure() {
+        Ok(free) if disk.low() && !was_low => warn!(
+            free_mb = free >> 20,
+            "the data directory's disk is nearly full: commands are refused until space is freed (--min-free-disk-mb)"
+        ),
+        Ok(free) if was_low && !disk.low() => {
+            info!(free_mb = free >> 20, "disk space freed: commands are taken again")
+        }
+        Ok(_) => {}
+        Err(e) => warn!(error = %e, "cannot measure the free space under the data directory"),
+    }
+}
 
 /// Reads a request's body (up to `body_limit`) and answers it.
 async fn answer(

@@ -12,6 +12,7 @@ use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::Serialize;
 
 use super::State;
+use crate::disk::DiskGuard;
 use crate::error::ApiError;
 use crate::http::Out;
 
@@ -21,6 +22,8 @@ pub struct Health {
     pub data_dir: PathBuf,
     /// Cleared when the journal writer stops.
     pub journal_running: Arc<AtomicBool>,
+    /// The free space on the data directory's disk.
+    pub disk: Arc<DiskGuard>,
 }
 
 /// What an agent reads first: the API in brief.
@@ -41,7 +44,8 @@ pub fn health() -> Out {
     )
 }
 
-/// Engine, journal and disk each answer; `503` if any does not.
+/// Engine, journal and disk each answer; if any does not, `503` with the
+/// error envelope, its details holding the same checks.
 pub async fn readiness(state: &State) -> Result<Out, ApiError> {
     let engine = tokio::time::timeout(Duration::from_secs(2), state.ask(Query::Stats)).await;
     let engine_ok = matches!(engine, Ok(Ok(Answer::Stats(_))));
@@ -53,7 +57,8 @@ pub async fn readiness(state: &State) -> Result<Out, ApiError> {
         written
     })
     .await
-    .unwrap_or(false);
+    .unwrap_or(false)
+        && !state.health.disk.low();
     let ready = engine_ok && journal_ok && disk_ok;
     let body = Readiness {
         status: if ready { "ready" } else { "not_ready" },
@@ -63,12 +68,27 @@ pub async fn readiness(state: &State) -> Result<Out, ApiError> {
             disk: Check::of(disk_ok),
         },
     };
-    let status = if ready {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    Ok(Out::json(status, &body))
+    if ready {
+        return Ok(Out::json(StatusCode::OK, &body));
+    }
+    let failing: Vec<&str> = [
+        ("engine", engine_ok),
+        ("journal", journal_ok),
+        ("disk", disk_ok),
+    ]
+    .into_iter()
+    .filter(|(_, ok)| !ok)
+    .map(|(name, _)| name)
+    .collect();
+    Err(ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+        format!(
+            "Not ready: failing {}; the details give every check.",
+            failing.join(", ")
+        ),
+    )
+    .with_details(serde_json::to_value(&body).expect("readiness serializes")))
 }
 
 /// Whether the server can take work, and why not.
@@ -120,6 +140,11 @@ pub fn metrics(state: &State) -> Out {
         .metrics
         .queue_depth
         .set(state.link.queue_depth() as i64);
+    let free = state.health.disk.free();
+    state
+        .metrics
+        .disk_free_bytes
+        .set(i64::try_from(free).unwrap_or(i64::MAX));
     Out::text(
         StatusCode::OK,
         "application/openmetrics-text; version=1.0.0; charset=utf-8",
