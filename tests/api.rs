@@ -86,6 +86,31 @@ fn a_nearly_full_disk_refuses_commands_and_serves_reads() {
 }
 
 #[test]
+fn running_out_of_open_files_pauses_accepting_instead_of_spinning() {
+    // Allowed 96 open files (soft and hard, so the server cannot raise
+    // them), the server is sent 200 connections: those it cannot accept
+    // wait, it says so once or twice instead of once per failed accept (a
+    // million lines in three seconds before), and once they close it
+    // answers as before.
+    let s = Server::start_limited(&[], &[(libc::RLIMIT_NOFILE, 96)]);
+    let address = s.base.trim_start_matches("http://").to_string();
+    let held: Vec<std::net::TcpStream> = (0..200)
+        .filter_map(|_| std::net::TcpStream::connect(&address).ok())
+        .collect();
+    assert!(held.len() > 96, "only {} connections opened", held.len());
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    drop(held);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert_eq!(s.get("/health", None).status, 200);
+    let logs = s.logs();
+    let complaints = logs.matches("cannot accept connections").count();
+    assert!(
+        (1..10).contains(&complaints),
+        "{complaints} complaints:\n{logs}"
+    );
+}
+
+#[test]
 fn openapi_lists_every_route_with_its_security() {
     let s = Server::start(&[]);
     let a = s.get("/openapi.json", None);

@@ -237,7 +237,7 @@ fn a_journal_that_cannot_write_stops_the_server_and_loses_nothing_acknowledged()
         "--rate-burst",
         "1000000",
     ];
-    let mut s = Server::start_limited(&flags, Some(256 << 10));
+    let mut s = Server::start_limited(&flags, &[(libc::RLIMIT_FSIZE, 256 << 10)]);
     let keys: Vec<String> = (0..4).map(|i| s.register(&format!("full-{i}")).1).collect();
     let stop = Arc::new(AtomicBool::new(false));
     // Each client orders until the server goes away.
@@ -258,7 +258,7 @@ fn a_journal_that_cannot_write_stops_the_server_and_loses_nothing_acknowledged()
         "only {} orders acknowledged",
         acked.len()
     );
-    s.lift_file_size_limit();
+    s.lift_limits();
     s.relaunch();
     check_recovered(&s, &acked, &keys, "after the journal failed");
     s.stop();

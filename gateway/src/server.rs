@@ -28,7 +28,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use crate::auth::{hash_key, hex, new_key};
 use crate::config::{DurabilityMode, ServeConfig};
@@ -90,6 +90,7 @@ pub async fn serve(
     on_listening: impl FnOnce(SocketAddr),
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), StartError> {
+    raise_open_files_limit();
     // The address first: if it is taken, nothing else has started yet.
     let listener = TcpListener::bind(config.listen)
         .await
@@ -248,6 +249,8 @@ pub async fn serve(
     let mut connections = JoinSet::new();
     let mut sweep = tokio::time::interval(Duration::from_secs(60));
     let mut disk_check = tokio::time::interval(DISK_CHECK_INTERVAL);
+    // How long accepting pauses after failing for lack of resources.
+    let mut accept_pause = Duration::ZERO;
     // Time reaches the engine as ticks: deadlines (auto-release, refunds,
     // expiries) are acted on within one tick of passing.
     let mut tick = tokio::time::interval(TICK_INTERVAL);
@@ -257,9 +260,21 @@ pub async fn serve(
         tokio::select! {
             accepted = listener.accept() => {
                 let (stream, peer) = match accepted {
-                    Ok(a) => a,
+                    Ok(a) => {
+                        accept_pause = Duration::ZERO;
+                        a
+                    }
                     Err(e) => {
-                        warn!(error = %e, "accept failed");
+                        match pause_after(&e, accept_pause) {
+                            Some(pause) => {
+                                if accept_pause.is_zero() {
+                                    warn!(error = %e, "cannot accept connections: pausing until some close (raise the open-files limit, ulimit -n, for more)");
+                                }
+                                accept_pause = pause;
+                                tokio::time::sleep(pause).await;
+                            }
+                            None => debug!(error = %e, "a connection failed before it was accepted"),
+                        }
                         continue;
                     }
                 };
@@ -359,6 +374,47 @@ impl Pipeline {
 /// How often the engine hears the time.
 const TICK_INTERVAL: Duration = Duration::from_millis(250);
 
+/// Raises the soft limit on open files to the hard one: every connection
+/// is a file, and the usual soft limit (1,024) is soon reached by a busy
+/// server while the hard one is commonly far higher.
+fn raise_open_files_limit() {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    let limit = getrlimit(Resource::Nofile);
+    let (Some(current), Some(maximum)) = (limit.current, limit.maximum) else {
+        return;
+    };
+    if current >= maximum {
+        return;
+    }
+    let raised = Rlimit {
+        current: Some(maximum),
+        maximum: Some(maximum),
+    };
+    match setrlimit(Resource::Nofile, raised) {
+        Ok(()) => info!(from = current, to = maximum, "raised the open-files limit"),
+        Err(e) => warn!(error = %e, limit = current, "cannot raise the open-files limit"),
+    }
+}
+
+/// After a failed accept, how long to pause before accepting again, if at
+/// all. Running out of file descriptors (or kernel memory) lasts until
+/// connections close, so accepting again at once only spins: a server
+/// allowed 128 files logged a million failed accepts in three seconds. A
+/// connection that failed while waiting to be accepted concerns only
+/// itself.
+fn pause_after(error: &std::io::Error, previous: Duration) -> Option<Duration> {
+    let starved = matches!(
+        error.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+    );
+    starved.then(|| (previous * 2).clamp(ACCEPT_PAUSE_MIN, ACCEPT_PAUSE_MAX))
+}
+
+/// The first pause after accepting failed for lack of resources; each
+/// failure in a row doubles it, up to `ACCEPT_PAUSE_MAX`.
+const ACCEPT_PAUSE_MIN: Duration = Duration::from_millis(5);
+const ACCEPT_PAUSE_MAX: Duration = Duration::from_millis(500);
+
 /// How often the free space on the data directory's disk is measured.
 const DISK_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -427,4 +483,26 @@ async fn answer(
         peer: peer.ip(),
     };
     handle(state, call).await.into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepting_pauses_longer_while_resources_stay_short() {
+        let starved = std::io::Error::from_raw_os_error(libc::EMFILE);
+        let first = pause_after(&starved, Duration::ZERO);
+        assert_eq!(first, Some(ACCEPT_PAUSE_MIN));
+        assert_eq!(
+            pause_after(&starved, ACCEPT_PAUSE_MIN),
+            Some(ACCEPT_PAUSE_MIN * 2)
+        );
+        assert_eq!(
+            pause_after(&starved, ACCEPT_PAUSE_MAX),
+            Some(ACCEPT_PAUSE_MAX)
+        );
+        let aborted = std::io::Error::from_raw_os_error(libc::ECONNABORTED);
+        assert_eq!(pause_after(&aborted, Duration::ZERO), None);
+    }
 }

@@ -16,6 +16,9 @@ use serde_json::Value;
 
 use contract::Contract;
 
+/// A resource `setrlimit` limits (`libc::RLIMIT_*`).
+pub type Resource = libc::__rlimit_resource_t;
+
 /// The operator key every test server is started with.
 pub const OPERATOR_KEY: &str = "test-operator-key";
 
@@ -27,8 +30,9 @@ pub struct Server {
     dir: PathBuf,
     _temp: Option<tempfile::TempDir>,
     extra: Vec<String>,
-    /// The largest file the server may write, if limited.
-    file_size_limit: Option<u64>,
+    /// Resource limits (`RLIMIT_*`, both soft and hard) the server runs
+    /// under.
+    limits: Vec<(Resource, u64)>,
     /// What the server has logged so far.
     logs: Arc<Mutex<String>>,
     /// The server's `/openapi.json`, read on the first request.
@@ -60,13 +64,13 @@ impl Answer {
 impl Server {
     /// Starts a server with a fresh data directory and `args`.
     pub fn start(args: &[&str]) -> Server {
-        Server::start_limited(args, None)
+        Server::start_limited(args, &[])
     }
 
-    /// Like [`Server::start`]; with `file_size_limit`, no file the server
-    /// writes may grow past that many bytes (`RLIMIT_FSIZE`, with
-    /// `SIGXFSZ` ignored): a write past it fails as on a full disk.
-    pub fn start_limited(args: &[&str], file_size_limit: Option<u64>) -> Server {
+    /// Like [`Server::start`], under resource `limits` (each soft and hard,
+    /// `SIGXFSZ` ignored): with `RLIMIT_FSIZE`, a write past the limit
+    /// fails as on a full disk.
+    pub fn start_limited(args: &[&str], limits: &[(Resource, u64)]) -> Server {
         let temp = tempfile::tempdir().expect("temp dir");
         let dir = temp.path().to_path_buf();
         let mut s = Server {
@@ -75,7 +79,7 @@ impl Server {
             dir,
             _temp: Some(temp),
             extra: args.iter().map(|a| a.to_string()).collect(),
-            file_size_limit,
+            limits: limits.to_vec(),
             logs: Arc::default(),
             contract: OnceLock::new(),
         };
@@ -83,9 +87,9 @@ impl Server {
         s
     }
 
-    /// Lets later launches write files of any size.
-    pub fn lift_file_size_limit(&mut self) {
-        self.file_size_limit = None;
+    /// Lets later launches run without resource limits.
+    pub fn lift_limits(&mut self) {
+        self.limits.clear();
     }
 
     /// Everything the server has logged so far.
@@ -140,17 +144,20 @@ impl Server {
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        if let Some(bytes) = self.file_size_limit {
-            let limit = libc::rlimit {
-                rlim_cur: bytes,
-                rlim_max: bytes,
-            };
+        if !self.limits.is_empty() {
+            let limits = self.limits.clone();
             // SAFETY: runs in the child between fork and exec, and calls
             // only async-signal-safe functions (setrlimit, signal).
             unsafe {
                 command.pre_exec(move || {
-                    if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
-                        return Err(std::io::Error::last_os_error());
+                    for &(resource, value) in &limits {
+                        let limit = libc::rlimit {
+                            rlim_cur: value,
+                            rlim_max: value,
+                        };
+                        if libc::setrlimit(resource, &limit) != 0 {
+                            return Err(std::io::Error::last_os_error());
+                        }
                     }
                     libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
                     Ok(())
