@@ -2,7 +2,8 @@
 //! acknowledged) is dropped and every acknowledged order is there; damage
 //! inside the log stops start-up with an error naming it, and `--repair`
 //! is the explicit way past it; a damaged snapshot table file either
-//! loses nothing or stops start-up naming the file.
+//! loses nothing or stops start-up naming the file; a data directory in
+//! use by another server, or not a directory, stops start-up naming it.
 
 mod support;
 
@@ -127,4 +128,34 @@ fn a_damaged_snapshot_file_recovers_everything_or_refuses_clearly() {
             );
         }
     }
+}
+
+#[test]
+fn a_data_directory_in_use_or_unusable_refuses_to_start_saying_why() {
+    // A second server on a running server's data directory, and a data
+    // directory that is a file, each stop start-up with an error naming the
+    // directory, and the running server is unharmed.
+    let s = Server::start(&[]);
+    let start = |dir: &Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_agora"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir)
+            .output()
+            .expect("the agora binary runs")
+    };
+    let second = start(s.data_dir());
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert!(!second.status.success(), "{said}");
+    assert!(
+        said.contains("is in use by another agora process"),
+        "{said}"
+    );
+    assert!(said.contains(&s.data_dir().display().to_string()), "{said}");
+    let file = s.data_dir().join("not-a-directory");
+    std::fs::write(&file, "a file").unwrap();
+    let refused = start(&file);
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "{said}");
+    assert!(said.contains("cannot create the data directory"), "{said}");
+    assert_eq!(s.get("/health", None).status, 200);
 }

@@ -56,7 +56,8 @@ fn operator_key(config: &ServeConfig) -> Result<KeyHash, StartError> {
         return Ok(hash_key(key.trim()));
     }
     let (key, hash) = new_key();
-    write_private(&path, &key)?;
+    write_private(&path, &key)
+        .map_err(|e| format!("cannot write the operator key to {}: {e}", path.display()))?;
     info!(path = %path.display(), "generated the operator key");
     Ok(hash)
 }
@@ -95,7 +96,9 @@ pub async fn serve(
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
-    std::fs::create_dir_all(&config.data_dir)?;
+    let data_dir = config.data_dir.display();
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| format!("cannot create the data directory {data_dir}: {e}"))?;
     let operator_key = operator_key(&config)?;
     let signup_credits = signup_credits(&config)?;
     let durability = match config.durability {
@@ -105,10 +108,17 @@ pub async fn serve(
     let path = config.data_dir.join("journal");
     let journal = if config.repair {
         warn!("--repair: a damaged journal is cut at the damage");
-        RocksJournal::open_repairing(&path, durability)?
+        RocksJournal::open_repairing(&path, durability)
     } else {
-        RocksJournal::open(&path, durability)?
-    };
+        RocksJournal::open(&path, durability)
+    }
+    .map_err(|e| match e.to_string() {
+        // RocksDB's lock on the store: another server has it open.
+        locked if locked.contains("lock file") => {
+            format!("the data directory {data_dir} is in use by another agora process ({locked})")
+        }
+        other => format!("cannot open the journal in {data_dir}: {other}"),
+    })?;
     let recovered = recover(&journal, EngineConfig::default())?;
     for (seq, reason) in &recovered.snapshots_skipped {
         warn!(seq, reason, "skipped a snapshot");
