@@ -111,6 +111,32 @@ fn running_out_of_open_files_pauses_accepting_instead_of_spinning() {
 }
 
 #[test]
+fn a_connection_that_sends_nothing_is_closed_after_the_header_timeout() {
+    // Before, hyper-util held a connection that never sent a byte open
+    // for good (its HTTP/1-or-2 detection runs no timer): a file per idle
+    // peer. Now it gets the header timeout, and others are served.
+    use std::io::Read;
+    let s = Server::start(&["--header-timeout-s", "1"]);
+    let address = s.base.trim_start_matches("http://").to_string();
+    let mut silent = std::net::TcpStream::connect(&address).unwrap();
+    silent
+        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut byte = [0u8; 1];
+    let read = silent.read(&mut byte);
+    assert!(
+        matches!(read, Ok(0))
+            || read
+                .as_ref()
+                .is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionReset),
+        "the silent connection was not closed: {read:?}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert_eq!(s.get("/health", None).status, 200);
+}
+
+#[test]
 fn openapi_lists_every_route_with_its_security() {
     let s = Server::start(&[]);
     let a = s.get("/openapi.json", None);

@@ -249,13 +249,17 @@ pub async fn serve(
     info!(address = %local, "listening");
     on_listening(local);
 
+    let header_timeout = Duration::from_secs(config.header_timeout_s.max(1));
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(config.header_timeout_s.max(1)))
+        .header_read_timeout(header_timeout)
         .keep_alive(true);
     let graceful = GracefulShutdown::new();
+    // Told when the server stops, so connections still waiting for their
+    // first bytes end at once.
+    let (stopping, _) = tokio::sync::watch::channel(());
     let mut connections = JoinSet::new();
     let mut sweep = tokio::time::interval(Duration::from_secs(60));
     let mut disk_check = tokio::time::interval(DISK_CHECK_INTERVAL);
@@ -295,10 +299,25 @@ pub async fn serve(
                     let state = state.clone();
                     async move { Ok::<_, Infallible>(answer(&state, request, peer, body_limit).await) }
                 });
-                let connection = builder.serve_connection(TokioIo::new(stream), service).into_owned();
-                let watched = graceful.watch(connection);
+                let (builder, watcher) = (builder.clone(), graceful.watcher());
+                let mut stopping = stopping.subscribe();
                 connections.spawn(async move {
-                    let _ = watched.await;
+                    // hyper-util's auto connection runs no timer while it
+                    // waits for the first bytes (HTTP/1 or HTTP/2?), so a
+                    // peer that connected and sent nothing held its
+                    // connection, a file, for good: that wait gets the
+                    // header timeout too, and ends when the server stops.
+                    let mut first = [0u8; 1];
+                    tokio::select! {
+                        sent = tokio::time::timeout(header_timeout, stream.peek(&mut first)) => {
+                            if !matches!(sent, Ok(Ok(1))) {
+                                return;
+                            }
+                        }
+                        _ = stopping.changed() => return,
+                    }
+                    let connection = builder.serve_connection(TokioIo::new(stream), service);
+                    let _ = watcher.watch(connection.into_owned()).await;
                 });
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
@@ -320,6 +339,7 @@ pub async fn serve(
         }
     }
     drop(listener);
+    stopping.send_replace(());
     info!("shutting down: finishing in-flight requests");
     let grace = Duration::from_secs(config.shutdown_grace_s);
     if tokio::time::timeout(grace, graceful.shutdown())
