@@ -137,6 +137,29 @@ fn a_connection_that_sends_nothing_is_closed_after_the_header_timeout() {
 }
 
 #[test]
+fn a_body_that_stalls_is_answered_408() {
+    // A request whose body stops arriving held its connection for good;
+    // now the body has the header timeout too, and the answer says so.
+    use std::io::{Read, Write};
+    let s = Server::start(&["--header-timeout-s", "1"]);
+    let address = s.base.trim_start_matches("http://").to_string();
+    let mut slow = std::net::TcpStream::connect(&address).unwrap();
+    slow.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    slow.write_all(
+        b"POST /api/v1/agents/register HTTP/1.1\r\nHost: x\r\n\
+          Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"name\":",
+    )
+    .unwrap();
+    let mut answer = Vec::new();
+    let _ = slow.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains(r#""code":"request_timeout""#), "{answer}");
+    assert_eq!(s.get("/health", None).status, 200);
+}
+
+#[test]
 fn openapi_lists_every_route_with_its_security() {
     let s = Server::start(&[]);
     let a = s.get("/openapi.json", None);

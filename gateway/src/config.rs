@@ -163,8 +163,9 @@ pub struct ServeConfig {
     pub body_limit: usize,
 
     /// Seconds a client may take to send a request's headers, counted from
-    /// when the server is ready for it: an idle keep-alive connection is
-    /// closed after this long too.
+    /// when the server is ready for it (a new connection's first byte, an
+    /// idle keep-alive connection's next request), and again its body:
+    /// past it the connection is closed, or the request answered `408`.
     #[arg(long, env = "AGORA_HEADER_TIMEOUT_S", default_value_t = 30)]
     pub header_timeout_s: u64,
 

@@ -294,10 +294,13 @@ pub async fn serve(
                 };
                 let _ = stream.set_nodelay(true);
                 let state = state.clone();
-                let body_limit = config.body_limit;
+                let limits = BodyLimits {
+                    bytes: config.body_limit,
+                    time: header_timeout,
+                };
                 let service = service_fn(move |request| {
                     let state = state.clone();
-                    async move { Ok::<_, Infallible>(answer(&state, request, peer, body_limit).await) }
+                    async move { Ok::<_, Infallible>(answer(&state, request, peer, limits).await) }
                 });
                 let (builder, watcher) = (builder.clone(), graceful.watcher());
                 let mut stopping = stopping.subscribe();
@@ -466,12 +469,20 @@ fn check_disk(disk: &DiskGuard) {
 }
 
 /// Reads a request's body (up to `body_limit`) and answers it.
+/// How much body a request may send, and how long it may take to.
+#[derive(Copy, Clone)]
+struct BodyLimits {
+    bytes: usize,
+    time: Duration,
+}
+
 async fn answer(
     state: &State,
     request: Request<Incoming>,
     peer: SocketAddr,
-    body_limit: usize,
+    limits: BodyLimits,
 ) -> Response<Full<Bytes>> {
+    let body_limit = limits.bytes;
     let (parts, body) = request.into_parts();
     let too_large = || {
         state
@@ -492,7 +503,23 @@ async fn answer(
     if declared.is_some_and(|n| n > body_limit as u64) {
         return too_large();
     }
-    let body = match Limited::new(body, body_limit).collect().await {
+    // A body that stalls would hold its connection for good.
+    let read = tokio::time::timeout(limits.time, Limited::new(body, body_limit).collect()).await;
+    let Ok(read) = read else {
+        state
+            .metrics
+            .observe_request("request_timeout", 408, limits.time);
+        return Out::error(&ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            format!(
+                "The body did not arrive within {} s; send it whole, at once.",
+                limits.time.as_secs()
+            ),
+        ))
+        .into_response();
+    };
+    let body = match read {
         Ok(collected) => collected.to_bytes(),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => return too_large(),
         Err(_) => {
