@@ -292,36 +292,18 @@ pub async fn serve(
                         continue;
                     }
                 };
-                let _ = stream.set_nodelay(true);
-                let state = state.clone();
                 let limits = BodyLimits {
                     bytes: config.body_limit,
                     time: header_timeout,
                 };
-                let service = service_fn(move |request| {
-                    let state = state.clone();
-                    async move { Ok::<_, Infallible>(answer(&state, request, peer, limits).await) }
-                });
-                let (builder, watcher) = (builder.clone(), graceful.watcher());
-                let mut stopping = stopping.subscribe();
-                connections.spawn(async move {
-                    // hyper-util's auto connection runs no timer while it
-                    // waits for the first bytes (HTTP/1 or HTTP/2?), so a
-                    // peer that connected and sent nothing held its
-                    // connection, a file, for good: that wait gets the
-                    // header timeout too, and ends when the server stops.
-                    let mut first = [0u8; 1];
-                    tokio::select! {
-                        sent = tokio::time::timeout(header_timeout, stream.peek(&mut first)) => {
-                            if !matches!(sent, Ok(Ok(1))) {
-                                return;
-                            }
-                        }
-                        _ = stopping.changed() => return,
-                    }
-                    let connection = builder.serve_connection(TokioIo::new(stream), service);
-                    let _ = watcher.watch(connection.into_owned()).await;
-                });
+                connections.spawn(serve_connection(
+                    Accepted { stream, peer },
+                    state.clone(),
+                    builder.clone(),
+                    graceful.watcher(),
+                    stopping.subscribe(),
+                    limits,
+                ));
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
             _ = tick.tick() => {
@@ -469,6 +451,45 @@ fn check_disk(disk: &DiskGuard) {
 }
 
 /// Reads a request's body (up to `body_limit`) and answers it.
+/// A connection just accepted, and where from.
+struct Accepted {
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+}
+
+/// Serves one connection until it closes (or, once the server stops,
+/// until its requests in flight are answered). A connection first waits at
+/// most the header timeout (`limits.time`) for its first byte, and ends at
+/// once if the server stops meanwhile: hyper-util's auto connection runs
+/// no timer while it waits for the first bytes (HTTP/1 or HTTP/2?), so a
+/// peer that connected and sent nothing held its connection, a file, for
+/// good.
+async fn serve_connection(
+    Accepted { stream, peer }: Accepted,
+    state: Arc<State>,
+    builder: auto::Builder<TokioExecutor>,
+    watcher: hyper_util::server::graceful::Watcher,
+    mut stopping: tokio::sync::watch::Receiver<()>,
+    limits: BodyLimits,
+) {
+    let _ = stream.set_nodelay(true);
+    let mut first = [0u8; 1];
+    tokio::select! {
+        sent = tokio::time::timeout(limits.time, stream.peek(&mut first)) => {
+            if !matches!(sent, Ok(Ok(1))) {
+                return;
+            }
+        }
+        _ = stopping.changed() => return,
+    }
+    let service = service_fn(move |request| {
+        let state = state.clone();
+        async move { Ok::<_, Infallible>(answer(&state, request, peer, limits).await) }
+    });
+    let connection = builder.serve_connection(TokioIo::new(stream), service);
+    let _ = watcher.watch(connection.into_owned()).await;
+}
+
 /// How much body a request may send, and how long it may take to.
 #[derive(Copy, Clone)]
 struct BodyLimits {
