@@ -153,15 +153,21 @@ impl EngineLink {
         }
     }
 
+    /// Sends a request that carries commands: refused while the disk is
+    /// low, as nothing could be recorded.
+    fn send_commands(&self, request: Request<Waiter>) -> Result<(), ApiError> {
+        self.disk.admit()?;
+        self.send(request)
+    }
+
     /// Runs one command; resolves once it is durable.
     pub async fn run(&self, command: Command) -> Result<(Reply, Vec<Event>), ApiError> {
-        self.disk.admit()?;
         let (responder, rx) = Waiter::new();
         let input = Input {
             time: self.clock.now(),
             command,
         };
-        self.send(Request::Command { input, responder })?;
+        self.send_commands(Request::Command { input, responder })?;
         match rx.await {
             Ok(Outcome::Command(reply, events, _)) => Ok((reply, events)),
             _ => Err(ApiError::unavailable()),
@@ -174,7 +180,6 @@ impl EngineLink {
         &self,
         commands: Vec<Command>,
     ) -> Result<Vec<(Reply, Vec<Event>)>, ApiError> {
-        self.disk.admit()?;
         let time = self.clock.now();
         let mut waits = Vec::with_capacity(commands.len());
         let requests = commands
@@ -185,7 +190,7 @@ impl EngineLink {
                 (Input { time, command }, responder)
             })
             .collect();
-        self.send(Request::Commands(requests))?;
+        self.send_commands(Request::Commands(requests))?;
         let mut out = Vec::with_capacity(waits.len());
         for rx in waits {
             match rx.await {
@@ -204,9 +209,8 @@ impl EngineLink {
         command: Command,
         query: Query,
     ) -> Result<((Reply, Vec<Event>), Result<Answer, Reject>), ApiError> {
-        self.disk.admit()?;
         let (responder, rx) = Waiter::new();
-        self.send(Request::CommandThenQuery {
+        self.send_commands(Request::CommandThenQuery {
             input: Input {
                 time: self.clock.now(),
                 command,

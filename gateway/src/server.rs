@@ -256,13 +256,26 @@ pub async fn serve(
         .timer(TokioTimer::new())
         .header_read_timeout(header_timeout)
         .keep_alive(true);
+    let served = Served {
+        state,
+        builder,
+        limits: BodyLimits {
+            bytes: config.body_limit,
+            time: header_timeout,
+        },
+    };
     let graceful = GracefulShutdown::new();
     // Told when the server stops, so connections still waiting for their
     // first bytes end at once.
     let (stopping, _) = tokio::sync::watch::channel(());
     let mut connections = JoinSet::new();
     let mut sweep = tokio::time::interval(Duration::from_secs(60));
-    let mut disk_check = tokio::time::interval(DISK_CHECK_INTERVAL);
+    // Measured just before listening: the next measurement is due after
+    // an interval, not at once.
+    let mut disk_check = tokio::time::interval_at(
+        tokio::time::Instant::now() + DISK_CHECK_INTERVAL,
+        DISK_CHECK_INTERVAL,
+    );
     // How long accepting pauses after failing for lack of resources.
     let mut accept_pause = Duration::ZERO;
     // Time reaches the engine as ticks: deadlines (auto-release, refunds,
@@ -292,22 +305,17 @@ pub async fn serve(
                         continue;
                     }
                 };
-                let limits = BodyLimits {
-                    bytes: config.body_limit,
-                    time: header_timeout,
-                };
                 connections.spawn(serve_connection(
-                    Accepted { stream, peer },
-                    state.clone(),
-                    builder.clone(),
+                    stream,
+                    peer,
+                    served.clone(),
                     graceful.watcher(),
                     stopping.subscribe(),
-                    limits,
                 ));
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
             _ = tick.tick() => {
-                let state = state.clone();
+                let state = served.state.clone();
                 // A tick with nothing due is refused and never journaled.
                 tokio::spawn(async move { state.link.run(Command::Tick).await });
             }
@@ -316,8 +324,8 @@ pub async fn serve(
                 tokio::task::spawn_blocking(move || check_disk(&disk));
             }
             _ = sweep.tick() => {
-                state.key_limits.forget_idle();
-                state.register_limits.forget_idle();
+                served.state.key_limits.forget_idle();
+                served.state.register_limits.forget_idle();
             }
             () = &mut shutdown => break,
             () = journal_failed.notified() => break,
@@ -335,7 +343,9 @@ pub async fn serve(
     }
     connections.abort_all();
     while connections.join_next().await.is_some() {}
-    drop(state);
+    // The connections have ended: this was the server's hold on the
+    // engine's channel, so the engine can stop.
+    drop(served);
     let market = pipeline.stop().await?;
     info!(digest = %hex(&market.state_digest()), "stopped; the journal is synced");
     Ok(())
@@ -450,27 +460,31 @@ fn check_disk(disk: &DiskGuard) {
     }
 }
 
-/// Reads a request's body (up to `body_limit`) and answers it.
-/// A connection just accepted, and where from.
-struct Accepted {
-    stream: tokio::net::TcpStream,
-    peer: SocketAddr,
-}
-
-/// Serves one connection until it closes (or, once the server stops,
-/// until its requests in flight are answered). A connection first waits at
-/// most the header timeout (`limits.time`) for its first byte, and ends at
-/// once if the server stops meanwhile: hyper-util's auto connection runs
-/// no timer while it waits for the first bytes (HTTP/1 or HTTP/2?), so a
-/// peer that connected and sent nothing held its connection, a file, for
-/// good.
-async fn serve_connection(
-    Accepted { stream, peer }: Accepted,
+/// What every connection is served with.
+#[derive(Clone)]
+struct Served {
     state: Arc<State>,
     builder: auto::Builder<TokioExecutor>,
+    limits: BodyLimits,
+}
+
+/// Serves the connection `stream` from `peer` until it closes (or, once
+/// the server stops, until its requests in flight are answered). It first
+/// waits at most the header timeout (`limits.time`) for its first byte,
+/// and ends at once if the server stops meanwhile: hyper-util's auto
+/// connection runs no timer while it waits for the first bytes (HTTP/1 or
+/// HTTP/2?), so a peer that connected and sent nothing held its
+/// connection, a file, for good.
+async fn serve_connection(
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    Served {
+        state,
+        builder,
+        limits,
+    }: Served,
     watcher: hyper_util::server::graceful::Watcher,
     mut stopping: tokio::sync::watch::Receiver<()>,
-    limits: BodyLimits,
 ) {
     let _ = stream.set_nodelay(true);
     let mut first = [0u8; 1];
@@ -497,6 +511,7 @@ struct BodyLimits {
     time: Duration,
 }
 
+/// Reads a request's body (within `limits`) and answers it.
 async fn answer(
     state: &State,
     request: Request<Incoming>,

@@ -75,6 +75,13 @@ impl fmt::Display for JournalFailed {
 
 impl std::error::Error for JournalFailed {}
 
+impl JournalFailed {
+    /// What turns the journal's error into the writer's, at record `seq`.
+    fn at(seq: u64) -> impl FnOnce(JournalError) -> JournalFailed {
+        move |error| JournalFailed { seq, error }
+    }
+}
+
 /// The writer thread: it returns the journal, synced, once the engine
 /// stops, or what failed.
 pub type WriterThread<J> = JoinHandle<Result<J, JournalFailed>>;
@@ -171,10 +178,7 @@ fn write<R, J: Journal, L: Release<R>>(
                     if let Some(syncer) = syncer {
                         let _ = syncer.stop();
                     }
-                    return Err(JournalFailed {
-                        seq: next_seq,
-                        error,
-                    });
+                    return Err(JournalFailed::at(next_seq)(error));
                 }
                 let journal_time = started.elapsed();
                 for (mut batch, recycler) in group.drain(..) {
@@ -190,26 +194,18 @@ fn write<R, J: Journal, L: Release<R>>(
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,
         }
-        let failed = |error| JournalFailed {
-            seq: next_seq,
-            error,
-        };
         if let Some(syncer) = syncer.take_if(|s| s.failed()) {
-            syncer.stop().map_err(failed)?;
+            syncer.stop().map_err(JournalFailed::at(next_seq))?;
         }
         if syncer.is_none() && last_sync.elapsed() >= sync_interval {
-            journal.sync().map_err(failed)?;
+            journal.sync().map_err(JournalFailed::at(next_seq))?;
             last_sync = Instant::now();
         }
     }
-    let failed = |error| JournalFailed {
-        seq: next_seq,
-        error,
-    };
     if let Some(syncer) = syncer {
-        syncer.stop().map_err(failed)?;
+        syncer.stop().map_err(JournalFailed::at(next_seq))?;
     }
-    journal.sync().map_err(failed)?;
+    journal.sync().map_err(JournalFailed::at(next_seq))?;
     Ok(journal)
 }
 

@@ -756,8 +756,9 @@ fn a_failed_background_sync_stops_the_writer() {
 fn a_failed_write_releases_nothing_of_it_and_stops_the_engine() {
     // The journal takes 100 records, then fails (a full disk): the writer
     // stops naming the first record it could not write, nothing from there
-    // on is released, the engine thread stops at its next batch without
-    // panicking, and the journal holds exactly what was released.
+    // on is released, and the engine thread stops at its next batch
+    // without panicking. (`Check` asserts at every release that the
+    // journal took the batch first.)
     let mut journal = CountingJournal::new(Arc::default(), None);
     journal.capacity = Some(100);
     let replies = Arc::new(AtomicU64::new(0));
