@@ -117,6 +117,10 @@ async fn send(
 async fn setup_agents(args: &Args) -> Vec<String> {
     let mut conn = connect(args.addr).await;
     let mut keys = Vec::with_capacity(args.agents);
+    // Each agent gets 100M credits, or less when there are so many agents
+    // that together they would pass half of what a currency can hold.
+    let room = i64::MAX / agora_engine::units::SCALE / 2;
+    let credits = (room / args.agents.max(1) as i64).min(100_000_000);
     for i in 0..args.agents {
         let body = format!(r#"{{"name":"load-{i}"}}"#);
         let (status, bytes) = send(
@@ -131,7 +135,7 @@ async fn setup_agents(args: &Args) -> Vec<String> {
         let v: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
         let id = v["agent"]["id"].as_str().expect("id").to_string();
         keys.push(v["api_key"].as_str().expect("key").to_string());
-        let deposit = format!(r#"{{"agent_id":"{id}","currency":"CREDITS","amount":"100000000"}}"#);
+        let deposit = format!(r#"{{"agent_id":"{id}","currency":"CREDITS","amount":"{credits}"}}"#);
         let (status, bytes) = send(
             &mut conn,
             "POST",
