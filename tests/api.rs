@@ -3,15 +3,15 @@
 
 mod support;
 
-use serde_json::Value;
-use support::{Server, OPERATOR_KEY};
+use serde_json::{json, Value};
+use support::{Answer, Server, OPERATOR_KEY};
 
 fn order(asset: &str, side: &str, quantity: &str, price: &str) -> String {
     format!(r#"{{"asset":"{asset}","side":"{side}","quantity":"{quantity}","price":"{price}"}}"#)
 }
 
 /// Asserts the error envelope's shape and code.
-fn assert_error(a: &support::Answer, status: u16, code: &str) {
+fn assert_error(a: &Answer, status: u16, code: &str) {
     assert_eq!(a.status, status, "{a:?}");
     assert_eq!(a.code(), code, "{a:?}");
     assert!(
@@ -220,16 +220,50 @@ fn unknown_routes_and_methods_get_the_envelope() {
     let s = Server::start(&[]);
     assert_error(&s.get("/api/v1/nothing", None), 404, "not_found");
     assert_error(&s.get("/nope", None), 404, "not_found");
-    assert_error(
-        &s.call("PUT", "/api/v1/orderbook/orders", None, Some("{}")),
-        405,
-        "method_not_allowed",
+    // A 405 names the methods the path takes, in `Allow` and the details,
+    // each once (this path also matches `GET /orderbook/{asset}`).
+    let put = s.call("PUT", "/api/v1/orderbook/orders", None, Some("{}"));
+    assert_error(&put, 405, "method_not_allowed");
+    assert_eq!(put.header("allow"), Some("POST, GET, HEAD, DELETE"));
+    assert_eq!(
+        put.body["error"]["details"]["allowed"],
+        json!(["POST", "GET", "HEAD", "DELETE"])
     );
-    assert_error(
-        &s.call("DELETE", "/health", None, None),
-        405,
-        "method_not_allowed",
+    let delete = s.call("DELETE", "/health", None, None);
+    assert_error(&delete, 405, "method_not_allowed");
+    assert_eq!(delete.header("allow"), Some("GET, HEAD"));
+    assert_eq!(s.call("HEAD", "/nope", None, None).status, 404);
+}
+
+#[test]
+fn head_answers_as_get_without_a_body() {
+    let s = Server::start(&[]);
+    let (_, key) = s.register("header");
+    for (path, key) in [
+        ("/health", None),
+        ("/openapi.json", None),
+        ("/api/v1/agents/me", Some(key.as_str())),
+        ("/api/v1/requests?limit=5", None),
+    ] {
+        let get = s.call("GET", path, key, None);
+        let head = s.call("HEAD", path, key, None);
+        assert_eq!(head.status, get.status, "HEAD {path}");
+        assert_eq!(head.body, json!(""), "HEAD {path} has no body");
+        let length = |a: &Answer| a.header("content-length").map(str::to_owned);
+        assert_eq!(length(&head), length(&get), "HEAD {path}: the GET's length");
+        assert_eq!(head.header("content-type"), Some("application/json"));
+    }
+    // What GET would refuse, HEAD refuses too (without the envelope).
+    assert_eq!(s.call("HEAD", "/api/v1/agents/me", None, None).status, 401);
+    assert_eq!(
+        s.call("HEAD", "/api/v1/agents/me", Some("agora_wrong"), None)
+            .status,
+        401
     );
+    // HEAD of a POST-only path is a 405 that names it.
+    let head = s.call("HEAD", "/api/v1/operator/deposits", None, None);
+    assert_eq!(head.status, 405);
+    assert_eq!(head.header("allow"), Some("POST"));
 }
 
 #[test]

@@ -755,19 +755,31 @@ fn matches(template: &[&str], segs: &[&str]) -> bool {
             .all(|(t, s)| t.starts_with('{') || t == s)
 }
 
-/// Finds the route of `method` and `path` segments: `Err(true)` if the
-/// path exists with other methods, `Err(false)` if it does not exist.
-fn route(method: &Method, segs: &[&str]) -> Result<&'static Route, bool> {
-    let mut path_exists = false;
+/// Finds the route of `method` and `path` segments (`HEAD` is served by
+/// the `GET` route, which hyper answers without the body). Otherwise the
+/// methods the path has, for the `Allow` header of a `405`: none when the
+/// path does not exist.
+fn route(method: &Method, segs: &[&str]) -> Result<&'static Route, Vec<&'static str>> {
+    let wanted = if method == Method::HEAD {
+        Method::GET.as_str()
+    } else {
+        method.as_str()
+    };
+    let mut allowed = Vec::new();
     for (route, template) in ROUTES.iter().zip(templates()) {
         if matches(template, segs) {
-            if route.method() == method.as_str() {
+            if route.method() == wanted {
                 return Ok(route);
             }
-            path_exists = true;
+            let head = (route.method() == Method::GET.as_str()).then_some(Method::HEAD.as_str());
+            for m in std::iter::once(route.method()).chain(head) {
+                if !allowed.contains(&m) {
+                    allowed.push(m);
+                }
+            }
         }
     }
-    Err(path_exists)
+    Err(allowed)
 }
 
 /// Who is calling, as the route required.
@@ -795,6 +807,7 @@ pub async fn handle(state: &State, call: Call) -> Out {
     let started = Instant::now();
     let segs: Vec<&str> = call.path.trim_matches('/').split('/').collect();
     let mut allowance = None;
+    let mut allow = None;
     let (label, result) = match route(&call.method, &segs) {
         Ok(route) => {
             let result = match state.admit(&call, route.access, &mut allowance) {
@@ -803,18 +816,7 @@ pub async fn handle(state: &State, call: Call) -> Out {
             };
             (route.label, result)
         }
-        Err(true) => (
-            "method_not_allowed",
-            Err(ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                format!(
-                    "{} is not served for this path; see /openapi.json.",
-                    call.method
-                ),
-            )),
-        ),
-        Err(false) => (
+        Err(allowed) if allowed.is_empty() => (
             "not_found",
             Err(ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -822,11 +824,28 @@ pub async fn handle(state: &State, call: Call) -> Out {
                 "No such endpoint; the API lives under /api/v1 (see README).",
             )),
         ),
+        Err(allowed) => {
+            let list = allowed.join(", ");
+            let e = ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!(
+                    "{} is not served for this path (it takes {list}); see /openapi.json.",
+                    call.method
+                ),
+            )
+            .with_details(serde_json::json!({ "allowed": allowed }));
+            allow = Some(list);
+            ("method_not_allowed", Err(e))
+        }
     };
     let mut out = match result {
         Ok(out) => out,
         Err(e) => Out::error(&e),
     };
+    if let Some(allowed) = allow {
+        out.headers.push(("allow", allowed));
+    }
     if let Some(a) = allowance {
         out.headers.extend(a.headers());
     }
