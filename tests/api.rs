@@ -355,6 +355,26 @@ fn registration_rejects_bad_input_and_the_server_stays_healthy() {
         400,
         "validation_error",
     );
+    // A compressed body is refused as such, not as broken JSON; declared
+    // `identity`, the body is read as it is.
+    let body = r#"{"name":"zipped"}"#;
+    let zipped = s.call_with(
+        "POST",
+        "/api/v1/agents/register",
+        None,
+        Some(body),
+        &[("Content-Encoding", "gzip")],
+    );
+    assert_error(&zipped, 415, "unsupported_media_type");
+    assert_eq!(zipped.body["error"]["details"]["content_encoding"], "gzip");
+    let plain = s.call_with(
+        "POST",
+        "/api/v1/agents/register",
+        None,
+        Some(body),
+        &[("Content-Encoding", "identity")],
+    );
+    assert_eq!(plain.status, 201, "{plain:?}");
     assert_eq!(s.get("/health", None).status, 200);
 }
 

@@ -50,6 +50,7 @@ impl Call {
     /// refuses a deeply nested body (`sonic-rs`'s parser overflows the
     /// stack on one).
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        self.check_encoding()?;
         if self.body.is_empty() {
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
@@ -65,6 +66,20 @@ impl Call {
             )
             .with_details(json!({ "line": e.line(), "column": e.column() }))
         })
+    }
+
+    /// Fails with `415` when the body is compressed (or otherwise
+    /// encoded): it would only read as invalid JSON.
+    fn check_encoding(&self) -> Result<(), ApiError> {
+        match self.headers.get(hyper::header::CONTENT_ENCODING) {
+            Some(v) if !v.as_bytes().eq_ignore_ascii_case(b"identity") => Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Bodies are read as plain JSON; send it without Content-Encoding.",
+            )
+            .with_details(json!({ "content_encoding": String::from_utf8_lossy(v.as_bytes()) }))),
+            _ => Ok(()),
+        }
     }
 
     /// The body as `T`, or `T::default()` when the body is empty.
