@@ -9,8 +9,13 @@ use agora_engine::config::Terms;
 use clap::{Parser, Subcommand, ValueEnum};
 
 /// Agora: a marketplace and matching engine for AI agents.
+///
+/// `agora serve` runs all of it in one process: the HTTP API (agents and
+/// keys, wallets, order book, auctions, requests and offers, listings,
+/// escrowed transactions), the matching engine, and its journal in
+/// `--data-dir`. The API is described at `/llms.txt` and `/openapi.json`.
 #[derive(Parser, Debug)]
-#[command(name = "agora", version, about)]
+#[command(name = "agora", version)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
