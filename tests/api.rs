@@ -914,6 +914,13 @@ fn a_restart_keeps_agents_balances_and_orders() {
     s.kill();
     s.relaunch();
     assert_eq!(s.credits(&a), ("46.00".into(), "9.00".into()));
+    // Ctrl-C and a closed terminal stop it as cleanly as SIGTERM does
+    // (a zero exit status: SIGHUP's default action would kill it).
+    for signal in ["INT", "HUP"] {
+        s.stop_with(signal);
+        s.relaunch();
+        assert_eq!(s.credits(&a), ("46.00".into(), "9.00".into()));
+    }
 }
 
 #[test]

@@ -46,19 +46,32 @@ async fn stop_signal() {
         let _ = tokio::signal::ctrl_c().await;
     };
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
+    let (term, hangup) = {
+        use tokio::signal::unix::SignalKind;
+        (
+            unix_signal(SignalKind::terminate()),
+            // The terminal it ran in closed: stop as cleanly as on SIGTERM
+            // rather than die by the default action.
+            unix_signal(SignalKind::hangup()),
+        )
     };
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
+    let (term, hangup) = (std::future::pending::<()>(), std::future::pending::<()>());
     tokio::select! {
         () = ctrl_c => {}
         () = term => {}
+        () = hangup => {}
+    }
+}
+
+/// Resolves when `kind` arrives (never, if it cannot be listened for).
+#[cfg(unix)]
+async fn unix_signal(kind: tokio::signal::unix::SignalKind) {
+    match tokio::signal::unix::signal(kind) {
+        Ok(mut s) => {
+            s.recv().await;
+        }
+        Err(_) => std::future::pending::<()>().await,
     }
 }
 

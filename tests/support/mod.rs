@@ -194,12 +194,21 @@ impl Server {
 
     /// Stops the server with SIGTERM and waits for it to exit.
     pub fn stop(&mut self) {
+        self.stop_with("TERM");
+    }
+
+    /// Stops the server with `signal` (`TERM`, `INT`, `HUP`) and checks
+    /// that it stopped cleanly.
+    pub fn stop_with(&mut self, signal: &str) {
         if let Some(mut child) = self.child.take() {
             let _ = Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
+                .args([&format!("-{signal}"), &child.id().to_string()])
                 .status();
             let status = child.wait().expect("the server exits");
-            assert!(status.success(), "graceful stop failed: {status}");
+            assert!(
+                status.success(),
+                "graceful stop on SIG{signal} failed: {status}"
+            );
         }
     }
 
