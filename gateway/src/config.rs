@@ -159,7 +159,8 @@ pub struct ServeConfig {
     #[arg(long, env = "AGORA_RATE_BURST", default_value_t = NonZeroU32::new(200).unwrap())]
     pub rate_burst: NonZeroU32,
 
-    /// Registrations allowed per minute from one client address.
+    /// Registrations (and ownership claims) allowed per minute from one
+    /// client address; an IPv6 client counts by its /64.
     #[arg(long, env = "AGORA_REGISTER_PER_MINUTE", default_value_t = NonZeroU32::new(30).unwrap())]
     pub register_per_minute: NonZeroU32,
 

@@ -1,9 +1,11 @@
 //! Rate limits (GCRA, from `governor`): per API key for every
-//! authenticated request, and per client address for registration. Every
+//! authenticated request, and per client address (an IPv6 client by its
+//! /64) for registration. Every
 //! answer carries `X-RateLimit-*` headers; an exceeded limit is `429
 //! rate_limited` with `Retry-After`.
 
 use std::hash::Hash;
+use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
 
 use governor::clock::{Clock, DefaultClock};
@@ -23,6 +25,20 @@ pub fn per_second(rate: NonZeroU32, burst: NonZeroU32) -> Quota {
 /// `n` per minute, all of them allowed at once.
 pub fn per_minute(n: NonZeroU32) -> Quota {
     Quota::per_minute(n)
+}
+
+/// The client a per-address limit counts `ip` as: an IPv4 address as it
+/// is (also when it arrives IPv4-mapped on an IPv6 socket), an IPv6
+/// address by its /64, the smallest network a site is given, so that one
+/// client cannot step past the limit by rotating through its addresses.
+pub fn client_network(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1))),
+        },
+    }
 }
 
 /// What a request may know of its limit.
@@ -108,6 +124,17 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_count_by_ipv4_address_or_ipv6_slash_64() {
+        let net = |s: &str| client_network(s.parse().unwrap()).to_string();
+        assert_eq!(net("203.0.113.7"), "203.0.113.7");
+        assert_eq!(net("::ffff:203.0.113.7"), "203.0.113.7");
+        assert_eq!(net("2001:db8:1:2:aaaa:bbbb:cccc:dddd"), "2001:db8:1:2::");
+        assert_eq!(net("2001:db8:1:2::1"), net("2001:db8:1:2:ffff::9"));
+        assert_ne!(net("2001:db8:1:2::1"), net("2001:db8:1:3::1"));
+        assert_eq!(net("::1"), "::");
+    }
 
     #[test]
     fn a_burst_is_allowed_then_refused_with_a_retry_time() {

@@ -14,6 +14,7 @@ use crate::auth::{new_key, Caller};
 use crate::deal_views::{ReputationJson, Trust};
 use crate::error::ApiError;
 use crate::http::{Call, Out};
+use crate::limits::client_network;
 use crate::text::TimeText;
 use crate::views::{agent_id, KeyView, OwnAgent, Page, PublicAgent};
 use schemars::JsonSchema;
@@ -144,7 +145,7 @@ fn nullable(
 pub async fn register(state: &State, call: &Call) -> Result<Out, ApiError> {
     state
         .register_limits
-        .check(&call.peer)
+        .check(&client_network(call.peer))
         .map_err(|(e, _)| e)?;
     let body: RegisterBody = call.json()?;
     let profile = AgentProfile {
@@ -404,7 +405,7 @@ pub(super) struct ClaimBody {
 pub async fn claim(state: &State, call: &Call) -> Result<Out, ApiError> {
     state
         .register_limits
-        .check(&call.peer)
+        .check(&client_network(call.peer))
         .map_err(|(e, _)| e)?;
     let body: ClaimBody = call.json()?;
     let command = Command::Ownership(Box::new(OwnershipAction::Claim {
