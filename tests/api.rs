@@ -954,6 +954,40 @@ fn operators_list_assets_with_their_own_grid() {
         400,
         "validation_error",
     );
+    let slash = r#"{"symbol":"A/B","tick_size":"1","lot_size":"1"}"#;
+    let r = s.post("/api/v1/operator/assets", Some(OPERATOR_KEY), slash);
+    assert_error(&r, 400, "validation_error");
+    assert_eq!(r.body["error"]["details"]["field"], "symbol");
+}
+
+#[test]
+fn asset_symbols_are_the_ones_a_url_carries() {
+    // A symbol names its book in `/orderbook/{asset}`: one that a URL
+    // would split, cut or decode is refused up front, not accepted and
+    // then unreachable.
+    let s = Server::start(&[]);
+    let (_, a) = s.register("symbols");
+    for bad in ["GPU/USD", "x?y", "x#y", "A%41", "..", ".", "a+b", "a:b"] {
+        let r = s.post(
+            "/api/v1/orderbook/orders",
+            Some(&a),
+            &order(bad, "buy", "1", "1"),
+        );
+        assert_error(&r, 400, "validation_error");
+        assert_eq!(r.body["error"]["details"]["field"], "asset", "{bad}");
+    }
+    for good in ["GPU-USD", "gpu_h.1~x", "X"] {
+        let r = s.post(
+            "/api/v1/orderbook/orders",
+            Some(&a),
+            &order(good, "buy", "1", "1"),
+        );
+        assert_eq!(r.status, 201, "{good}: {r:?}");
+        let book = s.get(&format!("/api/v1/orderbook/{good}"), None);
+        assert_eq!(book.status, 200, "{good}: {book:?}");
+        assert_eq!(book.body["asset"], good);
+        assert_eq!(book.body["bids"][0]["quantity"], "1.00");
+    }
 }
 
 #[test]

@@ -35,6 +35,8 @@ const BATCH_MAX: usize = 100;
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct PlaceBody {
+    /// The book: letters, digits and `-._~`, up to 24 characters.
+    #[schemars(regex(pattern = r"^[A-Za-z0-9._~-]{1,24}$"))]
     asset: String,
     side: Side,
     #[serde(default = "limit")]
@@ -54,7 +56,27 @@ fn limit() -> OrderType {
 
 /// Parses an asset symbol.
 fn symbol(text: &str) -> Result<Symbol, ApiError> {
-    Symbol::new(text).map_err(|e| ApiError::invalid("asset", e))
+    asset_symbol("asset", text)
+}
+
+/// Parses the asset symbol in `field`. A symbol names its book in URLs
+/// (`/orderbook/{asset}`), so it holds only characters a path segment
+/// carries as they are: letters, digits and `-._~`, not dots alone. (A
+/// `GPU/USD` book was accepted, then could not be read: the slash split
+/// its path.)
+pub(crate) fn asset_symbol(field: &str, text: &str) -> Result<Symbol, ApiError> {
+    let symbol = Symbol::new(text).map_err(|e| ApiError::invalid(field, e))?;
+    let url_safe = text
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+    if !url_safe || text.bytes().all(|b| b == b'.') {
+        return Err(ApiError::invalid(
+            field,
+            "may hold only letters, digits and `-` `.` `_` `~` (it names the book in URLs), \
+             e.g. `GPU-USD`",
+        ));
+    }
+    Ok(symbol)
 }
 
 impl PlaceBody {

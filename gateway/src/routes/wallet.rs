@@ -2,12 +2,13 @@
 //! withdrawals and asset listings.
 
 use agora_engine::cmd::{Deposit, RegisterAsset, Withdraw};
-use agora_engine::units::{Amount, Currency, Price, Quantity, Symbol};
+use agora_engine::units::{Amount, Currency, Price, Quantity};
 use agora_engine::{Ack, Answer, AssetSpec, Command, Query};
 use agora_persistence::Journal;
 use hyper::StatusCode;
 use serde::{Deserialize, Serialize};
 
+use super::orderbook::asset_symbol;
 use super::{State, OPERATOR};
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -143,6 +144,8 @@ pub(super) struct FundsMoved {
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct AssetBody {
+    /// Letters, digits and `-._~`, up to 24 characters.
+    #[schemars(regex(pattern = r"^[A-Za-z0-9._~-]{1,24}$"))]
     symbol: String,
     quote_currency: Option<String>,
     tick_size: Fixed,
@@ -156,7 +159,7 @@ pub(super) struct AssetBody {
 pub async fn register_asset(state: &State, call: &Call) -> Result<Out, ApiError> {
     let body: AssetBody = call.json()?;
     let spec = AssetSpec {
-        symbol: Symbol::new(&body.symbol).map_err(|e| ApiError::invalid("symbol", e))?,
+        symbol: asset_symbol("symbol", &body.symbol)?,
         quote_currency: currency(
             "quote_currency",
             body.quote_currency.as_deref().unwrap_or("CREDITS"),
