@@ -961,6 +961,36 @@ fn operators_list_assets_with_their_own_grid() {
 }
 
 #[test]
+fn path_segments_are_percent_decoded() {
+    // A client order id may hold `/`, `?` or `%`: escaped in the path, it
+    // still finds and cancels its order.
+    let s = Server::start(&[]);
+    let (_, a) = s.register("escapes");
+    let body =
+        r#"{"asset":"ESC","side":"buy","quantity":"1","price":"1","client_order_id":"bot/7?a%"}"#;
+    let placed = s.post("/api/v1/orderbook/orders", Some(&a), body);
+    assert_eq!(placed.status, 201, "{placed:?}");
+    let id = placed.body["order"]["id"].as_str().unwrap().to_string();
+    let path = "/api/v1/orderbook/orders/bot%2F7%3Fa%25?by=client_order_id";
+    let found = s.get(path, Some(&a));
+    assert_eq!(found.status, 200, "{found:?}");
+    assert_eq!(found.body["id"], id.as_str());
+    assert_eq!(found.body["client_order_id"], "bot/7?a%");
+    let cancelled = s.call("DELETE", path, Some(&a), None);
+    assert_eq!(cancelled.status, 200, "{cancelled:?}");
+    assert_eq!(
+        s.get(&format!("/api/v1/orderbook/orders/{id}"), Some(&a))
+            .body["status"],
+        "cancelled"
+    );
+    // Escapes of plain characters match as the characters; a path that
+    // decodes to no text matches nothing.
+    assert_eq!(s.get("/api/v1/orderbook/%45SC", None).body["asset"], "ESC");
+    assert_eq!(s.get("/%68ealth", None).status, 200);
+    assert_error(&s.get("/api/v1/orderbook/%FF", None), 404, "not_found");
+}
+
+#[test]
 fn asset_symbols_are_the_ones_a_url_carries() {
     // A symbol names its book in `/orderbook/{asset}`: one that a URL
     // would split, cut or decode is refused up front, not accepted and

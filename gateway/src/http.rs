@@ -2,6 +2,7 @@
 //! it (method, path, query, headers, body), JSON in and out, pagination
 //! parameters, and responses.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -154,44 +155,21 @@ impl Call {
     }
 }
 
-/// Splits `a=1&b=2` into decoded pairs.
+/// Splits `a=1&b=2` into decoded pairs (`application/x-www-form-urlencoded`:
+/// percent escapes and `+` as space).
 pub fn parse_query(query: Option<&str>) -> HashMap<String, String> {
-    let Some(query) = query else {
-        return HashMap::new();
-    };
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (decode(k), decode(v))
-        })
-        .collect()
+    query.map_or_else(HashMap::new, |q| {
+        form_urlencoded::parse(q.as_bytes()).into_owned().collect()
+    })
 }
 
-/// Percent-decoding (and `+` as space) of a query component.
-fn decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+/// The path's segments, percent-decoded one by one (so `%2F` stays inside
+/// its segment), or `None` if one decodes to bytes that are not UTF-8.
+pub fn path_segments(path: &str) -> Option<Vec<Cow<'_, str>>> {
+    path.trim_matches('/')
+        .split('/')
+        .map(|seg| percent_encoding::percent_decode_str(seg).decode_utf8().ok())
+        .collect()
 }
 
 /// Where a page starts and how long it is.
@@ -287,12 +265,20 @@ mod tests {
 
     #[test]
     fn queries_decode() {
-        let q = parse_query(Some("asset=GPU%2DH&status=open+now&x&bad=%zz&end=%4"));
+        let q = parse_query(Some("asset=GPU%2DH&status=open+now&x&bad=%zz&end=%4&x=2"));
         assert_eq!(q["asset"], "GPU-H");
         assert_eq!(q["status"], "open now");
-        assert_eq!(q["x"], "");
+        assert_eq!(q["x"], "2", "the last of repeated names wins");
         assert_eq!(q["bad"], "%zz");
         assert_eq!(q["end"], "%4");
+    }
+
+    #[test]
+    fn path_segments_decode_one_by_one() {
+        let segs = path_segments("/api/v1/orderbook/orders/bot%2F7%3Fa/").unwrap();
+        assert_eq!(segs, ["api", "v1", "orderbook", "orders", "bot/7?a"]);
+        assert_eq!(path_segments("/a/%zz").unwrap(), ["a", "%zz"]);
+        assert!(path_segments("/a/%FF").is_none());
     }
 
     #[test]

@@ -32,7 +32,7 @@ use crate::deal_views::{
 use crate::engine_link::EngineLink;
 use crate::error::ApiError;
 use crate::http::Empty;
-use crate::http::{Call, Out};
+use crate::http::{path_segments, Call, Out};
 use crate::limits::{Allowance, Limiter};
 use crate::metrics::Metrics;
 use crate::views::{
@@ -805,7 +805,9 @@ impl Who {
 /// Answers one request.
 pub async fn handle(state: &State, call: Call) -> Out {
     let started = Instant::now();
-    let segs: Vec<&str> = call.path.trim_matches('/').split('/').collect();
+    // A path that does not decode to UTF-8 matches no route (404).
+    let decoded = path_segments(&call.path).unwrap_or_default();
+    let segs: Vec<&str> = decoded.iter().map(|s| s.as_ref()).collect();
     let mut allowance = None;
     let mut allow = None;
     let (label, result) = match route(&call.method, &segs) {

@@ -61,9 +61,9 @@ fn symbol(text: &str) -> Result<Symbol, ApiError> {
 
 /// Parses the asset symbol in `field`. A symbol names its book in URLs
 /// (`/orderbook/{asset}`), so it holds only characters a path segment
-/// carries as they are: letters, digits and `-._~`, not dots alone. (A
-/// `GPU/USD` book was accepted, then could not be read: the slash split
-/// its path.)
+/// carries unescaped: letters, digits and `-._~`, not dots alone (which
+/// clients fold away). A `GPU/USD` book was accepted before, and then
+/// read only by those who knew to write `GPU%2FUSD`.
 pub(crate) fn asset_symbol(field: &str, text: &str) -> Result<Symbol, ApiError> {
     let symbol = Symbol::new(text).map_err(|e| ApiError::invalid(field, e))?;
     let url_safe = text
