@@ -3,6 +3,8 @@
 
 mod support;
 
+use std::time::{Duration, Instant};
+
 use serde_json::{json, Value};
 use support::{Answer, Server, OPERATOR_KEY};
 
@@ -853,6 +855,30 @@ fn the_server_keeps_its_memory_off_transparent_huge_pages() {
         Some("0"),
         "{status}"
     );
+}
+
+#[test]
+fn logs_can_be_json_lines() {
+    // `--repair` warns at start-up: with `--log-format json` the warning
+    // is one JSON object per line, with its level and message.
+    let s = Server::start(&["--log-format", "json", "--repair"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let line = loop {
+        let logs = s.logs();
+        if let Some(line) = logs.lines().find(|l| l.contains("--repair")) {
+            break line.to_string();
+        }
+        assert!(Instant::now() < deadline, "no warning: {logs}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let event: Value = serde_json::from_str(&line).expect("a JSON log line");
+    assert_eq!(event["level"], "WARN", "{event}");
+    assert!(event["fields"]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("--repair"));
+    assert!(event["timestamp"].is_string());
+    assert_eq!(s.get("/health", None).status, 200);
 }
 
 #[test]

@@ -53,12 +53,27 @@ pub enum DurabilityMode {
     Buffered,
 }
 
+/// How log lines are written (to stderr).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One readable line per event.
+    Text,
+    /// One JSON object per line (timestamp, level, target, fields), for
+    /// log collectors.
+    Json,
+}
+
 /// `agora serve` options.
 #[derive(clap::Args, Debug, Clone)]
 pub struct ServeConfig {
     /// Address to listen on.
     #[arg(long, env = "AGORA_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+
+    /// How log lines are written to stderr (levels: `RUST_LOG`, `info` by
+    /// default).
+    #[arg(long, env = "AGORA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 
     /// Directory of the embedded store (journal, snapshots); created if missing.
     #[arg(long, env = "AGORA_DATA_DIR", default_value = "./data")]

@@ -1,19 +1,22 @@
 //! `agora`: the Agora server.
 
-use agora_gateway::config::{Cli, CliCommand};
+use agora_gateway::config::{Cli, CliCommand, LogFormat};
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> std::process::ExitCode {
     agora_gateway::pages::set_up();
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
+    let CliCommand::Serve(config) = cli.command;
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
-        .with_writer(std::io::stderr)
-        .init();
-    let CliCommand::Serve(config) = cli.command;
+        .with_writer(std::io::stderr);
+    match config.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(config.worker_threads())
         .enable_all()
