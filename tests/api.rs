@@ -74,6 +74,9 @@ fn a_nearly_full_disk_refuses_commands_and_serves_reads() {
         details["free_bytes"].as_u64() < details["min_free_bytes"].as_u64(),
         "{a:?}"
     );
+    // When to try again, as for a 429.
+    assert_eq!(details["retry_after_seconds"], 30);
+    assert_eq!(a.header("retry-after"), Some("30"));
     let asset = r#"{"symbol":"TOKENS","tick_size":"0.5","lot_size":"10","min_quantity":"10","max_quantity":"1000"}"#;
     let refused = s.post("/api/v1/operator/assets", Some(OPERATOR_KEY), asset);
     assert_error(&refused, 503, "unavailable");

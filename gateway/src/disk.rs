@@ -69,7 +69,13 @@ impl DiskGuard {
                 mb(self.floor)
             ),
         )
-        .with_details(json!({"free_bytes": self.free(), "min_free_bytes": self.floor})))
+        // Space is freed by hand: a retry sooner than this would most
+        // likely be refused again.
+        .with_details(json!({
+            "free_bytes": self.free(),
+            "min_free_bytes": self.floor,
+            "retry_after_seconds": 30,
+        })))
     }
 }
 

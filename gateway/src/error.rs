@@ -75,6 +75,8 @@ impl ApiError {
             "unavailable",
             "The market is shutting down or its journal failed; retry later.",
         )
+        // About what a restart takes; sent as `Retry-After` too.
+        .with_details(json!({ "retry_after_seconds": 5 }))
     }
 
     /// The envelope as JSON.

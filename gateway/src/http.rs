@@ -264,6 +264,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_refusal_with_a_retry_time_says_it_in_retry_after() {
+        let out = Out::error(&ApiError::unavailable());
+        assert_eq!(out.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(out.headers.contains(&("retry-after", "5".to_string())));
+        let plain = Out::error(&ApiError::not_found("order"));
+        assert!(plain.headers.iter().all(|(name, _)| *name != "retry-after"));
+    }
+
+    #[test]
     fn queries_decode() {
         let q = parse_query(Some("asset=GPU%2DH&status=open+now&x&bad=%zz&end=%4&x=2"));
         assert_eq!(q["asset"], "GPU-H");
