@@ -860,28 +860,37 @@ fn the_server_keeps_its_memory_off_transparent_huge_pages() {
     );
 }
 
-#[test]
-fn logs_can_be_json_lines() {
-    // `--repair` warns at start-up: with `--log-format json` the warning
-    // is one JSON object per line, with its level and message.
-    let s = Server::start(&["--log-format", "json", "--repair"]);
+/// The first line `s` logs that contains `needle` (waiting up to 10 s).
+fn log_line(s: &Server, needle: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(10);
-    let line = loop {
+    loop {
         let logs = s.logs();
-        if let Some(line) = logs.lines().find(|l| l.contains("--repair")) {
-            break line.to_string();
+        if let Some(line) = logs.lines().find(|l| l.contains(needle)) {
+            return line.to_string();
         }
-        assert!(Instant::now() < deadline, "no warning: {logs}");
+        assert!(Instant::now() < deadline, "no `{needle}` logged: {logs}");
         std::thread::sleep(Duration::from_millis(20));
-    };
-    let event: Value = serde_json::from_str(&line).expect("a JSON log line");
+    }
+}
+
+#[test]
+fn logs_are_plain_text_off_a_terminal_or_json_lines() {
+    // `--repair` warns at start-up. Into a pipe, the text line has no
+    // colour codes; with `--log-format json` it is one JSON object with its
+    // level and message.
+    let text = Server::start(&["--repair"]);
+    let line = log_line(&text, "--repair");
+    assert!(!line.contains('\u{1b}'), "colour codes in a pipe: {line:?}");
+    assert!(line.contains("WARN"), "{line}");
+    let json = Server::start(&["--log-format", "json", "--repair"]);
+    let event: Value = serde_json::from_str(&log_line(&json, "--repair")).expect("a JSON line");
     assert_eq!(event["level"], "WARN", "{event}");
     assert!(event["fields"]["message"]
         .as_str()
         .unwrap()
         .starts_with("--repair"));
     assert!(event["timestamp"].is_string());
-    assert_eq!(s.get("/health", None).status, 200);
+    assert_eq!(json.get("/health", None).status, 200);
 }
 
 #[test]
