@@ -595,6 +595,58 @@ fn crossing_orders_fill_and_funds_move_into_escrow() {
 }
 
 #[test]
+fn market_orders_take_what_there_is_and_never_rest() {
+    let s = Server::start(&["--signup-credits", "100"]);
+    let (_, seller) = s.register("asks");
+    let (_, buyer) = s.register("taker");
+    for price in ["10", "11", "12"] {
+        let r = s.post(
+            "/api/v1/orderbook/orders",
+            Some(&seller),
+            &order("MKT", "sell", "1", price),
+        );
+        assert_eq!(r.status, 201, "{r:?}");
+    }
+    let market = |quantity: &str, extra: &str| {
+        s.post(
+            "/api/v1/orderbook/orders",
+            Some(&buyer),
+            &format!(
+                r#"{{"asset":"MKT","side":"buy","order_type":"market","quantity":"{quantity}"{extra}}}"#
+            ),
+        )
+    };
+    // With a protection price it stops at that level; the rest is
+    // cancelled, shown as the immediate-or-cancel it is.
+    let capped = market("3", r#","price":"10""#);
+    assert_eq!(capped.status, 201, "{capped:?}");
+    let o = &capped.body["order"];
+    assert_eq!(o["time_in_force"], "ioc");
+    assert_eq!(o["filled_quantity"], "1.00");
+    assert_eq!(o["status"], "cancelled");
+    assert_eq!(capped.body["fills"].as_array().unwrap().len(), 1);
+    // Fill-or-kill refuses what the book cannot fill in full, changing
+    // nothing.
+    assert_error(&market("5", r#","time_in_force":"fok""#), 409, "conflict");
+    // Without one it walks the book, and nothing is left held.
+    let swept = market("5", "");
+    let fills = swept.body["fills"].as_array().unwrap();
+    let prices: Vec<&str> = fills.iter().map(|f| f["price"].as_str().unwrap()).collect();
+    assert_eq!(prices, ["11.00", "12.00"]);
+    assert_eq!(swept.body["order"]["filled_quantity"], "2.00");
+    assert_eq!(s.credits(&buyer), ("67.00".into(), "0.00".into()));
+    let book = s.get("/api/v1/orderbook/MKT", None).body;
+    assert_eq!(book["bids"], json!([]), "a market order never rests");
+    assert_eq!(book["asks"], json!([]));
+    // post_only makes no sense for a market order.
+    assert_error(
+        &market("1", r#","time_in_force":"post_only""#),
+        400,
+        "validation_error",
+    );
+}
+
+#[test]
 fn orders_are_amended_cancelled_listed_and_validated() {
     let s = Server::start(&["--signup-credits", "1000"]);
     let (_, a) = s.register("a");

@@ -43,8 +43,9 @@ pub(super) struct PlaceBody {
     order_type: OrderType,
     quantity: Fixed,
     price: Option<Fixed>,
-    #[serde(default)]
-    time_in_force: TimeInForce,
+    /// `gtc` for a limit order and `ioc` for a market order when not given
+    /// (a market order never rests).
+    time_in_force: Option<TimeInForce>,
     client_order_id: Option<String>,
     #[serde(default)]
     stp: SelfTradePrevention,
@@ -94,7 +95,10 @@ impl PlaceBody {
             order_type: self.order_type,
             price: self.price.map(|p| Price(p.0)),
             quantity: Quantity(self.quantity.0),
-            time_in_force: self.time_in_force,
+            time_in_force: self.time_in_force.unwrap_or(match self.order_type {
+                OrderType::Limit => TimeInForce::Gtc,
+                OrderType::Market => TimeInForce::Ioc,
+            }),
             client_order_id,
             stp: self.stp,
         }))
@@ -162,8 +166,7 @@ struct BatchItem {
     order_type: OrderType,
     quantity: Option<Fixed>,
     price: Option<Fixed>,
-    #[serde(default)]
-    time_in_force: TimeInForce,
+    time_in_force: Option<TimeInForce>,
     client_order_id: Option<String>,
     #[serde(default)]
     stp: SelfTradePrevention,
