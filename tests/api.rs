@@ -362,23 +362,19 @@ fn registration_rejects_bad_input_and_the_server_stays_healthy() {
     );
     // A compressed body is refused as such, not as broken JSON; declared
     // `identity`, the body is read as it is.
-    let body = r#"{"name":"zipped"}"#;
-    let zipped = s.call_with(
-        "POST",
-        "/api/v1/agents/register",
-        None,
-        Some(body),
-        &[("Content-Encoding", "gzip")],
-    );
+    let register_encoded = |encoding: &str| {
+        s.call_with(
+            "POST",
+            "/api/v1/agents/register",
+            None,
+            Some(r#"{"name":"zipped"}"#),
+            &[("Content-Encoding", encoding)],
+        )
+    };
+    let zipped = register_encoded("gzip");
     assert_error(&zipped, 415, "unsupported_media_type");
     assert_eq!(zipped.body["error"]["details"]["content_encoding"], "gzip");
-    let plain = s.call_with(
-        "POST",
-        "/api/v1/agents/register",
-        None,
-        Some(body),
-        &[("Content-Encoding", "identity")],
-    );
+    let plain = register_encoded("identity");
     assert_eq!(plain.status, 201, "{plain:?}");
     assert_eq!(s.get("/health", None).status, 200);
 }

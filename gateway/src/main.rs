@@ -1,8 +1,8 @@
 //! `agora`: the Agora server.
 
-use agora_gateway::config::{Cli, CliCommand, LogFormat};
 use std::io::IsTerminal;
 
+use agora_gateway::config::{Cli, CliCommand, LogFormat};
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 

@@ -520,16 +520,22 @@ async fn answer(
 ) -> Response<Full<Bytes>> {
     let body_limit = limits.bytes;
     let (parts, body) = request.into_parts();
-    let too_large = || {
+    // A request refused before it is routed: counted under its error code.
+    let refuse = |error: ApiError, took: Duration| {
         state
             .metrics
-            .observe_request("payload_too_large", 413, Duration::ZERO);
-        Out::error(&ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            format!("The body is larger than {body_limit} bytes; send less."),
-        ))
-        .into_response()
+            .observe_request(error.code, error.status.as_u16(), took);
+        Out::error(&error).into_response()
+    };
+    let too_large = || {
+        refuse(
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("The body is larger than {body_limit} bytes; send less."),
+            ),
+            Duration::ZERO,
+        )
     };
     let declared = parts
         .headers
@@ -542,18 +548,17 @@ async fn answer(
     // A body that stalls would hold its connection for good.
     let read = tokio::time::timeout(limits.time, Limited::new(body, body_limit).collect()).await;
     let Ok(read) = read else {
-        state
-            .metrics
-            .observe_request("request_timeout", 408, limits.time);
-        return Out::error(&ApiError::new(
-            StatusCode::REQUEST_TIMEOUT,
-            "request_timeout",
-            format!(
-                "The body did not arrive within {} s; send it whole, at once.",
-                limits.time.as_secs()
+        return refuse(
+            ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                format!(
+                    "The body did not arrive within {} s; send it whole, at once.",
+                    limits.time.as_secs()
+                ),
             ),
-        ))
-        .into_response();
+            limits.time,
+        );
     };
     let body = match read {
         Ok(collected) => collected.to_bytes(),

@@ -36,7 +36,7 @@ const BATCH_MAX: usize = 100;
 #[serde(deny_unknown_fields)]
 pub(super) struct PlaceBody {
     /// The book: letters, digits and `-._~`, up to 24 characters.
-    #[schemars(regex(pattern = r"^[A-Za-z0-9._~-]{1,24}$"))]
+    #[schemars(regex(pattern = ASSET_SYMBOL_PATTERN))]
     asset: String,
     side: Side,
     #[serde(default = "limit")]
@@ -59,6 +59,10 @@ fn limit() -> OrderType {
 fn symbol(text: &str) -> Result<Symbol, ApiError> {
     asset_symbol("asset", text)
 }
+
+/// What [`asset_symbol`] accepts, for the OpenAPI document (a `Symbol`
+/// holds at most 24 characters).
+pub(crate) const ASSET_SYMBOL_PATTERN: &str = r"^[A-Za-z0-9._~-]{1,24}$";
 
 /// Parses the asset symbol in `field`. A symbol names its book in URLs
 /// (`/orderbook/{asset}`), so it holds only characters a path segment

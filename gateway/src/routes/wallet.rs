@@ -8,7 +8,7 @@ use agora_persistence::Journal;
 use hyper::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use super::orderbook::asset_symbol;
+use super::orderbook::{asset_symbol, ASSET_SYMBOL_PATTERN};
 use super::{State, OPERATOR};
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -145,7 +145,7 @@ pub(super) struct FundsMoved {
 #[serde(deny_unknown_fields)]
 pub(super) struct AssetBody {
     /// Letters, digits and `-._~`, up to 24 characters.
-    #[schemars(regex(pattern = r"^[A-Za-z0-9._~-]{1,24}$"))]
+    #[schemars(regex(pattern = ASSET_SYMBOL_PATTERN))]
     symbol: String,
     quote_currency: Option<String>,
     tick_size: Fixed,
