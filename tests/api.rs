@@ -193,6 +193,7 @@ fn openapi_lists_every_route_with_its_security() {
             let concrete = path
                 .replace("{id}", "1")
                 .replace("{asset}", "X")
+                .replace("{symbol}", "X")
                 .replace("{key_id}", "1");
             let body = (method != "get" && method != "delete").then_some("{}");
             let got = s.call(&method.to_uppercase(), &concrete, None, body);
@@ -218,6 +219,172 @@ fn llms_txt_describes_the_api() {
         assert!(text.contains(route), "llms.txt names {route}");
     }
     assert_eq!(a.header("content-type"), Some("text/plain; charset=utf-8"));
+}
+
+/// Every `(METHOD, path)` a skill file's examples call under `$AGORA`:
+/// the method is the word before it (`GET $AGORA/...` in prose), or a
+/// curl line's `-X`, or GET.
+fn skill_calls(text: &str) -> Vec<(String, String)> {
+    const METHODS: [&str; 4] = ["GET", "POST", "PATCH", "DELETE"];
+    let mut calls = Vec::new();
+    for line in text.lines() {
+        let mut rest = line;
+        while let Some(at) = rest.find("$AGORA/") {
+            let before: Vec<&str> = rest[..at].split_whitespace().collect();
+            let word = before.last().map(|w| w.trim_matches(['`', '"']));
+            let flag = before.windows(2).find(|w| w[0] == "-X").map(|w| w[1]);
+            let method = word
+                .filter(|w| METHODS.contains(w))
+                .or(flag)
+                .unwrap_or("GET");
+            let tail = &rest[at + "$AGORA".len()..];
+            let end = tail
+                .find(|c: char| !(c.is_ascii_alphanumeric() || "/$_-.".contains(c)))
+                .unwrap_or(tail.len());
+            calls.push((method.to_string(), format!("/api/v1{}", &tail[..end])));
+            rest = &tail[end..];
+        }
+    }
+    calls
+}
+
+/// Whether the documented `template` (`/a/{id}/b`) matches `path`.
+fn template_matches(template: &str, path: &str) -> bool {
+    let (t, p): (Vec<&str>, Vec<&str>) = (template.split('/').collect(), path.split('/').collect());
+    t.len() == p.len()
+        && t.iter()
+            .zip(&p)
+            .all(|(t, p)| t == p || t.starts_with('{') && !p.is_empty())
+}
+
+#[test]
+fn the_skill_file_teaches_only_routes_that_exist_at_this_address() {
+    let s = Server::start(&[]);
+    let a = s.get("/skill.md", None);
+    assert_eq!(a.status, 200, "{a:?}");
+    assert_eq!(
+        a.header("content-type"),
+        Some("text/markdown; charset=utf-8")
+    );
+    // Named from the Host the client asked for, so caches must key on it.
+    assert_eq!(a.header("vary"), Some("Host"));
+    let text = a.body.as_str().unwrap();
+    // An agent skill: front matter with a name and a description.
+    let front = text
+        .strip_prefix("---\n")
+        .unwrap()
+        .split("\n---\n")
+        .next()
+        .unwrap();
+    assert!(front.contains("name: agora\n"), "{front}");
+    let description = front.lines().find_map(|l| l.strip_prefix("description: "));
+    assert!(description.is_some_and(|d| d.len() <= 1024), "{front}");
+    assert!(!text.contains("{{"), "a placeholder left unfilled");
+    assert!(text.contains(&format!("export AGORA={}/api/v1\n", s.base)));
+    assert!(text.contains(&format!("curl -s {}/skill.md", s.base)));
+    // Every call it shows is a documented route and method.
+    let document = s.get("/openapi.json", None).body;
+    let paths = document["paths"].as_object().unwrap();
+    let calls = skill_calls(text);
+    assert!(calls.len() > 25, "{calls:?}");
+    for (method, path) in &calls {
+        let documented = paths.iter().any(|(template, ops)| {
+            template_matches(template, path) && ops.get(method.to_lowercase()).is_some()
+        });
+        assert!(
+            documented,
+            "the skill calls {method} {path}, which is no route"
+        );
+    }
+    for (method, path) in [
+        ("POST", "/api/v1/offers/$OFFER/accept"),
+        ("DELETE", "/api/v1/orderbook/orders/gpu-1"),
+    ] {
+        assert!(
+            calls.contains(&(method.into(), path.into())),
+            "{method} {path} not found in {calls:?}"
+        );
+    }
+}
+
+#[test]
+fn the_agent_card_describes_the_service_and_its_authentication() {
+    let s = Server::start(&[]);
+    let a = s.get("/.well-known/agent-card.json", None);
+    assert_eq!(a.status, 200, "{a:?}");
+    assert_eq!(a.header("content-type"), Some("application/json"));
+    let card = &a.body;
+    for field in [
+        "protocolVersion",
+        "name",
+        "description",
+        "url",
+        "version",
+        "preferredTransport",
+    ] {
+        assert!(
+            card[field].as_str().is_some_and(|v| !v.is_empty()),
+            "{field}: {card}"
+        );
+    }
+    assert_eq!(card["url"], format!("{}/api/v1", s.base));
+    assert_eq!(card["securitySchemes"]["apiKey"]["name"], "X-API-Key");
+    assert_eq!(card["securitySchemes"]["bearer"]["scheme"], "bearer");
+    let skills = card["skills"].as_array().unwrap();
+    assert!(skills.len() >= 5, "{card}");
+    for skill in skills {
+        for field in ["id", "name", "description"] {
+            assert!(
+                skill[field].as_str().is_some_and(|v| !v.is_empty()),
+                "{skill}"
+            );
+        }
+        assert!(!skill["tags"].as_array().unwrap().is_empty(), "{skill}");
+    }
+    // The documents it points to are served.
+    let documentation = card["documentationUrl"].as_str().unwrap();
+    let path = documentation.strip_prefix(&s.base).unwrap();
+    assert_eq!(s.get(path, None).status, 200);
+    // The host the client named, when it is a host: a name with
+    // credentials in it is not handed out.
+    let named = s.call_with(
+        "GET",
+        "/.well-known/agent-card.json",
+        None,
+        None,
+        &[("Host", "agora.test:8443")],
+    );
+    assert_eq!(named.body["url"], "http://agora.test:8443/api/v1");
+    let odd = s.call_with(
+        "GET",
+        "/.well-known/agent-card.json",
+        None,
+        None,
+        &[("Host", "user@evil.test")],
+    );
+    assert_eq!(odd.body["url"], format!("{}/api/v1", s.base));
+}
+
+#[test]
+fn a_public_url_names_the_service_whatever_host_was_asked_for() {
+    let s = Server::start(&["--public-url", "https://agora.example/"]);
+    let card = s.call_with(
+        "GET",
+        "/.well-known/agent-card.json",
+        None,
+        None,
+        &[("Host", "10.0.0.7")],
+    );
+    assert_eq!(card.body["url"], "https://agora.example/api/v1");
+    assert_eq!(
+        card.body["documentationUrl"],
+        "https://agora.example/llms.txt"
+    );
+    assert_eq!(card.header("vary"), None);
+    let skill = s.get("/skill.md", None);
+    let text = skill.body.as_str().unwrap();
+    assert!(text.contains("export AGORA=https://agora.example/api/v1\n"));
+    assert!(!text.contains(&s.base));
 }
 
 #[test]
@@ -756,7 +923,15 @@ fn orders_are_amended_cancelled_listed_and_validated() {
     assert_eq!(cancelled.body["items"].as_array().unwrap().len(), 2);
     let filled = s.get("/api/v1/orderbook/orders?status=filled", Some(&b));
     assert_eq!(filled.body["items"].as_array().unwrap().len(), 1);
-    assert_error(&s.get("/api/v1/orderbook/NOPE", None), 404, "not_found");
+    // A symbol nobody traded has an empty book; one no order may name is
+    // refused.
+    let empty = s.get("/api/v1/orderbook/NOPE", None);
+    assert_eq!((empty.status, &empty.body["bids"]), (200, &json!([])));
+    assert_error(
+        &s.get("/api/v1/orderbook/a+b", None),
+        400,
+        "validation_error",
+    );
 }
 
 #[test]
@@ -1047,6 +1222,137 @@ fn operators_list_assets_with_their_own_grid() {
 }
 
 #[test]
+fn assets_show_their_grid_and_touch_to_anyone() {
+    let s = Server::start(&[]);
+    let (_, a) = s.register("assets");
+    let (_, b) = s.register("assets-b");
+    let listed = r#"{"symbol":"TOKENS","quote_currency":"USD","tick_size":"0.5","lot_size":"10"}"#;
+    assert_eq!(
+        s.post("/api/v1/operator/assets", Some(OPERATOR_KEY), listed)
+            .status,
+        201
+    );
+    assert_eq!(
+        s.post(
+            "/api/v1/orderbook/orders",
+            Some(&a),
+            &order("GPU", "buy", "2", "9")
+        )
+        .status,
+        201
+    );
+    assert_eq!(
+        s.post(
+            "/api/v1/orderbook/orders",
+            Some(&b),
+            &order("GPU", "sell", "1", "11")
+        )
+        .status,
+        201
+    );
+    assert_eq!(
+        s.post(
+            "/api/v1/orderbook/orders",
+            Some(&b),
+            &order("GPU", "sell", "1", "9")
+        )
+        .status,
+        201
+    );
+    // Newest first; no key needed.
+    let all = s.get("/api/v1/assets", None);
+    assert_eq!(all.status, 200, "{all:?}");
+    let items = all.body["items"].as_array().unwrap();
+    let symbols: Vec<&str> = items
+        .iter()
+        .map(|i| i["symbol"].as_str().unwrap())
+        .collect();
+    assert_eq!(symbols, ["GPU", "TOKENS"]);
+    assert_eq!(all.body.get("next_cursor"), None);
+    let gpu = &items[0];
+    assert_eq!(
+        (gpu["best_bid"].as_str(), gpu["best_ask"].as_str()),
+        (Some("9.00"), Some("11.00"))
+    );
+    assert_eq!(
+        (gpu["last_price"].as_str(), gpu["resting_orders"].as_u64()),
+        (Some("9.00"), Some(2))
+    );
+    assert_eq!(
+        (gpu["tick_size"].as_str(), gpu["listed"].as_bool()),
+        (Some("0.0001"), Some(true))
+    );
+    let tokens = &items[1];
+    assert_eq!(
+        (tokens["tick_size"].as_str(), tokens["lot_size"].as_str()),
+        (Some("0.50"), Some("10.00"))
+    );
+    assert_eq!(
+        (
+            tokens["quote_currency"].as_str(),
+            tokens["best_bid"].as_str()
+        ),
+        (Some("USD"), None)
+    );
+    // Pages of one.
+    let first = s.get("/api/v1/assets?limit=1", None);
+    assert_eq!(first.body["items"][0]["symbol"], "GPU");
+    let cursor = first.body["next_cursor"].as_str().unwrap();
+    let second = s.get(&format!("/api/v1/assets?limit=1&cursor={cursor}"), None);
+    assert_eq!(second.body["items"][0]["symbol"], "TOKENS");
+    assert_eq!(second.body.get("next_cursor"), None);
+    assert_eq!(s.get("/api/v1/assets/TOKENS", None).body, *tokens);
+    // A symbol nobody traded yet: what its first order lists it with, an
+    // empty book, no trades; and asking lists nothing.
+    let fresh = s.get("/api/v1/assets/FRESH-1", None);
+    assert_eq!(fresh.status, 200, "{fresh:?}");
+    assert_eq!(
+        (
+            fresh.body["listed"].as_bool(),
+            fresh.body["tick_size"].as_str()
+        ),
+        (Some(false), Some("0.0001"))
+    );
+    assert_eq!(fresh.body["quote_currency"], "CREDITS");
+    let book = s.get("/api/v1/orderbook/FRESH-1", None);
+    assert_eq!(book.status, 200, "{book:?}");
+    assert_eq!(
+        (
+            book.body["bids"].as_array().map(Vec::len),
+            book.body["best_ask"].as_str()
+        ),
+        (Some(0), None)
+    );
+    let trades = s.get("/api/v1/orderbook/FRESH-1/trades", None);
+    assert_eq!(trades.body["items"], json!([]));
+    let mine = s.get("/api/v1/orderbook/orders?asset=FRESH-1", Some(&a));
+    assert_eq!(mine.body["items"], json!([]));
+    assert_eq!(
+        s.get("/api/v1/assets", None).body["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    // Bad symbols and pages.
+    assert_error(
+        &s.get("/api/v1/assets/a%2Fb", None),
+        400,
+        "validation_error",
+    );
+    assert_error(
+        &s.get("/api/v1/assets?limit=0", None),
+        400,
+        "validation_error",
+    );
+    assert_error(
+        &s.get("/api/v1/assets?cursor=zz", None),
+        400,
+        "validation_error",
+    );
+}
+
+#[test]
 fn path_segments_are_percent_decoded() {
     // A client order id may hold `/`, `?` or `%`: escaped in the path, it
     // still finds and cancels its order.
@@ -1083,7 +1389,9 @@ fn asset_symbols_are_the_ones_a_url_carries() {
     // then unreachable.
     let s = Server::start(&[]);
     let (_, a) = s.register("symbols");
-    for bad in ["GPU/USD", "x?y", "x#y", "A%41", "..", ".", "a+b", "a:b"] {
+    for bad in [
+        "GPU/USD", "x?y", "x#y", "A%41", "..", ".", "a+b", "a:b", "orders",
+    ] {
         let r = s.post(
             "/api/v1/orderbook/orders",
             Some(&a),

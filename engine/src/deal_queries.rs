@@ -197,7 +197,7 @@ pub struct ListingView {
 
 /// Up to `page.limit` rows from `ids` (descending) below `page.before`
 /// that `row` accepts, and whether more may follow.
-fn paged<T>(
+pub(crate) fn paged<T>(
     ids: impl Iterator<Item = u64>,
     page: Page,
     mut row: impl FnMut(u64) -> Option<T>,

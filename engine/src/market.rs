@@ -217,21 +217,28 @@ impl Market {
         if let Some(id) = self.assets.find(symbol) {
             return Ok(OrderAsset::Listed(id, self.assets.get(id)));
         }
-        if !self.config.assets_implicit {
-            return Err(Reject::UnknownAsset);
-        }
+        let spec = self.implicit_spec(symbol).ok_or(Reject::UnknownAsset)?;
         self.check_asset_room()?;
+        let asset = Asset::new(spec, self.default_currency, self.default_grid);
+        Ok(OrderAsset::New(Box::new(asset)))
+    }
+
+    /// The parameters the first order in the unlisted `symbol` lists it
+    /// with: the configured defaults, or `None` when implicit assets are
+    /// off.
+    pub(crate) fn implicit_spec(&self, symbol: &Symbol) -> Option<AssetSpec> {
+        if !self.config.assets_implicit {
+            return None;
+        }
         let d = &self.config.asset_defaults;
-        let spec = AssetSpec {
+        Some(AssetSpec {
             symbol: *symbol,
             quote_currency: d.quote_currency,
             tick_size: d.tick_size,
             lot_size: d.lot_size,
             quantity_min: d.quantity_min,
             quantity_max: d.quantity_max,
-        };
-        let asset = Asset::new(spec, self.default_currency, self.default_grid);
-        Ok(OrderAsset::New(Box::new(asset)))
+        })
     }
 
     /// Fails if `amount` of `code` cannot enter from outside: a new

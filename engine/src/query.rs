@@ -8,7 +8,7 @@ use crate::asset::{AssetId, AssetSpec};
 use crate::cmd::place_order::{OrderType, SelfTradePrevention, Side, TimeInForce};
 use crate::cmd::OrderRef;
 use crate::deal_queries::{
-    AuctionFilter, AuctionView, ListingFilter, ListingView, OfferView, Page, RequestFilter,
+    paged, AuctionFilter, AuctionView, ListingFilter, ListingView, OfferView, Page, RequestFilter,
     RequestView, Role,
 };
 use crate::idempotency::{IdempotencyKey, IdempotentResult};
@@ -161,10 +161,16 @@ pub enum Query {
         /// Which agent.
         agent: AgentId,
     },
-    /// An asset's parameters.
+    /// An asset's parameters and touch; for a symbol not listed yet (when
+    /// implicit assets are on), what its first order would list it with.
     Asset {
         /// The asset.
         asset: Symbol,
+    },
+    /// Listed assets, newest first.
+    Assets {
+        /// Which page (by [`AssetId`]).
+        page: Page,
     },
     /// A registered agent, by number.
     Agent {
@@ -257,6 +263,24 @@ pub struct LevelView {
     pub orders: u32,
 }
 
+/// An asset: its trading parameters and where its book stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssetView {
+    /// Its place in the order of listing; `None` for a symbol no order
+    /// has listed yet (its `spec` is what the first order lists it with).
+    pub listed: Option<AssetId>,
+    /// Its parameters.
+    pub spec: AssetSpec,
+    /// Best bid.
+    pub best_bid: Option<Price>,
+    /// Best ask.
+    pub best_ask: Option<Price>,
+    /// Price of the last trade.
+    pub last_price: Option<Price>,
+    /// Orders resting in its book.
+    pub resting_orders: u32,
+}
+
 /// A book's depth.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DepthView {
@@ -272,6 +296,20 @@ pub struct DepthView {
     pub best_ask: Option<Price>,
     /// Price of the last trade.
     pub last_price: Option<Price>,
+}
+
+impl DepthView {
+    /// The book of an asset no order has listed yet.
+    fn empty(asset: Symbol) -> DepthView {
+        DepthView {
+            asset,
+            bids: Vec::new(),
+            asks: Vec::new(),
+            best_bid: None,
+            best_ask: None,
+            last_price: None,
+        }
+    }
 }
 
 /// A trade as the public sees it.
@@ -326,8 +364,10 @@ pub enum Answer {
     Auction(Box<AuctionView>),
     /// A page of auctions, and whether more follow.
     Auctions(Vec<AuctionView>, bool),
-    /// An asset's parameters.
-    Asset(AssetSpec),
+    /// An asset.
+    Asset(AssetView),
+    /// A page of assets, and whether more follow.
+    Assets(Vec<AssetView>, bool),
     /// A registered agent.
     Agent(Box<AgentRecord>),
     /// Active API key hashes and their agents.
@@ -443,11 +483,15 @@ impl Market {
                 self.agent_orders(*agent, asset, |_| self.orders.finished_slots().collect())
             }
             Query::Depth { asset, levels } => {
-                let id = self.known_asset(asset)?;
-                Ok(Answer::Depth(self.depth(id, *levels)))
+                Ok(Answer::Depth(match self.tradable_asset(asset)? {
+                    Some(id) => self.depth(id, *levels),
+                    None => DepthView::empty(*asset),
+                }))
             }
             Query::Trades { asset, limit } => {
-                let id = self.known_asset(asset)?;
+                let Some(id) = self.tradable_asset(asset)? else {
+                    return Ok(Answer::Trades(Vec::new()));
+                };
                 let a = self.assets.get(id);
                 let trades = self
                     .book(id)
@@ -523,9 +567,23 @@ impl Market {
             Query::Reputation { agent } => {
                 Ok(Answer::Reputation(Box::new(self.reputation(*agent))))
             }
-            Query::Asset { asset } => {
-                let id = self.known_asset(asset)?;
-                Ok(Answer::Asset(self.assets.get(id).spec))
+            Query::Asset { asset } => match self.tradable_asset(asset)? {
+                Some(id) => Ok(Answer::Asset(self.asset_view(id))),
+                None => Ok(Answer::Asset(AssetView {
+                    listed: None,
+                    spec: self.implicit_spec(asset).ok_or(Reject::UnknownAsset)?,
+                    best_bid: None,
+                    best_ask: None,
+                    last_price: None,
+                    resting_orders: 0,
+                })),
+            },
+            Query::Assets { page } => {
+                let ids = (0..self.assets.len() as u64).rev();
+                let (items, more) = paged(ids, *page, |id| {
+                    Some(self.asset_view(AssetId(u32::try_from(id).ok()?)))
+                });
+                Ok(Answer::Assets(items, more))
             }
             Query::Agent { agent } => self.agent_answer(self.agents.get(*agent)),
             Query::AgentByUuid { uuid } => self.agent_answer(self.agents.by_uuid(*uuid)),
@@ -594,7 +652,14 @@ impl Market {
         asset: &Option<Symbol>,
         slots: impl FnOnce(AgentIdx) -> Vec<u32>,
     ) -> Result<Answer, Reject> {
-        let only = asset.as_ref().map(|s| self.known_asset(s)).transpose()?;
+        let only = match asset {
+            None => None,
+            Some(symbol) => match self.tradable_asset(symbol)? {
+                Some(id) => Some(id),
+                // No order has named it yet.
+                None => return Ok(Answer::Orders(Vec::new())),
+            },
+        };
         let Some(agent) = self.ledger.find_agent(agent) else {
             return Ok(Answer::Orders(Vec::new()));
         };
@@ -615,8 +680,27 @@ impl Market {
         Ok(Answer::Agent(Box::new(record.clone())))
     }
 
-    fn known_asset(&self, symbol: &Symbol) -> Result<AssetId, Reject> {
-        self.assets.find(symbol).ok_or(Reject::UnknownAsset)
+    /// The listed asset `symbol`; `None` if no order has listed it yet
+    /// but one may (its book is empty); `UnknownAsset` if none may.
+    fn tradable_asset(&self, symbol: &Symbol) -> Result<Option<AssetId>, Reject> {
+        match self.assets.find(symbol) {
+            Some(id) => Ok(Some(id)),
+            None if self.config.assets_implicit => Ok(None),
+            None => Err(Reject::UnknownAsset),
+        }
+    }
+
+    fn asset_view(&self, id: AssetId) -> AssetView {
+        let a = self.assets.get(id);
+        let book = self.book(id);
+        AssetView {
+            listed: Some(id),
+            spec: a.spec,
+            best_bid: book.best(Side::Buy).map(|l| a.price(l.price)),
+            best_ask: book.best(Side::Sell).map(|l| a.price(l.price)),
+            last_price: book.last_price().map(|p| a.price(p)),
+            resting_orders: book.orders_count(),
+        }
     }
 
     fn order_view(&self, slot: u32) -> OrderView {
@@ -677,7 +761,8 @@ impl Market {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testkit::{amt, credits, Harness};
+    use crate::config::EngineConfig;
+    use crate::testkit::{amt, credits, gpu, px, Harness};
 
     #[test]
     fn money_totals_show_where_every_unit_is() {
@@ -701,5 +786,100 @@ mod tests {
                 platform: Amount::ZERO,
             }]
         );
+    }
+
+    fn unlisted() -> Symbol {
+        Symbol::new("NEVER-TRADED").unwrap()
+    }
+
+    #[test]
+    fn assets_show_their_parameters_and_touch_newest_first() {
+        let mut h = Harness::default();
+        h.deposit(1, 100);
+        h.deposit(2, 100);
+        h.limit(1, Side::Buy, 9, 1);
+        h.limit(2, Side::Sell, 11, 2);
+        let mut other = h.order(1, Side::Buy, 5, 1);
+        other.asset = Symbol::new("CPU").unwrap();
+        h.place(other).unwrap();
+        let page = |before, limit| Query::Assets {
+            page: Page { before, limit },
+        };
+        let Ok(Answer::Assets(all, false)) = h.market.query(&page(None, 10)) else {
+            panic!("one page of assets expected")
+        };
+        let symbols: Vec<_> = all.iter().map(|a| a.spec.symbol.to_string()).collect();
+        assert_eq!(symbols, ["CPU", "GPU"]);
+        let gpu_view = &all[1];
+        assert_eq!(gpu_view.listed, Some(AssetId(0)));
+        assert_eq!(
+            (gpu_view.best_bid, gpu_view.best_ask),
+            (Some(px(9)), Some(px(11)))
+        );
+        assert_eq!((gpu_view.last_price, gpu_view.resting_orders), (None, 2));
+        // Paged by listing order: the cursor is the last one's id.
+        let Ok(Answer::Assets(first, true)) = h.market.query(&page(None, 1)) else {
+            panic!("a first page with more expected")
+        };
+        assert_eq!(first[0].listed, Some(AssetId(1)));
+        let Ok(Answer::Assets(rest, false)) = h.market.query(&page(Some(1), 1)) else {
+            panic!("a last page expected")
+        };
+        assert_eq!(rest, vec![gpu_view.clone()]);
+        let Ok(Answer::Asset(one)) = h.market.query(&Query::Asset { asset: gpu() }) else {
+            panic!("an asset expected")
+        };
+        assert_eq!(&one, gpu_view);
+    }
+
+    #[test]
+    fn a_symbol_no_order_named_yet_has_an_empty_book_and_the_default_parameters() {
+        let h = Harness::default();
+        let asset = unlisted();
+        let Ok(Answer::Asset(view)) = h.market.query(&Query::Asset { asset }) else {
+            panic!("an asset expected")
+        };
+        let spec = h.market.implicit_spec(&asset).unwrap();
+        assert_eq!(
+            (view.listed, view.spec, view.resting_orders),
+            (None, spec, 0)
+        );
+        let depth = h.market.query(&Query::Depth { asset, levels: 5 });
+        assert_eq!(depth, Ok(Answer::Depth(DepthView::empty(asset))));
+        let trades = h.market.query(&Query::Trades { asset, limit: 5 });
+        assert_eq!(trades, Ok(Answer::Trades(Vec::new())));
+        let agent = AgentId(1);
+        let open = h.market.query(&Query::OpenOrders {
+            agent,
+            asset: Some(asset),
+        });
+        assert_eq!(open, Ok(Answer::Orders(Vec::new())));
+        // Nothing was listed by asking.
+        let Ok(Answer::Assets(all, false)) = h.market.query(&Query::Assets {
+            page: Page {
+                before: None,
+                limit: 10,
+            },
+        }) else {
+            panic!("a page of assets expected")
+        };
+        assert!(all.is_empty());
+    }
+
+    #[test]
+    fn without_implicit_assets_an_unlisted_symbol_is_unknown() {
+        let config = EngineConfig {
+            assets_implicit: false,
+            ..EngineConfig::default()
+        };
+        let h = Harness::new(config);
+        let asset = unlisted();
+        for query in [
+            Query::Asset { asset },
+            Query::Depth { asset, levels: 5 },
+            Query::Trades { asset, limit: 5 },
+        ] {
+            assert_eq!(h.market.query(&query), Err(Reject::UnknownAsset));
+        }
     }
 }

@@ -42,6 +42,20 @@ fn seconds(ns: i64) -> u64 {
     u64::try_from(ns / NS_PER_S).unwrap_or(0)
 }
 
+/// Checks a `--public-url`: an absolute `http` or `https` URL without a
+/// query, which comes back without its trailing `/`.
+fn public_url(text: &str) -> Result<String, String> {
+    let uri: hyper::Uri = text.parse().map_err(|e| format!("not a URL: {e}"))?;
+    let scheme = uri.scheme_str().unwrap_or("");
+    if !matches!(scheme, "http" | "https") || uri.authority().is_none() {
+        return Err("must start with http:// or https:// and a host".into());
+    }
+    if uri.query().is_some() {
+        return Err("may not have a query".into());
+    }
+    Ok(text.trim_end_matches('/').to_string())
+}
+
 /// When a command counts as durable.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub enum DurabilityMode {
@@ -69,6 +83,12 @@ pub struct ServeConfig {
     /// Address to listen on.
     #[arg(long, env = "AGORA_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+
+    /// The address clients reach the server at (`https://agora.example`),
+    /// named in `/skill.md` and the agent card: set it behind a proxy or
+    /// a public name. Unset, they name the host the client asked for.
+    #[arg(long, env = "AGORA_PUBLIC_URL", value_parser = public_url)]
+    pub public_url: Option<String>,
 
     /// How log lines are written to stderr (levels: `RUST_LOG`, `info` by
     /// default).

@@ -226,6 +226,8 @@ pub async fn serve(
             disk: disk.clone(),
         },
         ledger,
+        public_url: config.public_url.clone(),
+        listen: listener.local_addr()?,
     });
 
     let terms = config.terms();
@@ -245,7 +247,7 @@ pub async fn serve(
     }
 
     check_disk(&disk);
-    let local = listener.local_addr()?;
+    let local = state.listen;
     info!(address = %local, "listening");
     on_listening(local);
 
@@ -572,11 +574,21 @@ async fn answer(
             .into_response()
         }
     };
+    let mut headers = parts.headers;
+    // HTTP/2 names the host in the URI, HTTP/1.1 in `Host`: handlers
+    // read `Host`.
+    if let Some(authority) = parts.uri.authority() {
+        if !headers.contains_key(hyper::header::HOST) {
+            if let Ok(host) = authority.as_str().parse() {
+                headers.insert(hyper::header::HOST, host);
+            }
+        }
+    }
     let call = Call {
         method: parts.method,
         path: parts.uri.path().to_string(),
         query: parse_query(parts.uri.query()),
-        headers: parts.headers,
+        headers,
         body,
         peer: peer.ip(),
     };

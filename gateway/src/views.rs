@@ -5,7 +5,7 @@
 use agora_engine::agents::{AgentRecord, ApiKeyInfo};
 use agora_engine::event::{Account, OrderAccepted, PostingKind, Trade};
 use agora_engine::ledger::Balance;
-use agora_engine::query::{DepthView, LevelView, OrderView, TradeView};
+use agora_engine::query::{AssetView, DepthView, LevelView, OrderView, TradeView};
 use agora_engine::units::{Currency, OrderId, Timestamp};
 use agora_engine::{
     AssetSpec, OrderAck, OrderStatus, OrderType, SelfTradePrevention, Side, TimeInForce,
@@ -370,6 +370,34 @@ impl From<&AssetSpec> for AssetJson {
             lot_size: DecimalText(a.lot_size.0),
             min_quantity: DecimalText(a.quantity_min.0),
             max_quantity: DecimalText(a.quantity_max.0),
+        }
+    }
+}
+
+/// An asset: its trading parameters and where its book stands.
+#[derive(Serialize, JsonSchema)]
+pub struct MarketAssetJson {
+    #[serde(flatten)]
+    parameters: AssetJson,
+    /// False for a symbol no order has named yet: the parameters are the
+    /// ones its first order lists it with.
+    listed: bool,
+    best_bid: Option<DecimalText>,
+    best_ask: Option<DecimalText>,
+    last_price: Option<DecimalText>,
+    /// Orders resting in its book.
+    resting_orders: u32,
+}
+
+impl From<&AssetView> for MarketAssetJson {
+    fn from(a: &AssetView) -> Self {
+        MarketAssetJson {
+            parameters: AssetJson::from(&a.spec),
+            listed: a.listed.is_some(),
+            best_bid: a.best_bid.map(|p| DecimalText(p.0)),
+            best_ask: a.best_ask.map(|p| DecimalText(p.0)),
+            last_price: a.last_price.map(|p| DecimalText(p.0)),
+            resting_orders: a.resting_orders,
         }
     }
 }

@@ -4,7 +4,9 @@
 //! [`State::execute`], which applies `Idempotency-Key`.
 
 mod agents;
+mod assets;
 mod auctions;
+mod discovery;
 mod listings;
 mod openapi;
 mod orderbook;
@@ -36,8 +38,8 @@ use crate::http::{path_segments, Call, Out};
 use crate::limits::{Allowance, Limiter};
 use crate::metrics::Metrics;
 use crate::views::{
-    AssetJson, BookJson, KeyView, LedgerJson, OrderJson, OrderWithFills, OwnAgent, Page,
-    PublicAgent, PublicTradeJson,
+    AssetJson, BookJson, KeyView, LedgerJson, MarketAssetJson, OrderJson, OrderWithFills, OwnAgent,
+    Page, PublicAgent, PublicTradeJson,
 };
 use openapi::{schema, Param, SchemaOf};
 
@@ -63,6 +65,10 @@ pub struct State {
     pub health: Health,
     /// A read handle on the journal's store, for wallet ledgers.
     pub ledger: Arc<RocksJournal>,
+    /// `--public-url`, without a trailing `/`.
+    pub public_url: Option<String>,
+    /// The address the server listens on.
+    pub listen: std::net::SocketAddr,
 }
 
 /// Who may call a route.
@@ -81,6 +87,8 @@ const OPERATOR: AgentId = AgentId(0);
 enum Handler {
     Health,
     LlmsTxt,
+    SkillMd,
+    AgentCard,
     OpenApi,
     Readiness,
     Metrics,
@@ -97,6 +105,8 @@ enum Handler {
     Deposit,
     Withdraw,
     RegisterAsset,
+    ListAssets,
+    GetAsset,
     MoneyTotals,
     PlaceOrder,
     PlaceBatch,
@@ -234,6 +244,18 @@ const ROUTES: &[Route] = {
             "The API in brief, for agents.",
         ),
         r(
+            "GET /skill.md",
+            Anyone,
+            H::SkillMd,
+            "An agent skill: how to trade here, step by step.",
+        ),
+        r(
+            "GET /.well-known/agent-card.json",
+            Anyone,
+            H::AgentCard,
+            "The A2A agent card: what the service offers and how to authenticate.",
+        ),
+        r(
             "GET /openapi.json",
             Anyone,
             H::OpenApi,
@@ -366,7 +388,7 @@ const ROUTES: &[Route] = {
             H::RegisterAsset,
             "List an asset with its tick, lot and size limits.",
         )
-        .takes(schema::<wallet::AssetBody>)
+        .takes(schema::<assets::AssetBody>)
         .gives(schema::<AssetJson>),
         r(
             "GET /api/v1/operator/totals",
@@ -471,6 +493,21 @@ const ROUTES: &[Route] = {
         )
         .query(&[LIMIT])
         .gives(schema::<Page<PublicTradeJson>>),
+        r(
+            "GET /api/v1/assets",
+            Anyone,
+            H::ListAssets,
+            "Listed assets, newest first: tick, lot, size limits, quote currency, touch.",
+        )
+        .query(&[LIMIT, CURSOR])
+        .gives(schema::<Page<MarketAssetJson>>),
+        r(
+            "GET /api/v1/assets/{symbol}",
+            Anyone,
+            H::GetAsset,
+            "One asset; for a symbol not listed yet, the parameters its first order lists it with.",
+        )
+        .gives(schema::<MarketAssetJson>),
         r(
             "POST /api/v1/requests",
             Agent,
@@ -867,7 +904,9 @@ async fn run(
     use Handler as H;
     match handler {
         H::Health => Ok(system::health()),
-        H::LlmsTxt => Ok(system::llms_txt()),
+        H::LlmsTxt => Ok(discovery::llms_txt()),
+        H::SkillMd => Ok(discovery::skill_md(state, call)),
+        H::AgentCard => Ok(discovery::agent_card(state, call)),
         H::OpenApi => Ok(Out::json(StatusCode::OK, &openapi::document())),
         H::Readiness => system::readiness(state).await,
         H::Metrics => Ok(system::metrics(state)),
@@ -883,7 +922,9 @@ async fn run(
         H::Ledger => wallet::ledger(state, call, who.caller()).await,
         H::Deposit => wallet::move_funds(state, call, true).await,
         H::Withdraw => wallet::move_funds(state, call, false).await,
-        H::RegisterAsset => wallet::register_asset(state, call).await,
+        H::RegisterAsset => assets::register(state, call).await,
+        H::ListAssets => assets::list(state, call).await,
+        H::GetAsset => assets::get(state, segs[3]).await,
         H::MoneyTotals => wallet::money_totals(state).await,
         H::PlaceOrder => orderbook::place(state, call, who.caller()).await,
         H::PlaceBatch => orderbook::batch(state, call, who.caller()).await,

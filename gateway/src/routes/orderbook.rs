@@ -13,6 +13,7 @@ use hyper::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::assets::{asset_symbol, ASSET_SYMBOL_PATTERN};
 use super::State;
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -58,30 +59,6 @@ fn limit() -> OrderType {
 /// Parses an asset symbol.
 fn symbol(text: &str) -> Result<Symbol, ApiError> {
     asset_symbol("asset", text)
-}
-
-/// What [`asset_symbol`] accepts, for the OpenAPI document (a `Symbol`
-/// holds at most 24 characters).
-pub(crate) const ASSET_SYMBOL_PATTERN: &str = r"^[A-Za-z0-9._~-]{1,24}$";
-
-/// Parses the asset symbol in `field`. A symbol names its book in URLs
-/// (`/orderbook/{asset}`), so it holds only characters a path segment
-/// carries unescaped: letters, digits and `-._~`, not dots alone (which
-/// clients fold away). A `GPU/USD` book was accepted before, and then
-/// read only by those who knew to write `GPU%2FUSD`.
-pub(crate) fn asset_symbol(field: &str, text: &str) -> Result<Symbol, ApiError> {
-    let symbol = Symbol::new(text).map_err(|e| ApiError::invalid(field, e))?;
-    let url_safe = text
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
-    if !url_safe || text.bytes().all(|b| b == b'.') {
-        return Err(ApiError::invalid(
-            field,
-            "may hold only letters, digits and `-` `.` `_` `~` (it names the book in URLs), \
-             e.g. `GPU-USD`",
-        ));
-    }
-    Ok(symbol)
 }
 
 impl PlaceBody {
@@ -439,13 +416,10 @@ pub async fn list(state: &State, call: &Call, caller: Caller) -> Result<Out, Api
         if !wanted {
             continue;
         }
-        match state.link.query(query).await? {
-            Ok(Answer::Orders(list)) => orders.extend(list),
-            // An asset nobody has traded holds no orders.
-            Err(agora_engine::Reject::UnknownAsset) => {}
-            Ok(_) => unreachable!("an orders query answers orders"),
-            Err(e) => return Err(e.into()),
-        }
+        let Answer::Orders(list) = state.ask(query).await? else {
+            unreachable!("an orders query answers orders")
+        };
+        orders.extend(list);
     }
     orders.retain(|o| match status {
         "filled" => o.status == OrderStatus::Filled,

@@ -26,15 +26,6 @@ pub struct Health {
     pub disk: Arc<DiskGuard>,
 }
 
-/// What an agent reads first: the API in brief.
-pub fn llms_txt() -> Out {
-    Out::text(
-        StatusCode::OK,
-        "text/plain; charset=utf-8",
-        include_str!("../../static/llms.txt"),
-    )
-}
-
 /// The process is up.
 pub fn health() -> Out {
     Out::text(

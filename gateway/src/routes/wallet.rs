@@ -1,21 +1,20 @@
-//! Wallets: an agent's balances, and the operator's deposits,
-//! withdrawals and asset listings.
+//! Wallets: an agent's balances and ledger, and the operator's deposits,
+//! withdrawals and money totals.
 
-use agora_engine::cmd::{Deposit, RegisterAsset, Withdraw};
-use agora_engine::units::{Amount, Currency, Price, Quantity};
-use agora_engine::{Ack, Answer, AssetSpec, Command, Query};
+use agora_engine::cmd::{Deposit, Withdraw};
+use agora_engine::units::{Amount, Currency};
+use agora_engine::{Ack, Answer, Command, Query};
 use agora_persistence::Journal;
 use hyper::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use super::orderbook::{asset_symbol, ASSET_SYMBOL_PATTERN};
 use super::{State, OPERATOR};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::http::{Call, Out};
 use crate::money::Fixed;
 use crate::text::DecimalText;
-use crate::views::{AssetJson, BalanceJson, LedgerJson, Page};
+use crate::views::{BalanceJson, LedgerJson, Page};
 use schemars::JsonSchema;
 
 /// `GET /api/v1/wallet/balance`.
@@ -139,47 +138,6 @@ pub(super) struct FundsMoved {
     /// `deposit` or `withdrawal`.
     kind: &'static str,
     available: DecimalText,
-}
-
-#[derive(Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub(super) struct AssetBody {
-    /// Letters, digits and `-._~`, up to 24 characters.
-    #[schemars(regex(pattern = ASSET_SYMBOL_PATTERN))]
-    symbol: String,
-    quote_currency: Option<String>,
-    tick_size: Fixed,
-    lot_size: Fixed,
-    min_quantity: Option<Fixed>,
-    max_quantity: Option<Fixed>,
-}
-
-/// `POST /api/v1/operator/assets`: lists an asset with its own tick and
-/// lot sizes (assets not listed get the defaults on their first order).
-pub async fn register_asset(state: &State, call: &Call) -> Result<Out, ApiError> {
-    let body: AssetBody = call.json()?;
-    let spec = AssetSpec {
-        symbol: asset_symbol("symbol", &body.symbol)?,
-        quote_currency: currency(
-            "quote_currency",
-            body.quote_currency.as_deref().unwrap_or("CREDITS"),
-        )?,
-        tick_size: Price(body.tick_size.0),
-        lot_size: Quantity(body.lot_size.0),
-        quantity_min: Quantity(body.min_quantity.unwrap_or(body.lot_size).0),
-        quantity_max: Quantity(
-            body.max_quantity
-                .map_or(Quantity::units(100_000_000).0, |q| q.0),
-        ),
-    };
-    state
-        .execute(
-            call,
-            OPERATOR,
-            Command::RegisterAsset(RegisterAsset { spec }),
-        )
-        .await?;
-    Ok(Out::json(StatusCode::CREATED, &AssetJson::from(&spec)))
 }
 
 /// `GET /api/v1/operator/totals`: per currency, deposits net of
