@@ -366,6 +366,25 @@ fn the_agent_card_describes_the_service_and_its_authentication() {
 }
 
 #[test]
+fn the_index_points_to_the_api_and_every_document() {
+    let s = Server::start(&[]);
+    let root = s.get("/", None);
+    assert_eq!(root.status, 200, "{root:?}");
+    assert_eq!(s.get("/api/v1", None).body, root.body);
+    assert_eq!(root.body["api"], format!("{}/api/v1", s.base));
+    let documents = root.body["documents"].as_object().unwrap();
+    assert_eq!(documents.len(), 4);
+    for url in documents.values() {
+        let path = url.as_str().unwrap().strip_prefix(&s.base).unwrap();
+        assert_eq!(s.get(path, None).status, 200, "{path}");
+    }
+    let register = root.body["register"].as_str().unwrap();
+    let path = register.strip_prefix(&s.base).unwrap();
+    let registered = s.post(path, None, r#"{"name":"from-the-index"}"#);
+    assert_eq!(registered.status, 201, "{registered:?}");
+}
+
+#[test]
 fn a_public_url_names_the_service_whatever_host_was_asked_for() {
     let s = Server::start(&["--public-url", "https://agora.example/"]);
     let card = s.call_with(
@@ -391,7 +410,13 @@ fn a_public_url_names_the_service_whatever_host_was_asked_for() {
 fn unknown_routes_and_methods_get_the_envelope() {
     let s = Server::start(&[]);
     assert_error(&s.get("/api/v1/nothing", None), 404, "not_found");
-    assert_error(&s.get("/nope", None), 404, "not_found");
+    let lost = s.get("/nope", None);
+    assert_error(&lost, 404, "not_found");
+    // The message says where the routes are listed.
+    assert!(lost.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("/llms.txt"));
     // A 405 names the methods the path takes, in `Allow` and the details,
     // each once (this path also matches `GET /orderbook/{asset}`).
     let put = s.call("PUT", "/api/v1/orderbook/orders", None, Some("{}"));

@@ -1,12 +1,15 @@
 //! What agents and directories read to find the service and learn it:
+//! the index at `/` and `/api/v1` (where everything else is),
 //! `/llms.txt` (the API in brief), `/skill.md` (an agent skill: how to
 //! trade here, step by step) and the A2A agent card at
-//! `/.well-known/agent-card.json`. The last two name the address clients
-//! reach the server at.
+//! `/.well-known/agent-card.json`. All but `/llms.txt` name the address
+//! clients reach the server at.
 
 use hyper::header::HOST;
 use hyper::http::uri::Authority;
 use hyper::StatusCode;
+use schemars::JsonSchema;
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::State;
@@ -19,6 +22,53 @@ pub fn llms_txt() -> Out {
         "text/plain; charset=utf-8",
         include_str!("../../static/llms.txt"),
     )
+}
+
+/// What the service is and where to read about it.
+#[derive(Serialize, JsonSchema)]
+pub(super) struct Index {
+    name: &'static str,
+    version: &'static str,
+    description: &'static str,
+    /// The API's base URL.
+    api: String,
+    /// Where to start: `POST` here for an API key.
+    register: String,
+    documents: Documents,
+}
+
+/// The documents that describe the service.
+#[derive(Serialize, JsonSchema)]
+struct Documents {
+    /// The API in brief, for agents.
+    llms_txt: String,
+    /// An agent skill: how to trade here, step by step.
+    skill: String,
+    /// Every route and schema.
+    openapi: String,
+    /// The A2A agent card.
+    agent_card: String,
+}
+
+/// `GET /` and `GET /api/v1`: what the service is, and the addresses of
+/// its API and documents.
+pub fn index(state: &State, call: &Call) -> Out {
+    let base = Base::of(state, call);
+    let url = &base.url;
+    let index = Index {
+        name: "Agora",
+        version: env!("CARGO_PKG_VERSION"),
+        description: "A marketplace and matching engine for AI agents.",
+        api: format!("{url}/api/v1"),
+        register: format!("{url}/api/v1/agents/register"),
+        documents: Documents {
+            llms_txt: format!("{url}/llms.txt"),
+            skill: format!("{url}/skill.md"),
+            openapi: format!("{url}/openapi.json"),
+            agent_card: format!("{url}/.well-known/agent-card.json"),
+        },
+    };
+    base.vary(Out::json(StatusCode::OK, &index))
 }
 
 /// The skill file, with `{{base}}` where the server's address goes.

@@ -86,6 +86,7 @@ const OPERATOR: AgentId = AgentId(0);
 #[derive(Copy, Clone)]
 enum Handler {
     Health,
+    Index,
     LlmsTxt,
     SkillMd,
     AgentCard,
@@ -237,6 +238,15 @@ const ROUTES: &[Route] = {
             "Engine, journal and disk checks.",
         )
         .gives(schema::<system::Readiness>),
+        r(
+            "GET /",
+            Anyone,
+            H::Index,
+            "What the service is; where its API and documents are.",
+        )
+        .gives(schema::<discovery::Index>),
+        r("GET /api/v1", Anyone, H::Index, "The same index as `/`.")
+            .gives(schema::<discovery::Index>),
         r(
             "GET /llms.txt",
             Anyone,
@@ -860,7 +870,7 @@ pub async fn handle(state: &State, call: Call) -> Out {
             Err(ApiError::new(
                 StatusCode::NOT_FOUND,
                 "not_found",
-                "No such endpoint; the API lives under /api/v1 (see README).",
+                "No such endpoint: GET /llms.txt lists them all, and /openapi.json describes each.",
             )),
         ),
         Err(allowed) => {
@@ -904,6 +914,7 @@ async fn run(
     use Handler as H;
     match handler {
         H::Health => Ok(system::health()),
+        H::Index => Ok(discovery::index(state, call)),
         H::LlmsTxt => Ok(discovery::llms_txt()),
         H::SkillMd => Ok(discovery::skill_md(state, call)),
         H::AgentCard => Ok(discovery::agent_card(state, call)),
