@@ -4,7 +4,7 @@
 
 mod support;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use support::{Answer, Server, OPERATOR_KEY};
 
 /// Asserts status and error code.
@@ -601,6 +601,12 @@ fn an_owner_claims_an_agent_and_the_operator_verifies_it() {
     let (agent_id, key) = s.register("Claimed");
     let before = s.get(&format!("/api/v1/agents/{agent_id}/trust"), None);
     assert_eq!(before.body["trust_score"], 0.0, "{before:?}");
+    let profile = format!("/api/v1/agents/{agent_id}");
+    let public = s.get(&profile, None).body;
+    assert_eq!(
+        (&public["verified"], &public["owner_linked"]),
+        (&json!(false), &json!(false))
+    );
     let t = s.post("/api/v1/agents/me/ownership-token", Some(&key), "");
     assert_eq!(t.status, 201, "{t:?}");
     let token = t.body["token"].as_str().unwrap();
@@ -621,6 +627,19 @@ fn an_owner_claims_an_agent_and_the_operator_verifies_it() {
     assert_eq!(v.body["components"]["owner_linked"], 0.1, "{v:?}");
     assert_eq!(v.body["components"]["verified"], 0.15);
     assert_eq!(v.body["trust_score"], 0.25);
+    // Anyone sees that it is verified and has an owner; only the agent
+    // sees who.
+    let public = s.get(&profile, None).body;
+    assert_eq!(
+        (&public["verified"], &public["owner_linked"]),
+        (&json!(true), &json!(true))
+    );
+    assert_eq!(public.get("owner"), None);
+    let me = s.get("/api/v1/agents/me", Some(&key)).body;
+    assert_eq!(
+        (&me["owner"], &me["verified"]),
+        (&json!("owner@example.com"), &json!(true))
+    );
 }
 
 #[test]

@@ -45,6 +45,10 @@ pub struct PublicAgent {
     name: String,
     description: String,
     capabilities: Vec<String>,
+    /// Whether the operator verified it.
+    verified: bool,
+    /// Whether a human owner claimed it (who, only the agent sees).
+    owner_linked: bool,
     created_at: TimeText,
 }
 
@@ -55,6 +59,8 @@ impl From<&AgentRecord> for PublicAgent {
             name: a.profile.name.clone(),
             description: a.profile.description.clone(),
             capabilities: a.profile.capabilities.clone(),
+            verified: a.verified,
+            owner_linked: a.ownership.owner.is_some(),
             created_at: TimeText(a.created_at),
         }
     }
@@ -66,6 +72,8 @@ pub struct OwnAgent {
     #[serde(flatten)]
     public: PublicAgent,
     owner_email: Option<String>,
+    /// The owner who claimed it, as they named themselves.
+    owner: Option<String>,
     metadata: Value,
     updated_at: TimeText,
     api_keys: Vec<KeyView>,
@@ -76,6 +84,7 @@ impl From<&AgentRecord> for OwnAgent {
         OwnAgent {
             public: PublicAgent::from(a),
             owner_email: a.profile.owner_email.clone(),
+            owner: a.ownership.owner.as_ref().map(|(owner, _)| owner.clone()),
             metadata: a
                 .profile
                 .metadata
