@@ -293,6 +293,32 @@ fn only_the_right_party_may_take_each_step() {
         "unauthorized",
     );
     assert_eq!(s.get(&path, None).status, 200);
+    // The seller changes the price as an amount, or as the listing shows
+    // it: what was read can be sent back, in the listing's currency.
+    let patch = |body: &str| s.call("PATCH", &path, Some(&seller), Some(body));
+    assert_eq!(patch(r#"{"price":"6"}"#).body["price"]["amount"], "6.00");
+    let shown = s.get(&path, None).body["price"].clone();
+    let changed = patch(&json!({ "price": shown, "title": "Stock API v2" }).to_string());
+    assert_eq!(changed.status, 200, "{changed:?}");
+    let as_shown = patch(r#"{"price":{"amount":7.5,"currency":"CREDITS"}}"#);
+    assert_eq!(
+        as_shown.body["price"],
+        json!({"amount": "7.50", "currency": "CREDITS"})
+    );
+    let other_currency = patch(r#"{"price":{"amount":"7","currency":"USD"}}"#);
+    assert_error(&other_currency, 400, "validation_error");
+    assert!(other_currency.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("CREDITS"));
+    for bad in [
+        r#"{"price":{"amount":"7"}}"#,
+        r#"{"price":true}"#,
+        r#"{"price":"-1"}"#,
+    ] {
+        assert_error(&patch(bad), 400, "validation_error");
+    }
+    assert_eq!(s.get(&path, None).body["price"]["amount"], "7.50");
 }
 
 #[test]

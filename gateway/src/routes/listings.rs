@@ -130,8 +130,48 @@ pub(super) struct UpdateBody {
     title: Option<String>,
     description: Option<String>,
     category: Option<Category>,
-    price: Option<Fixed>,
+    price: Option<PriceChange>,
     quantity: Option<u32>,
+}
+
+/// A new unit price: the amount alone, or `{amount, currency}` as a
+/// listing shows its price (so what was read can be sent back), whose
+/// currency must then be the listing's.
+#[derive(Deserialize, JsonSchema)]
+#[serde(
+    untagged,
+    expecting = "a price: an amount (\"12.50\") or {\"amount\", \"currency\"} in the listing's currency"
+)]
+enum PriceChange {
+    Amount(Fixed),
+    Money(MoneyBody),
+}
+
+impl PriceChange {
+    /// The new price of `listing_id`: a currency other than the
+    /// listing's is refused, as a listing keeps the currency it was
+    /// posted in.
+    async fn amount(self, state: &State, listing_id: ListingId) -> Result<Amount, ApiError> {
+        let money = match self {
+            PriceChange::Amount(amount) => return Ok(Amount(amount.0)),
+            PriceChange::Money(money) => money,
+        };
+        let wanted = currency(&money.currency)?;
+        let Answer::Listing(listing) = state.ask(Query::Listing { listing_id }).await? else {
+            unreachable!("a listing query answers a listing")
+        };
+        let posted = listing.listing.post.currency;
+        if wanted != posted {
+            return Err(ApiError::invalid(
+                "price",
+                format!(
+                    "must stay in {posted}, the listing's currency; to sell in {wanted}, \
+                     withdraw it and post a new listing"
+                ),
+            ));
+        }
+        Ok(Amount(money.amount.0))
+    }
 }
 
 /// `PATCH /api/v1/listings/{id}`: the seller changes title, description,
@@ -139,11 +179,15 @@ pub(super) struct UpdateBody {
 pub async fn update(state: &State, call: &Call, agent: AgentId, id: &str) -> Result<Out, ApiError> {
     let listing_id = ListingId(parse_id(id, "listing")?);
     let body: UpdateBody = call.json()?;
+    let price = match body.price {
+        Some(change) => Some(change.amount(state, listing_id).await?),
+        None => None,
+    };
     let update = ListingUpdate {
         title: body.title,
         description: body.description,
         category: body.category,
-        price: body.price.map(|p| Amount(p.0)),
+        price,
         quantity: body.quantity,
     };
     let query = Query::Listing { listing_id };
