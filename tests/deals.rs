@@ -382,6 +382,11 @@ fn bad_input_gets_clear_errors_and_changes_nothing() {
     let wrong_currency = s.post(&offers, Some(&seller), usd);
     assert_error(&wrong_currency, 400, "validation_error");
     assert_eq!(wrong_currency.body["error"]["details"]["field"], "currency");
+    let expired =
+        r#"{"price":{"amount":3,"currency":"CREDITS"},"expires_at":"2001-01-01T00:00:00Z"}"#;
+    let expired = s.post(&offers, Some(&seller), expired);
+    assert_error(&expired, 400, "validation_error");
+    assert_eq!(expired.body["error"]["details"]["field"], "expires_at");
     assert_error(&s.get("/api/v1/requests/999", None), 404, "not_found");
     assert_error(&s.get("/api/v1/requests/abc", None), 404, "not_found");
     assert_error(

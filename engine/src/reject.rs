@@ -311,4 +311,7 @@ pub enum Reject {
     UnknownIdempotencyKey,
     /// An idempotent command cannot wrap another.
     NestedIdempotency,
+    /// An offer's expiry must be in the future. (Last, as stored results
+    /// name rejections by position.)
+    ExpiryInPast,
 }

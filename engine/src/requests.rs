@@ -302,7 +302,7 @@ impl Requests {
         }
         check_text(&post.message, config.text_chars_max, TextField::Message)?;
         if post.expires_at.is_some_and(|t| t <= time) {
-            return Err(Reject::DeadlineInPast);
+            return Err(Reject::ExpiryInPast);
         }
         if request.offers.len() >= config.request_offers_max as usize {
             return Err(Reject::TooManyOffers);
@@ -746,13 +746,20 @@ mod tests {
         let mut h = Harness::default();
         let request = h.request(1, 15, 0).unwrap();
         let expiry = Timestamp(h.time + 100);
-        let offer = OfferPost {
+        let mut offer = OfferPost {
             price: amt(5),
             currency: credits(),
             message: String::new(),
             estimated_delivery: None,
-            expires_at: Some(expiry),
+            expires_at: Some(Timestamp(h.time)),
         };
+        // An offer that has already expired is refused as such.
+        let expired = RequestOp::MakeOffer {
+            request_id: request,
+            offer: offer.clone(),
+        };
+        assert_eq!(h.requests(2, expired), Err(Reject::ExpiryInPast));
+        offer.expires_at = Some(expiry);
         let Ok(crate::Ack::Offer { offer_id, .. }) = h.requests(
             2,
             RequestOp::MakeOffer {

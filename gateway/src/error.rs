@@ -240,6 +240,7 @@ impl From<Reject> for ApiError {
                 "must be non-negative and close before the deadline",
             ),
             Reject::DeadlineInPast => ApiError::invalid("deadline", "must be in the future"),
+            Reject::ExpiryInPast => ApiError::invalid("expires_at", "must be in the future"),
             Reject::DeadlineTooFar { max } => {
                 ApiError::invalid("deadline", format!("must be at most {}", TimeText(max)))
             }
