@@ -246,7 +246,7 @@ impl From<Reject> for ApiError {
             }
             Reject::CurrencyMismatch { currency } => ApiError::invalid(
                 "currency",
-                format!("must be {currency}, the request's currency"),
+                format!("must be {currency}, which the request or auction is priced in"),
             ),
             Reject::QuantityOutOfRange { max } => {
                 ApiError::invalid("quantity", format!("must be between 1 and {max}"))
