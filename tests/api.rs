@@ -1235,10 +1235,16 @@ fn operators_list_assets_with_their_own_grid() {
     assert_error(&off_lot, 400, "validation_error");
     assert_eq!(off_lot.body["error"]["details"]["lot_size"], "10.00");
     let bad = r#"{"symbol":"BAD","tick_size":"0","lot_size":"1"}"#;
-    assert_error(
-        &s.post("/api/v1/operator/assets", Some(OPERATOR_KEY), bad),
-        400,
-        "validation_error",
+    let refused = s.post("/api/v1/operator/assets", Some(OPERATOR_KEY), bad);
+    assert_error(&refused, 400, "validation_error");
+    // Said in the API's words, with the rule broken as a code.
+    assert_eq!(
+        refused.body["error"]["message"],
+        "The asset is refused: tick_size must be positive."
+    );
+    assert_eq!(
+        refused.body["error"]["details"]["problem"],
+        "tick_size_not_positive"
     );
     let slash = r#"{"symbol":"A/B","tick_size":"1","lot_size":"1"}"#;
     let r = s.post("/api/v1/operator/assets", Some(OPERATOR_KEY), slash);

@@ -322,7 +322,10 @@ fn bad_auctions_and_bids_get_clear_errors() {
     );
     assert_error(&usd, 400, "validation_error");
     let message = usd.body["error"]["message"].as_str().unwrap();
-    assert!(message.contains("CREDITS") && message.contains("auction"), "{message}");
+    assert!(
+        message.contains("CREDITS") && message.contains("auction"),
+        "{message}"
+    );
     assert_error(&bid(&s, &alice, &id, "500"), 402, "insufficient_funds");
     assert_error(
         &s.post(

@@ -274,7 +274,7 @@ impl From<Reject> for ApiError {
                 conflict("You hold the maximum number of active keys; revoke one first.")
             }
             Reject::InvalidAssetSpec { problem } => validation(
-                format!("The asset specification is invalid: {problem:?}."),
+                format!("The asset is refused: {}.", asset_rule(problem)),
                 json!({ "problem": asset_problem(problem) }),
             ),
             Reject::InsufficientFunds {
@@ -285,8 +285,8 @@ impl From<Reject> for ApiError {
                 StatusCode::PAYMENT_REQUIRED,
                 "insufficient_funds",
                 format!(
-                    "This needs {} {currency} but {} is available; deposit more or \
-                     reduce the order.",
+                    "This needs {} {currency} but {} is available; add funds, free some \
+                     (cancel orders, withdraw bids) or ask for less.",
                     DecimalText(required.0),
                     DecimalText(available.0)
                 ),
@@ -373,6 +373,23 @@ impl From<Reject> for ApiError {
                  use a new key for a new request.",
             ),
             Reject::NestedIdempotency => conflict("An idempotent command cannot wrap another."),
+        }
+    }
+}
+
+/// What an asset specification must satisfy, as its `problem` breaks it.
+fn asset_rule(problem: AssetSpecProblem) -> &'static str {
+    match problem {
+        AssetSpecProblem::TickSizeNotPositive => "tick_size must be positive",
+        AssetSpecProblem::LotSizeNotPositive => "lot_size must be positive",
+        AssetSpecProblem::TickTimesLotNotRepresentable => {
+            "tick_size × lot_size must be a multiple of 0.00000001, the smallest amount"
+        }
+        AssetSpecProblem::QuantityBoundsInvalid => {
+            "min_quantity and max_quantity need lot_size ≤ min ≤ max, both multiples of lot_size"
+        }
+        AssetSpecProblem::QuantityMaxTooLarge => {
+            "max_quantity is too large: a full book of such orders must stay countable in lots"
         }
     }
 }
