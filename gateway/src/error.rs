@@ -169,9 +169,8 @@ impl From<Reject> for ApiError {
             ),
             Reject::OwnRequest => conflict("You cannot make an offer on your own request."),
             Reject::OwnListing => conflict("You cannot buy your own listing."),
-            Reject::TooManyOffers => ApiError::new(
-                StatusCode::CONFLICT,
-                "limit_reached",
+            Reject::TooManyOffers => limit_reached(
+                "offers",
                 "This request has received the maximum number of offers.",
             ),
             Reject::NothingDue => conflict("Nothing is due."),
@@ -357,14 +356,27 @@ impl From<Reject> for ApiError {
             Reject::NotAmendable => {
                 conflict("Only resting limit orders (gtc or post_only) can be amended.")
             }
-            Reject::BookFull
-            | Reject::TooManyLevels
-            | Reject::TooManyOpenOrders
-            | Reject::TooManyAssets
-            | Reject::TooManyCurrencies => ApiError::new(
-                StatusCode::CONFLICT,
-                "limit_reached",
-                format!("A capacity limit was reached ({reject:?}); cancel orders or try later."),
+            Reject::BookFull => limit_reached(
+                "book_orders",
+                "This book holds as many orders as it may; try again later.",
+            ),
+            Reject::TooManyLevels => limit_reached(
+                "book_levels",
+                "This side of the book has as many price levels as it may; \
+                 use a price nearer the best.",
+            ),
+            Reject::TooManyOpenOrders => limit_reached(
+                "open_orders",
+                "You have as many open orders as an agent may; cancel some first.",
+            ),
+            Reject::TooManyAssets => limit_reached(
+                "assets",
+                "The market lists as many assets as it may; trade one already listed \
+                 (GET /api/v1/assets).",
+            ),
+            Reject::TooManyCurrencies => limit_reached(
+                "currencies",
+                "The market holds as many currencies as it may; use one already in use.",
             ),
             Reject::IdempotencyKeyReused => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -375,6 +387,12 @@ impl From<Reject> for ApiError {
             Reject::NestedIdempotency => conflict("An idempotent command cannot wrap another."),
         }
     }
+}
+
+/// `409 limit_reached`: a capacity limit, named in the details.
+fn limit_reached(limit: &str, message: &str) -> ApiError {
+    ApiError::new(StatusCode::CONFLICT, "limit_reached", message)
+        .with_details(json!({ "limit": limit }))
 }
 
 /// What an asset specification must satisfy, as its `problem` breaks it.
@@ -401,5 +419,37 @@ fn asset_problem(problem: AssetSpecProblem) -> &'static str {
         AssetSpecProblem::TickTimesLotNotRepresentable => "tick_times_lot_not_representable",
         AssetSpecProblem::QuantityBoundsInvalid => "quantity_bounds_invalid",
         AssetSpecProblem::QuantityMaxTooLarge => "quantity_max_too_large",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capacity_limits_are_named_in_the_apis_words() {
+        for (reject, limit) in [
+            (Reject::BookFull, "book_orders"),
+            (Reject::TooManyLevels, "book_levels"),
+            (Reject::TooManyOpenOrders, "open_orders"),
+            (Reject::TooManyAssets, "assets"),
+            (Reject::TooManyCurrencies, "currencies"),
+            (Reject::TooManyOffers, "offers"),
+        ] {
+            let e = ApiError::from(reject);
+            assert_eq!((e.status, e.code), (StatusCode::CONFLICT, "limit_reached"));
+            assert_eq!(e.details["limit"], limit);
+            // No Rust variant name leaks into what the client reads.
+            assert!(!e.message.contains("TooMany") && !e.message.contains("BookFull"));
+        }
+    }
+
+    #[test]
+    fn an_invalid_asset_says_which_rule_it_breaks() {
+        let e = ApiError::from(Reject::InvalidAssetSpec {
+            problem: AssetSpecProblem::QuantityBoundsInvalid,
+        });
+        assert!(e.message.contains("min_quantity"), "{}", e.message);
+        assert_eq!(e.details["problem"], "quantity_bounds_invalid");
     }
 }

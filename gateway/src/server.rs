@@ -235,7 +235,13 @@ pub async fn serve(
         let command = Command::SetTerms(Box::new(terms.clone()));
         let refused: Option<StartError> = match state.link.run(command).await {
             Ok((Ok(_), _)) => None,
-            Ok((Err(e), _)) => Some(format!("the trade terms were refused: {e:?}").into()),
+            Ok((Err(e), _)) => Some(
+                format!(
+                    "the trade terms were refused: {}",
+                    crate::error::ApiError::from(e).message
+                )
+                .into(),
+            ),
             Err(e) => Some(format!("the engine stopped: {}", e.message).into()),
         };
         if let Some(error) = refused {
