@@ -426,6 +426,25 @@ fn unknown_routes_and_methods_get_the_envelope() {
         put.body["error"]["details"]["allowed"],
         json!(["POST", "GET", "HEAD", "DELETE"])
     );
+    // A query parameter an API route does not read is refused, as an
+    // unknown body field is: a misspelt filter would answer everything.
+    let typo = s.get("/api/v1/requests?categroy=data", None);
+    assert_error(&typo, 400, "validation_error");
+    assert_eq!(typo.body["error"]["details"]["parameter"], "categroy");
+    let allowed = typo.body["error"]["details"]["allowed"].as_array().unwrap();
+    assert!(allowed.contains(&json!("category")), "{typo:?}");
+    let (_, key) = s.register("params");
+    let none = s.get("/api/v1/wallet/balance?currency=CREDITS", Some(&key));
+    assert_error(&none, 400, "validation_error");
+    assert_eq!(none.body["error"]["details"]["allowed"], json!([]));
+    // Authentication comes first; service routes ignore the query, which
+    // probes add to.
+    assert_error(
+        &s.get("/api/v1/wallet/balance?x=1", None),
+        401,
+        "unauthorized",
+    );
+    assert_eq!(s.get("/health?probe=1", None).status, 200);
     let delete = s.call("DELETE", "/health", None, None);
     assert_error(&delete, 405, "method_not_allowed");
     assert_eq!(delete.header("allow"), Some("GET, HEAD"));

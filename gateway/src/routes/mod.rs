@@ -195,6 +195,35 @@ impl Route {
         Route { query, ..self }
     }
 
+    /// The refusal of a query parameter an API route does not read, as a
+    /// body's unknown field is refused: a misspelt filter (`?categroy=`)
+    /// would otherwise be ignored and answer everything. Service routes
+    /// (health, readiness, metrics, documents) ignore the query, which
+    /// probes and scrapers may add to.
+    fn unknown_parameter(&self, call: &Call) -> Option<ApiError> {
+        if !self.path().starts_with("/api/") {
+            return None;
+        }
+        let unknown = call
+            .query
+            .keys()
+            .find(|name| !self.query.iter().any(|p| p.name() == name.as_str()))?;
+        let allowed: Vec<&str> = self.query.iter().map(|p| p.name()).collect();
+        let takes = if allowed.is_empty() {
+            "none".to_string()
+        } else {
+            allowed.join(", ")
+        };
+        Some(
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "validation_error",
+                format!("Unknown query parameter `{unknown}`; this route takes: {takes}."),
+            )
+            .with_details(serde_json::json!({ "parameter": unknown, "allowed": allowed })),
+        )
+    }
+
     /// The route answers success with JSON of this schema.
     const fn gives(self, schema: SchemaOf) -> Route {
         Route {
@@ -860,7 +889,10 @@ pub async fn handle(state: &State, call: Call) -> Out {
     let (label, result) = match route(&call.method, &segs) {
         Ok(route) => {
             let result = match state.admit(&call, route.access, &mut allowance) {
-                Ok(who) => run(state, &call, &segs, route.handler, who).await,
+                Ok(who) => match route.unknown_parameter(&call) {
+                    None => run(state, &call, &segs, route.handler, who).await,
+                    Some(e) => Err(e),
+                },
                 Err(e) => Err(e),
             };
             (route.label, result)

@@ -37,6 +37,13 @@ pub(super) struct Param {
     schema: SchemaOf,
 }
 
+impl Param {
+    /// Its name in the query string.
+    pub(super) fn name(&self) -> &'static str {
+        self.name
+    }
+}
+
 const fn param(name: &'static str, about: &'static str, schema: SchemaOf) -> Param {
     Param {
         name,
