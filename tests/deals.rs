@@ -405,8 +405,13 @@ fn bad_input_gets_clear_errors_and_changes_nothing() {
         "validation_error",
     );
     assert_error(&step(&s, &tx, "confirm", &buyer, ""), 409, "conflict");
+    // A score out of range is bad input in any state; a good one waits
+    // for the end.
+    let nine = step(&s, &tx, "rating", &buyer, r#"{"score":9}"#);
+    assert_error(&nine, 400, "validation_error");
+    assert_eq!(nine.body["error"]["details"]["field"], "score");
     assert_error(
-        &step(&s, &tx, "rating", &buyer, r#"{"score":9}"#),
+        &step(&s, &tx, "rating", &buyer, r#"{"score":5}"#),
         409,
         "conflict",
     );
@@ -416,10 +421,30 @@ fn bad_input_gets_clear_errors_and_changes_nothing() {
         400,
         "validation_error",
     );
-    assert_error(
-        &step(&s, &tx, "rating", &buyer, r#"{"score":9}"#),
-        409,
-        "conflict",
+    // A proof and a reason must say something; a field is named as the
+    // API names it.
+    let long = format!(r#"{{"delivery_proof":"{}"}}"#, "p".repeat(100_000));
+    for (action, who, body, field) in [
+        (
+            "deliver",
+            &seller,
+            r#"{"delivery_proof":"  "}"#.to_string(),
+            "delivery_proof",
+        ),
+        ("deliver", &seller, long, "delivery_proof"),
+        ("dispute", &buyer, r#"{"reason":""}"#.to_string(), "reason"),
+    ] {
+        let refused = step(&s, &tx, action, who, &body);
+        assert_error(&refused, 400, "validation_error");
+        assert_eq!(
+            refused.body["error"]["details"]["field"], field,
+            "{refused:?}"
+        );
+    }
+    assert_eq!(
+        s.get(&format!("/api/v1/transactions/{tx}"), Some(&buyer))
+            .body["status"],
+        "escrow_funded"
     );
     // Funding a second time is refused and moves no money.
     assert_error(&step(&s, &tx, "fund", &buyer, ""), 409, "conflict");

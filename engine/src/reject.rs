@@ -44,7 +44,8 @@ pub enum TextField {
     Description,
     /// A message to the other party.
     Message,
-    /// A delivery proof.
+    /// A delivery proof (`delivery_proof` in the API).
+    #[serde(rename = "delivery_proof")]
     Proof,
     /// A dispute's reason.
     Reason,
@@ -314,4 +315,10 @@ pub enum Reject {
     /// An offer's expiry must be in the future. (Last, as stored results
     /// name rejections by position.)
     ExpiryInPast,
+    /// A text that must say something (a delivery proof, a dispute's
+    /// reason) is blank.
+    TextBlank {
+        /// Which text.
+        field: TextField,
+    },
 }

@@ -501,10 +501,7 @@ impl Transactions {
             {
                 return Err(Reject::SplitOutOfRange { amount: tx.amount });
             }
-            TxAction::Rate { score, .. } => {
-                if !(1..=5).contains(score) {
-                    return Err(Reject::RatingOutOfRange);
-                }
+            TxAction::Rate { .. } => {
                 let side = (actor == Actor::Seller) as usize;
                 if self.details(id).is_some_and(|d| d.ratings[side].is_some()) {
                     return Err(Reject::AlreadyRated);
@@ -786,6 +783,7 @@ pub struct Reputation {
 mod tests {
     use super::*;
     use crate::config::DAY_NS;
+    use crate::reject::TextField;
     use crate::testkit::{amt, Harness};
     use crate::Side;
 
@@ -1023,6 +1021,28 @@ mod tests {
             h.transact(Some(1), tx, rate(5)),
             Err(Reject::WrongStatus {
                 status: TxStatus::EscrowFunded
+            })
+        );
+        // Bad input is refused as such, whatever the state.
+        assert_eq!(
+            h.transact(Some(1), tx, rate(6)),
+            Err(Reject::RatingOutOfRange)
+        );
+        let blank = TxAction::Dispute { reason: " ".into() };
+        assert_eq!(
+            h.transact(Some(1), tx, blank),
+            Err(Reject::TextBlank {
+                field: TextField::Reason
+            })
+        );
+        let unproven = TxAction::Deliver {
+            proof: String::new(),
+            message: "done".into(),
+        };
+        assert_eq!(
+            h.transact(Some(2), tx, unproven),
+            Err(Reject::TextBlank {
+                field: TextField::Proof
             })
         );
         h.transact(Some(1), tx, TxAction::Confirm).unwrap();

@@ -231,6 +231,7 @@ impl From<Reject> for ApiError {
                     .with_details(json!({ "field": field, "max": max }))
             }
             Reject::TitleEmpty => ApiError::invalid("title", "must not be blank"),
+            Reject::TextBlank { field } => ApiError::invalid(&snake(&field), "must not be blank"),
             Reject::BudgetInvalid => {
                 ApiError::invalid("budget", "needs 0 ≤ min ≤ max and a positive max")
             }

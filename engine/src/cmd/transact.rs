@@ -7,7 +7,7 @@ use crate::event::Event;
 use crate::ledger::AgentIdx;
 use crate::market::Market;
 use crate::posts::check_text;
-use crate::reject::TextField;
+use crate::reject::{Reject, TextField};
 use crate::reply::{Ack, Reply};
 use crate::transactions::TxAction;
 use crate::units::{AgentId, Timestamp, TransactionId};
@@ -23,6 +23,14 @@ pub struct Transact {
     pub action: TxAction,
 }
 
+/// Fails unless `text` says something and is at most `max` characters.
+fn check_said(text: &str, max: u32, field: TextField) -> Result<(), Reject> {
+    if text.trim().is_empty() {
+        return Err(Reject::TextBlank { field });
+    }
+    check_text(text, max, field)
+}
+
 impl Transact {
     pub(crate) fn apply(
         &self,
@@ -30,14 +38,21 @@ impl Transact {
         time: Timestamp,
         events: &mut Vec<Event>,
     ) -> Reply {
+        // What the input says is checked before what state allows, so a
+        // bad request is refused as such whatever the transaction's state.
         let max = market.config.text_chars_max;
         match &self.action {
             TxAction::Deliver { proof, message } => {
-                check_text(proof, max, TextField::Proof)?;
+                check_said(proof, max, TextField::Proof)?;
                 check_text(message, max, TextField::Message)?;
             }
-            TxAction::Dispute { reason } => check_text(reason, max, TextField::Reason)?,
-            TxAction::Rate { comment, .. } => check_text(comment, max, TextField::Comment)?,
+            TxAction::Dispute { reason } => check_said(reason, max, TextField::Reason)?,
+            TxAction::Rate { score, comment } => {
+                if !(1..=5).contains(score) {
+                    return Err(Reject::RatingOutOfRange);
+                }
+                check_text(comment, max, TextField::Comment)?;
+            }
             _ => {}
         }
         // An agent the ledger never saw is party to nothing.
