@@ -307,6 +307,19 @@ fn the_skill_file_teaches_only_routes_that_exist_at_this_address() {
     }
 }
 
+/// The agent card, asked for with `Host: host`.
+fn card_asked_of(s: &Server, host: &str) -> Answer {
+    let path = "/.well-known/agent-card.json";
+    s.call_with("GET", path, None, None, &[("Host", host)])
+}
+
+/// The path of `url`, one of the server's own addresses.
+fn local<'a>(s: &Server, url: &'a Value) -> &'a str {
+    let url = url.as_str().unwrap();
+    url.strip_prefix(&s.base)
+        .unwrap_or_else(|| panic!("{url} is not at {}", s.base))
+}
+
 #[test]
 fn the_agent_card_describes_the_service_and_its_authentication() {
     let s = Server::start(&[]);
@@ -342,26 +355,15 @@ fn the_agent_card_describes_the_service_and_its_authentication() {
         assert!(!skill["tags"].as_array().unwrap().is_empty(), "{skill}");
     }
     // The documents it points to are served.
-    let documentation = card["documentationUrl"].as_str().unwrap();
-    let path = documentation.strip_prefix(&s.base).unwrap();
-    assert_eq!(s.get(path, None).status, 200);
+    assert_eq!(
+        s.get(local(&s, &card["documentationUrl"]), None).status,
+        200
+    );
     // The host the client named, when it is a host: a name with
     // credentials in it is not handed out.
-    let named = s.call_with(
-        "GET",
-        "/.well-known/agent-card.json",
-        None,
-        None,
-        &[("Host", "agora.test:8443")],
-    );
+    let named = card_asked_of(&s, "agora.test:8443");
     assert_eq!(named.body["url"], "http://agora.test:8443/api/v1");
-    let odd = s.call_with(
-        "GET",
-        "/.well-known/agent-card.json",
-        None,
-        None,
-        &[("Host", "user@evil.test")],
-    );
+    let odd = card_asked_of(&s, "user@evil.test");
     assert_eq!(odd.body["url"], format!("{}/api/v1", s.base));
 }
 
@@ -375,25 +377,18 @@ fn the_index_points_to_the_api_and_every_document() {
     let documents = root.body["documents"].as_object().unwrap();
     assert_eq!(documents.len(), 4);
     for url in documents.values() {
-        let path = url.as_str().unwrap().strip_prefix(&s.base).unwrap();
+        let path = local(&s, url);
         assert_eq!(s.get(path, None).status, 200, "{path}");
     }
-    let register = root.body["register"].as_str().unwrap();
-    let path = register.strip_prefix(&s.base).unwrap();
-    let registered = s.post(path, None, r#"{"name":"from-the-index"}"#);
+    let register = local(&s, &root.body["register"]);
+    let registered = s.post(register, None, r#"{"name":"from-the-index"}"#);
     assert_eq!(registered.status, 201, "{registered:?}");
 }
 
 #[test]
 fn a_public_url_names_the_service_whatever_host_was_asked_for() {
     let s = Server::start(&["--public-url", "https://agora.example/"]);
-    let card = s.call_with(
-        "GET",
-        "/.well-known/agent-card.json",
-        None,
-        None,
-        &[("Host", "10.0.0.7")],
-    );
+    let card = card_asked_of(&s, "10.0.0.7");
     assert_eq!(card.body["url"], "https://agora.example/api/v1");
     assert_eq!(
         card.body["documentationUrl"],

@@ -13,6 +13,14 @@ pub(crate) fn check_text(text: &str, max: u32, field: TextField) -> Result<(), R
     Ok(())
 }
 
+/// Fails unless `text` says something and is at most `max` characters.
+pub(crate) fn check_said(text: &str, max: u32, field: TextField) -> Result<(), Reject> {
+    if text.trim().is_empty() {
+        return Err(Reject::TextBlank { field });
+    }
+    check_text(text, max, field)
+}
+
 /// Fails unless `title` is non-blank and at most the configured length.
 pub(crate) fn check_title(title: &str, config: &EngineConfig) -> Result<(), Reject> {
     if title.trim().is_empty() {

@@ -298,6 +298,21 @@ pub struct DepthView {
     pub last_price: Option<Price>,
 }
 
+impl AssetView {
+    /// A symbol no order has listed yet, which its first order would list
+    /// with `spec`.
+    fn unlisted(spec: AssetSpec) -> AssetView {
+        AssetView {
+            listed: None,
+            spec,
+            best_bid: None,
+            best_ask: None,
+            last_price: None,
+            resting_orders: 0,
+        }
+    }
+}
+
 impl DepthView {
     /// The book of an asset no order has listed yet.
     fn empty(asset: Symbol) -> DepthView {
@@ -567,17 +582,10 @@ impl Market {
             Query::Reputation { agent } => {
                 Ok(Answer::Reputation(Box::new(self.reputation(*agent))))
             }
-            Query::Asset { asset } => match self.tradable_asset(asset)? {
-                Some(id) => Ok(Answer::Asset(self.asset_view(id))),
-                None => Ok(Answer::Asset(AssetView {
-                    listed: None,
-                    spec: self.implicit_spec(asset).ok_or(Reject::UnknownAsset)?,
-                    best_bid: None,
-                    best_ask: None,
-                    last_price: None,
-                    resting_orders: 0,
-                })),
-            },
+            Query::Asset { asset } => Ok(Answer::Asset(match self.assets.find(asset) {
+                Some(id) => self.asset_view(id),
+                None => AssetView::unlisted(self.implicit_spec(asset).ok_or(Reject::UnknownAsset)?),
+            })),
             Query::Assets { page } => {
                 let ids = (0..self.assets.len() as u64).rev();
                 let (items, more) = paged(ids, *page, |id| {

@@ -105,7 +105,8 @@ fn snake<T: serde::Serialize>(value: &T) -> String {
     }
 }
 
-fn validation(message: impl Into<String>, details: Value) -> ApiError {
+/// `400 validation_error` with `details`.
+pub(crate) fn validation(message: impl Into<String>, details: Value) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, "validation_error", message).with_details(details)
 }
 

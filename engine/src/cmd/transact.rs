@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::event::Event;
 use crate::ledger::AgentIdx;
 use crate::market::Market;
-use crate::posts::check_text;
+use crate::posts::{check_said, check_text};
 use crate::reject::{Reject, TextField};
 use crate::reply::{Ack, Reply};
 use crate::transactions::TxAction;
@@ -21,14 +21,6 @@ pub struct Transact {
     pub transaction_id: TransactionId,
     /// What to do.
     pub action: TxAction,
-}
-
-/// Fails unless `text` says something and is at most `max` characters.
-fn check_said(text: &str, max: u32, field: TextField) -> Result<(), Reject> {
-    if text.trim().is_empty() {
-        return Err(Reject::TextBlank { field });
-    }
-    check_text(text, max, field)
 }
 
 impl Transact {

@@ -201,27 +201,23 @@ impl Route {
     /// (health, readiness, metrics, documents) ignore the query, which
     /// probes and scrapers may add to.
     fn unknown_parameter(&self, call: &Call) -> Option<ApiError> {
-        if !self.path().starts_with("/api/") {
-            return None;
-        }
         let unknown = call
             .query
             .keys()
             .find(|name| !self.query.iter().any(|p| p.name() == name.as_str()))?;
+        if !self.path().starts_with("/api/") {
+            return None;
+        }
         let allowed: Vec<&str> = self.query.iter().map(|p| p.name()).collect();
         let takes = if allowed.is_empty() {
             "none".to_string()
         } else {
             allowed.join(", ")
         };
-        Some(
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "validation_error",
-                format!("Unknown query parameter `{unknown}`; this route takes: {takes}."),
-            )
-            .with_details(serde_json::json!({ "parameter": unknown, "allowed": allowed })),
-        )
+        Some(crate::error::validation(
+            format!("Unknown query parameter `{unknown}`; this route takes: {takes}."),
+            serde_json::json!({ "parameter": unknown, "allowed": allowed }),
+        ))
     }
 
     /// The route answers success with JSON of this schema.
