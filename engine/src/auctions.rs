@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::by_owner::ByOwner;
 use crate::event::{Event, PostingKind};
 use crate::ledger::{Acct, AgentIdx, CurrencyId, Ledger};
 use crate::posts::numbered;
@@ -152,6 +153,9 @@ pub(crate) struct Auctions {
     /// By id − 1.
     auctions: Segmented<AuctionRecord>,
     due: Schedule<Due>,
+    /// Auction ids by seller.
+    #[serde(skip)]
+    by_seller: ByOwner<AgentIdx>,
 }
 
 /// The outcome of a bid.
@@ -271,8 +275,28 @@ impl Auctions {
                 record.next_step = Some(first);
             }
         }
+        self.by_seller.add(record.seller, id.0);
         self.auctions.push(record);
         id
+    }
+
+    /// The ids of `seller`'s auctions below `before`, newest first.
+    pub fn of_seller(
+        &self,
+        seller: AgentIdx,
+        before: Option<u64>,
+    ) -> impl Iterator<Item = u64> + '_ {
+        self.by_seller.below(seller, before)
+    }
+
+    /// Rebuilds the index by seller after a restore.
+    pub fn rebuild_index(&mut self) {
+        self.by_seller = ByOwner::of(self.auctions.iter().map(|a| a.seller));
+    }
+
+    /// Whether the index by seller lists exactly each agent's auctions.
+    pub fn index_is_whole(&self) -> bool {
+        self.by_seller == ByOwner::of(self.auctions.iter().map(|a| a.seller))
     }
 
     /// Takes auction `id` off the schedule (its end and any price step).

@@ -274,6 +274,12 @@ impl Market {
             self.transactions.chains_are_whole(),
             "an agent's chain of transactions is broken"
         );
+        ensure!(
+            self.requests.index_is_whole()
+                && self.listings.index_is_whole()
+                && self.auctions.index_is_whole(),
+            "an index of requests, listings or auctions by owner is stale"
+        );
         deadlines.sort_unstable();
         ensure!(
             self.transactions.deadlines() == deadlines,

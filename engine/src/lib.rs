@@ -12,6 +12,7 @@ pub mod agents;
 pub mod asset;
 pub mod auctions;
 mod book;
+mod by_owner;
 pub mod category;
 mod chunked;
 pub mod cmd;

@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::by_owner::ByOwner;
 use crate::category::Category;
 use crate::config::EngineConfig;
 use crate::event::Event;
@@ -80,6 +81,9 @@ pub struct ListingRecord {
 pub(crate) struct Listings {
     /// By id − 1.
     listings: Segmented<ListingRecord>,
+    /// Listing ids by seller.
+    #[serde(skip)]
+    by_seller: ByOwner<AgentId>,
 }
 
 /// A purchase the listing allows: what the transaction will be.
@@ -99,6 +103,25 @@ impl Listings {
     /// Every listing, in id order.
     pub fn all(&self) -> &Segmented<ListingRecord> {
         &self.listings
+    }
+
+    /// The ids of `seller`'s listings below `before`, newest first.
+    pub fn of_seller(
+        &self,
+        seller: AgentId,
+        before: Option<u64>,
+    ) -> impl Iterator<Item = u64> + '_ {
+        self.by_seller.below(seller, before)
+    }
+
+    /// Rebuilds the index by seller after a restore.
+    pub fn rebuild_index(&mut self) {
+        self.by_seller = ByOwner::of(self.listings.iter().map(|l| l.seller));
+    }
+
+    /// Whether the index by seller lists exactly each agent's listings.
+    pub fn index_is_whole(&self) -> bool {
+        self.by_seller == ByOwner::of(self.listings.iter().map(|l| l.seller))
     }
 
     /// Posts a listing.
@@ -123,6 +146,7 @@ impl Listings {
             created_at: time,
             updated_at: time,
         });
+        self.by_seller.add(seller, id.0);
         self.announce(id, events);
         Ok(id)
     }

@@ -8,8 +8,8 @@ use crate::asset::{AssetId, AssetSpec};
 use crate::cmd::place_order::{OrderType, SelfTradePrevention, Side, TimeInForce};
 use crate::cmd::OrderRef;
 use crate::deal_queries::{
-    paged, AuctionFilter, AuctionView, ListingFilter, ListingView, OfferView, Page, RequestFilter,
-    RequestView, Role,
+    paged, AuctionFilter, AuctionView, ListingFilter, ListingView, NextPage, OfferView, Page,
+    RequestFilter, RequestView, Role,
 };
 use crate::idempotency::{IdempotencyKey, IdempotentResult};
 use crate::ledger::{AgentIdx, Balance};
@@ -357,32 +357,32 @@ pub enum Answer {
     Balances(Vec<(Currency, Balance)>),
     /// One transaction.
     Transaction(Box<TransactionView>),
-    /// A page of transactions, and whether more follow.
-    Transactions(Vec<TransactionView>, bool),
+    /// A page of transactions, and where the next page starts.
+    Transactions(Vec<TransactionView>, NextPage),
     /// One request.
     Request(Box<RequestView>),
-    /// A page of requests, and whether more follow.
-    Requests(Vec<RequestView>, bool),
+    /// A page of requests, and where the next page starts.
+    Requests(Vec<RequestView>, NextPage),
     /// Offers.
     Offers(Vec<OfferView>),
     /// One offer.
     Offer(Box<OfferView>),
     /// One listing.
     Listing(Box<ListingView>),
-    /// A page of listings, and whether more follow.
-    Listings(Vec<ListingView>, bool),
+    /// A page of listings, and where the next page starts.
+    Listings(Vec<ListingView>, NextPage),
     /// An agent's reputation.
     Reputation(Box<Reputation>),
     /// The trade terms in force.
     Terms(crate::config::Terms),
     /// One auction.
     Auction(Box<AuctionView>),
-    /// A page of auctions, and whether more follow.
-    Auctions(Vec<AuctionView>, bool),
+    /// A page of auctions, and where the next page starts.
+    Auctions(Vec<AuctionView>, NextPage),
     /// An asset.
     Asset(AssetView),
-    /// A page of assets, and whether more follow.
-    Assets(Vec<AssetView>, bool),
+    /// A page of assets, and where the next page starts.
+    Assets(Vec<AssetView>, NextPage),
     /// A registered agent.
     Agent(Box<AgentRecord>),
     /// Active API key hashes and their agents.
@@ -813,7 +813,7 @@ mod tests {
         let page = |before, limit| Query::Assets {
             page: Page { before, limit },
         };
-        let Ok(Answer::Assets(all, false)) = h.market.query(&page(None, 10)) else {
+        let Ok(Answer::Assets(all, None)) = h.market.query(&page(None, 10)) else {
             panic!("one page of assets expected")
         };
         let symbols: Vec<_> = all.iter().map(|a| a.spec.symbol.to_string()).collect();
@@ -826,11 +826,11 @@ mod tests {
         );
         assert_eq!((gpu_view.last_price, gpu_view.resting_orders), (None, 2));
         // Paged by listing order: the cursor is the last one's id.
-        let Ok(Answer::Assets(first, true)) = h.market.query(&page(None, 1)) else {
+        let Ok(Answer::Assets(first, Some(1))) = h.market.query(&page(None, 1)) else {
             panic!("a first page with more expected")
         };
         assert_eq!(first[0].listed, Some(AssetId(1)));
-        let Ok(Answer::Assets(rest, false)) = h.market.query(&page(Some(1), 1)) else {
+        let Ok(Answer::Assets(rest, None)) = h.market.query(&page(Some(1), 1)) else {
             panic!("a last page expected")
         };
         assert_eq!(rest, vec![gpu_view.clone()]);
@@ -863,7 +863,7 @@ mod tests {
         });
         assert_eq!(open, Ok(Answer::Orders(Vec::new())));
         // Nothing was listed by asking.
-        let Ok(Answer::Assets(all, false)) = h.market.query(&Query::Assets {
+        let Ok(Answer::Assets(all, None)) = h.market.query(&Query::Assets {
             page: Page {
                 before: None,
                 limit: 10,

@@ -6,6 +6,7 @@
 //! window closes the requester sees no offer and can accept none, so a
 //! fast first offer does not beat a better later one.
 
+use crate::by_owner::ByOwner;
 use crate::schedule::Schedule;
 use crate::segmented::Segmented;
 
@@ -145,6 +146,9 @@ pub(crate) struct Requests {
     /// By id − 1.
     offers: Segmented<OfferRecord>,
     due: Schedule<Due>,
+    /// Request ids by requester.
+    #[serde(skip)]
+    by_requester: ByOwner<AgentId>,
 }
 
 /// What an accepted offer turns into.
@@ -174,6 +178,25 @@ impl Requests {
     /// Every offer, in id order.
     pub fn offers(&self) -> &Segmented<OfferRecord> {
         &self.offers
+    }
+
+    /// The ids of `requester`'s requests below `before`, newest first.
+    pub fn of_requester(
+        &self,
+        requester: AgentId,
+        before: Option<u64>,
+    ) -> impl Iterator<Item = u64> + '_ {
+        self.by_requester.below(requester, before)
+    }
+
+    /// Rebuilds the index by requester after a restore.
+    pub fn rebuild_index(&mut self) {
+        self.by_requester = ByOwner::of(self.requests.iter().map(|r| r.requester));
+    }
+
+    /// Whether the index by requester lists exactly each agent's requests.
+    pub fn index_is_whole(&self) -> bool {
+        self.by_requester == ByOwner::of(self.requests.iter().map(|r| r.requester))
     }
 
     /// Posts a request.
@@ -211,6 +234,7 @@ impl Requests {
             created_at: time,
             updated_at: time,
         });
+        self.by_requester.add(requester, id.0);
         self.due.insert(deadline, Due::Request(id));
         events.push(Event::RequestChanged {
             request_id: id,

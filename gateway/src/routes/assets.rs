@@ -58,15 +58,10 @@ pub async fn list(state: &State, call: &Call) -> Result<Out, ApiError> {
     let query = Query::Assets {
         page: newest_page(call)?,
     };
-    let Answer::Assets(items, more) = state.ask(query).await? else {
+    let Answer::Assets(items, next) = state.ask(query).await? else {
         unreachable!("an asset list answers assets")
     };
-    Ok(page_out(
-        &items,
-        more,
-        |a| a.listed.map_or(0, |id| u64::from(id.0)),
-        |a| MarketAssetJson::from(a),
-    ))
+    Ok(page_out(&items, next, |a| MarketAssetJson::from(a)))
 }
 
 /// `GET /api/v1/assets/{symbol}`: a listed asset, or what the first order

@@ -196,15 +196,12 @@ pub async fn list(state: &State, call: &Call) -> Result<Out, ApiError> {
         now: state.link.now(),
         page: newest_page(call)?,
     };
-    let Answer::Auctions(items, more) = state.ask(query).await? else {
+    let Answer::Auctions(items, next) = state.ask(query).await? else {
         unreachable!("an auction search answers auctions")
     };
-    Ok(page_out(
-        &items,
-        more,
-        |a| a.auction_id.0,
-        |a| AuctionJson::new(a, &state.directory),
-    ))
+    Ok(page_out(&items, next, |a| {
+        AuctionJson::new(a, &state.directory)
+    }))
 }
 
 /// `GET /api/v1/auctions/{id}`: with the bids the caller may see (sealed

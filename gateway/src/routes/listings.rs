@@ -105,15 +105,12 @@ pub async fn list(state: &State, call: &Call) -> Result<Out, ApiError> {
         filter,
         page: newest_page(call)?,
     };
-    let Answer::Listings(items, more) = state.ask(query).await? else {
+    let Answer::Listings(items, next) = state.ask(query).await? else {
         unreachable!("a listing search answers listings")
     };
-    Ok(page_out(
-        &items,
-        more,
-        |l| l.listing_id.0,
-        |l| ListingJson::new(l, &state.directory),
-    ))
+    Ok(page_out(&items, next, |l| {
+        ListingJson::new(l, &state.directory)
+    }))
 }
 
 /// `GET /api/v1/listings/{id}`.

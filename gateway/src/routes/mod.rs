@@ -1182,17 +1182,14 @@ fn newest_page(call: &Call) -> Result<agora_engine::deal_queries::Page, ApiError
     })
 }
 
-/// `200` with a page of `items` as JSON; when `more` follow, the cursor
-/// is the last item's id.
+/// `200` with a page of `items` as JSON and the engine's `next` page as
+/// the cursor.
 fn page_out<T, J: serde::Serialize>(
     items: &[T],
-    more: bool,
-    id: impl Fn(&T) -> u64,
+    next: agora_engine::deal_queries::NextPage,
     json: impl Fn(&T) -> J,
 ) -> Out {
-    let next_cursor = more
-        .then(|| items.last().map(|i| format!("{:x}", id(i))))
-        .flatten();
+    let next_cursor = next.map(|id| format!("{id:x}"));
     let items: Vec<J> = items.iter().map(json).collect();
     Out::json(StatusCode::OK, &crate::views::Page { items, next_cursor })
 }

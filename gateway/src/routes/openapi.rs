@@ -85,7 +85,7 @@ pub(super) mod params {
     /// `?cursor=`.
     pub const CURSOR: Param = param(
         "cursor",
-        "Where the page starts: the previous page's `next_cursor`.",
+        "Where the page starts: the previous page's `next_cursor`. A page examines at most 10,000 records, so a narrow search may answer a short or empty page with a `next_cursor`: follow it until it is absent.",
         text,
     );
     /// `?asset=`.

@@ -140,15 +140,12 @@ pub async fn list(state: &State, call: &Call) -> Result<Out, ApiError> {
         filter,
         page: newest_page(call)?,
     };
-    let Answer::Requests(items, more) = state.ask(query).await? else {
+    let Answer::Requests(items, next) = state.ask(query).await? else {
         unreachable!("a request search answers requests")
     };
-    Ok(page_out(
-        &items,
-        more,
-        |r| r.request_id.0,
-        |r| RequestJson::new(r, &state.directory),
-    ))
+    Ok(page_out(&items, next, |r| {
+        RequestJson::new(r, &state.directory)
+    }))
 }
 
 /// The filters shared by request and listing searches.

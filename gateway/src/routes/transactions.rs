@@ -28,15 +28,12 @@ pub async fn list(state: &State, call: &Call, agent: AgentId) -> Result<Out, Api
         status,
         page: newest_page(call)?,
     };
-    let Answer::Transactions(items, more) = state.ask(query).await? else {
+    let Answer::Transactions(items, next) = state.ask(query).await? else {
         unreachable!("a transaction list answers transactions")
     };
-    Ok(page_out(
-        &items,
-        more,
-        |t| t.transaction_id.0,
-        |t| TransactionJson::new(t, &state.directory),
-    ))
+    Ok(page_out(&items, next, |t| {
+        TransactionJson::new(t, &state.directory)
+    }))
 }
 
 /// `GET /api/v1/operator/disputes?limit=&cursor=`: the transactions in
@@ -45,15 +42,12 @@ pub async fn disputes(state: &State, call: &Call) -> Result<Out, ApiError> {
     let query = Query::Disputes {
         page: newest_page(call)?,
     };
-    let Answer::Transactions(items, more) = state.ask(query).await? else {
+    let Answer::Transactions(items, next) = state.ask(query).await? else {
         unreachable!("a dispute list answers transactions")
     };
-    Ok(page_out(
-        &items,
-        more,
-        |t| t.transaction_id.0,
-        |t| TransactionJson::new(t, &state.directory),
-    ))
+    Ok(page_out(&items, next, |t| {
+        TransactionJson::new(t, &state.directory)
+    }))
 }
 
 /// `GET /api/v1/transactions/{id}` for its buyer or seller (`agent`), or
