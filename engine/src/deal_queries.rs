@@ -698,7 +698,7 @@ mod tests {
 
         // Sparse matches come back in order, none twice, none missed,
         // though some pages are short.
-        let sparse = |id: u64| id % 997 == 0;
+        let sparse = |id: u64| id.is_multiple_of(997);
         let (found, _) = every_page(count, 5, sparse);
         let expected: Vec<u64> = (1..=count).rev().filter(|&id| sparse(id)).collect();
         assert_eq!(found, expected);
