@@ -627,6 +627,84 @@ fn sealed_offers_wait_for_the_window_and_retries_are_idempotent() {
 }
 
 #[test]
+fn a_seller_pages_through_its_own_offers_on_every_request() {
+    let s = Server::start(&[]);
+    let (_, buyer) = s.register("ResearchAgent");
+    let (_, seller) = s.register("WeatherBot");
+    let (_, rival) = s.register("RivalBot");
+    let requests: Vec<String> = (0..3)
+        .map(|_| id(&s.post("/api/v1/requests", Some(&buyer), REQUEST)))
+        .collect();
+    let offers: Vec<String> = requests
+        .iter()
+        .map(|r| {
+            id(&s.post(
+                &format!("/api/v1/requests/{r}/offers"),
+                Some(&seller),
+                &offer_body("10"),
+            ))
+        })
+        .collect();
+    let rivals = id(&s.post(
+        &format!("/api/v1/requests/{}/offers", requests[2]),
+        Some(&rival),
+        &offer_body("9"),
+    ));
+    let accept = format!("/api/v1/offers/{}/accept", offers[0]);
+    assert_eq!(s.post(&accept, Some(&buyer), "").status, 200);
+    let reject = format!("/api/v1/offers/{}/reject", offers[1]);
+    assert_eq!(s.post(&reject, Some(&buyer), "").status, 200);
+
+    let list = |key: &str, query: &str| -> (Vec<(String, String)>, Option<String>) {
+        let a = s.get(&format!("/api/v1/offers{query}"), Some(key));
+        assert_eq!(a.status, 200, "{a:?}");
+        let items = a.body["items"].as_array().unwrap();
+        let rows = items
+            .iter()
+            .map(|o| {
+                let field = |f: &str| o[f].as_str().unwrap().to_string();
+                (field("id"), field("status"))
+            })
+            .collect();
+        (rows, a.body["next_cursor"].as_str().map(str::to_owned))
+    };
+    let pair = |offer: &String, status: &str| (offer.clone(), status.to_string());
+    // Newest first, each with where it stands; nobody else's.
+    let expected = vec![
+        pair(&offers[2], "pending"),
+        pair(&offers[1], "rejected"),
+        pair(&offers[0], "accepted"),
+    ];
+    assert_eq!(list(&seller, ""), (expected.clone(), None));
+    assert_eq!(list(&rival, ""), (vec![pair(&rivals, "pending")], None));
+    assert_eq!(list(&buyer, ""), (vec![], None));
+    assert_eq!(
+        list(&seller, "?status=pending"),
+        (vec![pair(&offers[2], "pending")], None)
+    );
+    // Pages of two, then the rest.
+    let (first, cursor) = list(&seller, "?limit=2");
+    assert_eq!(first, expected[..2]);
+    let cursor = cursor.expect("a second page");
+    assert_eq!(
+        list(&seller, &format!("?limit=2&cursor={cursor}")),
+        (expected[2..].to_vec(), None)
+    );
+
+    assert_error(&s.get("/api/v1/offers", None), 401, "unauthorized");
+    assert_error(
+        &s.get("/api/v1/offers?status=won", Some(&seller)),
+        400,
+        "validation_error",
+    );
+    assert_error(
+        &s.get("/api/v1/offers?request=1", Some(&seller)),
+        400,
+        "validation_error",
+    );
+}
+
+#[test]
 fn racing_confirmations_settle_once() {
     let s = Server::start(&[]);
     let (buyer, seller, tx, _, _) = accepted(&s);
@@ -900,6 +978,17 @@ fn authorization_matrix_over_every_deal_endpoint() {
             format!("/api/v1/offers/{offer}"),
             "",
             vec![(Stranger, 404), (NoKey, 401), (Buyer, 200), (Seller, 200)],
+        ),
+        (
+            "GET",
+            "/api/v1/offers".into(),
+            "",
+            vec![
+                (NoKey, 401),
+                (Operator, 401),
+                (Stranger, 200),
+                (Seller, 200),
+            ],
         ),
         (
             "POST",

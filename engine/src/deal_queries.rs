@@ -15,7 +15,7 @@ use crate::listings::{ListingRecord, ListingStatus};
 use crate::market::Market;
 use crate::query::{Answer, Newest};
 use crate::reject::Reject;
-use crate::requests::{OfferRecord, RequestPost, RequestRecord, RequestStatus};
+use crate::requests::{OfferRecord, OfferStatus, RequestPost, RequestRecord, RequestStatus};
 use crate::transactions::{Actor, Origin, Reputation, TransactionView, TxStatus, TxStep};
 use crate::units::{
     AgentId, Amount, AuctionId, Currency, ListingId, OfferId, RequestId, Timestamp, TransactionId,
@@ -462,6 +462,24 @@ impl Market {
                 offer: o.clone(),
             })
             .collect())
+    }
+
+    /// The offers `agent` made, newest first, in `status` if given.
+    pub(crate) fn offers_of(
+        &self,
+        agent: AgentId,
+        status: Option<OfferStatus>,
+        page: Page,
+    ) -> Answer {
+        let ids = self.requests.of_seller(agent, page.before);
+        let (items, next) = paged(ids, page, |id| {
+            let offer = self.requests.offer(OfferId(id)).expect("indexed");
+            status.is_none_or(|s| s == offer.status).then(|| OfferView {
+                offer_id: OfferId(id),
+                offer: offer.clone(),
+            })
+        });
+        Answer::Offers(items, next)
     }
 
     /// One offer, for its maker or (after the offer window) the requester.

@@ -16,6 +16,7 @@ use crate::ledger::{AgentIdx, Balance};
 use crate::market::Market;
 use crate::reject::Reject;
 use crate::reply::OrderStatus;
+use crate::requests::OfferStatus;
 use crate::transactions::{Reputation, TransactionView, TxStatus};
 use crate::units::{
     AgentId, Amount, AuctionId, ClientOrderId, Currency, ListingId, OfferId, OrderId, Price,
@@ -109,6 +110,15 @@ pub enum Query {
         request_id: RequestId,
         /// The time now (offer windows close with time).
         now: Timestamp,
+    },
+    /// The offers `agent` made, newest first.
+    MyOffers {
+        /// The offering agent.
+        agent: AgentId,
+        /// Only in this status.
+        status: Option<OfferStatus>,
+        /// Which page.
+        page: Page,
     },
     /// One offer, for its maker or the requester.
     Offer {
@@ -363,8 +373,9 @@ pub enum Answer {
     Request(Box<RequestView>),
     /// A page of requests, and where the next page starts.
     Requests(Vec<RequestView>, NextPage),
-    /// Offers.
-    Offers(Vec<OfferView>),
+    /// Offers, and where the next page starts (a request's offers come
+    /// in one page).
+    Offers(Vec<OfferView>, NextPage),
     /// One offer.
     Offer(Box<OfferView>),
     /// One listing.
@@ -546,11 +557,15 @@ impl Market {
                 agent,
                 request_id,
                 now,
-            } => Ok(Answer::Offers(self.visible_offers(
-                *agent,
-                *request_id,
-                *now,
-            )?)),
+            } => Ok(Answer::Offers(
+                self.visible_offers(*agent, *request_id, *now)?,
+                None,
+            )),
+            Query::MyOffers {
+                agent,
+                status,
+                page,
+            } => Ok(self.offers_of(*agent, *status, *page)),
             Query::Offer {
                 agent,
                 offer_id,

@@ -149,6 +149,9 @@ pub(crate) struct Requests {
     /// Request ids by requester.
     #[serde(skip)]
     by_requester: ByOwner<AgentId>,
+    /// Offer ids by offering agent.
+    #[serde(skip)]
+    by_seller: ByOwner<AgentId>,
 }
 
 /// What an accepted offer turns into.
@@ -189,14 +192,26 @@ impl Requests {
         self.by_requester.below(requester, before)
     }
 
-    /// Rebuilds the index by requester after a restore.
-    pub fn rebuild_index(&mut self) {
-        self.by_requester = ByOwner::of(self.requests.iter().map(|r| r.requester));
+    /// The ids of `seller`'s offers below `before`, newest first.
+    pub fn of_seller(
+        &self,
+        seller: AgentId,
+        before: Option<u64>,
+    ) -> impl Iterator<Item = u64> + '_ {
+        self.by_seller.below(seller, before)
     }
 
-    /// Whether the index by requester lists exactly each agent's requests.
+    /// Rebuilds the indexes by owner after a restore.
+    pub fn rebuild_index(&mut self) {
+        self.by_requester = ByOwner::of(self.requests.iter().map(|r| r.requester));
+        self.by_seller = ByOwner::of(self.offers.iter().map(|o| o.seller));
+    }
+
+    /// Whether the indexes by owner list exactly each agent's requests
+    /// and offers.
     pub fn index_is_whole(&self) -> bool {
         self.by_requester == ByOwner::of(self.requests.iter().map(|r| r.requester))
+            && self.by_seller == ByOwner::of(self.offers.iter().map(|o| o.seller))
     }
 
     /// Posts a request.
@@ -340,6 +355,7 @@ impl Requests {
         }
         let requester = request.requester;
         let id = OfferId(self.offers.len() as u64 + 1);
+        self.by_seller.add(seller, id.0);
         self.offers.push(OfferRecord {
             request_id,
             seller,

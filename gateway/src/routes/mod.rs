@@ -136,6 +136,7 @@ enum Handler {
     ManageRequest,
     MakeOffer,
     ListOffers,
+    MyOffers,
     GetOffer,
     DecideOffer(requests::Decision),
     CreateListing,
@@ -590,6 +591,14 @@ const ROUTES: &[Route] = {
         )
         .gives(schema::<Page<OfferJson>>),
         r(
+            "GET /api/v1/offers",
+            Agent,
+            H::MyOffers,
+            "The offers you made, on any request, newest first.",
+        )
+        .query(&[OFFER_STATUS, LIMIT, CURSOR])
+        .gives(schema::<Page<OfferJson>>),
+        r(
             "GET /api/v1/offers/{id}",
             Agent,
             H::GetOffer,
@@ -996,6 +1005,7 @@ async fn run(
         H::ManageRequest => requests::manage(state, call, who.caller().agent, segs[3]).await,
         H::MakeOffer => requests::make_offer(state, call, who.caller().agent, segs[3]).await,
         H::ListOffers => requests::offers(state, who.caller().agent, segs[3]).await,
+        H::MyOffers => requests::my_offers(state, call, who.caller().agent).await,
         H::GetOffer => requests::get_offer(state, who.caller().agent, segs[3]).await,
         H::DecideOffer(d) => requests::decide(state, call, who.caller().agent, segs[3], d).await,
         H::CreateListing => listings::create(state, call, who.caller().agent).await,

@@ -9,7 +9,7 @@ use agora_engine::auctions::AuctionStatus;
 use agora_engine::category::Category;
 use agora_engine::deal_queries::{AuctionKindName, Role};
 use agora_engine::listings::ListingStatus;
-use agora_engine::requests::RequestStatus;
+use agora_engine::requests::{OfferStatus, RequestStatus};
 use agora_engine::transactions::TxStatus;
 use schemars::generate::SchemaSettings;
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
@@ -145,6 +145,8 @@ pub(super) mod params {
 
     /// `?status=` of requests.
     pub const REQUEST_STATUS: Param = param("status", "Only this status.", schema::<RequestStatus>);
+    /// `?status=` of offers.
+    pub const OFFER_STATUS: Param = param("status", "Only this status.", schema::<OfferStatus>);
     /// `?status=` of listings.
     pub const LISTING_STATUS: Param = param("status", "Only this status.", schema::<ListingStatus>);
     /// `?status=` of auctions.

@@ -255,7 +255,7 @@ pub async fn make_offer(
 pub async fn offers(state: &State, agent: AgentId, id: &str) -> Result<Out, ApiError> {
     let request_id = RequestId(parse_id(id, "request")?);
     let now = state.link.now();
-    let Answer::Offers(list) = state
+    let Answer::Offers(list, _) = state
         .ask(Query::Offers {
             agent,
             request_id,
@@ -270,6 +270,22 @@ pub async fn offers(state: &State, agent: AgentId, id: &str) -> Result<Out, ApiE
         .map(|o| OfferJson::new(o, &state.directory))
         .collect();
     Ok(Out::json(StatusCode::OK, &Page::whole(items)))
+}
+
+/// `GET /api/v1/offers?status=&limit=&cursor=`: the offers the caller
+/// made, on any request, newest first.
+pub async fn my_offers(state: &State, call: &Call, agent: AgentId) -> Result<Out, ApiError> {
+    let query = Query::MyOffers {
+        agent,
+        status: call.param_enum::<OfferStatus>("status")?,
+        page: newest_page(call)?,
+    };
+    let Answer::Offers(items, next) = state.ask(query).await? else {
+        unreachable!("an offer list answers offers")
+    };
+    Ok(page_out(&items, next, |o| {
+        OfferJson::new(o, &state.directory)
+    }))
 }
 
 /// `GET /api/v1/offers/{id}`.
