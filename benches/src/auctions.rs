@@ -1,10 +1,10 @@
 //! Auction workloads: one hot English auction that many bidders outbid
-//! each other on, and many auctions that all close in the same tick.
+//! each other on, and many auctions that all close at the same moment.
 
 use agora_engine::auctions::{AuctionKind, AuctionPost};
 use agora_engine::cmd::{AuctionAction, AuctionOp, Deposit};
 use agora_engine::units::{AgentId, Amount, AuctionId, Currency, Timestamp, SCALE};
-use agora_engine::{Command, EngineConfig, Input, Market};
+use agora_engine::{Ack, Command, EngineConfig, Event, Input, Market};
 
 const SELLER: AgentId = AgentId(1);
 const START: i64 = 1_000;
@@ -92,7 +92,7 @@ pub fn hot_auction(bids: usize, bidders: u64) -> (Market, Vec<Input>) {
 }
 
 /// A market with `count` English auctions, each with one bid, all ending
-/// at the same moment, and the tick at that moment.
+/// at the same moment, and the tick at that moment (see [`tick_all`]).
 pub fn closing_auctions(count: usize) -> (Market, Input) {
     let mut market = Market::new(EngineConfig::default());
     let bidders = 1_000u64;
@@ -113,4 +113,18 @@ pub fn closing_auctions(count: usize) -> (Market, Input) {
         command: Command::Tick,
     };
     (market, tick)
+}
+
+/// Applies `tick` again and again, as the server does, until nothing it
+/// is due for is left (one tick acts on a bounded number of deadlines);
+/// returns how many ticks it took.
+pub fn tick_all(market: &mut Market, tick: &Input, events: &mut Vec<Event>) -> usize {
+    for ticks in 1.. {
+        match market.apply(tick, events) {
+            Ok(Ack::Ticked { more: true, .. }) => {}
+            Ok(Ack::Ticked { more: false, .. }) => return ticks,
+            other => panic!("a tick with work due answered {other:?}"),
+        }
+    }
+    unreachable!("ticks are counted without end")
 }

@@ -888,7 +888,7 @@ mod tests {
 
     #[test]
     fn hundreds_close_in_one_tick_and_none_is_skipped() {
-        // (The bench closes 100,000 in one tick; the harness checks every
+        // (The bench closes 100,000 at once; the harness checks every
         // invariant after each step, so a unit test stays smaller.)
         let mut h = funded(&[2]);
         let ids: Vec<AuctionId> = (0..600)

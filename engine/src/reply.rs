@@ -126,8 +126,12 @@ pub enum Ack {
     TermsSet,
     /// Deadlines were acted on.
     Ticked {
-        /// How many transactions, requests and offers timed out.
+        /// How many transactions, requests, offers and auction steps were
+        /// acted on.
         expired: u32,
+        /// Whether more are due already: another tick should follow at
+        /// once.
+        more: bool,
     },
     /// The command was already run with this idempotency key; its first
     /// result is kept (query [`crate::Query::IdempotentResult`]).

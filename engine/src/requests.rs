@@ -459,11 +459,14 @@ impl Requests {
         self.due.next(time).is_some()
     }
 
-    /// Expires every request and offer whose deadline is at or before
-    /// `time`; returns how many.
-    pub fn expire_due(&mut self, time: Timestamp, events: &mut Vec<Event>) -> u32 {
+    /// Expires the requests and offers whose deadline is at or before
+    /// `time`, earliest first and at most `limit`; returns how many.
+    pub fn expire_due(&mut self, time: Timestamp, limit: u32, events: &mut Vec<Event>) -> u32 {
         let mut count = 0;
-        while let Some(due) = self.due.pop(time) {
+        while count < limit {
+            let Some(due) = self.due.pop(time) else {
+                break;
+            };
             count += 1;
             match due {
                 Due::Request(id) => {

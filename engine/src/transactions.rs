@@ -981,7 +981,13 @@ mod tests {
         h.transact(Some(2), tx, deliver()).unwrap();
         let due = h.tx(tx).deadline.unwrap().0;
         assert_eq!(h.tick_at(due - 1), Err(Reject::NothingDue));
-        assert_eq!(h.tick_at(due), Ok(crate::Ack::Ticked { expired: 1 }));
+        assert_eq!(
+            h.tick_at(due),
+            Ok(crate::Ack::Ticked {
+                expired: 1,
+                more: false
+            })
+        );
         assert_eq!(h.tx(tx).status, TxStatus::Completed);
         assert_eq!(h.tx(tx).history.last().unwrap().by, Actor::System);
         assert_eq!(h.balance(2).0, amt(9));

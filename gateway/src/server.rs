@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use agora_engine::agents::KeyHash;
 use agora_engine::units::{Amount, Currency};
-use agora_engine::{Answer, Command, EngineConfig, EngineHandle, Market, Query, ThreadOptions};
+use agora_engine::{
+    Ack, Answer, Command, EngineConfig, EngineHandle, Market, Query, ThreadOptions,
+};
 use agora_persistence::{
     recover, recover_through, spawn_snapshotter, Durability, Journal, JournalWriter, RocksJournal,
     SnapshotPolicy, SnapshotThread, StartingCopy, WriterOptions,
@@ -289,6 +291,7 @@ pub async fn serve(
     // Time reaches the engine as ticks: deadlines (auto-release, refunds,
     // expiries) are acted on within one tick of passing.
     let mut tick = tokio::time::interval(TICK_INTERVAL);
+    let ticking = Arc::new(AtomicBool::new(false));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     tokio::pin!(shutdown);
     loop {
@@ -323,9 +326,19 @@ pub async fn serve(
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
             _ = tick.tick() => {
-                let state = served.state.clone();
-                // A tick with nothing due is refused and never journaled.
-                tokio::spawn(async move { state.link.run(Command::Tick).await });
+                // One run of ticks at a time. A tick with nothing due is
+                // refused and never journaled; one acts on a bounded number
+                // of deadlines, so a backlog takes several in a row.
+                if !ticking.swap(true, Ordering::AcqRel) {
+                    let state = served.state.clone();
+                    let ticking = ticking.clone();
+                    tokio::spawn(async move {
+                        while let Ok((Ok(Ack::Ticked { more: true, .. }), _)) =
+                            state.link.run(Command::Tick).await
+                        {}
+                        ticking.store(false, Ordering::Release);
+                    });
+                }
             }
             _ = disk_check.tick() => {
                 let disk = disk.clone();

@@ -5,7 +5,10 @@
 //! step down.
 //!
 //! The gateway sends ticks on a timer. A tick with nothing due is rejected
-//! (`NothingDue`), so idle ticks never reach the journal.
+//! (`NothingDue`), so idle ticks never reach the journal. One tick acts on
+//! at most [`TICK_DUE_MAX`] deadlines and says whether more are due, so a
+//! backlog (after a restart that was down for a while, say) is worked off
+//! in short steps between other commands instead of one long stall.
 
 use crate::auctions::Due;
 use crate::event::Event;
@@ -14,29 +17,84 @@ use crate::reject::Reject;
 use crate::reply::{Ack, Reply};
 use crate::units::Timestamp;
 
-/// Acts on every deadline up to `time`.
+/// Deadlines one tick acts on at most: about a millisecond of work.
+pub const TICK_DUE_MAX: u32 = 1_024;
+
+/// Acts on the deadlines up to `time`, earliest kind first, at most
+/// [`TICK_DUE_MAX`] of them.
 pub(crate) fn apply(market: &mut Market, time: Timestamp, events: &mut Vec<Event>) -> Reply {
-    if market.transactions.next_due(time).is_none()
-        && !market.requests.has_due(time)
-        && !market.auctions.has_due(time)
-    {
+    if !anything_due(market, time) {
         return Err(Reject::NothingDue);
     }
     let mut expired = 0u32;
     // Auctions first: a win opens a transaction, whose deadlines follow.
-    while let Some(due) = market.auctions.pop_due(time) {
+    while expired < TICK_DUE_MAX {
+        let Some(due) = market.auctions.pop_due(time) else {
+            break;
+        };
         match due {
             Due::Step(id) => market.auctions.step(id, time, events),
             Due::End(id) => super::auction::close(market, id, None, time, events),
         }
         expired += 1;
     }
-    while let Some(id) = market.transactions.next_due(time) {
+    while expired < TICK_DUE_MAX {
+        let Some(id) = market.transactions.next_due(time) else {
+            break;
+        };
         let (transactions, mut settlement) = market.settlement(time, events);
         let status = transactions.expire(id, &mut settlement);
         market.after_transition(id, status, time, events);
         expired += 1;
     }
-    expired += market.requests.expire_due(time, events);
-    Ok(Ack::Ticked { expired })
+    expired += market
+        .requests
+        .expire_due(time, TICK_DUE_MAX - expired, events);
+    Ok(Ack::Ticked {
+        expired,
+        more: anything_due(market, time),
+    })
+}
+
+/// Whether any deadline is at or before `time`.
+fn anything_due(market: &Market, time: Timestamp) -> bool {
+    market.transactions.next_due(time).is_some()
+        || market.requests.has_due(time)
+        || market.auctions.has_due(time)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::DAY_NS;
+    use crate::testkit::Harness;
+    use crate::Command;
+
+    #[test]
+    fn a_backlog_of_deadlines_is_worked_off_a_bounded_number_per_tick() {
+        let mut h = Harness::default();
+        h.deposit(1, 100);
+        let backlog = TICK_DUE_MAX + 10;
+        for _ in 0..backlog {
+            h.request(1, 10, 0).unwrap();
+        }
+        // Every request's deadline (a day after it was posted) has passed.
+        let later = h.time + 2 * DAY_NS;
+        assert_eq!(
+            h.tick_at(later),
+            Ok(Ack::Ticked {
+                expired: TICK_DUE_MAX,
+                more: true
+            })
+        );
+        assert_eq!(h.events.len(), TICK_DUE_MAX as usize);
+        assert_eq!(
+            h.run(Command::Tick),
+            Ok(Ack::Ticked {
+                expired: 10,
+                more: false
+            })
+        );
+        assert_eq!(h.run(Command::Tick), Err(Reject::NothingDue));
+    }
 }
