@@ -77,7 +77,7 @@ impl Market {
         agents.sort_unstable();
         for (id, agent) in agents {
             put(&mut h, id);
-            for slot in self.orders.open_slots_of(agent) {
+            for &slot in self.orders.open_slots_of(agent) {
                 put(&mut h, self.orders.get(slot).id);
             }
         }

@@ -118,7 +118,7 @@ impl Market {
     fn check_order_lists(&self, open_in_books: usize) -> Result<(), String> {
         let mut open = 0usize;
         for agent in self.orders.agents_with_orders() {
-            for (pos, slot) in self.orders.open_slots_of(agent).into_iter().enumerate() {
+            for (pos, &slot) in self.orders.open_slots_of(agent).iter().enumerate() {
                 let o = self.orders.get(slot);
                 ensure!(
                     o.agent == agent && o.status.is_open() && o.agent_pos as usize == pos,

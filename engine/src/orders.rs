@@ -508,10 +508,10 @@ impl OrderStore {
     }
 
     /// The slots of `agent`'s open orders.
-    pub fn open_slots_of(&self, agent: AgentIdx) -> Vec<u32> {
+    pub fn open_slots_of(&self, agent: AgentIdx) -> &[u32] {
         self.agents
             .get(agent.0 as usize)
-            .map_or_else(Vec::new, |a| a.slots.clone())
+            .map_or(&[][..], |a| a.slots.as_slice())
     }
 
     /// Every agent with open orders.

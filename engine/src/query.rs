@@ -23,6 +23,16 @@ use crate::units::{
     Quantity, RequestId, Symbol, Ticks, Timestamp, TradeId, TransactionId,
 };
 
+/// Which of an agent's orders a list shows: the `limit` oldest with ids
+/// after `after`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderPage {
+    /// Only ids above this.
+    pub after: Option<OrderId>,
+    /// At most this many.
+    pub limit: u32,
+}
+
 /// A question about the state.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Query {
@@ -39,6 +49,8 @@ pub enum Query {
         agent: AgentId,
         /// Only this asset.
         asset: Option<Symbol>,
+        /// Which ones.
+        page: OrderPage,
     },
     /// `agent`'s finished orders still kept for lookup (the engine keeps
     /// the most recent ones, across all agents), oldest id first.
@@ -47,6 +59,10 @@ pub enum Query {
         agent: AgentId,
         /// Only this asset.
         asset: Option<Symbol>,
+        /// Only in this status (`Filled` or `Cancelled`).
+        status: Option<OrderStatus>,
+        /// Which ones.
+        page: OrderPage,
     },
     /// Aggregated price levels, best first, and the touch.
     Depth {
@@ -502,12 +518,19 @@ impl Market {
                 let slot = self.own_order(*agent, order)?;
                 Ok(Answer::Order(self.order_view(slot)))
             }
-            Query::OpenOrders { agent, asset } => {
-                self.agent_orders(*agent, asset, |a| self.orders.open_slots_of(a))
+            Query::OpenOrders { agent, asset, page } => {
+                self.agent_orders(*agent, asset, None, *page, |a| {
+                    self.orders.open_slots_of(a).iter().copied()
+                })
             }
-            Query::FinishedOrders { agent, asset } => {
-                self.agent_orders(*agent, asset, |_| self.orders.finished_slots().collect())
-            }
+            Query::FinishedOrders {
+                agent,
+                asset,
+                status,
+                page,
+            } => self.agent_orders(*agent, asset, *status, *page, |_| {
+                self.orders.finished_slots()
+            }),
             Query::Depth { asset, levels } => {
                 Ok(Answer::Depth(match self.tradable_asset(asset)? {
                     Some(id) => self.depth(id, *levels),
@@ -667,13 +690,17 @@ impl Market {
         totals
     }
 
-    /// `agent`'s orders among `slots(agent)`, only in `asset` if given,
-    /// oldest id first.
-    fn agent_orders(
+    /// `agent`'s orders among `slots(agent)`, only in `asset` and `status`
+    /// if given: the `page.limit` oldest after `page.after`, oldest first.
+    /// An agent may have millions of open orders: they are picked in one
+    /// pass keeping only the page's worth, not all viewed and sorted.
+    fn agent_orders<I: Iterator<Item = u32>>(
         &self,
         agent: AgentId,
         asset: &Option<Symbol>,
-        slots: impl FnOnce(AgentIdx) -> Vec<u32>,
+        status: Option<OrderStatus>,
+        page: OrderPage,
+        slots: impl FnOnce(AgentIdx) -> I,
     ) -> Result<Answer, Reject> {
         let only = match asset {
             None => None,
@@ -686,15 +713,27 @@ impl Market {
         let Some(agent) = self.ledger.find_agent(agent) else {
             return Ok(Answer::Orders(Vec::new()));
         };
-        let mut orders: Vec<OrderView> = slots(agent)
+        let limit = page.limit as usize;
+        // The page's orders so far, the newest on top to be displaced.
+        let mut picked = std::collections::BinaryHeap::with_capacity(limit + 1);
+        for slot in slots(agent) {
+            let o = self.orders.get(slot);
+            let wanted = o.agent == agent
+                && page.after.is_none_or(|after| o.id > after)
+                && only.is_none_or(|a| o.asset == a)
+                && status.is_none_or(|s| o.status == s);
+            if wanted && (picked.len() < limit || picked.peek().is_some_and(|&(id, _)| o.id < id)) {
+                picked.push((o.id, slot));
+                if picked.len() > limit {
+                    picked.pop();
+                }
+            }
+        }
+        let orders = picked
+            .into_sorted_vec()
             .into_iter()
-            .filter(|&slot| {
-                let o = self.orders.get(slot);
-                o.agent == agent && only.is_none_or(|a| o.asset == a)
-            })
-            .map(|slot| self.order_view(slot))
+            .map(|(_, slot)| self.order_view(slot))
             .collect();
-        orders.sort_unstable_by_key(|o| o.order_id);
         Ok(Answer::Orders(orders))
     }
 
@@ -811,6 +850,64 @@ mod tests {
         );
     }
 
+    #[test]
+    fn an_agents_orders_come_a_page_at_a_time_oldest_first() {
+        let mut h = Harness::default();
+        h.deposit(1, 1_000);
+        h.deposit(2, 1_000);
+        // Agent 1 rests buys 1..=10 at prices 1..=10; agent 2 fills the
+        // best two, and agent 1 cancels the third best.
+        let ids: Vec<OrderId> = (1..=10)
+            .map(|p| h.limit(1, Side::Buy, p, 1).order_id)
+            .collect();
+        h.limit(2, Side::Sell, 9, 2);
+        h.cancel(1, ids[7]).unwrap();
+        let ask = |h: &Harness, query: Query| -> Vec<u64> {
+            match h.market.query(&query) {
+                Ok(Answer::Orders(orders)) => orders.iter().map(|o| o.order_id.0).collect(),
+                other => panic!("unexpected {other:?}"),
+            }
+        };
+        let open = |after: Option<usize>, limit| Query::OpenOrders {
+            agent: AgentId(1),
+            asset: None,
+            page: OrderPage {
+                after: after.map(|i| ids[i]),
+                limit,
+            },
+        };
+        let all_open: Vec<u64> = ids[..7].iter().map(|id| id.0).collect();
+        assert_eq!(ask(&h, open(None, 100)), all_open);
+        assert_eq!(ask(&h, open(None, 3)), all_open[..3]);
+        assert_eq!(ask(&h, open(Some(2), 3)), all_open[3..6]);
+        assert_eq!(ask(&h, open(Some(5), 3)), all_open[6..]);
+        assert_eq!(ask(&h, open(Some(6), 3)), Vec::<u64>::new());
+        // Another agent's orders, or another asset's, are not listed.
+        let other = Query::OpenOrders {
+            agent: AgentId(2),
+            asset: None,
+            page: OrderPage {
+                after: None,
+                limit: 10,
+            },
+        };
+        assert_eq!(ask(&h, other), Vec::<u64>::new());
+
+        let finished = |status| Query::FinishedOrders {
+            agent: AgentId(1),
+            asset: None,
+            status,
+            page: OrderPage {
+                after: None,
+                limit: 10,
+            },
+        };
+        let (cancelled, filled) = (ids[7].0, [ids[8].0, ids[9].0]);
+        assert_eq!(ask(&h, finished(Some(OrderStatus::Filled))), filled);
+        assert_eq!(ask(&h, finished(Some(OrderStatus::Cancelled))), [cancelled]);
+        assert_eq!(ask(&h, finished(None)), [cancelled, filled[0], filled[1]]);
+    }
+
     fn unlisted() -> Symbol {
         Symbol::new("NEVER-TRADED").unwrap()
     }
@@ -875,6 +972,10 @@ mod tests {
         let open = h.market.query(&Query::OpenOrders {
             agent,
             asset: Some(asset),
+            page: OrderPage {
+                after: None,
+                limit: 10,
+            },
         });
         assert_eq!(open, Ok(Answer::Orders(Vec::new())));
         // Nothing was listed by asking.

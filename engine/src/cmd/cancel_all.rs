@@ -35,7 +35,7 @@ impl CancelAll {
             return Ok(Ack::OrdersCancelled { count: 0 });
         };
         let mut count = 0;
-        for slot in market.orders.open_slots_of(agent) {
+        for slot in market.orders.open_slots_of(agent).to_vec() {
             let asset = market.orders.get(slot).asset;
             if only.is_some_and(|only| only != asset) {
                 continue;

@@ -3,7 +3,7 @@
 
 use agora_engine::cmd::{AmendOrder, CancelAll, CancelOrder, PlaceOrder};
 use agora_engine::event::Trade;
-use agora_engine::query::OrderView;
+use agora_engine::query::{OrderPage, OrderView};
 use agora_engine::units::{ClientOrderId, OrderId, Price, Quantity, Symbol};
 use agora_engine::{
     Ack, Answer, Command, Event, OrderRef, OrderStatus, OrderType, Query, SelfTradePrevention,
@@ -394,11 +394,12 @@ pub(super) struct Cancelled {
 pub async fn list(state: &State, call: &Call, caller: Caller) -> Result<Out, ApiError> {
     let page = call.page()?;
     let asset = call.param("asset").map(symbol).transpose()?;
-    let status = call.param("status").unwrap_or("open");
-    let (open, finished) = match status {
-        "open" => (true, false),
-        "filled" | "cancelled" => (false, true),
-        "all" => (true, true),
+    // Whether open orders are wanted, and which finished ones (if any).
+    let (open, finished) = match call.param("status").unwrap_or("open") {
+        "open" => (true, None),
+        "filled" => (false, Some(Some(OrderStatus::Filled))),
+        "cancelled" => (false, Some(Some(OrderStatus::Cancelled))),
+        "all" => (true, Some(None)),
         _ => {
             return Err(ApiError::invalid(
                 "status",
@@ -406,26 +407,30 @@ pub async fn list(state: &State, call: &Call, caller: Caller) -> Result<Out, Api
             ))
         }
     };
-    let mut orders = Vec::new();
+    // One more than the page, to know whether another follows.
+    let wanted = OrderPage {
+        after: page.after.map(OrderId),
+        limit: u32::try_from(page.limit + 1).unwrap_or(u32::MAX),
+    };
     let agent = caller.agent;
-    let asked = [
-        (open, Query::OpenOrders { agent, asset }),
-        (finished, Query::FinishedOrders { agent, asset }),
-    ];
-    for (wanted, query) in asked {
-        if !wanted {
-            continue;
-        }
+    let open = open.then_some(Query::OpenOrders {
+        agent,
+        asset,
+        page: wanted,
+    });
+    let finished = finished.map(|status| Query::FinishedOrders {
+        agent,
+        asset,
+        status,
+        page: wanted,
+    });
+    let mut orders = Vec::new();
+    for query in open.into_iter().chain(finished) {
         let Answer::Orders(list) = state.ask(query).await? else {
             unreachable!("an orders query answers orders")
         };
         orders.extend(list);
     }
-    orders.retain(|o| match status {
-        "filled" => o.status == OrderStatus::Filled,
-        "cancelled" => o.status == OrderStatus::Cancelled,
-        _ => true,
-    });
     orders.sort_unstable_by_key(|o| o.order_id);
     let (items, next_cursor) = page.cut(orders, |o| o.order_id.0);
     let items: Vec<OrderJson> = items.iter().map(OrderJson::from).collect();
