@@ -1108,6 +1108,27 @@ fn rate_limits_answer_429_with_retry_after() {
 }
 
 #[test]
+fn public_reads_are_limited_per_address_or_per_key() {
+    let s = Server::start(&["--rate-limit", "1", "--rate-burst", "2"]);
+    let (_, key) = s.register("reader");
+    // Reads without a key count against the address; the burst runs out.
+    let anonymous: Vec<_> = (0..10).map(|_| s.get("/api/v1/requests", None)).collect();
+    let refused = anonymous
+        .iter()
+        .find(|a| a.status == 429)
+        .expect("the address's allowance runs out");
+    assert_error(refused, 429, "rate_limited");
+    assert!(refused.header("retry-after").is_some());
+    assert_eq!(anonymous[0].header("x-ratelimit-limit"), Some("2"));
+    // A caller with a key reads on its key's allowance, not the address's.
+    assert_eq!(s.get("/api/v1/requests", Some(&key)).status, 200);
+    // Service routes are never limited: probes and scrapers poll them.
+    for _ in 0..10 {
+        assert_eq!(s.get("/health", None).status, 200);
+    }
+}
+
+#[test]
 #[cfg(target_os = "linux")]
 fn the_server_keeps_its_memory_off_transparent_huge_pages() {
     // A first write to a new huge page stops the writing thread for the

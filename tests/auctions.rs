@@ -209,6 +209,27 @@ fn sealed_bids_are_private_until_the_close_and_vickrey_pays_second_price() {
         .map(|b| b["amount"].as_str().unwrap())
         .collect();
     assert_eq!(amounts, ["60.00", "65.00"]);
+    // The bid list pages newest first, with the same privacy.
+    let bid_amounts = |key: Option<&str>, query: &str| -> (Vec<String>, Value) {
+        let a = s.get(&format!("{path}/bids{query}"), key);
+        assert_eq!(a.status, 200, "{a:?}");
+        let amounts = a.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["amount"].as_str().unwrap().to_string())
+            .collect();
+        (amounts, a.body["next_cursor"].clone())
+    };
+    assert_eq!(bid_amounts(Some(&carol), ""), (vec![], Value::Null));
+    assert_eq!(bid_amounts(None, ""), (vec![], Value::Null));
+    let (first, cursor) = bid_amounts(Some(&alice), "?limit=1");
+    assert_eq!(first, ["65.00"]);
+    let rest = bid_amounts(
+        Some(&alice),
+        &format!("?limit=1&cursor={}", cursor.as_str().unwrap()),
+    );
+    assert_eq!(rest, (vec!["60.00".to_string()], Value::Null));
     let listed = s.get("/api/v1/auctions?type=sealed_bid&status=open", Some(&carol));
     assert!(listed.body["items"][0]["bids"]
         .as_array()
@@ -217,6 +238,7 @@ fn sealed_bids_are_private_until_the_close_and_vickrey_pays_second_price() {
     let done = closed(&s, &id);
     assert_eq!(done.body["price_paid"], "65.00", "{done:?}");
     assert_eq!(done.body["bids"].as_array().unwrap().len(), 3);
+    assert_eq!(bid_amounts(None, "").0.len(), 3, "revealed at the close");
     assert_eq!(s.credits(&bob), ("35.00".into(), "0.00".into()));
     assert_eq!(s.credits(&alice), ("100.00".into(), "0.00".into()));
 }

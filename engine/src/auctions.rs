@@ -670,7 +670,7 @@ mod tests {
     use crate::event::Event;
     use crate::testkit::{amt, Harness};
     use crate::transactions::TxStatus;
-    use crate::units::{AgentId, TransactionId};
+    use crate::units::{AgentId, TransactionId, SCALE};
 
     const HOUR: i64 = 3_600_000_000_000;
 
@@ -820,6 +820,78 @@ mod tests {
 
     fn sealed(pricing: Pricing) -> AuctionKind {
         AuctionKind::SealedBid { pricing }
+    }
+
+    /// The amounts (whole units) of a page of auction `id`'s bids as
+    /// `viewer` sees them, and the next page's cursor.
+    fn bid_page(
+        h: &Harness,
+        id: AuctionId,
+        viewer: Option<u64>,
+        before: Option<u64>,
+        limit: u32,
+    ) -> (Vec<i64>, Option<u64>) {
+        let query = crate::Query::AuctionBids {
+            auction_id: id,
+            viewer: viewer.map(AgentId),
+            page: crate::deal_queries::Page { before, limit },
+        };
+        match h.market.query(&query) {
+            Ok(crate::Answer::Bids(bids, next)) => {
+                (bids.iter().map(|b| b.amount.0 / SCALE).collect(), next)
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_view_shows_the_latest_bids_and_the_bid_list_pages_through_all() {
+        use crate::deal_queries::AUCTION_VIEW_BIDS;
+        let mut h = funded(&[2, 3]);
+        let id = h.auction(1, english(None, 0), 10, None, HOUR);
+        let count = AUCTION_VIEW_BIDS as i64 + 10;
+        let amounts: Vec<i64> = (0..count).map(|i| 10 + 5 * i).collect();
+        for (i, &a) in amounts.iter().enumerate() {
+            h.bid(2 + i as u64 % 2, id, amt(a)).unwrap();
+        }
+        let view = h.auction_view(id, None);
+        assert_eq!(view.bid_count as i64, count);
+        let shown: Vec<i64> = view.bids.iter().map(|b| b.amount.0 / SCALE).collect();
+        assert_eq!(shown, amounts[10..], "the latest, oldest first");
+
+        let newest_first: Vec<i64> = amounts.iter().rev().copied().collect();
+        let (first, next) = bid_page(&h, id, None, None, 25);
+        assert_eq!((first.as_slice(), next), (&newest_first[..25], Some(6)));
+        assert_eq!(
+            bid_page(&h, id, None, next, 25),
+            (newest_first[25..].to_vec(), None)
+        );
+    }
+
+    #[test]
+    fn sealed_bids_list_only_the_viewers_own_until_the_close() {
+        let mut h = funded(&[2, 3]);
+        let id = h.auction(1, sealed(Pricing::FirstPrice), 10, None, HOUR);
+        h.bid(2, id, amt(50)).unwrap();
+        h.bid(3, id, amt(80)).unwrap();
+        h.bid(2, id, amt(60)).unwrap();
+        assert_eq!(bid_page(&h, id, Some(2), None, 10), (vec![60, 50], None));
+        assert_eq!(bid_page(&h, id, Some(3), None, 10), (vec![80], None));
+        assert_eq!(bid_page(&h, id, None, None, 10), (vec![], None));
+        let end = h.auction_view(id, None).ends_at.0;
+        h.tick_at(end).unwrap();
+        assert_eq!(bid_page(&h, id, None, None, 10), (vec![60, 80, 50], None));
+        assert_eq!(
+            h.market.query(&crate::Query::AuctionBids {
+                auction_id: AuctionId(9),
+                viewer: None,
+                page: crate::deal_queries::Page {
+                    before: None,
+                    limit: 10
+                },
+            }),
+            Err(Reject::UnknownAuction)
+        );
     }
 
     #[test]

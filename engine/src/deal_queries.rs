@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::auctions::{AuctionKind, AuctionPost, AuctionStatus};
+use crate::auctions::{AuctionKind, AuctionPost, AuctionRecord, AuctionStatus, Bid};
 use crate::category::Category;
 use crate::ledger::AgentIdx;
 use crate::listings::{ListingRecord, ListingStatus};
@@ -84,7 +84,8 @@ pub struct AuctionView {
     pub current_price: Option<Amount>,
     /// Bids placed.
     pub bid_count: u32,
-    /// The bids the viewer may see, oldest first.
+    /// The latest bids the viewer may see (at most [`AUCTION_VIEW_BIDS`]),
+    /// oldest first.
     pub bids: Vec<BidView>,
     /// The winner and the price paid.
     pub winner: Option<(AgentId, Amount)>,
@@ -198,6 +199,10 @@ pub struct ListingView {
     /// The listing itself.
     pub listing: ListingRecord,
 }
+
+/// Bids an auction's view shows at most: the latest the viewer may see.
+/// Every bid is in [`Query::AuctionBids`](crate::Query::AuctionBids).
+pub const AUCTION_VIEW_BIDS: usize = 20;
 
 /// Records a list examines at most for one page. A search whose filter
 /// matches little would otherwise walk every record the market ever held
@@ -545,19 +550,17 @@ impl Market {
         now: Timestamp,
     ) -> Result<AuctionView, Reject> {
         let a = self.auctions.get(id)?;
-        let me = viewer.and_then(|v| self.ledger.find_agent(v));
-        let sealed =
-            matches!(a.post.kind, AuctionKind::SealedBid { .. }) && a.status == AuctionStatus::Open;
-        let bids = a
+        let visible = self.bid_visibility(a, viewer);
+        let mut bids: Vec<BidView> = a
             .bids
             .iter()
-            .filter(|b| !sealed || Some(b.bidder) == me)
-            .map(|b| BidView {
-                bidder: self.ledger.agent_id(b.bidder),
-                amount: b.amount,
-                time: b.time,
-            })
+            .rev()
+            .take(SCAN_BUDGET)
+            .filter(|b| visible(b))
+            .take(AUCTION_VIEW_BIDS)
+            .map(|b| self.bid_view(b))
             .collect();
+        bids.reverse();
         let current_price = match a.post.kind {
             AuctionKind::English { .. } => a.leading().map(|b| b.amount),
             AuctionKind::Dutch { .. } if a.status == AuctionStatus::Open => a.dutch_price(now),
@@ -579,6 +582,42 @@ impl Market {
             transaction_id: a.transaction_id,
             created_at: a.created_at,
         })
+    }
+
+    /// Whether `viewer` may see a bid of `a`: every bid but sealed ones
+    /// before the close, which only their bidder sees.
+    fn bid_visibility(&self, a: &AuctionRecord, viewer: Option<AgentId>) -> impl Fn(&Bid) -> bool {
+        let me = viewer.and_then(|v| self.ledger.find_agent(v));
+        let sealed =
+            matches!(a.post.kind, AuctionKind::SealedBid { .. }) && a.status == AuctionStatus::Open;
+        move |b: &Bid| !sealed || Some(b.bidder) == me
+    }
+
+    fn bid_view(&self, b: &Bid) -> BidView {
+        BidView {
+            bidder: self.ledger.agent_id(b.bidder),
+            amount: b.amount,
+            time: b.time,
+        }
+    }
+
+    /// The bids of auction `id` that `viewer` may see, newest first.
+    pub(crate) fn auction_bids(
+        &self,
+        id: AuctionId,
+        viewer: Option<AgentId>,
+        page: Page,
+    ) -> Result<Answer, Reject> {
+        let a = self.auctions.get(id)?;
+        let visible = self.bid_visibility(a, viewer);
+        let top = page.before.map_or(a.bids.len() as u64, |b| {
+            (a.bids.len() as u64).min(b.saturating_sub(1))
+        });
+        let (items, next) = paged((1..=top).rev(), page, |number| {
+            let b = &a.bids[number as usize - 1];
+            visible(b).then(|| self.bid_view(b))
+        });
+        Ok(Answer::Bids(items, next))
     }
 
     /// Auctions matching `filter`, newest first.

@@ -8,8 +8,8 @@ use crate::asset::{AssetId, AssetSpec};
 use crate::cmd::place_order::{OrderType, SelfTradePrevention, Side, TimeInForce};
 use crate::cmd::OrderRef;
 use crate::deal_queries::{
-    paged, AuctionFilter, AuctionView, ListingFilter, ListingView, NextPage, OfferView, Page,
-    RequestFilter, RequestView, Role,
+    paged, AuctionFilter, AuctionView, BidView, ListingFilter, ListingView, NextPage, OfferView,
+    Page, RequestFilter, RequestView, Role,
 };
 use crate::idempotency::{IdempotencyKey, IdempotentResult};
 use crate::ledger::{AgentIdx, Balance};
@@ -170,6 +170,16 @@ pub enum Query {
         viewer: Option<AgentId>,
         /// The time now (Dutch prices fall with time).
         now: Timestamp,
+    },
+    /// The bids on an auction that `viewer` may see (sealed amounts are
+    /// their bidder's until the close), newest first, paged by bid number.
+    AuctionBids {
+        /// Which auction.
+        auction_id: AuctionId,
+        /// The asking agent, if any.
+        viewer: Option<AgentId>,
+        /// Which page.
+        page: Page,
     },
     /// Auctions matching a filter, newest first.
     Auctions {
@@ -404,6 +414,8 @@ pub enum Answer {
     Terms(crate::config::Terms),
     /// One auction.
     Auction(Box<AuctionView>),
+    /// A page of an auction's bids, and where the next page starts.
+    Bids(Vec<BidView>, NextPage),
     /// A page of auctions, and where the next page starts.
     Auctions(Vec<AuctionView>, NextPage),
     /// An asset.
@@ -611,6 +623,11 @@ impl Market {
                 *viewer,
                 *now,
             )?))),
+            Query::AuctionBids {
+                auction_id,
+                viewer,
+                page,
+            } => self.auction_bids(*auction_id, *viewer, *page),
             Query::Auctions {
                 filter,
                 viewer,

@@ -3,7 +3,7 @@
 
 use agora_engine::auctions::{AuctionKind, AuctionStatus, Pricing};
 use agora_engine::category::Category;
-use agora_engine::deal_queries::{AuctionView, ListingView, OfferView, RequestView};
+use agora_engine::deal_queries::{AuctionView, BidView, ListingView, OfferView, RequestView};
 use agora_engine::listings::ListingStatus;
 use agora_engine::requests::{OfferStatus, RequestStatus};
 use agora_engine::transactions::{
@@ -392,15 +392,7 @@ impl AuctionJson {
             status: a.status,
             current_price: a.current_price.map(|c| DecimalText(c.0)),
             bid_count: a.bid_count,
-            bids: a
-                .bids
-                .iter()
-                .map(|b| BidJson {
-                    bidder_id: agents.public_id(b.bidder),
-                    amount: DecimalText(b.amount.0),
-                    at: TimeText(b.time),
-                })
-                .collect(),
+            bids: a.bids.iter().map(|b| BidJson::new(b, agents)).collect(),
             winner_id: a.winner.map(|(w, _)| agents.public_id(w)),
             price_paid: a.winner.map(|(_, p)| DecimalText(p.0)),
             transaction_id: a.transaction_id.map(|t| IdText(t.0)),
@@ -430,10 +422,21 @@ enum RulesJson {
 
 /// A bid the caller may see.
 #[derive(Serialize, JsonSchema)]
-struct BidJson {
+pub struct BidJson {
     bidder_id: String,
     amount: DecimalText,
     at: TimeText,
+}
+
+impl BidJson {
+    /// The JSON of `b`.
+    pub fn new(b: &BidView, agents: &Directory) -> Self {
+        BidJson {
+            bidder_id: agents.public_id(b.bidder),
+            amount: DecimalText(b.amount.0),
+            at: TimeText(b.time),
+        }
+    }
 }
 
 /// Trust components and score, 0–1: a transparent sum, clamped.

@@ -1,6 +1,7 @@
 //! Rate limits (GCRA, from `governor`): per API key for every
 //! authenticated request, and per client address (an IPv6 client by its
-//! /64) for registration. Every
+//! /64) for registration and for public API reads made without a key.
+//! Every
 //! answer carries `X-RateLimit-*` headers; an exceeded limit is `429
 //! rate_limited` with `Retry-After`.
 

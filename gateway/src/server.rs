@@ -220,6 +220,7 @@ pub async fn serve(
         metrics,
         key_limits: Limiter::new(per_second(config.rate_limit, config.rate_burst)),
         register_limits: Limiter::new(per_minute(config.register_per_minute)),
+        address_limits: Limiter::new(per_second(config.rate_limit, config.rate_burst)),
         operator_key,
         signup_credits,
         health: Health {
@@ -347,6 +348,7 @@ pub async fn serve(
             _ = sweep.tick() => {
                 served.state.key_limits.forget_idle();
                 served.state.register_limits.forget_idle();
+                served.state.address_limits.forget_idle();
             }
             () = &mut shutdown => break,
             () = journal_failed.notified() => break,

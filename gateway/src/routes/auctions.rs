@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::requests::{currency, MoneyBody};
 use super::{newest_page, page_out, parse_id, State};
-use crate::deal_views::AuctionJson;
+use crate::deal_views::{AuctionJson, BidJson};
 use crate::error::ApiError;
 use crate::http::{Call, Out};
 use crate::money::Fixed;
@@ -173,11 +173,7 @@ pub async fn create(state: &State, call: &Call, agent: AgentId) -> Result<Out, A
 /// `GET /api/v1/auctions?type=&status=&ending_before=&min_price=&max_price=&q=&mine=&limit=&cursor=`:
 /// newest first; with a key, your own sealed bids show.
 pub async fn list(state: &State, call: &Call) -> Result<Out, ApiError> {
-    let viewer = state
-        .directory
-        .authenticate(&call.headers)
-        .ok()
-        .map(|c| c.agent);
+    let viewer = viewer(state, call);
     let filter = AuctionFilter {
         kind: call.param_enum("type")?,
         status: call.param_enum::<AuctionStatus>("status")?,
@@ -208,18 +204,39 @@ pub async fn list(state: &State, call: &Call) -> Result<Out, ApiError> {
 /// amounts only its own, until the close).
 pub async fn get(state: &State, call: &Call, id: &str) -> Result<Out, ApiError> {
     let auction_id = AuctionId(parse_id(id, "auction")?);
-    let viewer = state
-        .directory
-        .authenticate(&call.headers)
-        .ok()
-        .map(|c| c.agent);
     let query = Query::Auction {
         auction_id,
-        viewer,
+        viewer: viewer(state, call),
         now: state.link.now(),
     };
     let answer = state.ask(query).await?;
     Ok(Out::json(StatusCode::OK, &auction_json(state, answer)))
+}
+
+/// `GET /api/v1/auctions/{id}/bids?limit=&cursor=`: every bid the caller
+/// may see, newest first (an auction's own view shows the latest few).
+pub async fn bids(state: &State, call: &Call, id: &str) -> Result<Out, ApiError> {
+    let query = Query::AuctionBids {
+        auction_id: AuctionId(parse_id(id, "auction")?),
+        viewer: viewer(state, call),
+        page: newest_page(call)?,
+    };
+    let Answer::Bids(items, next) = state.ask(query).await? else {
+        unreachable!("a bid list answers bids")
+    };
+    Ok(page_out(&items, next, |b| {
+        BidJson::new(b, &state.directory)
+    }))
+}
+
+/// The agent whose key the request carries, if any: auctions are open to
+/// anyone, and a bidder also sees its own sealed bids.
+fn viewer(state: &State, call: &Call) -> Option<AgentId> {
+    state
+        .directory
+        .authenticate(&call.headers)
+        .ok()
+        .map(|c| c.agent)
 }
 
 #[derive(Deserialize, JsonSchema)]

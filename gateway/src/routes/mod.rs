@@ -29,13 +29,14 @@ use hyper::{Method, StatusCode};
 
 use crate::auth::{hash_key, presented_key, same_secret, Caller, Directory};
 use crate::deal_views::{
-    AuctionJson, ListingJson, OfferJson, ReputationJson, RequestJson, TransactionJson, TrustJson,
+    AuctionJson, BidJson, ListingJson, OfferJson, ReputationJson, RequestJson, TransactionJson,
+    TrustJson,
 };
 use crate::engine_link::EngineLink;
 use crate::error::ApiError;
 use crate::http::Empty;
 use crate::http::{path_segments, Call, Out};
-use crate::limits::{Allowance, Limiter};
+use crate::limits::{client_network, Allowance, Limiter};
 use crate::metrics::Metrics;
 use crate::views::{
     AssetJson, BookJson, KeyView, LedgerJson, MarketAssetJson, OrderJson, OrderWithFills, OwnAgent,
@@ -57,6 +58,8 @@ pub struct State {
     pub key_limits: Limiter<AgentId>,
     /// Per-address registration limits.
     pub register_limits: Limiter<IpAddr>,
+    /// Public API reads without a key, per client address.
+    pub address_limits: Limiter<IpAddr>,
     /// Hash of the operator key.
     pub operator_key: KeyHash,
     /// Credits for new agents.
@@ -148,6 +151,7 @@ enum Handler {
     CreateAuction,
     ListAuctions,
     GetAuction,
+    AuctionBids,
     AuctionMove(auctions::Move),
 }
 
@@ -705,9 +709,17 @@ const ROUTES: &[Route] = {
             "GET /api/v1/auctions/{id}",
             Anyone,
             H::GetAuction,
-            "One auction with the bids you may see.",
+            "One auction with the latest (up to 20) bids you may see.",
         )
         .gives(schema::<AuctionJson>),
+        r(
+            "GET /api/v1/auctions/{id}/bids",
+            Anyone,
+            H::AuctionBids,
+            "Every bid on an auction you may see, newest first (sealed bids: your own until the close).",
+        )
+        .query(&[LIMIT, CURSOR])
+        .gives(schema::<Page<BidJson>>),
         r(
             "POST /api/v1/auctions/{id}/bid",
             Agent,
@@ -893,13 +905,20 @@ pub async fn handle(state: &State, call: Call) -> Out {
     let mut allow = None;
     let (label, result) = match route(&call.method, &segs) {
         Ok(route) => {
-            let result = match state.admit(&call, route.access, &mut allowance) {
-                Ok(who) => match route.unknown_parameter(&call) {
-                    None => run(state, &call, &segs, route.handler, who).await,
-                    Some(e) => Err(e),
-                },
-                Err(e) => Err(e),
+            let public_api = route.access == Access::Anyone && route.path().starts_with("/api/");
+            let limited = if public_api {
+                state.admit_public(&call, &mut allowance)
+            } else {
+                Ok(())
             };
+            let result =
+                match limited.and_then(|()| state.admit(&call, route.access, &mut allowance)) {
+                    Ok(who) => match route.unknown_parameter(&call) {
+                        None => run(state, &call, &segs, route.handler, who).await,
+                        Some(e) => Err(e),
+                    },
+                    Err(e) => Err(e),
+                };
             (route.label, result)
         }
         Err(allowed) if allowed.is_empty() => (
@@ -1016,6 +1035,7 @@ async fn run(
         H::CreateAuction => auctions::create(state, call, who.caller().agent).await,
         H::ListAuctions => auctions::list(state, call).await,
         H::GetAuction => auctions::get(state, call, segs[3]).await,
+        H::AuctionBids => auctions::bids(state, call, segs[3]).await,
         H::AuctionMove(m) => auctions::act(state, call, who.caller().agent, segs[3], m).await,
         H::Purchase => listings::purchase(state, call, who.caller().agent, segs[3]).await,
     }
@@ -1053,6 +1073,27 @@ impl State {
                     }
                 }
                 Ok(Who::Agent(caller))
+            }
+        }
+    }
+
+    /// The rate limit of a public API route (searches, books, profiles):
+    /// a caller that shows a valid key counts against its key's allowance,
+    /// as on every other route; anyone else against its address's (an
+    /// IPv6 client by its /64), so nobody reads without limit.
+    fn admit_public(&self, call: &Call, allowance: &mut Option<Allowance>) -> Result<(), ApiError> {
+        let checked = match self.directory.authenticate(&call.headers) {
+            Ok(caller) => self.key_limits.check(&caller.agent),
+            Err(_) => self.address_limits.check(&client_network(call.peer)),
+        };
+        match checked {
+            Ok(a) => {
+                *allowance = Some(a);
+                Ok(())
+            }
+            Err((e, a)) => {
+                *allowance = Some(a);
+                Err(e)
             }
         }
     }
