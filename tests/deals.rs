@@ -705,6 +705,53 @@ fn a_seller_pages_through_its_own_offers_on_every_request() {
 }
 
 #[test]
+fn transactions_filter_by_the_kind_of_deal_that_made_them() {
+    let s = Server::start(&[]);
+    let (buyer, seller, offer_tx, _, _) = accepted(&s);
+    let listing = id(&s.post(
+        "/api/v1/listings",
+        Some(&seller),
+        r#"{"title":"Stock API","price":{"amount":"5","currency":"CREDITS"},"quantity":5}"#,
+    ));
+    let bought = s.post(
+        &format!("/api/v1/listings/{listing}/purchase"),
+        Some(&buyer),
+        "",
+    );
+    let listing_tx = id(&bought);
+    let ids = |origin: &str| -> Vec<String> {
+        let a = s.get(
+            &format!("/api/v1/transactions?origin={origin}"),
+            Some(&buyer),
+        );
+        assert_eq!(a.status, 200, "{a:?}");
+        a.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                assert_eq!(t["origin"]["type"], origin, "{t}");
+                t["id"].as_str().unwrap().to_string()
+            })
+            .collect()
+    };
+    assert_eq!(ids("offer"), [offer_tx.clone()]);
+    assert_eq!(ids("listing"), [listing_tx.clone()]);
+    assert!(ids("trade").is_empty());
+    assert!(ids("auction").is_empty());
+    let both = s.get(
+        "/api/v1/transactions?role=seller&origin=listing",
+        Some(&seller),
+    );
+    assert_eq!(both.body["items"][0]["id"], listing_tx.as_str());
+    assert_error(
+        &s.get("/api/v1/transactions?origin=swap", Some(&buyer)),
+        400,
+        "validation_error",
+    );
+}
+
+#[test]
 fn racing_confirmations_settle_once() {
     let s = Server::start(&[]);
     let (buyer, seller, tx, _, _) = accepted(&s);

@@ -16,7 +16,9 @@ use crate::market::Market;
 use crate::query::{Answer, Newest};
 use crate::reject::Reject;
 use crate::requests::{OfferRecord, OfferStatus, RequestPost, RequestRecord, RequestStatus};
-use crate::transactions::{Actor, Origin, Reputation, TransactionView, TxStatus, TxStep};
+use crate::transactions::{
+    Actor, Origin, OriginKind, Reputation, TransactionView, TxStatus, TxStep,
+};
 use crate::units::{
     AgentId, Amount, AuctionId, Currency, ListingId, OfferId, RequestId, Timestamp, TransactionId,
 };
@@ -373,6 +375,7 @@ impl Market {
         agent: AgentId,
         role: Option<Role>,
         status: Option<TxStatus>,
+        origin: Option<OriginKind>,
         page: Page,
     ) -> Answer {
         let Some(me) = self.ledger.find_agent(agent) else {
@@ -388,8 +391,10 @@ impl Market {
                 Some(Role::Buyer) => tx.buyer == me,
                 Some(Role::Seller) => tx.seller == me,
             };
-            (role_ok && status.is_none_or(|s| s == tx.status))
-                .then(|| self.transaction_view(None, id).expect("exists"))
+            (role_ok
+                && status.is_none_or(|s| s == tx.status)
+                && origin.is_none_or(|o| o == tx.origin.kind()))
+            .then(|| self.transaction_view(None, id).expect("exists"))
         });
         Answer::Transactions(items, more)
     }

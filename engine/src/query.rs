@@ -17,7 +17,7 @@ use crate::market::Market;
 use crate::reject::Reject;
 use crate::reply::OrderStatus;
 use crate::requests::OfferStatus;
-use crate::transactions::{Reputation, TransactionView, TxStatus};
+use crate::transactions::{OriginKind, Reputation, TransactionView, TxStatus};
 use crate::units::{
     AgentId, Amount, AuctionId, ClientOrderId, Currency, ListingId, OfferId, OrderId, Price,
     Quantity, RequestId, Symbol, Ticks, Timestamp, TradeId, TransactionId,
@@ -98,6 +98,8 @@ pub enum Query {
         role: Option<Role>,
         /// Only in this status.
         status: Option<TxStatus>,
+        /// Only from this kind of deal.
+        origin: Option<OriginKind>,
         /// Which page.
         page: Page,
     },
@@ -581,8 +583,9 @@ impl Market {
                 agent,
                 role,
                 status,
+                origin,
                 page,
-            } => Ok(self.transactions_of(*agent, *role, *status, *page)),
+            } => Ok(self.transactions_of(*agent, *role, *status, *origin, *page)),
             Query::Disputes { page } => Ok(self.disputes(*page)),
             Query::Request { request_id } => {
                 Ok(Answer::Request(Box::new(self.request_view(*request_id)?)))

@@ -103,6 +103,34 @@ pub enum Origin {
     },
 }
 
+/// What kind of deal created a transaction: [`Origin`] without its ids,
+/// for filtering.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub enum OriginKind {
+    /// An order-book fill.
+    Trade,
+    /// An accepted offer.
+    Offer,
+    /// A listing purchase.
+    Listing,
+    /// A won auction.
+    Auction,
+}
+
+impl Origin {
+    /// Its kind.
+    pub fn kind(&self) -> OriginKind {
+        match self {
+            Origin::Trade { .. } => OriginKind::Trade,
+            Origin::Offer { .. } => OriginKind::Offer,
+            Origin::Listing { .. } => OriginKind::Listing,
+            Origin::Auction { .. } => OriginKind::Auction,
+        }
+    }
+}
+
 /// Who made a transition.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

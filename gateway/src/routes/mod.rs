@@ -750,7 +750,7 @@ const ROUTES: &[Route] = {
             H::ListTransactions,
             "Your transactions, newest first.",
         )
-        .query(&[ROLE, TX_STATUS, LIMIT, CURSOR])
+        .query(&[ROLE, TX_STATUS, TX_ORIGIN, LIMIT, CURSOR])
         .gives(schema::<Page<TransactionJson>>),
         r(
             "GET /api/v1/transactions/{id}",

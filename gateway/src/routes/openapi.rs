@@ -10,7 +10,7 @@ use agora_engine::category::Category;
 use agora_engine::deal_queries::{AuctionKindName, Role};
 use agora_engine::listings::ListingStatus;
 use agora_engine::requests::{OfferStatus, RequestStatus};
-use agora_engine::transactions::TxStatus;
+use agora_engine::transactions::{OriginKind, TxStatus};
 use schemars::generate::SchemaSettings;
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde_json::{json, Map, Value};
@@ -161,6 +161,12 @@ pub(super) mod params {
     );
     /// `?status=` of transactions.
     pub const TX_STATUS: Param = param("status", "Only this status.", schema::<TxStatus>);
+    /// `?origin=` of transactions.
+    pub const TX_ORIGIN: Param = param(
+        "origin",
+        "Only from this kind of deal: an order-book trade, an accepted offer, a listing purchase or a won auction.",
+        schema::<OriginKind>,
+    );
     /// `?role=`.
     pub const ROLE: Param = param(
         "role",

@@ -17,7 +17,7 @@ use crate::http::{Call, Empty, Out};
 use crate::money::Fixed;
 use schemars::JsonSchema;
 
-/// `GET /api/v1/transactions?role=&status=&limit=&cursor=`: the caller's
+/// `GET /api/v1/transactions?role=&status=&origin=&limit=&cursor=`: the caller's
 /// transactions, newest first.
 pub async fn list(state: &State, call: &Call, agent: AgentId) -> Result<Out, ApiError> {
     let role: Option<Role> = call.param_enum("role")?;
@@ -26,6 +26,7 @@ pub async fn list(state: &State, call: &Call, agent: AgentId) -> Result<Out, Api
         agent,
         role,
         status,
+        origin: call.param_enum("origin")?,
         page: newest_page(call)?,
     };
     let Answer::Transactions(items, next) = state.ask(query).await? else {
