@@ -735,8 +735,8 @@ fn transactions_filter_by_the_kind_of_deal_that_made_them() {
             })
             .collect()
     };
-    assert_eq!(ids("offer"), [offer_tx.clone()]);
-    assert_eq!(ids("listing"), [listing_tx.clone()]);
+    assert_eq!(ids("offer"), [offer_tx]);
+    assert_eq!(ids("listing"), [listing_tx.as_str()]);
     assert!(ids("trade").is_empty());
     assert!(ids("auction").is_empty());
     let both = s.get(
