@@ -215,12 +215,12 @@ pub const AUCTION_VIEW_BIDS: usize = 20;
 pub(crate) const SCAN_BUDGET: usize = 10_000;
 
 /// Up to `page.limit` rows that `row` accepts from `ids` (descending;
-/// those below `page.before`, where the caller should start), examining at most [`SCAN_BUDGET`] ids; and, when
-/// more may follow, the id the next page starts below: the last row's
-/// when the page filled, the last id examined when the budget ran out
-/// (so a page can come back short, or empty, with a cursor). The cursor
-/// is always an id `ids` yielded, which lets an owner's chain of records
-/// resume in place.
+/// those below `page.before`, where the caller should start), examining
+/// at most [`SCAN_BUDGET`] ids; and, when more may follow, the id the
+/// next page starts below: the last row's when the page filled, the last
+/// id examined when the budget ran out (so a page can come back short, or
+/// empty, with a cursor). The cursor is always an id `ids` yielded, which
+/// lets an owner's chain of records resume in place.
 pub(crate) fn paged<T>(
     ids: impl Iterator<Item = u64>,
     page: Page,
@@ -264,13 +264,16 @@ fn walk<'a>(
 ) -> Box<dyn Iterator<Item = u64> + 'a> {
     match owned {
         Some(ids) => Box::new(ids),
-        None => {
-            let top = page
-                .before
-                .map_or(count as u64, |b| (count as u64).min(b.saturating_sub(1)));
-            Box::new((1..=top).rev())
-        }
+        None => Box::new(numbers_below(count, page)),
     }
+}
+
+/// The numbers from `count` down to 1 that are below the page's cursor.
+fn numbers_below(count: usize, page: Page) -> impl Iterator<Item = u64> {
+    let top = page
+        .before
+        .map_or(count as u64, |b| (count as u64).min(b.saturating_sub(1)));
+    (1..=top).rev()
 }
 
 /// A search's title text, lowercased once for the whole search.
@@ -615,10 +618,7 @@ impl Market {
     ) -> Result<Answer, Reject> {
         let a = self.auctions.get(id)?;
         let visible = self.bid_visibility(a, viewer);
-        let top = page.before.map_or(a.bids.len() as u64, |b| {
-            (a.bids.len() as u64).min(b.saturating_sub(1))
-        });
-        let (items, next) = paged((1..=top).rev(), page, |number| {
+        let (items, next) = paged(numbers_below(a.bids.len(), page), page, |number| {
             let b = &a.bids[number as usize - 1];
             visible(b).then(|| self.bid_view(b))
         });
