@@ -386,7 +386,7 @@ impl Market {
         };
         let before = page.before.map(TransactionId);
         let ids = self.transactions.of_agent(me, before).map(|id| id.0);
-        let (items, more) = paged(ids, page, |id| {
+        let (items, next) = paged(ids, page, |id| {
             let id = TransactionId(id);
             let tx = self.transactions.get(id).expect("indexed");
             let role_ok = match role {
@@ -399,16 +399,22 @@ impl Market {
                 && origin.is_none_or(|o| o == tx.origin.kind()))
             .then(|| self.transaction_view(None, id).expect("exists"))
         });
-        Answer::Transactions(items, more)
+        Answer::Transactions(items, next)
     }
 
     /// The transactions in dispute, newest first (for the operator).
     pub(crate) fn disputes(&self, page: Page) -> Answer {
-        let ids = self.transactions.disputes().iter().rev().map(|id| id.0);
-        let (items, more) = paged(ids, page, |id| {
+        let below = TransactionId(page.before.unwrap_or(u64::MAX));
+        let ids = self
+            .transactions
+            .disputes()
+            .range(..below)
+            .rev()
+            .map(|id| id.0);
+        let (items, next) = paged(ids, page, |id| {
             self.transaction_view(None, TransactionId(id)).ok()
         });
-        Answer::Transactions(items, more)
+        Answer::Transactions(items, next)
     }
 
     /// A request as anyone sees it.
@@ -433,7 +439,7 @@ impl Market {
         let owned = (filter.post.owner).map(|o| self.requests.of_requester(o, page.before));
         let ids = walk(owned, self.requests.requests().len(), page);
         let needle = needle(&filter.post.text);
-        let (items, more) = paged(ids, page, |id| {
+        let (items, next) = paged(ids, page, |id| {
             let r = self.requests.request(RequestId(id)).expect("in range");
             let p = &r.post;
             let ok = filter.status.is_none_or(|s| s == r.status)
@@ -448,7 +454,7 @@ impl Market {
                 );
             ok.then(|| self.request_view(RequestId(id)).expect("exists"))
         });
-        Answer::Requests(items, more)
+        Answer::Requests(items, next)
     }
 
     /// The offers on `request` that `agent` may see: its own, or (for the
@@ -533,7 +539,7 @@ impl Market {
         let owned = (filter.post.owner).map(|o| self.listings.of_seller(o, page.before));
         let ids = walk(owned, self.listings.all().len(), page);
         let needle = needle(&filter.post.text);
-        let (items, more) = paged(ids, page, |id| {
+        let (items, next) = paged(ids, page, |id| {
             let l = self.listings.get(ListingId(id)).expect("in range");
             let p = &l.post;
             let ok = filter.status.is_none_or(|s| s == l.status)
@@ -547,7 +553,7 @@ impl Market {
                 );
             ok.then(|| self.listing_view(ListingId(id)).expect("exists"))
         });
-        Answer::Listings(items, more)
+        Answer::Listings(items, next)
     }
 
     /// Auction `id` as `viewer` (if any) sees it at `now`.
@@ -641,7 +647,7 @@ impl Market {
                 .flat_map(|s| self.auctions.of_seller(s, page.before))
         });
         let ids = walk(owned, self.auctions.all().len(), page);
-        let (items, more) = paged(ids, page, |id| {
+        let (items, next) = paged(ids, page, |id| {
             let a = self.auctions.get(AuctionId(id)).expect("in range");
             let kind = match a.post.kind {
                 AuctionKind::English { .. } => AuctionKindName::English,
@@ -666,7 +672,7 @@ impl Market {
                     .expect("exists")
             })
         });
-        Answer::Auctions(items, more)
+        Answer::Auctions(items, next)
     }
 
     /// The newest record of a kind.

@@ -646,10 +646,10 @@ impl Market {
             })),
             Query::Assets { page } => {
                 let ids = (0..self.assets.len() as u64).rev();
-                let (items, more) = paged(ids, *page, |id| {
+                let (items, next) = paged(ids, *page, |id| {
                     Some(self.asset_view(AssetId(u32::try_from(id).ok()?)))
                 });
-                Ok(Answer::Assets(items, more))
+                Ok(Answer::Assets(items, next))
             }
             Query::Agent { agent } => self.agent_answer(self.agents.get(*agent)),
             Query::AgentByUuid { uuid } => self.agent_answer(self.agents.by_uuid(*uuid)),

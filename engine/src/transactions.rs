@@ -970,6 +970,40 @@ mod tests {
     }
 
     #[test]
+    fn the_dispute_queue_pages_newest_first() {
+        let mut h = Harness::default();
+        h.deposit(1, 100);
+        let disputed: Vec<TransactionId> = (0..3)
+            .map(|_| {
+                let request = h.request(1, 15, 0).unwrap();
+                let offer = h.offer(2, request, 10).unwrap();
+                let tx = h.accept(1, offer).unwrap();
+                h.transact(Some(1), tx, TxAction::Fund).unwrap();
+                let dispute = TxAction::Dispute {
+                    reason: "late".into(),
+                };
+                h.transact(Some(1), tx, dispute).unwrap();
+                tx
+            })
+            .collect();
+        let page = |before, limit| -> (Vec<TransactionId>, Option<u64>) {
+            let query = crate::Query::Disputes {
+                page: crate::deal_queries::Page { before, limit },
+            };
+            match h.market.query(&query) {
+                Ok(crate::Answer::Transactions(items, next)) => {
+                    (items.iter().map(|t| t.transaction_id).collect(), next)
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        };
+        let (first, next) = page(None, 2);
+        assert_eq!(first, [disputed[2], disputed[1]]);
+        assert_eq!(next, Some(disputed[1].0));
+        assert_eq!(page(next, 2), (vec![disputed[0]], None));
+    }
+
+    #[test]
     fn a_split_resolution_pays_both_sides_and_the_fee_on_the_sellers_part() {
         let (mut h, tx) = accepted();
         h.transact(Some(1), tx, TxAction::Fund).unwrap();
