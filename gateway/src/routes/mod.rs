@@ -905,20 +905,13 @@ pub async fn handle(state: &State, call: Call) -> Out {
     let mut allow = None;
     let (label, result) = match route(&call.method, &segs) {
         Ok(route) => {
-            let public_api = route.access == Access::Anyone && route.path().starts_with("/api/");
-            let limited = if public_api {
-                state.admit_public(&call, &mut allowance)
-            } else {
-                Ok(())
+            let result = match state.admit(&call, route, &mut allowance) {
+                Ok(who) => match route.unknown_parameter(&call) {
+                    None => run(state, &call, &segs, route.handler, who).await,
+                    Some(e) => Err(e),
+                },
+                Err(e) => Err(e),
             };
-            let result =
-                match limited.and_then(|()| state.admit(&call, route.access, &mut allowance)) {
-                    Ok(who) => match route.unknown_parameter(&call) {
-                        None => run(state, &call, &segs, route.handler, who).await,
-                        Some(e) => Err(e),
-                    },
-                    Err(e) => Err(e),
-                };
             (route.label, result)
         }
         Err(allowed) if allowed.is_empty() => (
@@ -1042,15 +1035,21 @@ async fn run(
 }
 
 impl State {
-    /// Checks the credentials `access` requires, and the caller's rate.
+    /// Checks the credentials `route` requires, and the caller's rate.
     fn admit(
         &self,
         call: &Call,
-        access: Access,
+        route: &Route,
         allowance: &mut Option<Allowance>,
     ) -> Result<Who, ApiError> {
-        match access {
-            Access::Anyone => Ok(Who::Anyone),
+        match route.access {
+            // Service routes (health, metrics, documents) are not limited:
+            // probes and scrapers poll them.
+            Access::Anyone if !route.path().starts_with("/api/") => Ok(Who::Anyone),
+            Access::Anyone => {
+                self.admit_public(call, allowance)?;
+                Ok(Who::Anyone)
+            }
             Access::Operator => {
                 let key = presented_key(&call.headers).ok_or_else(ApiError::unauthorized)?;
                 if same_secret(&hash_key(key), &self.operator_key) {
