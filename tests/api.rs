@@ -1108,6 +1108,40 @@ fn rate_limits_answer_429_with_retry_after() {
 }
 
 #[test]
+fn a_large_cancel_all_cancels_everything_once_even_when_retried() {
+    let s = Server::start(&[]);
+    let (id, a) = s.register("maker");
+    s.deposit(&id, "100000");
+    // More resting orders than one engine command cancels.
+    let place = r#"{"action":"place","asset":"X","side":"buy","quantity":"1","price":"1"}"#;
+    let batch = format!(r#"{{"actions":[{}]}}"#, vec![place; 100].join(","));
+    for _ in 0..42 {
+        let r = s.post("/api/v1/orderbook/orders/batch", Some(&a), &batch);
+        assert_eq!(r.status, 200, "{r:?}");
+    }
+    let key = [("idempotency-key", "cancel-everything")];
+    let all = "/api/v1/orderbook/orders";
+    let first = s.call_with("DELETE", all, Some(&a), None, &key);
+    assert_eq!(
+        (first.status, &first.body),
+        (200, &json!({"cancelled": 4200}))
+    );
+    // A retry answers the same and cancels nothing placed since.
+    let later = s.post(
+        all,
+        Some(&a),
+        r#"{"asset":"X","side":"buy","order_type":"limit","quantity":"1","price":"1"}"#,
+    );
+    assert_eq!(later.status, 201, "{later:?}");
+    let retry = s.call_with("DELETE", all, Some(&a), None, &key);
+    assert_eq!((retry.status, &retry.body), (200, &first.body));
+    let open = s.get(all, Some(&a));
+    assert_eq!(open.body["items"].as_array().map(Vec::len), Some(1));
+    let again = s.call("DELETE", all, Some(&a), None);
+    assert_eq!(again.body, json!({"cancelled": 1}));
+}
+
+#[test]
 fn public_reads_are_limited_per_address_or_per_key() {
     let s = Server::start(&["--rate-limit", "1", "--rate-burst", "2"]);
     let (_, key) = s.register("reader");

@@ -1111,8 +1111,32 @@ impl State {
         agent: AgentId,
         command: Command,
     ) -> Result<(Ack, Vec<Event>), ApiError> {
-        let mut results = self.execute_many(call, agent, vec![command]).await?;
-        results.pop().expect("one result per command")
+        self.execute_part(call, agent, 0, command).await
+    }
+
+    /// Runs part `part` of a request carried out as several commands one
+    /// after another (each sent once the last one's result is known), as
+    /// [`State::execute`] does: with an `Idempotency-Key`, part 0 runs
+    /// under the key and part `i` under `<key>#<i>`, so a retry replays
+    /// each part's first result in turn and repeats no effect.
+    pub async fn execute_part(
+        &self,
+        call: &Call,
+        agent: AgentId,
+        part: usize,
+        command: Command,
+    ) -> Result<(Ack, Vec<Event>), ApiError> {
+        let Some(key) = idempotency_key(call)? else {
+            let (reply, events) = self.link.run(command).await?;
+            return Ok((reply?, events));
+        };
+        let key = if part == 0 { key } else { part_key(key, part)? };
+        let wrapped = self.idempotent(call, agent, key, command);
+        let (reply, events) = match self.link.run(wrapped).await? {
+            (Ok(Ack::Replayed), _) => self.kept(agent, key).await?,
+            answer => answer,
+        };
+        Ok((reply?, events))
     }
 
     /// Runs `command` for `agent` like [`State::execute`], and answers
@@ -1160,14 +1184,7 @@ impl State {
         };
         let single = commands.len() == 1;
         let keys: Vec<IdempotencyKey> = (0..commands.len())
-            .map(|i| {
-                if single {
-                    Ok(key)
-                } else {
-                    IdempotencyKey::new(&format!("{key}#{i}"))
-                        .map_err(|e| ApiError::invalid("Idempotency-Key", e))
-                }
-            })
+            .map(|i| if single { Ok(key) } else { part_key(key, i) })
             .collect::<Result<_, _>>()?;
         let wrapped = commands
             .into_iter()
@@ -1220,6 +1237,12 @@ impl State {
             _ => unreachable!("an idempotent result answers its query"),
         }
     }
+}
+
+/// The key of command `part` of a request sent under `key`: `<key>#<part>`.
+fn part_key(key: IdempotencyKey, part: usize) -> Result<IdempotencyKey, ApiError> {
+    IdempotencyKey::new(&format!("{key}#{part}"))
+        .map_err(|e| ApiError::invalid("Idempotency-Key", e))
 }
 
 /// The engine page a request's `?limit=&cursor=` asks for: newest first,

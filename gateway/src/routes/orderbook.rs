@@ -1,6 +1,7 @@
 //! The order book: place (one or a batch), list, get, amend and cancel
 //! orders; cancel all; a book's depth and its recent trades.
 
+use agora_engine::cmd::cancel_all::CANCEL_ALL_MAX;
 use agora_engine::cmd::{AmendOrder, CancelAll, CancelOrder, PlaceOrder};
 use agora_engine::event::Trade;
 use agora_engine::query::{OrderPage, OrderView};
@@ -368,18 +369,30 @@ pub async fn cancel(state: &State, call: &Call, caller: Caller, id: &str) -> Res
 }
 
 /// `DELETE /api/v1/orderbook/orders?asset=`: cancels all the caller's
-/// open orders, or those in one asset.
+/// open orders, or those in one asset. The engine cancels at most
+/// `CANCEL_ALL_MAX` per command, so that a large cancel holds up other
+/// commands for a millisecond at a time: the command is sent again until
+/// one cancels fewer (orders placed meanwhile may be cancelled too).
 pub async fn cancel_all(state: &State, call: &Call, caller: Caller) -> Result<Out, ApiError> {
     let asset = call.param("asset").map(symbol).transpose()?;
     let command = Command::CancelAll(CancelAll {
         agent: caller.agent,
         asset,
     });
-    let (ack, _) = state.execute(call, caller.agent, command).await?;
-    let Ack::OrdersCancelled { count } = ack else {
-        unreachable!("cancel-all acknowledges a count")
-    };
-    Ok(Out::json(StatusCode::OK, &Cancelled { cancelled: count }))
+    let mut cancelled = 0;
+    for part in 0.. {
+        let (ack, _) = state
+            .execute_part(call, caller.agent, part, command.clone())
+            .await?;
+        let Ack::OrdersCancelled { count } = ack else {
+            unreachable!("cancel-all acknowledges a count")
+        };
+        cancelled += count;
+        if count < CANCEL_ALL_MAX {
+            break;
+        }
+    }
+    Ok(Out::json(StatusCode::OK, &Cancelled { cancelled }))
 }
 
 /// How many orders a cancel-all cancelled.
