@@ -845,6 +845,43 @@ mod tests {
     }
 
     #[test]
+    fn closes_with_many_bids_spread_over_ticks() {
+        use crate::cmd::tick::TICK_DUE_MAX;
+        let mut h = funded(&[2, 3]);
+        h.deposit(2, 100_000);
+        h.deposit(3, 100_000);
+        // Three auctions due at one tick, each with half a tick's work in
+        // bids: the first two close, the third waits for the next tick.
+        let bids = TICK_DUE_MAX / 2;
+        let ids: Vec<AuctionId> = (0..3)
+            .map(|_| h.auction(1, english(None, 0), 10, None, HOUR))
+            .collect();
+        for &id in &ids {
+            for i in 0..bids {
+                h.bid(2 + u64::from(i % 2), id, amt(10 + 5 * i64::from(i)))
+                    .unwrap();
+            }
+        }
+        let end = h.auction_view(ids[2], None).ends_at.0;
+        assert_eq!(
+            h.tick_at(end),
+            Ok(crate::Ack::Ticked {
+                expired: 2,
+                more: true
+            })
+        );
+        assert_eq!(h.auction_view(ids[2], None).status, AuctionStatus::Open);
+        assert_eq!(
+            h.run(crate::Command::Tick),
+            Ok(crate::Ack::Ticked {
+                expired: 1,
+                more: false
+            })
+        );
+        assert_eq!(h.auction_view(ids[2], None).status, AuctionStatus::Won);
+    }
+
+    #[test]
     fn a_view_shows_the_latest_bids_and_the_bid_list_pages_through_all() {
         use crate::deal_queries::AUCTION_VIEW_BIDS;
         let mut h = funded(&[2, 3]);

@@ -19,7 +19,7 @@ pub mod register_agent;
 pub mod register_asset;
 pub mod request;
 mod set_terms;
-mod tick;
+pub(crate) mod tick;
 pub mod transact;
 pub mod update_agent;
 pub mod withdraw;

@@ -17,28 +17,36 @@ use crate::reject::Reject;
 use crate::reply::{Ack, Reply};
 use crate::units::Timestamp;
 
-/// Deadlines one tick acts on at most: about a millisecond of work.
+/// Work one tick does at most, about a millisecond: one unit per
+/// deadline acted on, and one more per bid of an auction it closes (a
+/// sealed-bid close releases every losing bid's hold).
 pub const TICK_DUE_MAX: u32 = 1_024;
 
-/// Acts on the deadlines up to `time`, earliest kind first, at most
-/// [`TICK_DUE_MAX`] of them.
+/// Acts on the deadlines up to `time`, earliest kind first, until
+/// [`TICK_DUE_MAX`] units of work are done.
 pub(crate) fn apply(market: &mut Market, time: Timestamp, events: &mut Vec<Event>) -> Reply {
     if !anything_due(market, time) {
         return Err(Reject::NothingDue);
     }
     let mut expired = 0u32;
+    let mut work = 0u32;
     // Auctions first: a win opens a transaction, whose deadlines follow.
-    while expired < TICK_DUE_MAX {
+    while work < TICK_DUE_MAX {
         let Some(due) = market.auctions.pop_due(time) else {
             break;
         };
         match due {
             Due::Step(id) => market.auctions.step(id, time, events),
-            Due::End(id) => super::auction::close(market, id, None, time, events),
+            Due::End(id) => {
+                let bids = market.auctions.get(id).map_or(0, |a| a.bids.len());
+                work = work.saturating_add(u32::try_from(bids).unwrap_or(u32::MAX));
+                super::auction::close(market, id, None, time, events);
+            }
         }
         expired += 1;
+        work = work.saturating_add(1);
     }
-    while expired < TICK_DUE_MAX {
+    while work < TICK_DUE_MAX {
         let Some(id) = market.transactions.next_due(time) else {
             break;
         };
@@ -46,10 +54,11 @@ pub(crate) fn apply(market: &mut Market, time: Timestamp, events: &mut Vec<Event
         let status = transactions.expire(id, &mut settlement);
         market.after_transition(id, status, time, events);
         expired += 1;
+        work += 1;
     }
     expired += market
         .requests
-        .expire_due(time, TICK_DUE_MAX - expired, events);
+        .expire_due(time, TICK_DUE_MAX.saturating_sub(work), events);
     Ok(Ack::Ticked {
         expired,
         more: anything_due(market, time),
