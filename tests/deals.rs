@@ -20,6 +20,10 @@ fn id(a: &Answer) -> String {
 
 const REQUEST: &str = r#"{"title":"Need 7-day weather forecast for NYC","description":"JSON, hourly","category":"data","budget":{"min":5,"max":15,"currency":"CREDITS"}}"#;
 
+/// A listing of 5 units at 5 CREDITS.
+const LISTING: &str =
+    r#"{"title":"Stock API","price":{"amount":"5","currency":"CREDITS"},"quantity":5}"#;
+
 fn offer_body(price: &str) -> String {
     format!(
         r#"{{"price":{{"amount":{price},"currency":"CREDITS"}},"message":"NOAA + OpenWeather","estimated_delivery":"2099-02-03T12:00:00Z"}}"#
@@ -708,11 +712,7 @@ fn a_seller_pages_through_its_own_offers_on_every_request() {
 fn transactions_filter_by_the_kind_of_deal_that_made_them() {
     let s = Server::start(&[]);
     let (buyer, seller, offer_tx, _, _) = accepted(&s);
-    let listing = id(&s.post(
-        "/api/v1/listings",
-        Some(&seller),
-        r#"{"title":"Stock API","price":{"amount":"5","currency":"CREDITS"},"quantity":5}"#,
-    ));
+    let listing = id(&s.post("/api/v1/listings", Some(&seller), LISTING));
     let bought = s.post(
         &format!("/api/v1/listings/{listing}/purchase"),
         Some(&buyer),
@@ -879,11 +879,7 @@ fn authorization_matrix_over_every_deal_endpoint() {
     let s = Server::start(&[]);
     let (buyer, seller, tx, request, offer) = accepted(&s);
     let (_, stranger) = s.register("Stranger");
-    let listing = id(&s.post(
-        "/api/v1/listings",
-        Some(&seller),
-        r#"{"title":"Stock API","price":{"amount":"5","currency":"CREDITS"},"quantity":5}"#,
-    ));
+    let listing = id(&s.post("/api/v1/listings", Some(&seller), LISTING));
     let second_offer = {
         let r = id(&s.post("/api/v1/requests", Some(&buyer), REQUEST));
         let o = id(&s.post(

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::by_owner::ByOwner;
+use crate::by_owner::{Owned, OwnedRecords};
 use crate::event::{Event, PostingKind};
 use crate::ledger::{Acct, AgentIdx, CurrencyId, Ledger};
 use crate::posts::numbered;
@@ -151,11 +151,16 @@ pub(crate) enum Due {
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Auctions {
     /// By id − 1.
-    auctions: Segmented<AuctionRecord>,
+    auctions: OwnedRecords<AuctionRecord>,
     due: Schedule<Due>,
-    /// Auction ids by seller.
-    #[serde(skip)]
-    by_seller: ByOwner<AgentIdx>,
+}
+
+impl Owned for AuctionRecord {
+    type Owner = AgentIdx;
+
+    fn owner(&self) -> AgentIdx {
+        self.seller
+    }
 }
 
 /// The outcome of a bid.
@@ -275,7 +280,6 @@ impl Auctions {
                 record.next_step = Some(first);
             }
         }
-        self.by_seller.add(record.seller, id.0);
         self.auctions.push(record);
         id
     }
@@ -286,17 +290,12 @@ impl Auctions {
         seller: AgentIdx,
         before: Option<u64>,
     ) -> impl Iterator<Item = u64> + '_ {
-        self.by_seller.below(seller, before)
-    }
-
-    /// Rebuilds the index by seller after a restore.
-    pub fn rebuild_index(&mut self) {
-        self.by_seller = ByOwner::of(self.auctions.iter().map(|a| a.seller));
+        self.auctions.owned_by(seller, before)
     }
 
     /// Whether the index by seller lists exactly each agent's auctions.
     pub fn index_is_whole(&self) -> bool {
-        self.by_seller == ByOwner::of(self.auctions.iter().map(|a| a.seller))
+        self.auctions.index_is_whole()
     }
 
     /// Takes auction `id` off the schedule (its end and any price step).

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::by_owner::ByOwner;
+use crate::by_owner::{Owned, OwnedRecords};
 use crate::category::Category;
 use crate::config::EngineConfig;
 use crate::event::Event;
@@ -79,11 +79,16 @@ pub struct ListingRecord {
 /// All listings.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Listings {
-    /// By id − 1.
-    listings: Segmented<ListingRecord>,
-    /// Listing ids by seller.
-    #[serde(skip)]
-    by_seller: ByOwner<AgentId>,
+    /// By id − 1, indexed by seller.
+    listings: OwnedRecords<ListingRecord>,
+}
+
+impl Owned for ListingRecord {
+    type Owner = AgentId;
+
+    fn owner(&self) -> AgentId {
+        self.seller
+    }
 }
 
 /// A purchase the listing allows: what the transaction will be.
@@ -111,17 +116,12 @@ impl Listings {
         seller: AgentId,
         before: Option<u64>,
     ) -> impl Iterator<Item = u64> + '_ {
-        self.by_seller.below(seller, before)
-    }
-
-    /// Rebuilds the index by seller after a restore.
-    pub fn rebuild_index(&mut self) {
-        self.by_seller = ByOwner::of(self.listings.iter().map(|l| l.seller));
+        self.listings.owned_by(seller, before)
     }
 
     /// Whether the index by seller lists exactly each agent's listings.
     pub fn index_is_whole(&self) -> bool {
-        self.by_seller == ByOwner::of(self.listings.iter().map(|l| l.seller))
+        self.listings.index_is_whole()
     }
 
     /// Posts a listing.
@@ -146,7 +146,6 @@ impl Listings {
             created_at: time,
             updated_at: time,
         });
-        self.by_seller.add(seller, id.0);
         self.announce(id, events);
         Ok(id)
     }

@@ -6,7 +6,7 @@
 //! window closes the requester sees no offer and can accept none, so a
 //! fast first offer does not beat a better later one.
 
-use crate::by_owner::ByOwner;
+use crate::by_owner::{Owned, OwnedRecords};
 use crate::schedule::Schedule;
 use crate::segmented::Segmented;
 
@@ -141,17 +141,27 @@ enum Due {
 /// All requests and offers.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Requests {
-    /// By id − 1.
-    requests: Segmented<RequestRecord>,
-    /// By id − 1.
-    offers: Segmented<OfferRecord>,
+    /// By id − 1, indexed by requester.
+    requests: OwnedRecords<RequestRecord>,
+    /// By id − 1, indexed by offering agent.
+    offers: OwnedRecords<OfferRecord>,
     due: Schedule<Due>,
-    /// Request ids by requester.
-    #[serde(skip)]
-    by_requester: ByOwner<AgentId>,
-    /// Offer ids by offering agent.
-    #[serde(skip)]
-    by_seller: ByOwner<AgentId>,
+}
+
+impl Owned for RequestRecord {
+    type Owner = AgentId;
+
+    fn owner(&self) -> AgentId {
+        self.requester
+    }
+}
+
+impl Owned for OfferRecord {
+    type Owner = AgentId;
+
+    fn owner(&self) -> AgentId {
+        self.seller
+    }
 }
 
 /// What an accepted offer turns into.
@@ -189,7 +199,7 @@ impl Requests {
         requester: AgentId,
         before: Option<u64>,
     ) -> impl Iterator<Item = u64> + '_ {
-        self.by_requester.below(requester, before)
+        self.requests.owned_by(requester, before)
     }
 
     /// The ids of `seller`'s offers below `before`, newest first.
@@ -198,20 +208,13 @@ impl Requests {
         seller: AgentId,
         before: Option<u64>,
     ) -> impl Iterator<Item = u64> + '_ {
-        self.by_seller.below(seller, before)
-    }
-
-    /// Rebuilds the indexes by owner after a restore.
-    pub fn rebuild_index(&mut self) {
-        self.by_requester = ByOwner::of(self.requests.iter().map(|r| r.requester));
-        self.by_seller = ByOwner::of(self.offers.iter().map(|o| o.seller));
+        self.offers.owned_by(seller, before)
     }
 
     /// Whether the indexes by owner list exactly each agent's requests
     /// and offers.
     pub fn index_is_whole(&self) -> bool {
-        self.by_requester == ByOwner::of(self.requests.iter().map(|r| r.requester))
-            && self.by_seller == ByOwner::of(self.offers.iter().map(|o| o.seller))
+        self.requests.index_is_whole() && self.offers.index_is_whole()
     }
 
     /// Posts a request.
@@ -249,7 +252,6 @@ impl Requests {
             created_at: time,
             updated_at: time,
         });
-        self.by_requester.add(requester, id.0);
         self.due.insert(deadline, Due::Request(id));
         events.push(Event::RequestChanged {
             request_id: id,
@@ -355,7 +357,6 @@ impl Requests {
         }
         let requester = request.requester;
         let id = OfferId(self.offers.len() as u64 + 1);
-        self.by_seller.add(seller, id.0);
         self.offers.push(OfferRecord {
             request_id,
             seller,

@@ -76,9 +76,6 @@ impl Market {
         let mut market: Market =
             bincode::deserialize(payload).map_err(|e| SnapshotError::Invalid(e.to_string()))?;
         market.orders.rebuild_index();
-        market.requests.rebuild_index();
-        market.listings.rebuild_index();
-        market.auctions.rebuild_index();
         market.check_invariants().map_err(SnapshotError::Invalid)?;
         Ok(market)
     }
