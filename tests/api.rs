@@ -1142,6 +1142,65 @@ fn a_large_cancel_all_cancels_everything_once_even_when_retried() {
 }
 
 #[test]
+fn a_narrow_order_list_pages_past_many_other_orders_with_cursors() {
+    let s = Server::start(&[]);
+    let (id, a) = s.register("maker");
+    s.deposit(&id, "100000");
+    let all = "/api/v1/orderbook/orders";
+    let on_y = r#"{"asset":"Y","side":"buy","order_type":"limit","quantity":"1","price":"1"}"#;
+    let place_y = |cancel: bool| {
+        let r = s.post(all, Some(&a), on_y);
+        assert_eq!(r.status, 201, "{r:?}");
+        let order = r.body["order"]["id"].as_str().unwrap().to_string();
+        if cancel {
+            let c = s.call("DELETE", &format!("{all}/{order}"), Some(&a), None);
+            assert_eq!(c.status, 200, "{c:?}");
+        }
+        order
+    };
+    let mut wanted = vec![place_y(false), place_y(true)];
+    // More orders on another asset than one page of the list examines.
+    let place = r#"{"action":"place","asset":"X","side":"buy","quantity":"1","price":"1"}"#;
+    let batch = format!(r#"{{"actions":[{}]}}"#, vec![place; 100].join(","));
+    for _ in 0..101 {
+        let r = s.post("/api/v1/orderbook/orders/batch", Some(&a), &batch);
+        assert_eq!(r.status, 200, "{r:?}");
+    }
+    wanted.extend([place_y(false), place_y(true)]);
+    // Open and cancelled orders on Y: the first page ends where the walk
+    // of open orders stopped, so it is short but has a cursor; following
+    // the cursors lists each order once, in order.
+    let mut listed = Vec::new();
+    let mut url = format!("{all}?asset=Y&status=all&limit=10");
+    let mut pages = 0;
+    loop {
+        let r = s.get(&url, Some(&a));
+        assert_eq!(r.status, 200, "{r:?}");
+        pages += 1;
+        for o in r.body["items"].as_array().unwrap() {
+            assert_eq!(o["asset"], "Y", "{o}");
+            listed.push(o["id"].as_str().unwrap().to_string());
+        }
+        match r.body["next_cursor"].as_str() {
+            Some(c) => url = format!("{all}?asset=Y&status=all&limit=10&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(listed, wanted);
+    assert!(
+        pages >= 2,
+        "the walk over 10,100 orders stopped at its budget"
+    );
+    // The open orders alone, unnarrowed: full pages, oldest first.
+    let first = s.get(&format!("{all}?limit=3"), Some(&a));
+    let ids: Vec<&str> = (first.body["items"].as_array().unwrap().iter())
+        .map(|o| o["id"].as_str().unwrap())
+        .collect();
+    assert_eq!((ids.len(), ids[0]), (3, wanted[0].as_str()));
+    assert!(first.body["next_cursor"].is_string());
+}
+
+#[test]
 fn public_reads_are_limited_per_address_or_per_key() {
     let s = Server::start(&["--rate-limit", "1", "--rate-burst", "2"]);
     let (_, key) = s.register("reader");

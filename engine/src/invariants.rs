@@ -118,20 +118,10 @@ impl Market {
     fn check_order_lists(&self, open_in_books: usize) -> Result<(), String> {
         let mut open = 0usize;
         for agent in self.orders.agents_with_orders() {
-            for (pos, &slot) in self.orders.open_slots_of(agent).iter().enumerate() {
-                let o = self.orders.get(slot);
-                ensure!(
-                    o.agent == agent && o.status.is_open() && o.agent_pos as usize == pos,
-                    "agent {agent:?} lists order {} wrongly",
-                    o.id
-                );
-                self.check_id_below_max(o.id)?;
-                open += 1;
+            open += self.orders.check_open_list(agent)? as usize;
+            for (id, _) in self.orders.open_orders_of(agent, None) {
+                self.check_id_below_max(id)?;
             }
-            ensure!(
-                self.orders.open_slots_of(agent).len() == self.orders.open_count(agent) as usize,
-                "agent {agent:?} open count is wrong"
-            );
         }
         ensure!(
             open == open_in_books,

@@ -129,7 +129,7 @@ pub(crate) struct Order {
     pub placed_at: Timestamp,
     pub prev: u32,
     pub next: u32,
-    /// Index in the agent's list of open orders.
+    /// Index of the order's entry in its agent's open orders.
     pub agent_pos: u32,
     pub asset: AssetId,
     pub traits: Traits,
@@ -232,13 +232,69 @@ impl Traits {
     }
 }
 
-/// An agent's open orders.
+/// An agent's open orders: their ids and slots in id order, so that the
+/// agent's list pages from any cursor without reading the orders before
+/// it (an unordered list made each page of a market maker's 200k orders
+/// a 2.4 ms walk of them all on the engine thread). A new order's id is
+/// the highest (the gateway numbers orders upwards), so adding one
+/// appends. Each order knows its entry (`agent_pos`): removing one marks
+/// that entry dead, touching no other order, and the list drops its dead
+/// entries once they outnumber the open ones, renumbering the orders
+/// that moved. (An ordered map cost the mixed workload 15-20% of its
+/// throughput, and finding the entry by binary search 9%.)
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 struct AgentOrders {
-    /// Slots of the agent's open orders, in no particular order: removal
-    /// swaps the last one into the gap, touching one other order, where a
-    /// linked list would touch two.
-    slots: Vec<u32>,
+    /// Ascending by id; a dead entry's slot is [`NIL`].
+    entries: Vec<(OrderId, u32)>,
+    /// Entries that are not dead.
+    open: u32,
+}
+
+impl AgentOrders {
+    /// Adds an open order and answers its entry's index; the entries
+    /// after it moved up by one unless it is last.
+    #[inline]
+    fn insert(&mut self, id: OrderId, slot: u32) -> usize {
+        self.open += 1;
+        match self.entries.last() {
+            Some(&(last, _)) if last > id => {
+                let at = self.entries.partition_point(|&(e, _)| e < id);
+                self.entries.insert(at, (id, slot));
+                at
+            }
+            _ => {
+                self.entries.push((id, slot));
+                self.entries.len() - 1
+            }
+        }
+    }
+
+    /// Marks the entry at `pos` dead; answers whether the list dropped
+    /// its dead entries, moving the open ones.
+    #[inline]
+    fn remove(&mut self, pos: usize) -> bool {
+        debug_assert!(self.entries[pos].1 != NIL, "removing a dead entry");
+        self.entries[pos].1 = NIL;
+        self.open -= 1;
+        if self.open == 0 {
+            self.entries.clear();
+            false
+        } else if self.entries.len() > 2 * self.open as usize + 8 {
+            self.entries.retain(|&(_, slot)| slot != NIL);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// The open orders with ids after `after` (all with `None`).
+    fn after(&self, after: Option<OrderId>) -> impl Iterator<Item = (OrderId, u32)> + '_ {
+        let from = after.map_or(0, |a| self.entries.partition_point(|&(e, _)| e <= a));
+        self.entries[from..]
+            .iter()
+            .copied()
+            .filter(|&(_, slot)| slot != NIL)
+    }
 }
 
 /// A finished order waiting to be forgotten. It carries what forgetting
@@ -304,7 +360,7 @@ impl OrderStore {
         let kept: Vec<u32> = self
             .agents
             .iter()
-            .flat_map(|a| a.slots.iter().copied())
+            .flat_map(|a| a.after(None).map(|(_, slot)| slot))
             .chain(self.finished.iter().map(|f| f.slot))
             .collect();
         self.by_id = HashTable::with_capacity(kept.len());
@@ -502,22 +558,55 @@ impl OrderStore {
 
     /// How many open orders `agent` has.
     pub fn open_count(&self, agent: AgentIdx) -> u32 {
-        self.agents
-            .get(agent.0 as usize)
-            .map_or(0, |a| a.slots.len() as u32)
+        self.agents.get(agent.0 as usize).map_or(0, |a| a.open)
     }
 
-    /// The slots of `agent`'s open orders.
-    pub fn open_slots_of(&self, agent: AgentIdx) -> &[u32] {
+    /// `agent`'s open orders after order id `after` (all with `None`),
+    /// in id order: each order's id and slot.
+    pub fn open_orders_of(
+        &self,
+        agent: AgentIdx,
+        after: Option<OrderId>,
+    ) -> impl Iterator<Item = (OrderId, u32)> + '_ {
         self.agents
             .get(agent.0 as usize)
-            .map_or(&[][..], |a| a.slots.as_slice())
+            .into_iter()
+            .flat_map(move |a| a.after(after))
+    }
+
+    /// Checks `agent`'s list of open orders: ids ascending, each open
+    /// entry naming an open order of the agent's with that id that knows
+    /// its entry, and the count right. Answers the count.
+    pub fn check_open_list(&self, agent: AgentIdx) -> Result<u32, String> {
+        let list = self.agents.get(agent.0 as usize).ok_or("no list")?;
+        if !list.entries.windows(2).all(|w| w[0].0 < w[1].0) {
+            return Err(format!("agent {agent:?} lists orders out of id order"));
+        }
+        let mut open = 0;
+        for (pos, &(id, slot)) in list.entries.iter().enumerate() {
+            if slot == NIL {
+                continue;
+            }
+            let o = &self.slots[slot as usize];
+            if !(o.agent == agent
+                && o.status.is_open()
+                && o.id == id
+                && o.agent_pos as usize == pos)
+            {
+                return Err(format!("agent {agent:?} lists order {id} wrongly"));
+            }
+            open += 1;
+        }
+        if open != list.open {
+            return Err(format!("agent {agent:?} open count is wrong"));
+        }
+        Ok(open)
     }
 
     /// Every agent with open orders.
     pub fn agents_with_orders(&self) -> impl Iterator<Item = AgentIdx> + '_ {
         (0..self.agents.len())
-            .filter(|&i| !self.agents[i].slots.is_empty())
+            .filter(|&i| self.agents[i].open > 0)
             .map(|i| AgentIdx(i as u32))
     }
 
@@ -537,25 +626,38 @@ impl OrderStore {
     }
 
     fn link_agent(&mut self, slot: u32) {
-        let agent = self.slots[slot as usize].agent.0 as usize;
+        let Order { agent, id, .. } = self.slots[slot as usize];
+        let agent = agent.0 as usize;
         if self.agents.len() <= agent {
             self.agents.resize_with(agent + 1, AgentOrders::default);
         }
-        let list = &mut self.agents[agent].slots;
-        self.slots[slot as usize].agent_pos = u32::try_from(list.len()).expect("fits u32");
-        list.push(slot);
+        let list = &mut self.agents[agent];
+        let pos = list.insert(id, slot);
+        if pos + 1 == list.entries.len() {
+            self.slots[slot as usize].agent_pos = pos as u32;
+        } else {
+            self.renumber(agent, pos);
+        }
     }
 
     fn unlink_agent(&mut self, slot: u32) {
-        let (agent, pos) = {
-            let o = &self.slots[slot as usize];
-            (o.agent, o.agent_pos as usize)
-        };
-        let list = &mut self.agents[agent.0 as usize].slots;
-        debug_assert_eq!(list[pos], slot);
-        list.swap_remove(pos);
-        if let Some(&moved) = list.get(pos) {
-            self.slots[moved as usize].agent_pos = pos as u32;
+        let Order {
+            agent, agent_pos, ..
+        } = self.slots[slot as usize];
+        let agent = agent.0 as usize;
+        if self.agents[agent].remove(agent_pos as usize) {
+            self.renumber(agent, 0);
+        }
+    }
+
+    /// Tells the open orders in `agent`'s entries from `from` on where
+    /// their entries are.
+    fn renumber(&mut self, agent: usize, from: usize) {
+        let entries = &self.agents[agent].entries;
+        for (pos, &(_, slot)) in entries.iter().enumerate().skip(from) {
+            if slot != NIL {
+                self.slots[slot as usize].agent_pos = pos as u32;
+            }
         }
     }
 }
@@ -637,11 +739,16 @@ impl<'de> Deserialize<'de> for OrderStore {
         let mut store = OrderStore {
             slots: stored.slots,
             free: stored.free,
-            agents: stored.agents,
             finished: stored.finished,
             ..OrderStore::default()
         };
         let invalid = |what: &str| serde::de::Error::custom(format!("order store: {what}"));
+        let slot_count = store.slots.len();
+        let mut listed = stored.agents.iter().flat_map(|a| &a.entries);
+        if listed.any(|&(_, s)| s != NIL && s as usize >= slot_count) {
+            return Err(invalid("an open order in a slot that does not exist"));
+        }
+        store.agents = stored.agents;
         for (slot, client_id) in stored.client_ids {
             if slot as usize >= store.slots.len() {
                 return Err(invalid("a client id of a slot that does not exist"));
@@ -706,6 +813,62 @@ mod tests {
             ),
             status: OrderStatus::Open,
         }
+    }
+
+    #[test]
+    fn an_agents_open_orders_list_in_id_order_through_removals_and_compaction() {
+        // Agent 0's orders against a model: ids mostly rising, some placed
+        // out of order; removals from the front, the back and the middle,
+        // enough to compact the list several times.
+        let mut store = OrderStore::default();
+        let mut model = std::collections::BTreeMap::new();
+        let agent = AgentIdx(0);
+        let listed = |store: &OrderStore, after| -> Vec<(OrderId, u32)> {
+            store.open_orders_of(agent, after).collect()
+        };
+        for step in 0..2_000u64 {
+            let id = if step % 7 == 3 {
+                10 * step - 25
+            } else {
+                10 * step
+            };
+            if model.contains_key(&OrderId(id)) {
+                continue;
+            }
+            let slot = store.insert(order_of(id, 0), None);
+            model.insert(OrderId(id), slot);
+            if step % 3 != 0 {
+                // Remove the oldest, the newest or one in between.
+                let pick = match step % 5 {
+                    0 => model.keys().next().copied(),
+                    1 => model.keys().next_back().copied(),
+                    _ => model.keys().nth(model.len() / 2).copied(),
+                };
+                let gone = model.remove(&pick.unwrap()).unwrap();
+                store.finish(gone, OrderStatus::Cancelled, 0);
+            }
+            assert_eq!(store.check_open_list(agent), Ok(model.len() as u32));
+        }
+        let all: Vec<(OrderId, u32)> = model.iter().map(|(&id, &slot)| (id, slot)).collect();
+        assert_eq!(listed(&store, None), all);
+        let after = all[all.len() / 3].0;
+        assert_eq!(listed(&store, Some(after)), all[all.len() / 3 + 1..]);
+        // A cursor that is no order's id starts after where it would be.
+        assert_eq!(
+            listed(&store, Some(OrderId(after.0 + 1))),
+            listed(&store, Some(after))
+        );
+        assert!(store.agents[0].entries.len() <= 2 * model.len() + 8);
+        // The list, dead entries and all, survives storing.
+        let back: OrderStore = bincode::deserialize(&bincode::serialize(&store).unwrap()).unwrap();
+        assert_eq!(listed(&back, None), all);
+        assert_eq!(back.check_open_list(agent), Ok(model.len() as u32));
+        // Removing every order empties the list.
+        for (_, slot) in all {
+            store.finish(slot, OrderStatus::Cancelled, 0);
+        }
+        assert!(store.agents[0].entries.is_empty());
+        assert_eq!(store.agents_with_orders().count(), 0);
     }
 
     #[test]

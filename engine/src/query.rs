@@ -9,7 +9,7 @@ use crate::cmd::place_order::{OrderType, SelfTradePrevention, Side, TimeInForce}
 use crate::cmd::OrderRef;
 use crate::deal_queries::{
     paged, AuctionFilter, AuctionView, BidView, ListingFilter, ListingView, NextPage, OfferView,
-    Page, RequestFilter, RequestView, Role,
+    Page, RequestFilter, RequestView, Role, SCAN_BUDGET,
 };
 use crate::idempotency::{IdempotencyKey, IdempotentResult};
 use crate::ledger::{AgentIdx, Balance};
@@ -385,8 +385,9 @@ pub struct TradeView {
 pub enum Answer {
     /// One order.
     Order(OrderView),
-    /// Several orders.
-    Orders(Vec<OrderView>),
+    /// Several orders; and, when the walk stopped at its budget before
+    /// the page filled, the id the next page starts after.
+    Orders(Vec<OrderView>, NextPage),
     /// A book's depth.
     Depth(DepthView),
     /// Recent trades, newest first.
@@ -533,8 +534,9 @@ impl Market {
                 Ok(Answer::Order(self.order_view(slot)))
             }
             Query::OpenOrders { agent, asset, page } => {
-                self.agent_orders(*agent, asset, None, *page, |a| {
-                    self.orders.open_slots_of(a).iter().copied()
+                Ok(match self.order_owner(*agent, asset)? {
+                    Some((agent, only)) => self.open_orders(agent, only, *page),
+                    None => Answer::Orders(Vec::new(), None),
                 })
             }
             Query::FinishedOrders {
@@ -542,8 +544,9 @@ impl Market {
                 asset,
                 status,
                 page,
-            } => self.agent_orders(*agent, asset, *status, *page, |_| {
-                self.orders.finished_slots()
+            } => Ok(match self.order_owner(*agent, asset)? {
+                Some((agent, only)) => self.finished_orders(agent, only, *status, *page),
+                None => Answer::Orders(Vec::new(), None),
             }),
             Query::Depth { asset, levels } => {
                 Ok(Answer::Depth(match self.tradable_asset(asset)? {
@@ -710,33 +713,63 @@ impl Market {
         totals
     }
 
-    /// `agent`'s orders among `slots(agent)`, only in `asset` and `status`
-    /// if given: the `page.limit` oldest after `page.after`, oldest first.
-    /// An agent may have millions of open orders: they are picked in one
-    /// pass keeping only the page's worth, not all viewed and sorted.
-    fn agent_orders<I: Iterator<Item = u32>>(
+    /// The agent whose orders a list shows, and the asset it is narrowed
+    /// to; `None` when it can have none (never traded, or an asset no
+    /// order has named).
+    fn order_owner(
         &self,
         agent: AgentId,
         asset: &Option<Symbol>,
-        status: Option<OrderStatus>,
-        page: OrderPage,
-        slots: impl FnOnce(AgentIdx) -> I,
-    ) -> Result<Answer, Reject> {
+    ) -> Result<Option<(AgentIdx, Option<AssetId>)>, Reject> {
         let only = match asset {
             None => None,
             Some(symbol) => match self.tradable_asset(symbol)? {
                 Some(id) => Some(id),
-                // No order has named it yet.
-                None => return Ok(Answer::Orders(Vec::new())),
+                None => return Ok(None),
             },
         };
-        let Some(agent) = self.ledger.find_agent(agent) else {
-            return Ok(Answer::Orders(Vec::new()));
-        };
+        Ok(self.ledger.find_agent(agent).map(|a| (a, only)))
+    }
+
+    /// A page of `agent`'s open orders (in asset `only`, if given), read
+    /// in id order from the cursor on. It examines at most
+    /// [`SCAN_BUDGET`] orders: narrowed to an asset that few of a large
+    /// agent's orders are in, the page ends early with the last id
+    /// examined as the cursor.
+    fn open_orders(&self, agent: AgentIdx, only: Option<AssetId>, page: OrderPage) -> Answer {
+        let limit = page.limit as usize;
+        let mut orders = Vec::new();
+        let mut last_examined = None;
+        for (examined, (id, slot)) in self.orders.open_orders_of(agent, page.after).enumerate() {
+            if orders.len() == limit {
+                break;
+            }
+            if examined == SCAN_BUDGET {
+                return Answer::Orders(orders, last_examined);
+            }
+            last_examined = Some(id.0);
+            if only.is_none_or(|a| self.orders.get(slot).asset == a) {
+                orders.push(self.order_view(slot));
+            }
+        }
+        Answer::Orders(orders, None)
+    }
+
+    /// A page of `agent`'s finished orders still kept (in asset `only`
+    /// and with `status`, if given), oldest id first. The engine keeps a
+    /// bounded number of finished orders across all agents, so this
+    /// examines them all.
+    fn finished_orders(
+        &self,
+        agent: AgentIdx,
+        only: Option<AssetId>,
+        status: Option<OrderStatus>,
+        page: OrderPage,
+    ) -> Answer {
         let limit = page.limit as usize;
         // The page's orders so far, the newest on top to be displaced.
         let mut picked = std::collections::BinaryHeap::with_capacity(limit + 1);
-        for slot in slots(agent) {
+        for slot in self.orders.finished_slots() {
             let o = self.orders.get(slot);
             let wanted = o.agent == agent
                 && page.after.is_none_or(|after| o.id > after)
@@ -754,7 +787,7 @@ impl Market {
             .into_iter()
             .map(|(_, slot)| self.order_view(slot))
             .collect();
-        Ok(Answer::Orders(orders))
+        Answer::Orders(orders, None)
     }
 
     fn agent_answer(&self, record: Option<&AgentRecord>) -> Result<Answer, Reject> {
@@ -884,7 +917,7 @@ mod tests {
         h.cancel(1, ids[7]).unwrap();
         let ask = |h: &Harness, query: Query| -> Vec<u64> {
             match h.market.query(&query) {
-                Ok(Answer::Orders(orders)) => orders.iter().map(|o| o.order_id.0).collect(),
+                Ok(Answer::Orders(orders, None)) => orders.iter().map(|o| o.order_id.0).collect(),
                 other => panic!("unexpected {other:?}"),
             }
         };
@@ -926,6 +959,56 @@ mod tests {
         assert_eq!(ask(&h, finished(Some(OrderStatus::Filled))), filled);
         assert_eq!(ask(&h, finished(Some(OrderStatus::Cancelled))), [cancelled]);
         assert_eq!(ask(&h, finished(None)), [cancelled, filled[0], filled[1]]);
+    }
+
+    #[test]
+    fn a_narrow_open_orders_page_ends_at_its_budget_with_a_cursor() {
+        let mut h = Harness::default();
+        h.deposit(1, 100_000);
+        let cpu = Symbol::new("CPU").unwrap();
+        let place_cpu = |h: &mut Harness| {
+            let mut o = h.order(1, Side::Buy, 1, 1);
+            o.asset = cpu;
+            h.place(o).unwrap().order_id.0
+        };
+        let mut wanted: Vec<u64> = (0..3).map(|_| place_cpu(&mut h)).collect();
+        let gpu_ids: Vec<u64> = (0..SCAN_BUDGET + 100)
+            .map(|_| {
+                let o = h.order(1, Side::Buy, 1, 1);
+                let id = o.order_id.0;
+                h.run_unchecked(crate::cmd::Command::PlaceOrder(o)).unwrap();
+                id
+            })
+            .collect();
+        wanted.extend((0..2).map(|_| place_cpu(&mut h)));
+        let ask = |after: Option<u64>, asset: Option<Symbol>, limit| match h.market.query(
+            &Query::OpenOrders {
+                agent: AgentId(1),
+                asset,
+                page: OrderPage {
+                    after: after.map(OrderId),
+                    limit,
+                },
+            },
+        ) {
+            Ok(Answer::Orders(orders, next)) => (
+                orders.iter().map(|o| o.order_id.0).collect::<Vec<_>>(),
+                next,
+            ),
+            other => panic!("unexpected {other:?}"),
+        };
+        // The first page stops after SCAN_BUDGET orders, the three CPU
+        // orders and then GPU ones: its cursor is the last GPU order examined.
+        let (first, next) = ask(None, Some(cpu), 10);
+        assert_eq!(
+            (first.as_slice(), next),
+            (&wanted[..3], Some(gpu_ids[SCAN_BUDGET - 4]))
+        );
+        let (rest, next) = ask(next, Some(cpu), 10);
+        assert_eq!((rest.as_slice(), next), (&wanted[3..], None));
+        // Unnarrowed, every order matches: pages fill and need no cursor.
+        let (page, next) = ask(Some(wanted[2]), None, 5);
+        assert_eq!((page.as_slice(), next), (&gpu_ids[..5], None));
     }
 
     fn unlisted() -> Symbol {
@@ -997,7 +1080,7 @@ mod tests {
                 limit: 10,
             },
         });
-        assert_eq!(open, Ok(Answer::Orders(Vec::new())));
+        assert_eq!(open, Ok(Answer::Orders(Vec::new(), None)));
         // Nothing was listed by asking.
         let Ok(Answer::Assets(all, None)) = h.market.query(&Query::Assets {
             page: Page {

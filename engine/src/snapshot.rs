@@ -14,8 +14,9 @@ use crate::market::Market;
 
 const MAGIC: &[u8; 4] = b"AGSN";
 /// Format of snapshots written now (3: transactions with their dispute
-/// queue, requests, listings, auctions, terms).
-const FORMAT: u16 = 4;
+/// queue, requests, listings, auctions, terms; 5: each agent's open
+/// orders by id, and orders without their place in that list).
+const FORMAT: u16 = 5;
 const HEADER_BYTES: usize = 10;
 
 /// Why bytes are not a usable snapshot.

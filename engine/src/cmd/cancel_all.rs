@@ -45,9 +45,8 @@ impl CancelAll {
         };
         let slots: Vec<(u32, AssetId)> = market
             .orders
-            .open_slots_of(agent)
-            .iter()
-            .map(|&slot| (slot, market.orders.get(slot).asset))
+            .open_orders_of(agent, None)
+            .map(|(_, slot)| (slot, market.orders.get(slot).asset))
             .filter(|&(_, asset)| only.is_none_or(|only| only == asset))
             .take(CANCEL_ALL_MAX as usize)
             .collect();

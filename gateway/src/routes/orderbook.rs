@@ -438,14 +438,22 @@ pub async fn list(state: &State, call: &Call, caller: Caller) -> Result<Out, Api
         page: wanted,
     });
     let mut orders = Vec::new();
+    // Where the open orders' walk stopped, if it ran out of budget.
+    let mut walked_to = None;
     for query in open.into_iter().chain(finished) {
-        let Answer::Orders(list) = state.ask(query).await? else {
+        let Answer::Orders(list, stopped) = state.ask(query).await? else {
             unreachable!("an orders query answers orders")
         };
         orders.extend(list);
+        walked_to = walked_to.or(stopped);
+    }
+    if let Some(to) = walked_to {
+        // Orders past the walk's end belong to the next pages.
+        orders.retain(|o| o.order_id.0 <= to);
     }
     orders.sort_unstable_by_key(|o| o.order_id);
     let (items, next_cursor) = page.cut(orders, |o| o.order_id.0);
+    let next_cursor = next_cursor.or(walked_to.map(|to| format!("{to:x}")));
     let items: Vec<OrderJson> = items.iter().map(OrderJson::from).collect();
     Ok(Out::json(StatusCode::OK, &Page { items, next_cursor }))
 }
