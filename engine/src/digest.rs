@@ -77,8 +77,8 @@ impl Market {
         agents.sort_unstable();
         for (id, agent) in agents {
             put(&mut h, id);
-            for (id, _) in self.orders.open_orders_of(agent, None) {
-                put(&mut h, id);
+            for e in self.orders.open_orders_of(agent, None) {
+                put(&mut h, e.id);
             }
         }
         for slot in self.orders.finished_slots() {

@@ -119,8 +119,8 @@ impl Market {
         let mut open = 0usize;
         for agent in self.orders.agents_with_orders() {
             open += self.orders.check_open_list(agent)? as usize;
-            for (id, _) in self.orders.open_orders_of(agent, None) {
-                self.check_id_below_max(id)?;
+            for e in self.orders.open_orders_of(agent, None) {
+                self.check_id_below_max(e.id)?;
             }
         }
         ensure!(

@@ -232,20 +232,32 @@ impl Traits {
     }
 }
 
-/// An agent's open orders: their ids and slots in id order, so that the
-/// agent's list pages from any cursor without reading the orders before
-/// it (an unordered list made each page of a market maker's 200k orders
-/// a 2.4 ms walk of them all on the engine thread). A new order's id is
-/// the highest (the gateway numbers orders upwards), so adding one
-/// appends. Each order knows its entry (`agent_pos`): removing one marks
-/// that entry dead, touching no other order, and the list drops its dead
-/// entries once they outnumber the open ones, renumbering the orders
-/// that moved. (An ordered map cost the mixed workload 15-20% of its
-/// throughput, and finding the entry by binary search 9%.)
+/// An entry of an agent's list of open orders: the order's id, slot
+/// ([`NIL`] once it is dead) and asset, so that a list narrowed to an
+/// asset reads no order it skips (the asset fills what would be padding).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct OpenEntry {
+    pub id: OrderId,
+    pub slot: u32,
+    pub asset: AssetId,
+}
+
+const _: () = assert!(std::mem::size_of::<OpenEntry>() == 16);
+
+/// An agent's open orders in id order, so that the agent's list pages
+/// from any cursor without reading the orders before it (an unordered
+/// list made each page of a market maker's 200k orders a 2.4 ms walk of
+/// them all on the engine thread). A new order's id is the highest (the
+/// gateway numbers orders upwards), so adding one appends. Each order
+/// knows its entry (`agent_pos`): removing one marks that entry dead,
+/// touching no other order, and the list drops its dead entries once
+/// they outnumber the open ones, renumbering the orders that moved. (An
+/// ordered map cost the mixed workload 15-20% of its throughput, and
+/// finding the entry by binary search 9%.)
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 struct AgentOrders {
-    /// Ascending by id; a dead entry's slot is [`NIL`].
-    entries: Vec<(OrderId, u32)>,
+    /// Ascending by id.
+    entries: Vec<OpenEntry>,
     /// Entries that are not dead.
     open: u32,
 }
@@ -254,16 +266,16 @@ impl AgentOrders {
     /// Adds an open order and answers its entry's index; the entries
     /// after it moved up by one unless it is last.
     #[inline]
-    fn insert(&mut self, id: OrderId, slot: u32) -> usize {
+    fn insert(&mut self, entry: OpenEntry) -> usize {
         self.open += 1;
         match self.entries.last() {
-            Some(&(last, _)) if last > id => {
-                let at = self.entries.partition_point(|&(e, _)| e < id);
-                self.entries.insert(at, (id, slot));
+            Some(last) if last.id > entry.id => {
+                let at = self.entries.partition_point(|e| e.id < entry.id);
+                self.entries.insert(at, entry);
                 at
             }
             _ => {
-                self.entries.push((id, slot));
+                self.entries.push(entry);
                 self.entries.len() - 1
             }
         }
@@ -273,14 +285,14 @@ impl AgentOrders {
     /// its dead entries, moving the open ones.
     #[inline]
     fn remove(&mut self, pos: usize) -> bool {
-        debug_assert!(self.entries[pos].1 != NIL, "removing a dead entry");
-        self.entries[pos].1 = NIL;
+        debug_assert!(self.entries[pos].slot != NIL, "removing a dead entry");
+        self.entries[pos].slot = NIL;
         self.open -= 1;
         if self.open == 0 {
             self.entries.clear();
             false
         } else if self.entries.len() > 2 * self.open as usize + 8 {
-            self.entries.retain(|&(_, slot)| slot != NIL);
+            self.entries.retain(|e| e.slot != NIL);
             true
         } else {
             false
@@ -288,12 +300,12 @@ impl AgentOrders {
     }
 
     /// The open orders with ids after `after` (all with `None`).
-    fn after(&self, after: Option<OrderId>) -> impl Iterator<Item = (OrderId, u32)> + '_ {
-        let from = after.map_or(0, |a| self.entries.partition_point(|&(e, _)| e <= a));
+    fn after(&self, after: Option<OrderId>) -> impl Iterator<Item = OpenEntry> + '_ {
+        let from = after.map_or(0, |a| self.entries.partition_point(|e| e.id <= a));
         self.entries[from..]
             .iter()
             .copied()
-            .filter(|&(_, slot)| slot != NIL)
+            .filter(|e| e.slot != NIL)
     }
 }
 
@@ -360,7 +372,7 @@ impl OrderStore {
         let kept: Vec<u32> = self
             .agents
             .iter()
-            .flat_map(|a| a.after(None).map(|(_, slot)| slot))
+            .flat_map(|a| a.after(None).map(|e| e.slot))
             .chain(self.finished.iter().map(|f| f.slot))
             .collect();
         self.by_id = HashTable::with_capacity(kept.len());
@@ -562,12 +574,12 @@ impl OrderStore {
     }
 
     /// `agent`'s open orders after order id `after` (all with `None`),
-    /// in id order: each order's id and slot.
+    /// in id order.
     pub fn open_orders_of(
         &self,
         agent: AgentIdx,
         after: Option<OrderId>,
-    ) -> impl Iterator<Item = (OrderId, u32)> + '_ {
+    ) -> impl Iterator<Item = OpenEntry> + '_ {
         self.agents
             .get(agent.0 as usize)
             .into_iter()
@@ -579,20 +591,17 @@ impl OrderStore {
     /// its entry, and the count right. Answers the count.
     pub fn check_open_list(&self, agent: AgentIdx) -> Result<u32, String> {
         let list = self.agents.get(agent.0 as usize).ok_or("no list")?;
-        if !list.entries.windows(2).all(|w| w[0].0 < w[1].0) {
+        if !list.entries.windows(2).all(|w| w[0].id < w[1].id) {
             return Err(format!("agent {agent:?} lists orders out of id order"));
         }
         let mut open = 0;
-        for (pos, &(id, slot)) in list.entries.iter().enumerate() {
+        for (pos, &OpenEntry { id, slot, asset }) in list.entries.iter().enumerate() {
             if slot == NIL {
                 continue;
             }
             let o = &self.slots[slot as usize];
-            if !(o.agent == agent
-                && o.status.is_open()
-                && o.id == id
-                && o.agent_pos as usize == pos)
-            {
+            let known = o.id == id && o.asset == asset && o.agent_pos as usize == pos;
+            if !(o.agent == agent && o.status.is_open() && known) {
                 return Err(format!("agent {agent:?} lists order {id} wrongly"));
             }
             open += 1;
@@ -626,13 +635,15 @@ impl OrderStore {
     }
 
     fn link_agent(&mut self, slot: u32) {
-        let Order { agent, id, .. } = self.slots[slot as usize];
+        let Order {
+            agent, id, asset, ..
+        } = self.slots[slot as usize];
         let agent = agent.0 as usize;
         if self.agents.len() <= agent {
             self.agents.resize_with(agent + 1, AgentOrders::default);
         }
         let list = &mut self.agents[agent];
-        let pos = list.insert(id, slot);
+        let pos = list.insert(OpenEntry { id, slot, asset });
         if pos + 1 == list.entries.len() {
             self.slots[slot as usize].agent_pos = pos as u32;
         } else {
@@ -654,9 +665,9 @@ impl OrderStore {
     /// their entries are.
     fn renumber(&mut self, agent: usize, from: usize) {
         let entries = &self.agents[agent].entries;
-        for (pos, &(_, slot)) in entries.iter().enumerate().skip(from) {
-            if slot != NIL {
-                self.slots[slot as usize].agent_pos = pos as u32;
+        for (pos, e) in entries.iter().enumerate().skip(from) {
+            if e.slot != NIL {
+                self.slots[e.slot as usize].agent_pos = pos as u32;
             }
         }
     }
@@ -745,7 +756,7 @@ impl<'de> Deserialize<'de> for OrderStore {
         let invalid = |what: &str| serde::de::Error::custom(format!("order store: {what}"));
         let slot_count = store.slots.len();
         let mut listed = stored.agents.iter().flat_map(|a| &a.entries);
-        if listed.any(|&(_, s)| s != NIL && s as usize >= slot_count) {
+        if listed.any(|e| e.slot != NIL && e.slot as usize >= slot_count) {
             return Err(invalid("an open order in a slot that does not exist"));
         }
         store.agents = stored.agents;
@@ -824,7 +835,9 @@ mod tests {
         let mut model = std::collections::BTreeMap::new();
         let agent = AgentIdx(0);
         let listed = |store: &OrderStore, after| -> Vec<(OrderId, u32)> {
-            store.open_orders_of(agent, after).collect()
+            (store.open_orders_of(agent, after))
+                .map(|e| (e.id, e.slot))
+                .collect()
         };
         for step in 0..2_000u64 {
             let id = if step % 7 == 3 {

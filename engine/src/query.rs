@@ -740,16 +740,16 @@ impl Market {
         let limit = page.limit as usize;
         let mut orders = Vec::new();
         let mut last_examined = None;
-        for (examined, (id, slot)) in self.orders.open_orders_of(agent, page.after).enumerate() {
+        for (examined, e) in self.orders.open_orders_of(agent, page.after).enumerate() {
             if orders.len() == limit {
                 break;
             }
             if examined == SCAN_BUDGET {
                 return Answer::Orders(orders, last_examined);
             }
-            last_examined = Some(id.0);
-            if only.is_none_or(|a| self.orders.get(slot).asset == a) {
-                orders.push(self.order_view(slot));
+            last_examined = Some(e.id.0);
+            if only.is_none_or(|a| e.asset == a) {
+                orders.push(self.order_view(e.slot));
             }
         }
         Answer::Orders(orders, None)

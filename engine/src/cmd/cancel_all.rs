@@ -46,8 +46,8 @@ impl CancelAll {
         let slots: Vec<(u32, AssetId)> = market
             .orders
             .open_orders_of(agent, None)
-            .map(|(_, slot)| (slot, market.orders.get(slot).asset))
-            .filter(|&(_, asset)| only.is_none_or(|only| only == asset))
+            .filter(|e| only.is_none_or(|only| only == e.asset))
+            .map(|e| (e.slot, e.asset))
             .take(CANCEL_ALL_MAX as usize)
             .collect();
         for &(slot, asset) in &slots {
