@@ -37,7 +37,10 @@ impl fmt::Display for SnapshotError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SnapshotError::NotASnapshot => write!(f, "not a snapshot"),
-            SnapshotError::UnknownFormat(v) => write!(f, "snapshot format {v} is not supported"),
+            SnapshotError::UnknownFormat(v) => write!(
+                f,
+                "snapshot format {v} is not supported (this version reads format {FORMAT})"
+            ),
             SnapshotError::Checksum => write!(f, "snapshot checksum mismatch"),
             SnapshotError::Invalid(why) => write!(f, "snapshot is invalid: {why}"),
         }

@@ -83,14 +83,12 @@ fn rebuild(
             .read_snapshot(seq, &mut |bytes| {
                 decoded = Some(Market::from_snapshot(bytes));
             })
+            .map_err(|e| e.to_string())
             .and_then(|()| {
                 decoded
                     .take()
                     .expect("a snapshot read is handed over")
-                    .map_err(|e| JournalError::Corrupt {
-                        seq,
-                        reason: e.to_string(),
-                    })
+                    .map_err(|e| e.to_string())
             });
         match restored {
             Ok(market) if *market.config() == config => {
@@ -98,7 +96,7 @@ fn rebuild(
                 break;
             }
             Ok(_) => skipped.push((seq, "taken under another configuration".to_string())),
-            Err(e) => skipped.push((seq, e.to_string())),
+            Err(why) => skipped.push((seq, why)),
         }
     }
     let snapshot = start.as_ref().map(|(_, seq)| *seq);
