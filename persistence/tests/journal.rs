@@ -349,16 +349,20 @@ fn with_every_snapshot_damaged_and_the_records_before_them_pruned_start_up_names
     let (_, accepted) = apply_all(&stream(600));
     let mut journal = journal_with_snapshots(&accepted, &[100, 250]);
     journal.delete_records_through(100).unwrap();
-    journal.damage_snapshot(100);
+    // One damaged, one in a format this version does not read (as an
+    // older version's would be).
+    let mut older = journal.load_snapshot(100).unwrap();
+    older[4..6].copy_from_slice(&4u16.to_le_bytes());
+    journal.save_snapshot(100, &older).unwrap();
     journal.damage_snapshot(250);
     let Err(JournalError::Store(why)) = recover(&journal, EngineConfig::default()) else {
         panic!("recovery cannot succeed without a snapshot or the early records");
     };
     assert!(
         why.contains("no snapshot could be restored")
-            && why.contains("after record 250")
-            && why.contains("after record 100")
-            && why.contains("checksum"),
+            && why.contains("after record 250: snapshot checksum mismatch")
+            && why.contains("after record 100: snapshot format 4 is not supported")
+            && !why.contains("corrupt"),
         "{why}"
     );
 }
