@@ -288,15 +288,21 @@ impl AgentOrders {
         debug_assert!(self.entries[pos].slot != NIL, "removing a dead entry");
         self.entries[pos].slot = NIL;
         self.open -= 1;
-        if self.open == 0 {
+        let compacted = if self.open == 0 {
             self.entries.clear();
             false
         } else if self.entries.len() > 2 * self.open as usize + 8 {
             self.entries.retain(|e| e.slot != NIL);
             true
         } else {
-            false
+            return false;
+        };
+        // An agent that had a million orders and now has a few does not
+        // keep room for a million.
+        if self.entries.capacity() > 4 * self.entries.len().max(64) {
+            self.entries.shrink_to(2 * self.entries.len().max(64));
         }
+        compacted
     }
 
     /// The open orders with ids after `after` (all with `None`).
@@ -881,6 +887,7 @@ mod tests {
             store.finish(slot, OrderStatus::Cancelled, 0);
         }
         assert!(store.agents[0].entries.is_empty());
+        assert!(store.agents[0].entries.capacity() <= 256, "room given back");
         assert_eq!(store.agents_with_orders().count(), 0);
     }
 
