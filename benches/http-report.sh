@@ -28,7 +28,9 @@ serve() {
     server=$!
 }
 serve "$data" --snapshot-every 100000000
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$data" "$data.log" "$data-2" "$data-3" "$data".flows.*' EXIT
+# (Under `set -e` a failing command in the trap would end it before the
+# clean-up: the last server has usually stopped already.)
+trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$data" "$data.log" "$data-2" "$data-3" "$data".flows.*' EXIT
 sleep 1
 rss() { awk '/VmRSS/ {printf "%.1f MB", $2/1024}' /proc/$server/status; }
 load() { ./target/release/agora-load --addr 127.0.0.1:$port --duration "$secs" --warmup 2 "$@" 2>/dev/null; }
