@@ -403,7 +403,8 @@ pub(super) struct Cancelled {
 
 /// `GET /api/v1/orderbook/orders?status=&asset=&limit=&cursor=`: the
 /// caller's orders, oldest first. `status` is `open` (the default),
-/// `filled`, `cancelled` or `all`; finished orders are kept for a while.
+/// `filled`, `cancelled` or `all`; finished orders are kept while they
+/// are among the market's most recently finished (4,096 by default).
 pub async fn list(state: &State, call: &Call, caller: Caller) -> Result<Out, ApiError> {
     let page = call.page()?;
     let asset = call.param("asset").map(symbol).transpose()?;
