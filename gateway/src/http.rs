@@ -172,6 +172,12 @@ pub fn path_segments(path: &str) -> Option<Vec<Cow<'_, str>>> {
         .collect()
 }
 
+/// The `next_cursor` of a page whose successor starts after `position`:
+/// the form [`Call::page`] reads back.
+pub fn cursor(position: u64) -> String {
+    format!("{position:x}")
+}
+
 /// Where a page starts and how long it is.
 #[derive(Copy, Clone, Debug)]
 pub struct PageRequest {
@@ -192,7 +198,7 @@ impl PageRequest {
             .collect();
         let next = if page.len() > self.limit {
             page.truncate(self.limit);
-            page.last().map(|i| format!("{:x}", position(i)))
+            page.last().map(|i| cursor(position(i)))
         } else {
             None
         };

@@ -35,7 +35,7 @@ use crate::deal_views::{
 use crate::engine_link::EngineLink;
 use crate::error::ApiError;
 use crate::http::Empty;
-use crate::http::{path_segments, Call, Out};
+use crate::http::{cursor, path_segments, Call, Out};
 use crate::limits::{client_network, Allowance, Limiter};
 use crate::metrics::Metrics;
 use crate::views::{
@@ -1262,7 +1262,7 @@ fn page_out<T, J: serde::Serialize>(
     next: agora_engine::deal_queries::NextPage,
     json: impl Fn(&T) -> J,
 ) -> Out {
-    let next_cursor = next.map(|id| format!("{id:x}"));
+    let next_cursor = next.map(cursor);
     let items: Vec<J> = items.iter().map(json).collect();
     Out::json(StatusCode::OK, &crate::views::Page { items, next_cursor })
 }

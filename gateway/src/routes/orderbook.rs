@@ -18,7 +18,7 @@ use super::assets::{asset_symbol, ASSET_SYMBOL_PATTERN};
 use super::State;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::http::{Call, Out};
+use crate::http::{cursor, Call, Out};
 use crate::money::Fixed;
 use crate::text::IdText;
 use crate::views::{BookJson, FillJson, OrderJson, OrderWithFills, Page, PublicTradeJson};
@@ -454,7 +454,7 @@ pub async fn list(state: &State, call: &Call, caller: Caller) -> Result<Out, Api
     }
     orders.sort_unstable_by_key(|o| o.order_id);
     let (items, next_cursor) = page.cut(orders, |o| o.order_id.0);
-    let next_cursor = next_cursor.or(walked_to.map(|to| format!("{to:x}")));
+    let next_cursor = next_cursor.or(walked_to.map(cursor));
     let items: Vec<OrderJson> = items.iter().map(OrderJson::from).collect();
     Ok(Out::json(StatusCode::OK, &Page { items, next_cursor }))
 }
