@@ -1107,18 +1107,24 @@ fn rate_limits_answer_429_with_retry_after() {
     assert_eq!(answers[3].header("retry-after"), Some("1"));
 }
 
+/// Rests `hundreds` × 100 one-lot buys of X at 1 for `key`, through the
+/// batch endpoint.
+fn rest_buys_on_x(s: &Server, key: &str, hundreds: usize) {
+    let place = r#"{"action":"place","asset":"X","side":"buy","quantity":"1","price":"1"}"#;
+    let batch = format!(r#"{{"actions":[{}]}}"#, vec![place; 100].join(","));
+    for _ in 0..hundreds {
+        let r = s.post("/api/v1/orderbook/orders/batch", Some(key), &batch);
+        assert_eq!(r.status, 200, "{r:?}");
+    }
+}
+
 #[test]
 fn a_large_cancel_all_cancels_everything_once_even_when_retried() {
     let s = Server::start(&[]);
     let (id, a) = s.register("maker");
     s.deposit(&id, "100000");
     // More resting orders than one engine command cancels.
-    let place = r#"{"action":"place","asset":"X","side":"buy","quantity":"1","price":"1"}"#;
-    let batch = format!(r#"{{"actions":[{}]}}"#, vec![place; 100].join(","));
-    for _ in 0..42 {
-        let r = s.post("/api/v1/orderbook/orders/batch", Some(&a), &batch);
-        assert_eq!(r.status, 200, "{r:?}");
-    }
+    rest_buys_on_x(&s, &a, 42);
     let key = [("idempotency-key", "cancel-everything")];
     let all = "/api/v1/orderbook/orders";
     let first = s.call_with("DELETE", all, Some(&a), None, &key);
@@ -1160,12 +1166,7 @@ fn a_narrow_order_list_pages_past_many_other_orders_with_cursors() {
     };
     let mut wanted = vec![place_y(false), place_y(true)];
     // More orders on another asset than one page of the list examines.
-    let place = r#"{"action":"place","asset":"X","side":"buy","quantity":"1","price":"1"}"#;
-    let batch = format!(r#"{{"actions":[{}]}}"#, vec![place; 100].join(","));
-    for _ in 0..101 {
-        let r = s.post("/api/v1/orderbook/orders/batch", Some(&a), &batch);
-        assert_eq!(r.status, 200, "{r:?}");
-    }
+    rest_buys_on_x(&s, &a, 101);
     wanted.extend([place_y(false), place_y(true)]);
     // Open and cancelled orders on Y: the first page ends where the walk
     // of open orders stopped, so it is short but has a cursor; following

@@ -823,6 +823,19 @@ mod tests {
 
     /// The amounts (whole units) of a page of auction `id`'s bids as
     /// `viewer` sees them, and the next page's cursor.
+    fn bid_query(
+        id: AuctionId,
+        viewer: Option<u64>,
+        before: Option<u64>,
+        limit: u32,
+    ) -> crate::Query {
+        crate::Query::AuctionBids {
+            auction_id: id,
+            viewer: viewer.map(AgentId),
+            page: crate::deal_queries::Page { before, limit },
+        }
+    }
+
     fn bid_page(
         h: &Harness,
         id: AuctionId,
@@ -830,12 +843,7 @@ mod tests {
         before: Option<u64>,
         limit: u32,
     ) -> (Vec<i64>, Option<u64>) {
-        let query = crate::Query::AuctionBids {
-            auction_id: id,
-            viewer: viewer.map(AgentId),
-            page: crate::deal_queries::Page { before, limit },
-        };
-        match h.market.query(&query) {
+        match h.market.query(&bid_query(id, viewer, before, limit)) {
             Ok(crate::Answer::Bids(bids, next)) => {
                 (bids.iter().map(|b| b.amount.0 / SCALE).collect(), next)
             }
@@ -918,14 +926,7 @@ mod tests {
         h.tick_at(end).unwrap();
         assert_eq!(bid_page(&h, id, None, None, 10), (vec![60, 80, 50], None));
         assert_eq!(
-            h.market.query(&crate::Query::AuctionBids {
-                auction_id: AuctionId(9),
-                viewer: None,
-                page: crate::deal_queries::Page {
-                    before: None,
-                    limit: 10
-                },
-            }),
+            h.market.query(&bid_query(AuctionId(9), None, None, 10)),
             Err(Reject::UnknownAuction)
         );
     }

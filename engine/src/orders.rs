@@ -666,13 +666,10 @@ impl OrderStore {
         if self.agents.len() <= agent {
             self.agents.resize_with(agent + 1, AgentOrders::default);
         }
-        let list = &mut self.agents[agent];
-        let index = list.insert(OpenEntry { id, slot, asset });
-        if index + 1 == list.entries.len() {
-            self.slots[slot as usize].agent_pos = list.position(index);
-        } else {
-            self.renumber(agent, index);
-        }
+        let index = self.agents[agent].insert(OpenEntry { id, slot, asset });
+        // The new order, and any entries after it (when it came out of
+        // id order), learn their positions.
+        self.renumber(agent, index);
     }
 
     fn unlink_agent(&mut self, slot: u32) {

@@ -15,7 +15,7 @@ use crate::market::Market;
 const MAGIC: &[u8; 4] = b"AGSN";
 /// Format of snapshots written now (3: transactions with their dispute
 /// queue, requests, listings, auctions, terms; 5: each agent's open
-/// orders by id, and orders without their place in that list).
+/// orders as (id, slot, asset) entries in id order).
 const FORMAT: u16 = 5;
 const HEADER_BYTES: usize = 10;
 

@@ -290,6 +290,14 @@ impl Harness {
         }
     }
 
+    /// Agent 1 requests (budget 1..=15), agent 2 offers 10 and agent 1
+    /// accepts: the pending transaction.
+    pub fn deal(&mut self) -> TransactionId {
+        let request = self.request(1, 15, 0).expect("request made");
+        let offer = self.offer(2, request, 10).expect("offer made");
+        self.accept(1, offer).expect("offer accepted")
+    }
+
     /// `agent` accepts `offer_id`; returns the new transaction.
     pub fn accept(&mut self, agent: u64, offer_id: OfferId) -> Result<TransactionId, Reject> {
         match self.requests(agent, RequestOp::AcceptOffer { offer_id })? {

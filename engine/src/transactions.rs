@@ -819,9 +819,7 @@ mod tests {
     fn accepted() -> (Harness, TransactionId) {
         let mut h = Harness::default();
         h.deposit(1, 100);
-        let request = h.request(1, 15, 0).unwrap();
-        let offer = h.offer(2, request, 10).unwrap();
-        let tx = h.accept(1, offer).unwrap();
+        let tx = h.deal();
         (h, tx)
     }
 
@@ -956,9 +954,7 @@ mod tests {
     fn funding_needs_the_whole_amount_available() {
         let mut h = Harness::default();
         h.deposit(1, 4);
-        let request = h.request(1, 15, 0).unwrap();
-        let offer = h.offer(2, request, 10).unwrap();
-        let tx = h.accept(1, offer).unwrap();
+        let tx = h.deal();
         assert_eq!(
             h.transact(Some(1), tx, TxAction::Fund),
             Err(Reject::InsufficientFunds {
@@ -975,9 +971,7 @@ mod tests {
         h.deposit(1, 100);
         let disputed: Vec<TransactionId> = (0..3)
             .map(|_| {
-                let request = h.request(1, 15, 0).unwrap();
-                let offer = h.offer(2, request, 10).unwrap();
-                let tx = h.accept(1, offer).unwrap();
+                let tx = h.deal();
                 h.transact(Some(1), tx, TxAction::Fund).unwrap();
                 let dispute = TxAction::Dispute {
                     reason: "late".into(),

@@ -104,15 +104,11 @@ mod tests {
         let mut h = Harness::default();
         h.deposit(1, 100_000);
         let resting = super::CANCEL_ALL_MAX + 10;
-        // Placed past the harness, whose invariant check after every step
-        // would make this quadratic.
+        // Unchecked: an invariant check after every step would make this
+        // quadratic (the cancels below check the whole state).
         for _ in 0..resting {
             let order = Command::PlaceOrder(h.order(1, Side::Buy, 5, 1));
-            let input = crate::Input {
-                time: crate::units::Timestamp(h.time),
-                command: order,
-            };
-            h.market.apply(&input, &mut Vec::new()).unwrap();
+            h.run_unchecked(order).unwrap();
         }
         assert_eq!(h.cancel_all(1, None), Ok(super::CANCEL_ALL_MAX));
         assert_eq!(h.cancel_all(1, None), Ok(10));

@@ -39,9 +39,7 @@ mod tests {
             ..Terms::default()
         };
         h.run(set(free)).unwrap();
-        let request = h.request(1, 15, 0).unwrap();
-        let offer = h.offer(2, request, 10).unwrap();
-        let tx = h.accept(1, offer).unwrap();
+        let tx = h.deal();
         h.transact(Some(1), tx, TxAction::Fund).unwrap();
         let deliver = TxAction::Deliver {
             proof: "p".into(),
