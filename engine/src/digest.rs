@@ -84,6 +84,7 @@ impl Market {
         for slot in self.orders.finished_slots() {
             put_order(&mut h, self, slot);
         }
+        put(&mut h, self.orders.finished_total());
         put(&mut h, self.orders.client_id_count());
         let mut wallets: Vec<_> = self
             .ledger

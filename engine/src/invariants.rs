@@ -136,6 +136,10 @@ impl Market {
         }
         let retained = self.orders.finished_slots().count();
         ensure!(
+            self.orders.finished_total() >= retained as u64,
+            "more finished orders retained than ever finished"
+        );
+        ensure!(
             retained <= self.config.orders_finished_retained_max as usize,
             "too many finished orders retained"
         );

@@ -146,6 +146,33 @@ impl Market {
         self.orders.reserve(orders);
     }
 
+    /// Starts keeping every order that finishes from now on, for
+    /// [`Market::take_finished_orders`]: the snapshotter's copy archives
+    /// them, as the market itself keeps only the most recently finished
+    /// ones (`orders_finished_retained_max`). Not state: snapshots and
+    /// digests do not see it.
+    pub fn keep_finished_orders(&mut self) {
+        self.orders.keep_archive();
+    }
+
+    /// Appends to `out` each order that finished since the last call, as
+    /// it was when it finished, in the order they finished (nothing unless
+    /// [`Market::keep_finished_orders`] was called).
+    pub fn take_finished_orders(&mut self, out: &mut Vec<crate::query::OrderView>) {
+        let archive = self.orders.take_archive();
+        out.extend(
+            archive
+                .iter()
+                .map(|(o, client_id)| self.view_of(o, *client_id)),
+        );
+    }
+
+    /// How many orders have finished since the market began: every one
+    /// but the newest `orders_finished_retained_max` has left the market.
+    pub fn orders_finished_total(&self) -> u64 {
+        self.orders.finished_total()
+    }
+
     /// The registered agents.
     pub fn agents(&self) -> &Agents {
         &self.agents

@@ -379,6 +379,14 @@ pub(crate) struct OrderStore {
     /// Indexed by agent.
     agents: Vec<AgentOrders>,
     finished: VecDeque<Finished>,
+    /// How many orders have finished, ever: the snapshotter's copy tells
+    /// by it how far its archive of finished orders has come.
+    finished_total: u64,
+    /// Not state: when kept, a copy of each order as it finishes (with
+    /// its client id), until taken. A copy, not the slot: a slot leaves
+    /// the retained orders, and a new order may take it, within one
+    /// command.
+    archive: Option<Vec<(Order, Option<ClientOrderId>)>>,
 }
 
 impl OrderStore {
@@ -551,6 +559,11 @@ impl OrderStore {
         debug_assert!(order.status.is_open(), "finishing a finished order");
         order.status = status;
         let (id, has_client_id) = (order.id, order.traits.has_client_id());
+        self.finished_total += 1;
+        if self.archive.is_some() {
+            let copy = (self.slots[slot as usize].clone(), self.client_id(slot));
+            self.archive.as_mut().expect("kept").push(copy);
+        }
         self.unlink_agent(slot);
         self.finished.push_back(Finished {
             slot,
@@ -648,6 +661,30 @@ impl OrderStore {
         self.finished.iter().map(|f| f.slot)
     }
 
+    /// How many finished orders are kept.
+    pub fn finished_len(&self) -> usize {
+        self.finished.len()
+    }
+
+    /// How many orders have finished, ever.
+    pub fn finished_total(&self) -> u64 {
+        self.finished_total
+    }
+
+    /// Starts keeping a copy of every order that finishes from now on.
+    pub fn keep_archive(&mut self) {
+        self.archive.get_or_insert_with(Vec::new);
+    }
+
+    /// The orders that finished since the last call, in the order they
+    /// finished, with their client ids (none unless kept).
+    pub fn take_archive(&mut self) -> Vec<(Order, Option<ClientOrderId>)> {
+        self.archive
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
     /// Number of orders kept (open and finished).
     pub fn len(&self) -> usize {
         self.by_id.len()
@@ -741,6 +778,7 @@ struct StoredOrders<Slots, Free, ClientIndex, ClientIds, Agents, Done> {
     client_ids: ClientIds,
     agents: Agents,
     finished: Done,
+    finished_total: u64,
 }
 
 impl Serialize for OrderStore {
@@ -752,6 +790,7 @@ impl Serialize for OrderStore {
             client_ids: ClientIdsForm(&self.client_ids),
             agents: &self.agents,
             finished: &self.finished,
+            finished_total: self.finished_total,
         }
         .serialize(serializer)
     }
@@ -772,6 +811,7 @@ impl<'de> Deserialize<'de> for OrderStore {
             slots: stored.slots,
             free: stored.free,
             finished: stored.finished,
+            finished_total: stored.finished_total,
             ..OrderStore::default()
         };
         let invalid = |what: &str| serde::de::Error::custom(format!("order store: {what}"));

@@ -14,6 +14,7 @@ use crate::deal_queries::{
 use crate::idempotency::{IdempotencyKey, IdempotentResult};
 use crate::ledger::{AgentIdx, Balance};
 use crate::market::Market;
+use crate::orders::Order;
 use crate::reject::Reject;
 use crate::reply::OrderStatus;
 use crate::requests::OfferStatus;
@@ -464,6 +465,8 @@ pub struct MarketStats {
     pub assets: u64,
     /// Orders resting in books.
     pub orders_open: u64,
+    /// Orders that have finished (filled or cancelled), ever.
+    pub orders_finished: u64,
     /// Trades so far.
     pub trades: u64,
     /// Transactions so far (fills included).
@@ -675,7 +678,8 @@ impl Market {
             Query::Stats => Ok(Answer::Stats(MarketStats {
                 agents: self.agents.len() as u64,
                 assets: self.assets.len() as u64,
-                orders_open: (self.orders.len() - self.orders.finished_slots().count()) as u64,
+                orders_open: (self.orders.len() - self.orders.finished_len()) as u64,
+                orders_finished: self.orders.finished_total(),
                 trades: self.next_trade_id - 1,
                 transactions: self.transactions.len() as u64,
                 requests: self.requests.requests().len() as u64,
@@ -819,7 +823,11 @@ impl Market {
     }
 
     fn order_view(&self, slot: u32) -> OrderView {
-        let o = self.orders.get(slot);
+        self.view_of(self.orders.get(slot), self.orders.client_id(slot))
+    }
+
+    /// How order `o`, whose client id is `client_id`, looks to its owner.
+    pub(crate) fn view_of(&self, o: &Order, client_id: Option<ClientOrderId>) -> OrderView {
         let a = self.assets.get(o.asset);
         // A market order without protection stores the side's extreme.
         let unprotected = o.traits.order_type() == OrderType::Market
@@ -830,7 +838,7 @@ impl Market {
                 };
         OrderView {
             order_id: o.id,
-            client_order_id: self.orders.client_id(slot),
+            client_order_id: client_id,
             agent: self.ledger.agent_id(o.agent),
             asset: a.spec.symbol,
             side: o.side(),

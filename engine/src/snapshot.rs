@@ -15,8 +15,9 @@ use crate::market::Market;
 const MAGIC: &[u8; 4] = b"AGSN";
 /// Format of snapshots written now (3: transactions with their dispute
 /// queue, requests, listings, auctions, terms; 5: each agent's open
-/// orders as (id, slot, asset) entries in id order).
-const FORMAT: u16 = 5;
+/// orders as (id, slot, asset) entries in id order; 6: the count of
+/// orders ever finished).
+const FORMAT: u16 = 6;
 const HEADER_BYTES: usize = 10;
 
 /// Why bytes are not a usable snapshot.

@@ -10,12 +10,14 @@ use agora_engine::cmd::{
     AmendOrder, CancelAll, CancelOrder, Deposit, Idempotent, RegisterAsset, Withdraw,
 };
 use agora_engine::idempotency::IdempotencyKey;
+use agora_engine::query::OrderView;
+use agora_engine::reply::OrderStatus;
 use agora_engine::units::{
     AgentId, Amount, ClientOrderId, Currency, OrderId, Price, Quantity, Symbol, SCALE,
 };
 use agora_engine::{
-    Ack, AssetSpec, Command, EngineConfig, Event, Market, OrderRef, OrderType, Reject,
-    SelfTradePrevention, Side, TimeInForce,
+    Ack, Answer, AssetSpec, Command, EngineConfig, Event, Market, OrderRef, OrderType, Query,
+    Reject, SelfTradePrevention, Side, TimeInForce,
 };
 use proptest::prelude::*;
 use reference::{Fill, NewOrder, Reference};
@@ -323,10 +325,14 @@ proptest! {
             ..EngineConfig::default()
         };
         let mut h = harness(config.clone());
+        h.market.keep_finished_orders();
+        let mut archive = Archive::default();
         let mut ids = Vec::new();
         for op in &ops {
             apply_loosely(&mut h, op, &mut ids);
+            archive.step(&mut h)?;
         }
+        archive.check_complete(&h)?;
         let digest = h.market.state_digest();
         prop_assert_eq!(replay(&h, config.clone(), false).state_digest(), digest);
         prop_assert_eq!(replay(&h, config, true).state_digest(), digest);
@@ -367,6 +373,81 @@ proptest! {
         }
         prop_assert_eq!(&b.log, &a.log);
         prop_assert_eq!(b.market.state_digest(), a.market.state_digest());
+    }
+}
+
+/// What a stream's finished orders must add up to: every accepted order
+/// is open or was handed over as finished exactly once, as it ended.
+#[derive(Default)]
+struct Archive {
+    /// Accepted orders and what trades filled of each.
+    filled: std::collections::BTreeMap<OrderId, i64>,
+    /// Finished orders as handed over, in order.
+    finished: Vec<OrderView>,
+}
+
+impl Archive {
+    /// Takes the orders the last command finished, checking each against
+    /// its trades and, while the market still keeps it, its own view.
+    fn step(&mut self, h: &mut Harness) -> Result<(), TestCaseError> {
+        for event in &h.events {
+            match event {
+                Event::OrderAccepted(a) => {
+                    self.filled.insert(a.order_id, 0);
+                }
+                Event::Trade(t) => {
+                    for id in [t.maker_order_id, t.taker_order_id] {
+                        *self
+                            .filled
+                            .get_mut(&id)
+                            .expect("trades name accepted orders") += t.quantity.0;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let before = self.finished.len();
+        h.market.take_finished_orders(&mut self.finished);
+        for o in &self.finished[before..] {
+            prop_assert!(!o.status.is_open(), "{:?}", o);
+            prop_assert_eq!(o.filled.0, self.filled[&o.order_id], "{:?}", o);
+            prop_assert_eq!(o.filled.0 + o.remaining.0, o.quantity.0, "{:?}", o);
+            prop_assert_eq!(
+                o.status == OrderStatus::Filled,
+                o.remaining.0 == 0,
+                "{:?}",
+                o
+            );
+            let kept = h.market.query(&Query::Order {
+                agent: o.agent,
+                order: OrderRef::Id(o.order_id),
+            });
+            if let Ok(Answer::Order(view)) = kept {
+                prop_assert_eq!(&view, o);
+            }
+        }
+        Ok(())
+    }
+
+    /// Every accepted order is either resting or finished, never both,
+    /// and each finished one was handed over once.
+    fn check_complete(&self, h: &Harness) -> Result<(), TestCaseError> {
+        let finished: std::collections::BTreeSet<_> =
+            self.finished.iter().map(|o| o.order_id).collect();
+        prop_assert_eq!(
+            finished.len(),
+            self.finished.len(),
+            "an order finished twice"
+        );
+        prop_assert_eq!(self.finished.len() as u64, h.market.orders_finished_total());
+        let resting: std::collections::BTreeSet<_> = (0..ASSETS.len())
+            .flat_map(|i| h.market.resting_orders(&symbol(i)))
+            .map(|o| o.order_id)
+            .collect();
+        prop_assert!(resting.is_disjoint(&finished));
+        let accepted: std::collections::BTreeSet<_> = self.filled.keys().copied().collect();
+        prop_assert_eq!(&accepted, &(&resting | &finished));
+        Ok(())
     }
 }
 

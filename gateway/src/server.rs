@@ -17,8 +17,8 @@ use agora_engine::{
     Ack, Answer, Command, EngineConfig, EngineHandle, Market, Query, ThreadOptions,
 };
 use agora_persistence::{
-    recover, recover_through, spawn_snapshotter, Durability, Journal, JournalWriter, RocksJournal,
-    SnapshotPolicy, SnapshotThread, StartingCopy, WriterOptions,
+    recover, recover_through, spawn_snapshotter, ArchiveProgress, Durability, Journal,
+    JournalWriter, RocksJournal, SnapshotPolicy, SnapshotThread, StartingCopy, WriterOptions,
 };
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -157,22 +157,28 @@ pub async fn serve(
         every: Duration::from_secs(config.snapshot_interval_s.max(1)),
         ..SnapshotPolicy::default()
     };
-    let ledger = Arc::new(journal.share());
+    let history = Arc::new(journal.share());
+    let archived = ArchiveProgress::default();
     // Off the start-up path, on the snapshotter's thread: its own copy of
     // the market, rebuilt as recovery built the engine's (copying the
     // engine's would hold start-up for a second at millions of
-    // transactions), the replayed records' wallet entries that a crash
-    // kept from the ledger (the ledger may trail the journal anyway), and
-    // the recovered state's digest.
+    // transactions), the history of the replayed records that a crash
+    // kept from the store (history may trail the journal anyway), and the
+    // recovered state's digest.
     let through = recovered.last_seq;
     let starting_copy: StartingCopy<RocksJournal> = Box::new(move |journal| {
         let copy = recover_through(journal, EngineConfig::default(), through)?;
-        journal.add_ledger(&copy.ledger, through)?;
+        journal.add_history(&copy.history, through)?;
         info!(digest = %hex(&copy.market.state_digest()), "recovered state digest");
         Ok(copy.market)
     });
-    let (feed, snapshotter) =
-        spawn_snapshotter(starting_copy, recovered.last_seq, journal.share(), policy)?;
+    let (feed, snapshotter) = spawn_snapshotter(
+        starting_copy,
+        recovered.last_seq,
+        journal.share(),
+        policy,
+        archived.clone(),
+    )?;
     let (writer, writer_thread) = JournalWriter::spawn(
         journal,
         recovered.last_seq + 1,
@@ -228,7 +234,8 @@ pub async fn serve(
             journal_running,
             disk: disk.clone(),
         },
-        ledger,
+        history,
+        archived,
         public_url: config.public_url.clone(),
         listen: listener.local_addr()?,
     });

@@ -3,9 +3,11 @@
 
 use std::fmt;
 
-use agora_engine::units::AgentId;
-use agora_engine::Input;
+use agora_engine::query::OrderView;
+use agora_engine::units::{AgentId, OrderId};
+use agora_engine::{Input, OrderRef};
 
+use crate::history::{ArchivePage, History};
 use crate::ledger::LedgerEntry;
 
 /// Why the journal failed.
@@ -82,15 +84,15 @@ pub trait Journal: Send + 'static {
         Ok(())
     }
 
-    /// Stores the wallet ledger entries of records up to `through` (those
-    /// after the last `through` stored), atomically with `through` itself.
-    /// They are durable once the next snapshot is saved (or the journal is
-    /// closed): until then a crash may lose them, and the replay after the
-    /// newest snapshot makes them again.
-    fn add_ledger(&mut self, entries: &[LedgerEntry], through: u64) -> Result<(), JournalError>;
+    /// Stores what records up to `through` derived (those after the last
+    /// `through` stored), atomically with `through` itself. It is durable
+    /// once the next snapshot is saved (or the journal is closed): until
+    /// then a crash may lose it, and the replay after the newest snapshot
+    /// derives it again.
+    fn add_history(&mut self, history: &History, through: u64) -> Result<(), JournalError>;
 
-    /// The record up to which ledger entries are stored (0 if none).
-    fn ledger_through(&self) -> Result<u64, JournalError>;
+    /// The record up to which history is stored (0 if none).
+    fn history_through(&self) -> Result<u64, JournalError>;
 
     /// Up to `limit` of `agent`'s ledger entries after position `after`,
     /// oldest first.
@@ -100,6 +102,25 @@ pub trait Journal: Send + 'static {
         after: Option<(u64, u32)>,
         limit: usize,
     ) -> Result<Vec<LedgerEntry>, JournalError>;
+
+    /// `agent`'s archived order `order` (by id, or the newest with that
+    /// client id), if it finished.
+    fn finished_order(
+        &self,
+        agent: AgentId,
+        order: &OrderRef,
+    ) -> Result<Option<OrderView>, JournalError>;
+
+    /// `agent`'s archived orders after id `after` that `keep` accepts, in
+    /// id order: up to `limit`, examining at most [`crate::ARCHIVE_SCAN_BUDGET`];
+    /// when the budget runs out first, the id the walk stopped at.
+    fn finished_orders(
+        &self,
+        agent: AgentId,
+        after: Option<OrderId>,
+        limit: usize,
+        keep: &dyn Fn(&OrderView) -> bool,
+    ) -> Result<ArchivePage, JournalError>;
 
     /// Makes every appended record durable.
     fn sync(&mut self) -> Result<(), JournalError>;

@@ -18,8 +18,10 @@
 //!   [`prune`] drops what recovery no longer needs.
 //! - [`spawn_snapshotter`]: keeps a copy of the market by replaying each
 //!   durable batch, and snapshots that copy now and then, so the engine
-//!   never pauses for a snapshot.
+//!   never pauses for a snapshot; the same replay stores each agent's
+//!   wallet ledger and the archive of finished orders ([`History`]).
 
+mod history;
 mod journal;
 mod ledger;
 mod memory;
@@ -29,6 +31,7 @@ mod rocks;
 mod snapshotter;
 mod writer;
 
+pub use history::{ArchivePage, ArchiveProgress, History, ARCHIVE_SCAN_BUDGET};
 pub use journal::{prune, BackgroundSync, Journal, JournalError};
 pub use ledger::LedgerEntry;
 pub use memory::MemoryJournal;

@@ -4,9 +4,11 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::ops::Bound;
 
-use agora_engine::units::AgentId;
-use agora_engine::Input;
+use agora_engine::query::OrderView;
+use agora_engine::units::{AgentId, ClientOrderId, OrderId};
+use agora_engine::{Input, OrderRef};
 
+use crate::history::{archive_page, ArchivePage, History};
 use crate::journal::{Journal, JournalError};
 use crate::ledger::LedgerEntry;
 use crate::record;
@@ -38,7 +40,9 @@ pub struct MemoryJournal {
     chunks_freed: usize,
     snapshots: BTreeMap<u64, Vec<u8>>,
     ledger: BTreeMap<(AgentId, u64, u32), LedgerEntry>,
-    ledger_through: u64,
+    finished: BTreeMap<(AgentId, OrderId), OrderView>,
+    by_client_id: BTreeMap<(AgentId, ClientOrderId), OrderId>,
+    history_through: u64,
 }
 
 impl MemoryJournal {
@@ -92,16 +96,51 @@ impl MemoryJournal {
 }
 
 impl Journal for MemoryJournal {
-    fn add_ledger(&mut self, entries: &[LedgerEntry], through: u64) -> Result<(), JournalError> {
-        for e in entries {
+    fn add_history(&mut self, history: &History, through: u64) -> Result<(), JournalError> {
+        for e in &history.ledger {
             self.ledger.insert((e.agent, e.seq, e.index), *e);
         }
-        self.ledger_through = through;
+        for o in &history.orders {
+            self.finished.insert((o.agent, o.order_id), *o);
+            if let Some(client_id) = o.client_order_id {
+                self.by_client_id.insert((o.agent, client_id), o.order_id);
+            }
+        }
+        self.history_through = through;
         Ok(())
     }
 
-    fn ledger_through(&self) -> Result<u64, JournalError> {
-        Ok(self.ledger_through)
+    fn history_through(&self) -> Result<u64, JournalError> {
+        Ok(self.history_through)
+    }
+
+    fn finished_order(
+        &self,
+        agent: AgentId,
+        order: &OrderRef,
+    ) -> Result<Option<OrderView>, JournalError> {
+        let id = match order {
+            OrderRef::Id(id) => Some(*id),
+            OrderRef::ClientId(c) => self.by_client_id.get(&(agent, *c)).copied(),
+        };
+        Ok(id.and_then(|id| self.finished.get(&(agent, id)).copied()))
+    }
+
+    fn finished_orders(
+        &self,
+        agent: AgentId,
+        after: Option<OrderId>,
+        limit: usize,
+        keep: &dyn Fn(&OrderView) -> bool,
+    ) -> Result<ArchivePage, JournalError> {
+        let from = match after {
+            Some(id) => Bound::Excluded((agent, id)),
+            None => Bound::Included((agent, OrderId(0))),
+        };
+        let range = self
+            .finished
+            .range((from, Bound::Included((agent, OrderId(u64::MAX)))));
+        archive_page(range.map(|(_, o)| Ok(*o)), limit, keep)
     }
 
     fn ledger(

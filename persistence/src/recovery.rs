@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 
 use agora_engine::{EngineConfig, Input, Market};
 
+use crate::history::History;
 use crate::journal::{Journal, JournalError};
-use crate::ledger::{self, LedgerEntry};
+use crate::ledger;
 
 /// A market rebuilt from a journal.
 pub struct Recovered {
@@ -23,12 +24,12 @@ pub struct Recovered {
     pub replayed: u64,
     /// How long recovery took.
     pub elapsed: Duration,
-    /// The wallet ledger entries of the replayed records the ledger does
-    /// not have yet: store them with [`Journal::add_ledger`] through
-    /// `last_seq`. Only [`recover_through`] collects them; [`recover`],
-    /// on the start-up path, leaves this empty, as start-up hands storing
-    /// them to the copy rebuilt with [`recover_through`].
-    pub ledger: Vec<LedgerEntry>,
+    /// What the replayed records derived that the stored history does
+    /// not have yet: store it with [`Journal::add_history`] through
+    /// `last_seq`. Only [`recover_through`] collects it; [`recover`], on
+    /// the start-up path, leaves this empty, as start-up hands storing it
+    /// to the copy rebuilt with [`recover_through`].
+    pub history: History,
 }
 
 /// Restores the newest snapshot of `journal` that decodes, passes every
@@ -51,8 +52,10 @@ pub fn recover(
 /// engine had right after it, even while the journal has since grown.
 /// Recovery is deterministic, so this rebuilds exactly what an earlier
 /// [`recover`] that ended at `through` did (a second copy of the market,
-/// made on another thread without stopping the first), and collects the
-/// replayed records' wallet ledger entries that the ledger lacks.
+/// made on another thread without stopping the first), and collects what
+/// the replayed records derived that the stored history lacks. The copy
+/// keeps finished orders from then on (see
+/// [`Market::keep_finished_orders`]).
 pub fn recover_through(
     journal: &(dyn Journal + Sync),
     config: EngineConfig,
@@ -62,13 +65,13 @@ pub fn recover_through(
 }
 
 /// The newest usable snapshot plus the records after it, up to `through`
-/// (all of them if `None`); with `collect_ledger`, the wallet ledger
-/// entries of the replayed records the ledger lacks.
+/// (all of them if `None`); with `collect`, the history the replayed
+/// records derived that the stored history lacks.
 fn rebuild(
     journal: &(dyn Journal + Sync),
     config: EngineConfig,
     through: Option<u64>,
-    collect_ledger: bool,
+    collect: bool,
 ) -> Result<Recovered, JournalError> {
     let started = Instant::now();
     let mut skipped = Vec::new();
@@ -102,14 +105,16 @@ fn rebuild(
     let snapshot = start.as_ref().map(|(_, seq)| *seq);
     let (mut market, mut last_seq) = start.unwrap_or_else(|| (Market::new(config), 0));
     let mut events = Vec::new();
-    let mut entries = Vec::new();
-    // Records whose ledger entries are already stored are not collected
-    // again: stored groups never overlap.
-    let ledger_through = if collect_ledger {
-        Some(journal.ledger_through()?)
+    let mut history = History::default();
+    // Records whose history is already stored are not collected again:
+    // stored ledger groups never overlap.
+    let stored_through = if collect {
+        market.keep_finished_orders();
+        Some(journal.history_through()?)
     } else {
         None
     };
+    let mut stored_orders = Vec::new();
     let mut replayed = 0;
     let from = last_seq + 1;
     let mut apply = |seq: u64, input: &Input, next: Option<&Input>| {
@@ -120,8 +125,14 @@ fn rebuild(
                 seq,
                 reason: format!("{reject:?}"),
             })?;
-        if ledger_through.is_some_and(|stored| seq > stored) {
-            ledger::collect(seq, input.time, &events, &mut entries);
+        if let Some(stored) = stored_through {
+            if seq > stored {
+                ledger::collect(seq, input.time, &events, &mut history.ledger);
+                market.take_finished_orders(&mut history.orders);
+            } else {
+                market.take_finished_orders(&mut stored_orders);
+                stored_orders.clear();
+            }
         }
         last_seq = seq;
         replayed += 1;
@@ -156,7 +167,7 @@ fn rebuild(
         snapshots_skipped: skipped,
         replayed,
         elapsed: started.elapsed(),
-        ledger: entries,
+        history,
     })
 }
 

@@ -8,13 +8,15 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use agora_engine::units::AgentId;
-use agora_engine::Input;
+use agora_engine::query::OrderView;
+use agora_engine::units::{AgentId, ClientOrderId, OrderId};
+use agora_engine::{Input, OrderRef};
 use rocksdb::{
     ColumnFamilyDescriptor, DBCompressionType, DBRecoveryMode, Direction,
     IngestExternalFileOptions, IteratorMode, Options, SstFileWriter, WriteBatch, WriteOptions, DB,
 };
 
+use crate::history::{archive_page, ArchivePage, History};
 use crate::journal::{BackgroundSync, Journal, JournalError};
 use crate::ledger::LedgerEntry;
 use crate::record;
@@ -25,9 +27,21 @@ const SNAPSHOTS_CF: &str = "snapshots";
 /// reads a few bytes, where iterating their own column family would read
 /// every snapshot whole (a table block holds a key with its value).
 const SNAPSHOT_INDEX_CF: &str = "snapshot_index";
-const LEDGER_CF: &str = "ledger";
-/// The ledger's progress key (shorter than any entry key).
-const LEDGER_THROUGH: &[u8] = b"through";
+/// The history column family: wallet ledger entries, archived orders and
+/// their client ids (each kind keyed apart, below), and the progress key.
+/// One family, so that a memtable flush, which RocksDB may start on its own,
+/// never stores the progress key without everything it covers (they are
+/// written outside the log).
+const HISTORY_CF: &str = "ledger";
+/// The history's progress key (shorter than any entry key; it starts
+/// with `t`, as no key of the first 2^56 agents does).
+const HISTORY_THROUGH: &[u8] = b"through";
+/// First byte of an archived order's key. A ledger key starts with its
+/// agent's id, big-endian, and agents are counted from 1: none of the
+/// first 2^56 agents' keys starts with this or [`CLIENT_ID_TAG`].
+const ORDER_TAG: u8 = 0xFF;
+/// First byte of the key mapping a client id to an archived order.
+const CLIENT_ID_TAG: u8 = 0xFE;
 /// Memtable size of a synced journal's column family (RocksDB's default
 /// is 64 MB).
 const SYNCED_JOURNAL_MEMTABLE_BYTES: usize = 2 << 20;
@@ -38,7 +52,7 @@ const FLUSH_WRITE_BYTES: u64 = 64 << 10;
 
 /// The key of a group of ledger entries: agent, then the record and index
 /// of the group's first entry, all big-endian, so an agent's groups are
-/// adjacent and in order. Each `add_ledger` stores one group per agent (one
+/// adjacent and in order. Each `add_history` stores one group per agent (one
 /// key per agent per batch, not one per posting) with the record it covers
 /// through, so groups never overlap.
 fn ledger_key(agent: AgentId, seq: u64, index: u32) -> [u8; 20] {
@@ -47,6 +61,34 @@ fn ledger_key(agent: AgentId, seq: u64, index: u32) -> [u8; 20] {
     k[8..16].copy_from_slice(&seq.to_be_bytes());
     k[16..].copy_from_slice(&index.to_be_bytes());
     k
+}
+
+/// The key of `agent`'s archived order `id`: tag, agent, id, big-endian,
+/// so an agent's orders are adjacent and in id order.
+fn order_key(agent: AgentId, id: OrderId) -> [u8; 17] {
+    let mut k = [0u8; 17];
+    k[0] = ORDER_TAG;
+    k[1..9].copy_from_slice(&agent.0.to_be_bytes());
+    k[9..].copy_from_slice(&id.0.to_be_bytes());
+    k
+}
+
+/// The key under which `agent`'s newest archived order with client id
+/// `client_id` is named.
+fn client_id_key(agent: AgentId, client_id: &ClientOrderId) -> Vec<u8> {
+    let mut k = Vec::with_capacity(9 + client_id.as_str().len());
+    k.push(CLIENT_ID_TAG);
+    k.extend_from_slice(&agent.0.to_be_bytes());
+    k.extend_from_slice(client_id.as_str().as_bytes());
+    k
+}
+
+/// An archived order's stored bytes, decoded.
+fn archived(key: &[u8], value: &[u8]) -> Result<OrderView, JournalError> {
+    bincode::deserialize(value).map_err(|e| JournalError::Corrupt {
+        seq: 0,
+        reason: format!("archived order {key:x?} does not decode: {e}"),
+    })
 }
 
 /// Options of the snapshots' column family, and of the table file each
@@ -103,7 +145,7 @@ impl Drop for RocksJournal {
     /// holds everything).
     fn drop(&mut self) {
         if Arc::strong_count(&self.db) == 1 {
-            for name in [JOURNAL_CF, SNAPSHOTS_CF, SNAPSHOT_INDEX_CF, LEDGER_CF] {
+            for name in [JOURNAL_CF, SNAPSHOTS_CF, SNAPSHOT_INDEX_CF, HISTORY_CF] {
                 if let Some(cf) = self.db.cf_handle(name) {
                     let _ = self.db.flush_cf(cf);
                 }
@@ -193,7 +235,7 @@ impl RocksJournal {
             ColumnFamilyDescriptor::new(JOURNAL_CF, journal_options),
             ColumnFamilyDescriptor::new(SNAPSHOTS_CF, snapshot_options()),
             ColumnFamilyDescriptor::new(SNAPSHOT_INDEX_CF, Options::default()),
-            ColumnFamilyDescriptor::new(LEDGER_CF, Options::default()),
+            ColumnFamilyDescriptor::new(HISTORY_CF, Options::default()),
         ];
         let db = DB::open_cf_descriptors(&options, path, families).map_err(store)?;
         let journal = RocksJournal {
@@ -245,10 +287,10 @@ impl RocksJournal {
             .expect("journal column family exists")
     }
 
-    fn ledger_cf(&self) -> &rocksdb::ColumnFamily {
+    fn history_cf(&self) -> &rocksdb::ColumnFamily {
         self.db
-            .cf_handle(LEDGER_CF)
-            .expect("ledger column family exists")
+            .cf_handle(HISTORY_CF)
+            .expect("history column family exists")
     }
 
     fn put_ledger(&self, batch: &mut WriteBatch, entries: &[LedgerEntry]) {
@@ -259,7 +301,7 @@ impl RocksJournal {
             let first = &group[0];
             let value = bincode::serialize(group).expect("ledger entries serialize");
             batch.put_cf(
-                self.ledger_cf(),
+                self.history_cf(),
                 ledger_key(first.agent, first.seq, first.index),
                 value,
             );
@@ -302,23 +344,31 @@ impl Journal for RocksJournal {
         self.db.write_opt(batch, &options).map_err(store)
     }
 
-    fn add_ledger(&mut self, entries: &[LedgerEntry], through: u64) -> Result<(), JournalError> {
+    fn add_history(&mut self, history: &History, through: u64) -> Result<(), JournalError> {
         let mut batch = WriteBatch::default();
-        self.put_ledger(&mut batch, entries);
-        batch.put_cf(self.ledger_cf(), LEDGER_THROUGH, through.to_be_bytes());
-        // Not through the log: the entries are rebuilt from the journal
-        // after a crash, and in the log (an order's entries are several
-        // times its record's bytes) every journal sync would wait for them
-        // too.
+        self.put_ledger(&mut batch, &history.ledger);
+        for o in &history.orders {
+            let value = bincode::serialize(o).expect("orders serialize");
+            batch.put_cf(self.history_cf(), order_key(o.agent, o.order_id), value);
+            if let Some(client_id) = &o.client_order_id {
+                let key = client_id_key(o.agent, client_id);
+                batch.put_cf(self.history_cf(), key, o.order_id.0.to_be_bytes());
+            }
+        }
+        batch.put_cf(self.history_cf(), HISTORY_THROUGH, through.to_be_bytes());
+        // Not through the log: history is rebuilt from the journal after a
+        // crash, and in the log (an order's ledger entries alone are
+        // several times its record's bytes) every journal sync would wait
+        // for it too.
         let mut options = WriteOptions::default();
         options.disable_wal(true);
         self.db.write_opt(batch, &options).map_err(store)
     }
 
-    fn ledger_through(&self) -> Result<u64, JournalError> {
+    fn history_through(&self) -> Result<u64, JournalError> {
         match self
             .db
-            .get_cf(self.ledger_cf(), LEDGER_THROUGH)
+            .get_cf(self.history_cf(), HISTORY_THROUGH)
             .map_err(store)?
         {
             None => Ok(0),
@@ -328,9 +378,61 @@ impl Journal for RocksJournal {
                 .map(u64::from_be_bytes)
                 .map_err(|_| JournalError::Corrupt {
                     seq: 0,
-                    reason: "the ledger's progress key is damaged".into(),
+                    reason: "the history's progress key is damaged".into(),
                 }),
         }
+    }
+
+    fn finished_order(
+        &self,
+        agent: AgentId,
+        order: &OrderRef,
+    ) -> Result<Option<OrderView>, JournalError> {
+        let id = match order {
+            OrderRef::Id(id) => *id,
+            OrderRef::ClientId(client_id) => {
+                let key = client_id_key(agent, client_id);
+                let Some(id) = self.db.get_cf(self.history_cf(), &key).map_err(store)? else {
+                    return Ok(None);
+                };
+                let id = id
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| JournalError::Corrupt {
+                        seq: 0,
+                        reason: format!("archived client id {key:x?} is damaged"),
+                    })?;
+                OrderId(u64::from_be_bytes(id))
+            }
+        };
+        let key = order_key(agent, id);
+        self.db
+            .get_pinned_cf(self.history_cf(), key)
+            .map_err(store)?
+            .map(|value| archived(&key, &value))
+            .transpose()
+    }
+
+    fn finished_orders(
+        &self,
+        agent: AgentId,
+        after: Option<OrderId>,
+        limit: usize,
+        keep: &dyn Fn(&OrderView) -> bool,
+    ) -> Result<ArchivePage, JournalError> {
+        let start = order_key(agent, OrderId(after.map_or(0, |id| id.0.saturating_add(1))));
+        let end = order_key(agent, OrderId(u64::MAX));
+        let orders = self
+            .db
+            .iterator_cf(
+                self.history_cf(),
+                IteratorMode::From(&start, Direction::Forward),
+            )
+            .map_while(|item| match item {
+                Ok((key, value)) => (*key <= end[..]).then(|| archived(&key, &value)),
+                Err(e) => Some(Err(store(e))),
+            });
+        archive_page(orders, limit, keep)
     }
 
     fn ledger(
@@ -346,7 +448,7 @@ impl Journal for RocksJournal {
         if let Some((seq, index)) = after {
             let at = ledger_key(agent, seq, index);
             let mut back = self.db.iterator_cf(
-                self.ledger_cf(),
+                self.history_cf(),
                 IteratorMode::From(&at, Direction::Reverse),
             );
             if let Some(item) = back.next() {
@@ -358,7 +460,7 @@ impl Journal for RocksJournal {
         }
         let mut out = Vec::with_capacity(limit.min(1024));
         let groups = self.db.iterator_cf(
-            self.ledger_cf(),
+            self.history_cf(),
             IteratorMode::From(&start, Direction::Forward),
         );
         for item in groups {
@@ -448,9 +550,9 @@ impl Journal for RocksJournal {
     }
 
     fn save_snapshot(&mut self, seq: u64, bytes: &[u8]) -> Result<(), JournalError> {
-        // The ledger's entries bypass the log: before a snapshot lets
-        // recovery skip the records that made them, they go to disk.
-        self.db.flush_cf(self.ledger_cf()).map_err(store)?;
+        // History bypasses the log: before a snapshot lets recovery skip
+        // the records that made it, it goes to disk.
+        self.db.flush_cf(self.history_cf()).map_err(store)?;
         // Listed first: a crash before the snapshot is in leaves an entry
         // whose snapshot cannot be read, which recovery skips for the one
         // before it (the records after that one are still there), and

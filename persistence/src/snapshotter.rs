@@ -2,8 +2,8 @@
 //! the market by replaying every durable batch (exactly what recovery
 //! would replay), and every so often serializes that copy, stores it with
 //! the sequence it covers, and prunes what recovery no longer needs. The
-//! engine thread never pauses for a snapshot. The same replay feeds the
-//! wallet ledger (see [`crate::ledger`]).
+//! engine thread never pauses for a snapshot. The same replay stores the
+//! history (see [`crate::history`]): wallet ledgers and finished orders.
 
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -11,11 +11,12 @@ use std::time::{Duration, Instant};
 use agora_engine::{Input, Market};
 use crossbeam_channel::{Receiver, Sender};
 
+use crate::history::{ArchiveProgress, History};
 use crate::journal::{prune, Journal, JournalError};
 use crate::ledger;
 
-/// Batches whose ledger entries go into one RocksDB write, at most.
-const BATCHES_PER_LEDGER_WRITE: usize = 1_024;
+/// Batches whose history goes into one RocksDB write, at most.
+const BATCHES_PER_HISTORY_WRITE: usize = 1_024;
 
 /// How long the snapshotter lets batches gather after one arrives, so
 /// that under load it wakes, replays and writes the ledger once per many
@@ -101,13 +102,15 @@ struct Feeds {
 pub type StartingCopy<J> = Box<dyn FnOnce(&mut J) -> Result<Market, JournalError> + Send>;
 
 /// Starts the snapshotter on the copy `start` makes (the state after
-/// record `last_seq`), saving into `journal` (a handle of its own). The
-/// thread ends when every feed is dropped.
+/// record `last_seq`, whose history `start` stored), saving into `journal`
+/// (a handle of its own) and telling `progress` how far the archive of
+/// finished orders is. The thread ends when every feed is dropped.
 pub fn spawn_snapshotter<J: Journal>(
     start: StartingCopy<J>,
     last_seq: u64,
     mut journal: J,
     policy: SnapshotPolicy,
+    progress: ArchiveProgress,
 ) -> std::io::Result<(SnapshotFeed, SnapshotThread)> {
     let (batches_in, batches_out) = crossbeam_channel::bounded(FEED_CAPACITY);
     let (spent_in, spent_out) = crossbeam_channel::bounded(SPENT_KEPT_MAX);
@@ -118,8 +121,10 @@ pub fn spawn_snapshotter<J: Journal>(
     let thread = std::thread::Builder::new()
         .name("agora-snapshot".into())
         .spawn(move || {
-            let market = start(&mut journal)?;
-            run(market, last_seq, journal, policy, feeds)
+            let mut market = start(&mut journal)?;
+            market.keep_finished_orders();
+            progress.advance(market.orders_finished_total());
+            run(market, last_seq, journal, policy, feeds, progress)
         })?;
     let feed = SnapshotFeed {
         batches: batches_in,
@@ -134,9 +139,10 @@ fn run<J: Journal>(
     mut journal: J,
     policy: SnapshotPolicy,
     Feeds { batches, spent }: Feeds,
+    progress: ArchiveProgress,
 ) -> Result<Option<u64>, JournalError> {
     let mut events = Vec::new();
-    let mut entries = Vec::new();
+    let mut history = History::default();
     let mut since = 0u64;
     let mut last_snapshot = Instant::now();
     let mut taken = None;
@@ -145,10 +151,10 @@ fn run<J: Journal>(
         let closed = matches!(next, Err(crossbeam_channel::RecvTimeoutError::Disconnected));
         if let Ok(first) = next {
             // Replay this batch and every one queued behind it (up to a
-            // bound), then store their ledger entries in one write: under
-            // load, one RocksDB write covers many batches.
+            // bound), then store their history in one write: under load,
+            // one RocksDB write covers many batches.
             std::thread::sleep(GATHER);
-            entries.clear();
+            history.clear();
             let mut batch = Some(first);
             let mut drained = 0;
             while let Some((first_seq, mut inputs)) = batch.take() {
@@ -167,17 +173,19 @@ fn run<J: Journal>(
                             seq: last_seq,
                             reason: format!("{reject:?}"),
                         })?;
-                    ledger::collect(last_seq, input.time, &events, &mut entries);
+                    ledger::collect(last_seq, input.time, &events, &mut history.ledger);
                 }
                 since += inputs.len() as u64;
                 inputs.clear();
                 let _ = spent.try_send(inputs);
                 drained += 1;
-                if drained < BATCHES_PER_LEDGER_WRITE {
+                if drained < BATCHES_PER_HISTORY_WRITE {
                     batch = batches.try_recv().ok();
                 }
             }
-            journal.add_ledger(&entries, last_seq)?;
+            market.take_finished_orders(&mut history.orders);
+            journal.add_history(&history, last_seq)?;
+            progress.advance(market.orders_finished_total());
         }
         // A clean stop snapshots too, so the next start replays nothing.
         let due = since >= policy.every_commands

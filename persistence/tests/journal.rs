@@ -6,6 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use agora_engine::cmd::{CancelOrder, Deposit, PlaceOrder};
+use agora_engine::query::OrderView;
+use agora_engine::reply::OrderStatus;
+use agora_engine::units::ClientOrderId;
 use agora_engine::units::{
     AgentId, Amount, Currency, OrderId, Price, Quantity, Symbol, Timestamp, SCALE,
 };
@@ -14,9 +17,9 @@ use agora_engine::{
     Responder, SelfTradePrevention, Side, ThreadOptions, TimeInForce,
 };
 use agora_persistence::{
-    prune, recover, recover_through, spawn_snapshotter, BackgroundSync, Journal, JournalError,
-    JournalWriter, LedgerEntry, MemoryJournal, Release, SnapshotPolicy, WriterOptions,
-    WriterThread,
+    prune, recover, recover_through, spawn_snapshotter, ArchivePage, ArchiveProgress,
+    BackgroundSync, History, Journal, JournalError, JournalWriter, LedgerEntry, MemoryJournal,
+    Release, SnapshotPolicy, WriterOptions, WriterThread, ARCHIVE_SCAN_BUDGET,
 };
 use agora_persistence::{Durability, RocksJournal};
 use proptest::prelude::*;
@@ -294,15 +297,17 @@ fn recovery_through_a_record_rebuilds_the_state_right_after_it() {
         assert_eq!(copy.snapshot, snapshot);
         assert_eq!(copy.last_seq, through as u64);
         assert_eq!(copy.market.state_digest(), market.state_digest());
-        // It collects the replayed records' wallet entries the ledger
-        // lacks (here: all of them); start-up's `recover` leaves that to it.
-        assert_eq!(copy.ledger.is_empty(), copy.replayed == 0);
-        assert!(copy.ledger.iter().all(|e| e.seq <= through as u64));
+        // It collects the history of the replayed records the store lacks
+        // (here: all of it); start-up's `recover` leaves that to it.
+        let history = &copy.history;
+        assert_eq!(history.ledger.is_empty(), copy.replayed == 0);
+        assert!(history.ledger.iter().all(|e| e.seq <= through as u64));
+        let (at_snapshot, _) = apply_all(&accepted[..snapshot.unwrap() as usize]);
+        let finished = market.orders_finished_total() - at_snapshot.orders_finished_total();
+        assert_eq!(history.orders.len() as u64, finished);
     }
-    assert!(recover(&journal, EngineConfig::default())
-        .unwrap()
-        .ledger
-        .is_empty());
+    let recovered = recover(&journal, EngineConfig::default()).unwrap();
+    assert_eq!(recovered.history, History::default());
     assert!(matches!(
         recover_through(&journal, EngineConfig::default(), accepted.len() as u64 + 1),
         Err(JournalError::Gap { .. })
@@ -442,11 +447,27 @@ impl Journal for CountingJournal {
             }
         }))
     }
-    fn add_ledger(&mut self, entries: &[LedgerEntry], through: u64) -> Result<(), JournalError> {
-        self.inner.add_ledger(entries, through)
+    fn add_history(&mut self, history: &History, through: u64) -> Result<(), JournalError> {
+        self.inner.add_history(history, through)
     }
-    fn ledger_through(&self) -> Result<u64, JournalError> {
-        self.inner.ledger_through()
+    fn history_through(&self) -> Result<u64, JournalError> {
+        self.inner.history_through()
+    }
+    fn finished_order(
+        &self,
+        agent: AgentId,
+        order: &OrderRef,
+    ) -> Result<Option<OrderView>, JournalError> {
+        self.inner.finished_order(agent, order)
+    }
+    fn finished_orders(
+        &self,
+        agent: AgentId,
+        after: Option<OrderId>,
+        limit: usize,
+        keep: &dyn Fn(&OrderView) -> bool,
+    ) -> Result<ArchivePage, JournalError> {
+        self.inner.finished_orders(agent, after, limit, keep)
     }
     fn ledger(
         &self,
@@ -580,8 +601,15 @@ fn the_snapshotter_snapshots_a_replayed_copy_and_recovery_uses_it() {
     };
     let empty = Market::new(EngineConfig::default());
     let copy = empty.clone();
-    let (feed, snapshotter) =
-        spawn_snapshotter(Box::new(|_| Ok(copy)), 0, journal.share(), policy).unwrap();
+    let progress = ArchiveProgress::default();
+    let (feed, snapshotter) = spawn_snapshotter(
+        Box::new(|_| Ok(copy)),
+        0,
+        journal.share(),
+        policy,
+        progress.clone(),
+    )
+    .unwrap();
     let check = Check {
         appended: Arc::new(AtomicU64::new(u64::MAX)),
         released_inputs: Arc::default(),
@@ -618,6 +646,41 @@ fn the_snapshotter_snapshots_a_replayed_copy_and_recovery_uses_it() {
     assert_eq!(recovered.replayed, 0);
     assert_eq!(recovered.market.state_digest(), market.state_digest());
     assert_ledgers_explain_balances(&journal, &market);
+    assert_eq!(progress.finished(), market.orders_finished_total());
+    assert_archive_holds_every_finished_order(&journal, &market);
+}
+
+/// Every order that finished is archived once, as the market (while it
+/// still keeps the order) shows it.
+fn assert_archive_holds_every_finished_order(journal: &impl Journal, market: &Market) {
+    let mut archived = 0;
+    for agent in (1..=5).map(AgentId) {
+        let mut after = None;
+        loop {
+            let (page, stopped) = journal
+                .finished_orders(agent, after, 100, &|_| true)
+                .unwrap();
+            assert_eq!(stopped, None, "nothing is skipped when all are kept");
+            let Some(last) = page.last() else { break };
+            after = Some(last.order_id);
+            archived += page.len() as u64;
+            for o in &page {
+                assert_eq!(o.agent, agent);
+                assert!(!o.status.is_open());
+                let by_id = journal.finished_order(agent, &OrderRef::Id(o.order_id));
+                assert_eq!(by_id.unwrap().as_ref(), Some(o));
+                let query = agora_engine::Query::Order {
+                    agent,
+                    order: OrderRef::Id(o.order_id),
+                };
+                if let Ok(Answer::Order(kept)) = market.query(&query) {
+                    assert_eq!(&kept, o);
+                }
+            }
+        }
+    }
+    assert!(archived > 0);
+    assert_eq!(archived, market.orders_finished_total());
 }
 
 /// Every agent's ledger, read back page by page, adds up to its wallet:
@@ -806,4 +869,147 @@ fn a_failed_write_releases_nothing_of_it_and_stops_the_engine() {
     // commands the engine refused, which have no record.
     let released = released_inputs.load(Ordering::SeqCst);
     assert!(released <= 100, "{released} journaled commands released");
+}
+
+/// A finished order of `agent`'s as the archive stores it.
+fn finished(agent: u64, id: u64, asset: &str, client_id: Option<&str>) -> OrderView {
+    OrderView {
+        order_id: OrderId(id),
+        client_order_id: client_id.map(|c| ClientOrderId::new(c).unwrap()),
+        agent: AgentId(agent),
+        asset: Symbol::new(asset).unwrap(),
+        side: Side::Buy,
+        order_type: OrderType::Limit,
+        time_in_force: TimeInForce::Gtc,
+        stp: SelfTradePrevention::CancelResting,
+        price: Some(Price(SCALE)),
+        quantity: Quantity(2 * SCALE),
+        filled: Quantity(SCALE * (id % 2) as i64),
+        remaining: Quantity(SCALE * (2 - id % 2) as i64),
+        status: OrderStatus::Cancelled,
+        placed_at: Timestamp(id as i64),
+    }
+}
+
+/// Archives of two agents' orders, interleaved: agent 1 has 25,000 (ids
+/// 1, 3, 5, …), three at each end in asset `RARE`; agent 2 has the even
+/// ids. Client id `dup` names two of agent 1's, `solo` one.
+fn archive_of_two_agents(journal: &mut impl Journal) {
+    let mut history = History::default();
+    for n in 0..50_000u64 {
+        let id = n + 1;
+        let agent = 1 + n % 2;
+        let rare = agent == 1 && !(6..=49_993).contains(&n);
+        let client_id = match id {
+            7 => Some("dup"),
+            9 => Some("solo"),
+            49_001 => Some("dup"),
+            _ => None,
+        };
+        history.orders.push(finished(
+            agent,
+            id,
+            if rare { "RARE" } else { "GPU" },
+            client_id,
+        ));
+    }
+    journal.add_history(&history, 7).unwrap();
+}
+
+/// Pages through `agent`'s archived orders that `keep` accepts, `limit`
+/// at a time, following stopped walks: the ids, and how many pages.
+fn archived_ids(
+    journal: &impl Journal,
+    agent: u64,
+    limit: usize,
+    keep: &dyn Fn(&OrderView) -> bool,
+) -> (Vec<u64>, usize) {
+    let (mut ids, mut pages, mut after) = (Vec::new(), 0, None);
+    loop {
+        let (page, stopped): ArchivePage = journal
+            .finished_orders(AgentId(agent), after, limit, keep)
+            .unwrap();
+        pages += 1;
+        ids.extend(page.iter().map(|o| o.order_id.0));
+        assert!(page.iter().all(|o| o.agent == AgentId(agent) && keep(o)));
+        after = match (stopped, page.len() == limit) {
+            (Some(at), _) => Some(at),
+            (None, true) => page.last().map(|o| o.order_id),
+            (None, false) => return (ids, pages),
+        };
+    }
+}
+
+/// What every journal's archive of finished orders must do.
+fn check_archive(journal: &mut impl Journal) {
+    archive_of_two_agents(journal);
+    assert_eq!(journal.history_through(), Ok(7));
+    let odd: Vec<u64> = (1..50_000).step_by(2).collect();
+    // Everything, in id order, a page at a time, none of agent 2's.
+    let (all, pages) = archived_ids(journal, 1, 1_000, &|_| true);
+    assert_eq!((all, pages), (odd.clone(), 26));
+    // Narrowed to what few match, a page examines at most the budget and
+    // says where it stopped: pages are short, none is lost.
+    let rare = |o: &OrderView| o.asset.as_str() == "RARE";
+    let (found, pages) = archived_ids(journal, 1, 10, &rare);
+    assert_eq!(found, [1, 3, 5, 49_995, 49_997, 49_999]);
+    assert_eq!(pages, 25_000 / ARCHIVE_SCAN_BUDGET + 1);
+    let first = journal
+        .finished_orders(AgentId(1), None, 10, &rare)
+        .unwrap();
+    let stopped_at = OrderId(2 * ARCHIVE_SCAN_BUDGET as u64 - 1);
+    assert_eq!(first.1, Some(stopped_at));
+    // By id, by client id (the newest order that had it), never another's.
+    let get = |agent: u64, order: OrderRef| {
+        journal
+            .finished_order(AgentId(agent), &order)
+            .unwrap()
+            .map(|o| o.order_id.0)
+    };
+    let client = |c: &str| OrderRef::ClientId(ClientOrderId::new(c).unwrap());
+    assert_eq!(get(1, OrderRef::Id(OrderId(4_001))), Some(4_001));
+    assert_eq!(get(2, OrderRef::Id(OrderId(4_001))), None);
+    assert_eq!(get(2, OrderRef::Id(OrderId(4_002))), Some(4_002));
+    assert_eq!(get(1, OrderRef::Id(OrderId(60_001))), None);
+    assert_eq!(get(1, client("dup")), Some(49_001));
+    assert_eq!(get(1, client("solo")), Some(9));
+    assert_eq!(get(2, client("solo")), None);
+    assert_eq!(get(1, client("none")), None);
+    // Ledger entries beside the orders are read as before.
+    let entry = LedgerEntry {
+        agent: AgentId(1),
+        seq: 8,
+        index: 0,
+        time: Timestamp(8),
+        posting: agora_engine::event::Posting {
+            kind: agora_engine::event::PostingKind::Deposit,
+            currency: Currency::new("CREDITS").unwrap(),
+            from: agora_engine::event::Account::External,
+            to: agora_engine::event::Account::Available(AgentId(1)),
+            amount: Amount(SCALE),
+            order_id: None,
+        },
+    };
+    let more = History {
+        ledger: vec![entry],
+        orders: vec![],
+    };
+    journal.add_history(&more, 8).unwrap();
+    assert_eq!(journal.ledger(AgentId(1), None, 10), Ok(vec![entry]));
+    assert_eq!(journal.ledger(AgentId(2), None, 10), Ok(vec![]));
+    assert_eq!(archived_ids(journal, 1, 1_000, &|_| true).0, odd);
+}
+
+#[test]
+fn the_archive_of_finished_orders_answers_by_id_client_id_and_pages() {
+    check_archive(&mut MemoryJournal::default());
+    let dir = tempfile::tempdir().unwrap();
+    let mut journal = RocksJournal::open(dir.path(), Durability::Sync).unwrap();
+    check_archive(&mut journal);
+    // Stored, it is there after reopening.
+    drop(journal);
+    let journal = RocksJournal::open(dir.path(), Durability::Sync).unwrap();
+    assert_eq!(journal.history_through(), Ok(8));
+    let (all, _) = archived_ids(&journal, 1, 5_000, &|_| true);
+    assert_eq!(all.len(), 25_000);
 }

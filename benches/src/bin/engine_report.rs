@@ -532,18 +532,20 @@ fn restart(total: usize) {
         recovered.replayed,
     );
     // What the server's snapshotter thread then does while the engine
-    // serves: rebuild its own copy the same way, store the wallet-ledger
-    // entries of the replayed records, and log the digest.
+    // serves: rebuild its own copy the same way, store the history
+    // (wallet-ledger entries, finished orders) of the replayed records,
+    // and log the digest.
     let started = Instant::now();
     let copy = recover_through(&journal, w.market.config().clone(), recovered.last_seq)
         .expect("rebuilds the copy");
     journal
-        .add_ledger(&copy.ledger, copy.last_seq)
-        .expect("store the ledger");
+        .add_history(&copy.history, copy.last_seq)
+        .expect("store the history");
     let digest = copy.market.state_digest();
     println!(
-        "   then in the background: the snapshotter's copy rebuilt, {} wallet-ledger entries stored and the digest logged in {:.2?}",
-        copy.ledger.len(),
+        "   then in the background: the snapshotter's copy rebuilt, {} wallet-ledger entries and {} finished orders stored and the digest logged in {:.2?}",
+        copy.history.ledger.len(),
+        copy.history.orders.len(),
         started.elapsed()
     );
     assert_eq!(recovered.market.state_digest(), digest);

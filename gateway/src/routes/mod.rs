@@ -7,6 +7,7 @@ mod agents;
 mod assets;
 mod auctions;
 mod discovery;
+mod history;
 mod listings;
 mod openapi;
 mod orderbook;
@@ -24,7 +25,7 @@ use agora_engine::cmd::Idempotent;
 use agora_engine::idempotency::{IdempotencyKey, RequestHash};
 use agora_engine::units::{AgentId, Amount, Currency};
 use agora_engine::{Ack, Answer, Command, Event, Query, Reject};
-use agora_persistence::RocksJournal;
+use agora_persistence::{ArchiveProgress, RocksJournal};
 use hyper::{Method, StatusCode};
 
 use crate::auth::{hash_key, presented_key, same_secret, Caller, Directory};
@@ -66,8 +67,11 @@ pub struct State {
     pub signup_credits: Option<(Currency, Amount)>,
     /// Readiness checks.
     pub health: Health,
-    /// A read handle on the journal's store, for wallet ledgers.
-    pub ledger: Arc<RocksJournal>,
+    /// A read handle on the journal's store, for the history kept beside
+    /// it: wallet ledgers and finished orders.
+    pub history: Arc<RocksJournal>,
+    /// How far the archive of finished orders is.
+    pub archived: ArchiveProgress,
     /// `--public-url`, without a trailing `/`.
     pub public_url: Option<String>,
     /// The address the server listens on.

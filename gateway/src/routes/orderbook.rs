@@ -7,14 +7,15 @@ use agora_engine::event::Trade;
 use agora_engine::query::{OrderPage, OrderView};
 use agora_engine::units::{ClientOrderId, OrderId, Price, Quantity, Symbol};
 use agora_engine::{
-    Ack, Answer, Command, Event, OrderRef, OrderStatus, OrderType, Query, SelfTradePrevention,
-    Side, TimeInForce,
+    Ack, Answer, Command, Event, OrderRef, OrderStatus, OrderType, Query, Reject,
+    SelfTradePrevention, Side, TimeInForce,
 };
 use hyper::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::assets::{asset_symbol, ASSET_SYMBOL_PATTERN};
+use super::history::{archived_order, archived_orders};
 use super::State;
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -301,17 +302,38 @@ fn path_order(call: &Call, id: &str) -> Result<OrderRef, ApiError> {
     }
 }
 
+/// The caller's order `order`: from the market while it keeps the order,
+/// else from the archive of finished orders.
 async fn order_view(state: &State, caller: Caller, order: OrderRef) -> Result<OrderView, ApiError> {
-    match state
-        .ask(Query::Order {
-            agent: caller.agent,
-            order,
-        })
-        .await?
-    {
-        Answer::Order(o) => Ok(o),
-        _ => unreachable!("an order query answers an order"),
+    let query = Query::Order {
+        agent: caller.agent,
+        order,
+    };
+    match state.link.query(query).await? {
+        Ok(Answer::Order(o)) => Ok(o),
+        Err(Reject::UnknownOrder) => archived_order(state, caller.agent, order)
+            .await?
+            .ok_or_else(|| ApiError::not_found("order")),
+        Err(reject) => Err(reject.into()),
+        Ok(_) => unreachable!("an order query answers an order"),
     }
+}
+
+/// What to answer when a command on the caller's order `order` failed
+/// with `error`: an order the market let go after it finished is
+/// finished, as one it still keeps would be (`409`), not unknown.
+async fn unless_finished(
+    state: &State,
+    caller: Caller,
+    order: OrderRef,
+    error: ApiError,
+) -> ApiError {
+    if error.status == StatusCode::NOT_FOUND {
+        if let Ok(Some(_)) = archived_order(state, caller.agent, order).await {
+            return Reject::OrderNotOpen.into();
+        }
+    }
+    error
 }
 
 /// `GET /api/v1/orderbook/orders/{id}`.
@@ -341,7 +363,10 @@ pub async fn amend(state: &State, call: &Call, caller: Caller, id: &str) -> Resu
         price: body.price.map(|p| Price(p.0)),
         quantity: body.quantity.map(|q| Quantity(q.0)),
     });
-    let (ack, events) = state.execute(call, caller.agent, command).await?;
+    let (ack, events) = match state.execute(call, caller.agent, command).await {
+        Ok(done) => done,
+        Err(e) => return Err(unless_finished(state, caller, order, e).await),
+    };
     let Ack::Order(ack) = ack else {
         unreachable!("amending an order acknowledges it")
     };
@@ -360,7 +385,10 @@ pub async fn cancel(state: &State, call: &Call, caller: Caller, id: &str) -> Res
         agent: caller.agent,
         order,
     });
-    let (ack, _) = state.execute(call, caller.agent, command).await?;
+    let (ack, _) = match state.execute(call, caller.agent, command).await {
+        Ok(done) => done,
+        Err(e) => return Err(unless_finished(state, caller, order, e).await),
+    };
     let Ack::Order(ack) = ack else {
         unreachable!("cancelling an order acknowledges it")
     };
@@ -403,8 +431,9 @@ pub(super) struct Cancelled {
 
 /// `GET /api/v1/orderbook/orders?status=&asset=&limit=&cursor=`: the
 /// caller's orders, oldest first. `status` is `open` (the default),
-/// `filled`, `cancelled` or `all`; finished orders are kept while they
-/// are among the market's most recently finished (4,096 by default).
+/// `filled`, `cancelled` or `all`. Finished orders come from the market
+/// while it keeps them (its most recently finished, 4,096 by default),
+/// then from the archive of every finished order.
 pub async fn list(state: &State, call: &Call, caller: Caller) -> Result<Out, ApiError> {
     let page = call.page()?;
     let asset = call.param("asset").map(symbol).transpose()?;
@@ -427,32 +456,54 @@ pub async fn list(state: &State, call: &Call, caller: Caller) -> Result<Out, Api
         limit: u32::try_from(page.limit + 1).unwrap_or(u32::MAX),
     };
     let agent = caller.agent;
-    let open = open.then_some(Query::OpenOrders {
-        agent,
-        asset,
-        page: wanted,
-    });
-    let finished = finished.map(|status| Query::FinishedOrders {
-        agent,
-        asset,
-        status,
-        page: wanted,
-    });
     let mut orders = Vec::new();
-    // Where the open orders' walk stopped, if it ran out of budget.
-    let mut walked_to = None;
-    for query in open.into_iter().chain(finished) {
-        let Answer::Orders(list, stopped) = state.ask(query).await? else {
-            unreachable!("an orders query answers orders")
+    // Where a walk stopped before filling the page, if one did: orders
+    // past it belong to the next pages.
+    let mut walked_to: Option<u64> = None;
+    let mut stopped = |at: Option<OrderId>| {
+        if let Some(at) = at {
+            walked_to = Some(walked_to.map_or(at.0, |w| w.min(at.0)));
+        }
+    };
+    let listed = |answer| match answer {
+        Answer::Orders(list, stopped) => (list, stopped),
+        _ => unreachable!("an orders query answers orders"),
+    };
+    if open {
+        let query = Query::OpenOrders {
+            agent,
+            asset,
+            page: wanted,
         };
+        let (list, at) = listed(state.ask(query).await?);
         orders.extend(list);
-        walked_to = walked_to.or(stopped);
+        stopped(at.map(OrderId));
+    }
+    if let Some(status) = finished {
+        // The market's own first: the archive then holds every finished
+        // order the market had let go by this read.
+        let query = Query::FinishedOrders {
+            agent,
+            asset,
+            status,
+            page: wanted,
+        };
+        orders.extend(listed(state.ask(query).await?).0);
+        let keep = move |o: &OrderView| {
+            asset.is_none_or(|a| o.asset == a) && status.is_none_or(|s| o.status == s)
+        };
+        let limit = wanted.limit as usize;
+        let (list, at) = archived_orders(state, agent, wanted.after, limit, keep).await?;
+        orders.extend(list);
+        stopped(at);
     }
     if let Some(to) = walked_to {
-        // Orders past the walk's end belong to the next pages.
         orders.retain(|o| o.order_id.0 <= to);
     }
-    orders.sort_unstable_by_key(|o| o.order_id);
+    // An order read twice (kept by the market and archived, or open and
+    // then finished between the reads) is listed once, finished.
+    orders.sort_unstable_by_key(|o| (o.order_id, o.status.is_open()));
+    orders.dedup_by_key(|o| o.order_id);
     let (items, next_cursor) = page.cut(orders, |o| o.order_id.0);
     let next_cursor = next_cursor.or(walked_to.map(cursor));
     let items: Vec<OrderJson> = items.iter().map(OrderJson::from).collect();

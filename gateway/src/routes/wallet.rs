@@ -8,6 +8,7 @@ use agora_persistence::Journal;
 use hyper::StatusCode;
 use serde::{Deserialize, Serialize};
 
+use super::history::read_history;
 use super::{State, OPERATOR};
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -53,16 +54,9 @@ pub async fn ledger(state: &State, call: &Call, caller: Caller) -> Result<Out, A
                 .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor this server gave"))
         })
         .transpose()?;
-    let journal = state.ledger.clone();
     let agent = caller.agent;
     // One more than asked, to know whether another page follows.
-    let mut entries = tokio::task::spawn_blocking(move || journal.ledger(agent, after, limit + 1))
-        .await
-        .map_err(|_| ApiError::unavailable())?
-        .map_err(|e| {
-            tracing::error!(error = %e, "reading the ledger failed");
-            ApiError::unavailable()
-        })?;
+    let mut entries = read_history(state, move |h| h.ledger(agent, after, limit + 1)).await?;
     let next_cursor = (entries.len() > limit).then(|| {
         entries.truncate(limit);
         let (seq, index) = entries.last().expect("a full page").position();

@@ -1,0 +1,89 @@
+//! What the snapshotter's replay derives for reading, stored beside the
+//! journal: each agent's wallet ledger (see [`crate::ledger`]) and the
+//! archive of finished orders. The market keeps only the most recently
+//! finished orders (`orders_finished_retained_max`); the archive keeps
+//! every one, as it was when it finished, so an agent can look up or list
+//! its orders long after. Both are written together, with the record they
+//! cover through, off the acknowledgement path: between a command's
+//! acknowledgement and the snapshotter reaching it, what it derived may
+//! not be stored yet. [`ArchiveProgress`] tells how far the archive is.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use agora_engine::query::OrderView;
+
+use crate::journal::JournalError;
+use crate::ledger::LedgerEntry;
+
+/// Archived orders a listing examines at most, like the engine's searches:
+/// narrowed to an asset or a status few of an agent's orders match, a page
+/// ends short, where the walk stopped.
+pub const ARCHIVE_SCAN_BUDGET: usize = 10_000;
+
+/// What a run of replayed records derived.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct History {
+    /// Wallet ledger entries, in the order they happened.
+    pub ledger: Vec<LedgerEntry>,
+    /// Orders that finished, as they finished, in that order.
+    pub orders: Vec<OrderView>,
+}
+
+impl History {
+    /// Forgets everything, keeping the room.
+    pub fn clear(&mut self) {
+        self.ledger.clear();
+        self.orders.clear();
+    }
+}
+
+/// A page of archived orders, and where the walk stopped if it ran out
+/// of budget before filling the page.
+pub type ArchivePage = (Vec<OrderView>, Option<agora_engine::units::OrderId>);
+
+/// The page [`crate::Journal::finished_orders`] answers from `orders`, an
+/// agent's archived orders in id order.
+pub(crate) fn archive_page(
+    orders: impl Iterator<Item = Result<OrderView, JournalError>>,
+    limit: usize,
+    keep: &dyn Fn(&OrderView) -> bool,
+) -> Result<ArchivePage, JournalError> {
+    let mut page = Vec::with_capacity(limit.min(1_024));
+    let mut last_examined = None;
+    for (examined, o) in orders.enumerate() {
+        if page.len() == limit {
+            break;
+        }
+        if examined == ARCHIVE_SCAN_BUDGET {
+            return Ok((page, last_examined));
+        }
+        let o = o?;
+        last_examined = Some(o.order_id);
+        if keep(&o) {
+            page.push(o);
+        }
+    }
+    Ok((page, None))
+}
+
+/// How far the archive of finished orders has come: how many orders had
+/// finished, ever, by the last record whose history is stored. Orders the
+/// market no longer keeps (all but the newest
+/// `orders_finished_retained_max` of those finished) are in the archive
+/// once this reaches their count. Shared between the snapshotter, which
+/// advances it, and readers.
+#[derive(Clone, Debug, Default)]
+pub struct ArchiveProgress(Arc<AtomicU64>);
+
+impl ArchiveProgress {
+    /// Orders finished by the last record whose history is stored.
+    pub fn finished(&self) -> u64 {
+        self.0.load(Ordering::Acquire)
+    }
+
+    /// Records that the history of orders up to `finished` is stored.
+    pub(crate) fn advance(&self, finished: u64) {
+        self.0.store(finished, Ordering::Release);
+    }
+}
