@@ -1147,6 +1147,138 @@ fn a_large_cancel_all_cancels_everything_once_even_when_retried() {
     assert_eq!(again.body, json!({"cancelled": 1}));
 }
 
+/// Every page of `path` (a list with `?`), following cursors: the items.
+fn all_pages(s: &Server, path: &str, key: &str) -> Vec<Value> {
+    let mut items = Vec::new();
+    let mut url = path.to_string();
+    loop {
+        let r = s.get(&url, Some(key));
+        assert_eq!(r.status, 200, "{r:?}");
+        items.extend(r.body["items"].as_array().unwrap().iter().cloned());
+        match r.body["next_cursor"].as_str() {
+            Some(c) => url = format!("{path}&cursor={c}"),
+            None => return items,
+        }
+    }
+}
+
+#[test]
+fn orders_finished_long_ago_are_still_found_listed_and_final() {
+    let mut s = Server::start(&[]);
+    let (a_id, a) = s.register("maker");
+    let (b_id, b) = s.register("taker");
+    s.deposit(&a_id, "100000");
+    s.deposit(&b_id, "100000");
+    let all = "/api/v1/orderbook/orders";
+    let place = |key: &str, body: &str| {
+        let r = s.post(all, Some(key), body);
+        assert_eq!(r.status, 201, "{r:?}");
+        r.body["order"]["id"].as_str().unwrap().to_string()
+    };
+    let filled = place(
+        &a,
+        r#"{"asset":"Z","side":"buy","order_type":"limit","quantity":"2","price":"1","client_order_id":"first"}"#,
+    );
+    let taker = place(
+        &b,
+        r#"{"asset":"Z","side":"sell","order_type":"limit","quantity":"2","price":"1"}"#,
+    );
+    let cancelled = place(
+        &a,
+        r#"{"asset":"Z","side":"buy","order_type":"limit","quantity":"1","price":"1","client_order_id":"gone"}"#,
+    );
+    let c = s.call("DELETE", &format!("{all}/{cancelled}"), Some(&a), None);
+    assert_eq!(c.status, 200, "{c:?}");
+    // More orders finish than the market keeps (4,096 by default): the
+    // first ones are now only in the archive.
+    rest_buys_on_x(&s, &a, 42);
+    let c = s.call("DELETE", &format!("{all}?asset=X"), Some(&a), None);
+    assert_eq!(c.body, json!({"cancelled": 4200}));
+    let check = |s: &Server| {
+        let got = s.get(&format!("{all}/{filled}"), Some(&a));
+        assert_eq!(got.status, 200, "{got:?}");
+        assert_eq!(
+            (
+                &got.body["status"],
+                &got.body["filled_quantity"],
+                &got.body["remaining_quantity"]
+            ),
+            (&json!("filled"), &json!("2.00"), &json!("0.00")),
+            "{got:?}"
+        );
+        assert_eq!(got.body["client_order_id"], "first");
+        let by_client = s.get(&format!("{all}/first?by=client_order_id"), Some(&a));
+        assert_eq!(by_client.body, got.body);
+        let gone = s.get(&format!("{all}/gone?by=client_order_id"), Some(&a));
+        assert_eq!(
+            (&gone.body["id"], &gone.body["status"]),
+            (&json!(cancelled), &json!("cancelled")),
+            "{gone:?}"
+        );
+        let theirs = s.get(&format!("{all}/{taker}"), Some(&b));
+        assert_eq!(theirs.body["status"], "filled", "{theirs:?}");
+        // Nobody else sees them.
+        assert_error(
+            &s.get(&format!("{all}/{filled}"), Some(&b)),
+            404,
+            "not_found",
+        );
+        assert_error(
+            &s.get(&format!("{all}/first?by=client_order_id"), Some(&b)),
+            404,
+            "not_found",
+        );
+        // Finished is final, as for an order the market still keeps.
+        let cancel = s.call("DELETE", &format!("{all}/{filled}"), Some(&a), None);
+        assert_error(&cancel, 409, "conflict");
+        let amend = s.call(
+            "PATCH",
+            &format!("{all}/{cancelled}"),
+            Some(&a),
+            Some(r#"{"quantity":"1"}"#),
+        );
+        assert_error(&amend, 409, "conflict");
+        assert_error(
+            &s.call("DELETE", &format!("{all}/{filled}"), Some(&b), None),
+            404,
+            "not_found",
+        );
+        // Lists: archived and kept orders together, each once, in order.
+        let ids = |items: Vec<Value>| -> Vec<String> {
+            items
+                .iter()
+                .map(|o| o["id"].as_str().unwrap().to_string())
+                .collect()
+        };
+        assert_eq!(
+            ids(all_pages(s, &format!("{all}?status=filled"), &a)),
+            std::slice::from_ref(&filled)
+        );
+        assert_eq!(
+            ids(all_pages(s, &format!("{all}?status=filled"), &b)),
+            std::slice::from_ref(&taker)
+        );
+        let z = all_pages(s, &format!("{all}?status=all&asset=Z&limit=1"), &a);
+        assert_eq!(ids(z), [filled.clone(), cancelled.clone()]);
+        let everything = all_pages(s, &format!("{all}?status=all&limit=500"), &a);
+        assert_eq!(everything.len(), 4202);
+        let listed = ids(everything);
+        let numbers: Vec<u64> = listed.iter().map(|id| id.parse().unwrap()).collect();
+        assert!(
+            numbers.windows(2).all(|w| w[0] < w[1]),
+            "in id order, once each"
+        );
+        assert_eq!(
+            all_pages(s, &format!("{all}?status=cancelled&limit=500"), &a).len(),
+            4201
+        );
+    };
+    check(&s);
+    // The archive is durable.
+    s.restart();
+    check(&s);
+}
+
 #[test]
 fn a_narrow_order_list_pages_past_many_other_orders_with_cursors() {
     let s = Server::start(&[]);

@@ -560,9 +560,12 @@ impl OrderStore {
         order.status = status;
         let (id, has_client_id) = (order.id, order.traits.has_client_id());
         self.finished_total += 1;
-        if self.archive.is_some() {
-            let copy = (self.slots[slot as usize].clone(), self.client_id(slot));
-            self.archive.as_mut().expect("kept").push(copy);
+        if let Some(archive) = &mut self.archive {
+            let client_id = match has_client_id {
+                true => self.client_ids.get(slot as usize).copied().flatten(),
+                false => None,
+            };
+            archive.push((self.slots[slot as usize].clone(), client_id));
         }
         self.unlink_agent(slot);
         self.finished.push_back(Finished {
