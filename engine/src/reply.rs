@@ -63,6 +63,9 @@ pub enum Ack {
     OrdersCancelled {
         /// How many.
         count: u32,
+        /// Set when the step stopped at its bounds: more may be left
+        /// after this order (send a `CancelAllAfter` from it).
+        resume_after: Option<OrderId>,
     },
     /// An agent was registered.
     AgentRegistered {

@@ -199,7 +199,7 @@ impl Harness {
             agent: AgentId(agent),
             asset,
         }))? {
-            Ack::OrdersCancelled { count } => Ok(count),
+            Ack::OrdersCancelled { count, .. } => Ok(count),
             other => panic!("unexpected ack {other:?}"),
         }
     }

@@ -255,7 +255,16 @@ fn run_side_by_side(ops: &[Op], config: EngineConfig) -> Result<Harness, TestCas
             }
             Command::CancelAll(c) => {
                 let count = reference.cancel_all(c.agent.0, c.asset);
-                prop_assert_eq!(got, Ok(Ack::OrdersCancelled { count }), "{:?}", op);
+                let resume_after = None;
+                prop_assert_eq!(
+                    got,
+                    Ok(Ack::OrdersCancelled {
+                        count,
+                        resume_after
+                    }),
+                    "{:?}",
+                    op
+                );
             }
             Command::Deposit(_) => prop_assert!(got.is_ok()),
             Command::Withdraw(_) | Command::RegisterAsset(_) => {}

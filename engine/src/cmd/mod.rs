@@ -33,7 +33,7 @@ use crate::units::{ClientOrderId, OrderId, Timestamp};
 
 pub use amend_order::AmendOrder;
 pub use auction::{AuctionAction, AuctionOp};
-pub use cancel_all::CancelAll;
+pub use cancel_all::{CancelAll, CancelAllAfter};
 pub use cancel_order::CancelOrder;
 pub use change_api_keys::{ChangeApiKeys, KeyChange};
 pub use deposit::Deposit;
@@ -89,6 +89,8 @@ pub enum Command {
     SetTerms(Box<crate::config::Terms>),
     /// Act on auctions.
     Auction(Box<AuctionAction>),
+    /// A later step of a `CancelAll`, resuming where the last one stopped.
+    CancelAllAfter(Box<CancelAllAfter>),
 }
 
 /// A command with the time the gateway stamped on it.
@@ -159,6 +161,7 @@ impl Command {
             Command::Ownership(c) => c.apply(market, time),
             Command::SetTerms(terms) => set_terms::apply(market, terms),
             Command::Auction(c) => c.apply(market, time, events),
+            Command::CancelAllAfter(c) => c.apply(market, time, events),
         }
     }
 }

@@ -1,8 +1,7 @@
 //! The order book: place (one or a batch), list, get, amend and cancel
 //! orders; cancel all; a book's depth and its recent trades.
 
-use agora_engine::cmd::cancel_all::CANCEL_ALL_MAX;
-use agora_engine::cmd::{AmendOrder, CancelAll, CancelOrder, PlaceOrder};
+use agora_engine::cmd::{AmendOrder, CancelAll, CancelAllAfter, CancelOrder, PlaceOrder};
 use agora_engine::event::Trade;
 use agora_engine::query::{OrderPage, OrderView};
 use agora_engine::units::{ClientOrderId, OrderId, Price, Quantity, Symbol};
@@ -397,28 +396,34 @@ pub async fn cancel(state: &State, call: &Call, caller: Caller, id: &str) -> Res
 }
 
 /// `DELETE /api/v1/orderbook/orders?asset=`: cancels all the caller's
-/// open orders, or those in one asset. The engine cancels at most
-/// `CANCEL_ALL_MAX` per command, so that a large cancel holds up other
-/// commands for a millisecond at a time: the command is sent again until
-/// one cancels fewer (orders placed meanwhile may be cancelled too).
+/// open orders, or those in one asset. The engine does it in bounded
+/// steps (see `agora_engine::cmd::cancel_all`), so that a large cancel
+/// holds up other commands for a millisecond at a time: each step that
+/// stops early is followed by one from where it stopped (orders placed
+/// meanwhile may be cancelled too).
 pub async fn cancel_all(state: &State, call: &Call, caller: Caller) -> Result<Out, ApiError> {
     let asset = call.param("asset").map(symbol).transpose()?;
-    let command = Command::CancelAll(CancelAll {
+    let all = CancelAll {
         agent: caller.agent,
         asset,
-    });
+    };
+    let mut command = Command::CancelAll(all.clone());
     let mut cancelled = 0;
     for part in 0.. {
         let (ack, _) = state
-            .execute_part(call, caller.agent, part, command.clone())
+            .execute_part(call, caller.agent, part, command)
             .await?;
-        let Ack::OrdersCancelled { count } = ack else {
+        let Ack::OrdersCancelled {
+            count,
+            resume_after,
+        } = ack
+        else {
             unreachable!("cancel-all acknowledges a count")
         };
         cancelled += count;
-        if count < CANCEL_ALL_MAX {
-            break;
-        }
+        let Some(after) = resume_after else { break };
+        let all = all.clone();
+        command = Command::CancelAllAfter(Box::new(CancelAllAfter { all, after }));
     }
     Ok(Out::json(StatusCode::OK, &Cancelled { cancelled }))
 }
