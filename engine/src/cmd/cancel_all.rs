@@ -19,8 +19,8 @@ use crate::units::{AgentId, OrderId, Symbol, Timestamp};
 pub const CANCEL_ALL_MAX: u32 = 4_096;
 
 /// Entries of the agent's open-order list one step examines at most
-/// (16 bytes each: a megabyte, about 0.1 ms).
-pub const CANCEL_ALL_EXAMINED_MAX: usize = 65_536;
+/// (16 bytes each: 4 MiB, about a millisecond).
+pub const CANCEL_ALL_EXAMINED_MAX: usize = 262_144;
 
 /// Cancel an agent's open orders, optionally only in `asset`: all of
 /// them, or [`CANCEL_ALL_MAX`] if it has more.
@@ -198,7 +198,7 @@ mod tests {
         // the first step cancels the one it reaches and says where it
         // stopped; the next goes on from there, and no order is missed.
         let mut h = Harness::default();
-        h.deposit(1, 1_000_000);
+        h.deposit(1, 2_000_000);
         let cpu = Symbol::new("CPU").unwrap();
         let on_cpu = |h: &mut Harness| {
             let mut order = h.order(1, Side::Buy, 5, 1);
