@@ -134,7 +134,7 @@ impl Market {
             );
             self.check_id_below_max(self.orders.get(slot).id)?;
         }
-        let retained = self.orders.finished_slots().count();
+        let retained = self.orders.finished_len();
         ensure!(
             self.orders.finished_total() >= retained as u64,
             "more finished orders retained than ever finished"

@@ -53,8 +53,8 @@ pub fn recover(
 /// Recovery is deterministic, so this rebuilds exactly what an earlier
 /// [`recover`] that ended at `through` did (a second copy of the market,
 /// made on another thread without stopping the first), and collects what
-/// the replayed records derived that the stored history lacks. The copy
-/// keeps finished orders from then on (see
+/// the replayed records derived that the stored history lacks (the copy
+/// keeps finished orders from the first such record on: see
 /// [`Market::keep_finished_orders`]).
 pub fn recover_through(
     journal: &(dyn Journal + Sync),
@@ -109,15 +109,19 @@ fn rebuild(
     // Records whose history is already stored are not collected again:
     // stored ledger groups never overlap.
     let stored_through = if collect {
-        market.keep_finished_orders();
         Some(journal.history_through()?)
     } else {
         None
     };
-    let mut stored_orders = Vec::new();
     let mut replayed = 0;
     let from = last_seq + 1;
     let mut apply = |seq: u64, input: &Input, next: Option<&Input>| {
+        // Records come in order: finished orders are kept from the first
+        // record whose history the store lacks, none before it.
+        let lacking = stored_through.is_some_and(|stored| seq > stored);
+        if lacking {
+            market.keep_finished_orders();
+        }
         events.clear();
         market
             .apply_before(input, next, &mut events)
@@ -125,14 +129,9 @@ fn rebuild(
                 seq,
                 reason: format!("{reject:?}"),
             })?;
-        if let Some(stored) = stored_through {
-            if seq > stored {
-                ledger::collect(seq, input.time, &events, &mut history.ledger);
-                market.take_finished_orders(&mut history.orders);
-            } else {
-                market.take_finished_orders(&mut stored_orders);
-                stored_orders.clear();
-            }
+        if lacking {
+            ledger::collect(seq, input.time, &events, &mut history.ledger);
+            market.take_finished_orders(&mut history.orders);
         }
         last_seq = seq;
         replayed += 1;
