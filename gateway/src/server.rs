@@ -130,6 +130,7 @@ pub async fn serve(
         replayed = recovered.replayed,
         last_seq = recovered.last_seq,
         elapsed_ms = recovered.elapsed.as_millis() as u64,
+        snapshot_ms = recovered.restoring.as_millis() as u64,
         "recovered the market"
     );
     let mut market = recovered.market;

@@ -24,6 +24,9 @@ pub struct Recovered {
     pub replayed: u64,
     /// How long recovery took.
     pub elapsed: Duration,
+    /// How much of it went to reading and restoring snapshots (each tried
+    /// one included); the rest replayed the journal after the one used.
+    pub restoring: Duration,
     /// What the replayed records derived that the stored history does
     /// not have yet: store it with [`Journal::add_history`] through
     /// `last_seq`. Only [`recover_through`] collects it; [`recover`], on
@@ -103,6 +106,7 @@ fn rebuild(
         }
     }
     let snapshot = start.as_ref().map(|(_, seq)| *seq);
+    let restoring = started.elapsed();
     let (mut market, mut last_seq) = start.unwrap_or_else(|| (Market::new(config), 0));
     let mut events = Vec::new();
     let mut history = History::default();
@@ -166,6 +170,7 @@ fn rebuild(
         snapshots_skipped: skipped,
         replayed,
         elapsed: started.elapsed(),
+        restoring,
         history,
     })
 }
