@@ -1280,6 +1280,85 @@ fn orders_finished_long_ago_are_still_found_listed_and_final() {
 }
 
 #[test]
+fn orders_that_finished_unfilled_are_forgotten_after_the_retention() {
+    let mut s = Server::start(&["--unfilled-order-retention-s", "1"]);
+    let (a_id, a) = s.register("maker");
+    let (b_id, b) = s.register("taker");
+    s.deposit(&a_id, "100000");
+    s.deposit(&b_id, "100000");
+    let all = "/api/v1/orderbook/orders";
+    let place = |key: &str, body: &str| {
+        let r = s.post(all, Some(key), body);
+        assert_eq!(r.status, 201, "{r:?}");
+        r.body["order"]["id"].as_str().unwrap().to_string()
+    };
+    let filled = place(
+        &a,
+        r#"{"asset":"Z","side":"buy","order_type":"limit","quantity":"2","price":"1","client_order_id":"kept"}"#,
+    );
+    place(
+        &b,
+        r#"{"asset":"Z","side":"sell","order_type":"limit","quantity":"1","price":"1"}"#,
+    );
+    // Partly filled, then cancelled: it has a fill, so it stays.
+    let c = s.call("DELETE", &format!("{all}/{filled}"), Some(&a), None);
+    assert_eq!(c.status, 200, "{c:?}");
+    let unfilled = place(
+        &a,
+        r#"{"asset":"Z","side":"buy","order_type":"limit","quantity":"1","price":"1","client_order_id":"gone"}"#,
+    );
+    let c = s.call("DELETE", &format!("{all}/{unfilled}"), Some(&a), None);
+    assert_eq!(c.status, 200, "{c:?}");
+    // Pushed out of the market's own 4,096 newest finished orders: from
+    // now on only the archive has it.
+    rest_buys_on_x(&s, &a, 42);
+    let c = s.call("DELETE", &format!("{all}?asset=X"), Some(&a), None);
+    assert_eq!(c.body, json!({"cancelled": 4200}));
+    let by_client = |s: &Server, c: &str| s.get(&format!("{all}/{c}?by=client_order_id"), Some(&a));
+    assert_eq!(by_client(&s, "gone").body["id"], json!(unfilled));
+    // Forgetting follows the market's clock: commands after the second
+    // has passed move it on.
+    std::thread::sleep(Duration::from_millis(1_100));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while by_client(&s, "gone").status != 404 {
+        assert!(
+            Instant::now() < deadline,
+            "the unfilled order is still there"
+        );
+        s.deposit(&a_id, "1");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let check = |s: &Server| {
+        assert_error(
+            &s.get(&format!("{all}/{unfilled}"), Some(&a)),
+            404,
+            "not_found",
+        );
+        assert_error(&by_client(s, "gone"), 404, "not_found");
+        let kept = by_client(s, "kept");
+        assert_eq!(
+            (
+                &kept.body["id"],
+                &kept.body["status"],
+                &kept.body["filled_quantity"]
+            ),
+            (&json!(filled), &json!("cancelled"), &json!("1.00")),
+            "{kept:?}"
+        );
+        // The market's own newest finished orders are still listed; of
+        // the archive's, only the one with a fill.
+        let cancelled = all_pages(s, &format!("{all}?status=cancelled&limit=500"), &a);
+        assert_eq!(cancelled.len(), 4097);
+        assert!(cancelled.iter().all(|o| o["id"] != json!(unfilled)));
+        assert_eq!(cancelled[0]["id"], json!(filled));
+    };
+    check(&s);
+    // Forgotten for good.
+    s.restart();
+    check(&s);
+}
+
+#[test]
 fn a_narrow_order_list_pages_past_many_other_orders_with_cursors() {
     let s = Server::start(&[]);
     let (id, a) = s.register("maker");

@@ -140,6 +140,13 @@ pub struct ServeConfig {
     #[arg(long, env = "AGORA_SNAPSHOT_INTERVAL_S", default_value_t = 300)]
     pub snapshot_interval_s: u64,
 
+    /// Seconds an order that finished without a fill (cancelled, expired,
+    /// rejected) stays in the order history before it is forgotten, so the
+    /// history does not grow without end under quoting that cancels most
+    /// orders; orders with fills are kept for good. 0 keeps every order.
+    #[arg(long, env = "AGORA_UNFILLED_ORDER_RETENTION_S", default_value_t = 90 * 24 * 3600)]
+    pub unfilled_order_retention_s: u64,
+
     /// Orders (open and recently finished) the engine makes room for at
     /// start-up, so a growing book never stops it to move and rehash them
     /// all (a quarter of a second at millions). Room not yet used costs

@@ -156,6 +156,8 @@ pub async fn serve(
     let policy = SnapshotPolicy {
         every_commands: config.snapshot_every.max(1),
         every: Duration::from_secs(config.snapshot_interval_s.max(1)),
+        unfilled_orders_kept: (config.unfilled_order_retention_s > 0)
+            .then(|| Duration::from_secs(config.unfilled_order_retention_s)),
         ..SnapshotPolicy::default()
     };
     let history = Arc::new(journal.share());

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use agora_engine::query::OrderView;
+use agora_engine::units::{Quantity, Timestamp};
 
 use crate::journal::JournalError;
 use crate::ledger::LedgerEntry;
@@ -28,6 +29,13 @@ pub struct History {
     pub ledger: Vec<LedgerEntry>,
     /// Orders that finished, as they finished, in that order.
     pub orders: Vec<OrderView>,
+    /// The time of the last record the run covers: every order in
+    /// `orders` had finished by then. The archive dates the orders that
+    /// finished unfilled with it, to forget them once they are older than
+    /// the retention (see [`crate::Journal::forget_unfilled_orders`]); as
+    /// it is never earlier than an order's true finish, no order is
+    /// forgotten early.
+    pub time: Timestamp,
 }
 
 impl History {
@@ -35,7 +43,16 @@ impl History {
     pub fn clear(&mut self) {
         self.ledger.clear();
         self.orders.clear();
+        self.time = Timestamp::default();
     }
+}
+
+/// Whether the archive may forget `order` once the retention has passed:
+/// it finished without a single fill (cancelled, expired or rejected), so
+/// no trade, transaction or ledger entry names it. Orders with fills are
+/// kept for good.
+pub(crate) fn forgettable(order: &OrderView) -> bool {
+    order.filled == Quantity::ZERO
 }
 
 /// A page of archived orders, and where the walk stopped if it ran out

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use agora_engine::query::OrderView;
-use agora_engine::units::{AgentId, OrderId};
+use agora_engine::units::{AgentId, OrderId, Timestamp};
 use agora_engine::{Input, OrderRef};
 
 use crate::history::{ArchivePage, History};
@@ -121,6 +121,17 @@ pub trait Journal: Send + 'static {
         limit: usize,
         keep: &dyn Fn(&OrderView) -> bool,
     ) -> Result<ArchivePage, JournalError>;
+
+    /// Forgets archived orders that finished unfilled (see
+    /// [`History::time`]) before `finished_before`, up to `max` of them,
+    /// oldest first; returns how many it forgot. Their client ids go too,
+    /// unless a newer archived order took them over. Like the rest of the
+    /// history, durable once the next snapshot is saved.
+    fn forget_unfilled_orders(
+        &mut self,
+        finished_before: Timestamp,
+        max: usize,
+    ) -> Result<usize, JournalError>;
 
     /// Makes every appended record durable.
     fn sync(&mut self) -> Result<(), JournalError>;

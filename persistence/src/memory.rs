@@ -1,14 +1,14 @@
 //! A journal in memory, for tests. It stores encoded records, so what it
 //! reads back has crossed the same encoding as a journal on disk.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::ops::Bound;
 
 use agora_engine::query::OrderView;
-use agora_engine::units::{AgentId, ClientOrderId, OrderId};
+use agora_engine::units::{AgentId, ClientOrderId, OrderId, Timestamp};
 use agora_engine::{Input, OrderRef};
 
-use crate::history::{archive_page, ArchivePage, History};
+use crate::history::{archive_page, forgettable, ArchivePage, History};
 use crate::journal::{Journal, JournalError};
 use crate::ledger::LedgerEntry;
 use crate::record;
@@ -42,6 +42,8 @@ pub struct MemoryJournal {
     ledger: BTreeMap<(AgentId, u64, u32), LedgerEntry>,
     finished: BTreeMap<(AgentId, OrderId), OrderView>,
     by_client_id: BTreeMap<(AgentId, ClientOrderId), OrderId>,
+    /// Archived orders that finished unfilled, by when.
+    unfilled: BTreeSet<(Timestamp, AgentId, OrderId)>,
     history_through: u64,
 }
 
@@ -105,9 +107,39 @@ impl Journal for MemoryJournal {
             if let Some(client_id) = o.client_order_id {
                 self.by_client_id.insert((o.agent, client_id), o.order_id);
             }
+            if forgettable(o) {
+                self.unfilled.insert((history.time, o.agent, o.order_id));
+            }
         }
         self.history_through = through;
         Ok(())
+    }
+
+    fn forget_unfilled_orders(
+        &mut self,
+        finished_before: Timestamp,
+        max: usize,
+    ) -> Result<usize, JournalError> {
+        let mut forgotten = 0;
+        while forgotten < max {
+            let Some(&(at, agent, id)) = self.unfilled.first() else {
+                break;
+            };
+            if at >= finished_before {
+                break;
+            }
+            self.unfilled.pop_first();
+            if let Some(order) = self.finished.remove(&(agent, id)) {
+                if let Some(client_id) = order.client_order_id {
+                    let key = (agent, client_id);
+                    if self.by_client_id.get(&key) == Some(&id) {
+                        self.by_client_id.remove(&key);
+                    }
+                }
+            }
+            forgotten += 1;
+        }
+        Ok(forgotten)
     }
 
     fn history_through(&self) -> Result<u64, JournalError> {

@@ -136,6 +136,7 @@ fn rebuild(
         if lacking {
             ledger::collect(seq, input.time, &events, &mut history.ledger);
             market.take_finished_orders(&mut history.orders);
+            history.time = input.time;
         }
         last_seq = seq;
         replayed += 1;

@@ -9,14 +9,14 @@ use std::path::Path;
 use std::sync::Arc;
 
 use agora_engine::query::OrderView;
-use agora_engine::units::{AgentId, ClientOrderId, OrderId};
+use agora_engine::units::{AgentId, OrderId, Timestamp};
 use agora_engine::{Input, OrderRef};
 use rocksdb::{
     ColumnFamilyDescriptor, DBCompressionType, DBRecoveryMode, Direction,
     IngestExternalFileOptions, IteratorMode, Options, SstFileWriter, WriteBatch, WriteOptions, DB,
 };
 
-use crate::history::{archive_page, ArchivePage, History};
+use crate::history::{archive_page, forgettable, ArchivePage, History};
 use crate::journal::{BackgroundSync, Journal, JournalError};
 use crate::ledger::LedgerEntry;
 use crate::record;
@@ -38,10 +38,14 @@ const HISTORY_CF: &str = "ledger";
 const HISTORY_THROUGH: &[u8] = b"through";
 /// First byte of an archived order's key. A ledger key starts with its
 /// agent's id, big-endian, and agents are counted from 1: none of the
-/// first 2^56 agents' keys starts with this or [`CLIENT_ID_TAG`].
+/// first 2^56 agents' keys starts with this, [`CLIENT_ID_TAG`] or
+/// [`UNFILLED_TAG`].
 const ORDER_TAG: u8 = 0xFF;
 /// First byte of the key mapping a client id to an archived order.
 const CLIENT_ID_TAG: u8 = 0xFE;
+/// First byte of the key dating an archived order that finished unfilled
+/// (see [`unfilled_key`]).
+const UNFILLED_TAG: u8 = 0xFD;
 /// Memtable size of a synced journal's column family (RocksDB's default
 /// is 64 MB).
 const SYNCED_JOURNAL_MEMTABLE_BYTES: usize = 2 << 20;
@@ -74,13 +78,40 @@ fn order_key(agent: AgentId, id: OrderId) -> [u8; 17] {
 }
 
 /// The key under which `agent`'s newest archived order with client id
-/// `client_id` is named.
-fn client_id_key(agent: AgentId, client_id: &ClientOrderId) -> Vec<u8> {
-    let mut k = Vec::with_capacity(9 + client_id.as_str().len());
+/// `client_id` (its bytes) is named.
+fn client_id_key(agent: AgentId, client_id: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(9 + client_id.len());
     k.push(CLIENT_ID_TAG);
     k.extend_from_slice(&agent.0.to_be_bytes());
-    k.extend_from_slice(client_id.as_str().as_bytes());
+    k.extend_from_slice(client_id);
     k
+}
+
+/// The key dating `agent`'s archived order `id`, which finished unfilled
+/// by `at`: tag, time (sign bit flipped, so times sort as numbers), agent,
+/// id, all big-endian, so the oldest come first. Its value is the order's
+/// client id, if it has one, for forgetting without reading the order.
+fn unfilled_key(at: Timestamp, agent: AgentId, id: OrderId) -> [u8; 25] {
+    let mut k = [0u8; 25];
+    k[0] = UNFILLED_TAG;
+    k[1..9].copy_from_slice(&((at.0 as u64) ^ (1 << 63)).to_be_bytes());
+    k[9..17].copy_from_slice(&agent.0.to_be_bytes());
+    k[17..].copy_from_slice(&id.0.to_be_bytes());
+    k
+}
+
+/// The agent and order an [`unfilled_key`] names.
+fn unfilled_order(key: &[u8]) -> Result<(AgentId, OrderId), JournalError> {
+    let part = |range: std::ops::Range<usize>| {
+        key.get(range)
+            .and_then(|b| b.try_into().ok())
+            .map(u64::from_be_bytes)
+            .ok_or_else(|| JournalError::Corrupt {
+                seq: 0,
+                reason: format!("archive date key {key:x?} is damaged"),
+            })
+    };
+    Ok((AgentId(part(9..17)?), OrderId(part(17..25)?)))
 }
 
 /// An archived order's stored bytes, decoded.
@@ -136,6 +167,10 @@ pub struct RocksJournal {
     db: Arc<DB>,
     durability: Durability,
     buffer: Vec<u8>,
+    /// Where [`Journal::forget_unfilled_orders`] goes on from: the keys
+    /// before it are deleted, and a walk from the first one would step
+    /// over their tombstones, millions of them until compaction.
+    forget_from: Vec<u8>,
 }
 
 impl Drop for RocksJournal {
@@ -242,6 +277,7 @@ impl RocksJournal {
             db: Arc::new(db),
             durability,
             buffer: Vec::with_capacity(256),
+            forget_from: vec![UNFILLED_TAG],
         };
         journal.index_snapshots()?;
         Ok(journal)
@@ -278,6 +314,7 @@ impl RocksJournal {
             db: self.db.clone(),
             durability: self.durability,
             buffer: Vec::with_capacity(256),
+            forget_from: vec![UNFILLED_TAG],
         }
     }
 
@@ -350,9 +387,14 @@ impl Journal for RocksJournal {
         for o in &history.orders {
             let value = bincode::serialize(o).expect("orders serialize");
             batch.put_cf(self.history_cf(), order_key(o.agent, o.order_id), value);
-            if let Some(client_id) = &o.client_order_id {
+            let client_id = o.client_order_id.as_ref().map(|c| c.as_str().as_bytes());
+            if let Some(client_id) = client_id {
                 let key = client_id_key(o.agent, client_id);
                 batch.put_cf(self.history_cf(), key, o.order_id.0.to_be_bytes());
+            }
+            if forgettable(o) {
+                let key = unfilled_key(history.time, o.agent, o.order_id);
+                batch.put_cf(self.history_cf(), key, client_id.unwrap_or_default());
             }
         }
         batch.put_cf(self.history_cf(), HISTORY_THROUGH, through.to_be_bytes());
@@ -363,6 +405,48 @@ impl Journal for RocksJournal {
         let mut options = WriteOptions::default();
         options.disable_wal(true);
         self.db.write_opt(batch, &options).map_err(store)
+    }
+
+    fn forget_unfilled_orders(
+        &mut self,
+        finished_before: Timestamp,
+        max: usize,
+    ) -> Result<usize, JournalError> {
+        let end = unfilled_key(finished_before, AgentId(0), OrderId(0));
+        let mut batch = WriteBatch::default();
+        let mut forgotten = 0;
+        let mut last = None;
+        let dated = self.db.iterator_cf(
+            self.history_cf(),
+            IteratorMode::From(&self.forget_from, Direction::Forward),
+        );
+        for item in dated.take(max) {
+            let (key, client_id) = item.map_err(store)?;
+            if *key >= end[..] {
+                break;
+            }
+            let (agent, id) = unfilled_order(&key)?;
+            batch.delete_cf(self.history_cf(), order_key(agent, id));
+            if !client_id.is_empty() {
+                // Unless a newer order took the client id over.
+                let named = client_id_key(agent, &client_id);
+                let current = self.db.get_cf(self.history_cf(), &named).map_err(store)?;
+                if current.as_deref() == Some(&id.0.to_be_bytes()[..]) {
+                    batch.delete_cf(self.history_cf(), named);
+                }
+            }
+            batch.delete_cf(self.history_cf(), &key);
+            forgotten += 1;
+            last = Some(key);
+        }
+        if let Some(last) = last {
+            let mut options = WriteOptions::default();
+            options.disable_wal(true);
+            self.db.write_opt(batch, &options).map_err(store)?;
+            self.forget_from = last.to_vec();
+            self.forget_from.push(0);
+        }
+        Ok(forgotten)
     }
 
     fn history_through(&self) -> Result<u64, JournalError> {
@@ -391,7 +475,7 @@ impl Journal for RocksJournal {
         let id = match order {
             OrderRef::Id(id) => *id,
             OrderRef::ClientId(client_id) => {
-                let key = client_id_key(agent, client_id);
+                let key = client_id_key(agent, client_id.as_str().as_bytes());
                 let Some(id) = self.db.get_cf(self.history_cf(), &key).map_err(store)? else {
                     return Ok(None);
                 };

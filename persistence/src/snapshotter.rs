@@ -8,6 +8,7 @@
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use agora_engine::units::Timestamp;
 use agora_engine::{Input, Market};
 use crossbeam_channel::{Receiver, Sender};
 
@@ -28,7 +29,13 @@ const BATCHES_PER_HISTORY_WRITE: usize = 1_024;
 /// acknowledgements by about this much more.
 const GATHER: Duration = Duration::from_millis(10);
 
-/// When to take a snapshot, and how many to keep.
+/// Unfilled orders the snapshotter forgets per history write at most, so
+/// its replay never stalls behind a backlog (after the retention is first
+/// shortened, say): the rest go with the next writes, milliseconds apart.
+const FORGET_PER_WRITE: usize = 10_000;
+
+/// When to take a snapshot, how many to keep, and how long the archive
+/// keeps orders that finished unfilled.
 #[derive(Copy, Clone, Debug)]
 pub struct SnapshotPolicy {
     /// After this many commands since the last snapshot.
@@ -38,6 +45,11 @@ pub struct SnapshotPolicy {
     /// Snapshots kept (older ones, and the records before the oldest kept
     /// one, are deleted); at least 1.
     pub keep: usize,
+    /// How long after it finished an order with no fill (cancelled,
+    /// expired, rejected) stays in the archive of finished orders, in the
+    /// market's time (the commands' clock); `None` keeps every order for
+    /// good. Orders with fills are always kept.
+    pub unfilled_orders_kept: Option<Duration>,
 }
 
 impl Default for SnapshotPolicy {
@@ -46,6 +58,7 @@ impl Default for SnapshotPolicy {
             every_commands: 1_000_000,
             every: Duration::from_secs(300),
             keep: 2,
+            unfilled_orders_kept: None,
         }
     }
 }
@@ -174,6 +187,7 @@ fn run<J: Journal>(
                             reason: format!("{reject:?}"),
                         })?;
                     ledger::collect(last_seq, input.time, &events, &mut history.ledger);
+                    history.time = input.time;
                 }
                 since += inputs.len() as u64;
                 inputs.clear();
@@ -186,6 +200,11 @@ fn run<J: Journal>(
             market.take_finished_orders(&mut history.orders);
             journal.add_history(&history, last_seq)?;
             progress.advance(market.orders_finished_total());
+            if let Some(kept) = policy.unfilled_orders_kept {
+                let kept = i64::try_from(kept.as_nanos()).unwrap_or(i64::MAX);
+                let before = Timestamp(history.time.0.saturating_sub(kept));
+                journal.forget_unfilled_orders(before, FORGET_PER_WRITE)?;
+            }
         }
         // A clean stop snapshots too, so the next start replays nothing.
         let due = since >= policy.every_commands

@@ -453,6 +453,13 @@ impl Journal for CountingJournal {
     fn history_through(&self) -> Result<u64, JournalError> {
         self.inner.history_through()
     }
+    fn forget_unfilled_orders(
+        &mut self,
+        finished_before: Timestamp,
+        max: usize,
+    ) -> Result<usize, JournalError> {
+        self.inner.forget_unfilled_orders(finished_before, max)
+    }
     fn finished_order(
         &self,
         agent: AgentId,
@@ -598,6 +605,7 @@ fn the_snapshotter_snapshots_a_replayed_copy_and_recovery_uses_it() {
         every_commands: 300,
         every: Duration::from_secs(3600),
         keep: 2,
+        ..SnapshotPolicy::default()
     };
     let empty = Market::new(EngineConfig::default());
     let copy = empty.clone();
@@ -992,7 +1000,7 @@ fn check_archive(journal: &mut impl Journal) {
     };
     let more = History {
         ledger: vec![entry],
-        orders: vec![],
+        ..History::default()
     };
     journal.add_history(&more, 8).unwrap();
     assert_eq!(journal.ledger(AgentId(1), None, 10), Ok(vec![entry]));
@@ -1012,4 +1020,80 @@ fn the_archive_of_finished_orders_answers_by_id_client_id_and_pages() {
     assert_eq!(journal.history_through(), Ok(8));
     let (all, _) = archived_ids(&journal, 1, 5_000, &|_| true);
     assert_eq!(all.len(), 25_000);
+}
+
+/// What every journal's archive must do when told to forget the orders
+/// that finished unfilled before a time.
+fn check_forgetting(journal: &mut impl Journal) {
+    // Even ids finish unfilled, odd ones with a fill (see `finished`).
+    let dated = |time: i64, orders: &[(u64, Option<&str>)]| History {
+        orders: orders
+            .iter()
+            .map(|&(id, client_id)| finished(3, id, "GPU", client_id))
+            .collect(),
+        time: Timestamp(time),
+        ..History::default()
+    };
+    journal
+        .add_history(
+            &dated(100, &[(100, Some("q")), (101, None), (102, None)]),
+            1,
+        )
+        .unwrap();
+    // A newer order takes client id `q` over.
+    journal
+        .add_history(&dated(200, &[(104, Some("q")), (106, Some("r"))]), 2)
+        .unwrap();
+    let get = |journal: &dyn Journal, order: OrderRef| {
+        journal
+            .finished_order(AgentId(3), &order)
+            .unwrap()
+            .map(|o| o.order_id.0)
+    };
+    let client = |c: &str| OrderRef::ClientId(ClientOrderId::new(c).unwrap());
+    let listed = |journal: &dyn Journal| {
+        let (page, _) = journal
+            .finished_orders(AgentId(3), None, 100, &|_| true)
+            .unwrap();
+        page.iter().map(|o| o.order_id.0).collect::<Vec<_>>()
+    };
+    // Only what finished strictly before the time, at most `max` a call,
+    // oldest first.
+    assert_eq!(journal.forget_unfilled_orders(Timestamp(100), 10), Ok(0));
+    assert_eq!(journal.forget_unfilled_orders(Timestamp(150), 1), Ok(1));
+    assert_eq!(listed(journal), [101, 102, 104, 106]);
+    assert_eq!(journal.forget_unfilled_orders(Timestamp(150), 10), Ok(1));
+    assert_eq!(listed(journal), [101, 104, 106]);
+    assert_eq!(get(journal, OrderRef::Id(OrderId(100))), None);
+    // The client id went with its order only where it still named it.
+    assert_eq!(get(journal, client("q")), Some(104));
+    assert_eq!(get(journal, client("r")), Some(106));
+    assert_eq!(
+        journal.forget_unfilled_orders(Timestamp(i64::MAX), 10),
+        Ok(2)
+    );
+    assert_eq!(
+        journal.forget_unfilled_orders(Timestamp(i64::MAX), 10),
+        Ok(0)
+    );
+    // Orders with a fill stay for good.
+    assert_eq!(listed(journal), [101]);
+    assert_eq!(get(journal, OrderRef::Id(OrderId(101))), Some(101));
+    assert_eq!(get(journal, client("q")), None);
+    assert_eq!(get(journal, client("r")), None);
+}
+
+#[test]
+fn the_archive_forgets_orders_that_finished_unfilled_before_a_time() {
+    check_forgetting(&mut MemoryJournal::default());
+    let dir = tempfile::tempdir().unwrap();
+    let mut journal = RocksJournal::open(dir.path(), Durability::Sync).unwrap();
+    check_forgetting(&mut journal);
+    // Forgotten for good: not back after reopening.
+    drop(journal);
+    let journal = RocksJournal::open(dir.path(), Durability::Sync).unwrap();
+    let (page, _) = journal
+        .finished_orders(AgentId(3), None, 100, &|_| true)
+        .unwrap();
+    assert_eq!(page.iter().map(|o| o.order_id.0).collect::<Vec<_>>(), [101]);
 }
