@@ -500,7 +500,7 @@ const ROUTES: &[Route] = {
             "GET /api/v1/orderbook/orders/{id}",
             Agent,
             H::GetOrder,
-            "One of your orders (?by=client_order_id).",
+            "One of your orders (?by=client_order_id), open or as it ended; one that ended without a fill is forgotten after the server's retention (--unfilled-order-retention-s).",
         )
         .query(&[BY])
         .gives(schema::<OrderJson>),
