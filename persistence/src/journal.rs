@@ -122,11 +122,13 @@ pub trait Journal: Send + 'static {
         keep: &dyn Fn(&OrderView) -> bool,
     ) -> Result<ArchivePage, JournalError>;
 
-    /// Forgets archived orders that finished unfilled (see
-    /// [`History::time`]) before `finished_before`, up to `max` of them,
-    /// oldest first; returns how many it forgot. Their client ids go too,
-    /// unless a newer archived order took them over. Like the rest of the
-    /// history, durable once the next snapshot is saved.
+    /// Forgets archived orders that finished unfilled before
+    /// `finished_before` (dated by [`History::time`] of the write that
+    /// stored them), oldest first, a write's orders at a time: it stops at
+    /// the first write after forgetting `max` or more; returns how many it
+    /// forgot. Their client ids go too, unless a newer archived order took
+    /// them over. Like the rest of the history, durable once the next
+    /// snapshot is saved.
     fn forget_unfilled_orders(
         &mut self,
         finished_before: Timestamp,

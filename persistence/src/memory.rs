@@ -1,7 +1,7 @@
 //! A journal in memory, for tests. It stores encoded records, so what it
 //! reads back has crossed the same encoding as a journal on disk.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::ops::Bound;
 
 use agora_engine::query::OrderView;
@@ -42,8 +42,9 @@ pub struct MemoryJournal {
     ledger: BTreeMap<(AgentId, u64, u32), LedgerEntry>,
     finished: BTreeMap<(AgentId, OrderId), OrderView>,
     by_client_id: BTreeMap<(AgentId, ClientOrderId), OrderId>,
-    /// Archived orders that finished unfilled, by when.
-    unfilled: BTreeSet<(Timestamp, AgentId, OrderId)>,
+    /// Archived orders that finished unfilled, by the time and record of
+    /// the history write that stored them.
+    unfilled: BTreeMap<(Timestamp, u64), Vec<(AgentId, OrderId)>>,
     history_through: u64,
 }
 
@@ -107,9 +108,13 @@ impl Journal for MemoryJournal {
             if let Some(client_id) = o.client_order_id {
                 self.by_client_id.insert((o.agent, client_id), o.order_id);
             }
-            if forgettable(o) {
-                self.unfilled.insert((history.time, o.agent, o.order_id));
-            }
+        }
+        let unfilled: Vec<_> = (history.orders.iter())
+            .filter(|o| forgettable(o))
+            .map(|o| (o.agent, o.order_id))
+            .collect();
+        if !unfilled.is_empty() {
+            self.unfilled.insert((history.time, through), unfilled);
         }
         self.history_through = through;
         Ok(())
@@ -122,22 +127,23 @@ impl Journal for MemoryJournal {
     ) -> Result<usize, JournalError> {
         let mut forgotten = 0;
         while forgotten < max {
-            let Some(&(at, agent, id)) = self.unfilled.first() else {
+            let Some(entry) = self.unfilled.first_entry() else {
                 break;
             };
-            if at >= finished_before {
+            if entry.key().0 >= finished_before {
                 break;
             }
-            self.unfilled.pop_first();
-            if let Some(order) = self.finished.remove(&(agent, id)) {
-                if let Some(client_id) = order.client_order_id {
-                    let key = (agent, client_id);
-                    if self.by_client_id.get(&key) == Some(&id) {
-                        self.by_client_id.remove(&key);
+            for (agent, id) in entry.remove() {
+                if let Some(order) = self.finished.remove(&(agent, id)) {
+                    if let Some(client_id) = order.client_order_id {
+                        let key = (agent, client_id);
+                        if self.by_client_id.get(&key) == Some(&id) {
+                            self.by_client_id.remove(&key);
+                        }
                     }
                 }
+                forgotten += 1;
             }
-            forgotten += 1;
         }
         Ok(forgotten)
     }

@@ -87,31 +87,57 @@ fn client_id_key(agent: AgentId, client_id: &[u8]) -> Vec<u8> {
     k
 }
 
-/// The key dating `agent`'s archived order `id`, which finished unfilled
-/// by `at`: tag, time (sign bit flipped, so times sort as numbers), agent,
-/// id, all big-endian, so the oldest come first. Its value is the order's
-/// client id, if it has one, for forgetting without reading the order.
-fn unfilled_key(at: Timestamp, agent: AgentId, id: OrderId) -> [u8; 25] {
-    let mut k = [0u8; 25];
+/// The key of the orders that finished unfilled in the history write
+/// through record `through`, dated `at` (see [`History::time`]): tag, time
+/// (sign bit flipped, so times sort as numbers), record, all big-endian,
+/// so the oldest come first. One key per write, not per order: the
+/// snapshotter's writes are mostly such orders under quoting that cancels.
+/// Its value lists them (see [`unfilled_value`]).
+fn unfilled_key(at: Timestamp, through: u64) -> [u8; 17] {
+    let mut k = [0u8; 17];
     k[0] = UNFILLED_TAG;
     k[1..9].copy_from_slice(&((at.0 as u64) ^ (1 << 63)).to_be_bytes());
-    k[9..17].copy_from_slice(&agent.0.to_be_bytes());
-    k[17..].copy_from_slice(&id.0.to_be_bytes());
+    k[9..].copy_from_slice(&through.to_be_bytes());
     k
 }
 
-/// The agent and order an [`unfilled_key`] names.
-fn unfilled_order(key: &[u8]) -> Result<(AgentId, OrderId), JournalError> {
-    let part = |range: std::ops::Range<usize>| {
-        key.get(range)
-            .and_then(|b| b.try_into().ok())
-            .map(u64::from_be_bytes)
-            .ok_or_else(|| JournalError::Corrupt {
-                seq: 0,
-                reason: format!("archive date key {key:x?} is damaged"),
-            })
+/// The value of an [`unfilled_key`]: for each order, agent and id
+/// (big-endian) and its client id (a length byte, then the bytes), so
+/// forgetting needs no read of the orders.
+fn unfilled_value<'a>(orders: impl Iterator<Item = &'a OrderView>) -> Vec<u8> {
+    let mut v = Vec::new();
+    for o in orders {
+        v.extend_from_slice(&o.agent.0.to_be_bytes());
+        v.extend_from_slice(&o.order_id.0.to_be_bytes());
+        let client_id = o
+            .client_order_id
+            .as_ref()
+            .map_or(&[][..], |c| c.as_str().as_bytes());
+        v.push(u8::try_from(client_id.len()).expect("client ids are short"));
+        v.extend_from_slice(client_id);
+    }
+    v
+}
+
+/// Each order an [`unfilled_value`] lists: agent, id, client id bytes
+/// (empty for none).
+fn unfilled_orders(value: &[u8]) -> Result<Vec<(AgentId, OrderId, &[u8])>, JournalError> {
+    let damaged = || JournalError::Corrupt {
+        seq: 0,
+        reason: "a list of archived unfilled orders is damaged".into(),
     };
-    Ok((AgentId(part(9..17)?), OrderId(part(17..25)?)))
+    let mut orders = Vec::new();
+    let mut rest = value;
+    while !rest.is_empty() {
+        let (ids, tail) = rest.split_at_checked(17).ok_or_else(damaged)?;
+        let word = |at: usize| u64::from_be_bytes(ids[at..at + 8].try_into().expect("8 bytes"));
+        let (client_id, tail) = tail
+            .split_at_checked(ids[16] as usize)
+            .ok_or_else(damaged)?;
+        orders.push((AgentId(word(0)), OrderId(word(8)), client_id));
+        rest = tail;
+    }
+    Ok(orders)
 }
 
 /// An archived order's stored bytes, decoded.
@@ -387,15 +413,15 @@ impl Journal for RocksJournal {
         for o in &history.orders {
             let value = bincode::serialize(o).expect("orders serialize");
             batch.put_cf(self.history_cf(), order_key(o.agent, o.order_id), value);
-            let client_id = o.client_order_id.as_ref().map(|c| c.as_str().as_bytes());
-            if let Some(client_id) = client_id {
-                let key = client_id_key(o.agent, client_id);
+            if let Some(client_id) = &o.client_order_id {
+                let key = client_id_key(o.agent, client_id.as_str().as_bytes());
                 batch.put_cf(self.history_cf(), key, o.order_id.0.to_be_bytes());
             }
-            if forgettable(o) {
-                let key = unfilled_key(history.time, o.agent, o.order_id);
-                batch.put_cf(self.history_cf(), key, client_id.unwrap_or_default());
-            }
+        }
+        let unfilled = unfilled_value(history.orders.iter().filter(|o| forgettable(o)));
+        if !unfilled.is_empty() {
+            let key = unfilled_key(history.time, through);
+            batch.put_cf(self.history_cf(), key, unfilled);
         }
         batch.put_cf(self.history_cf(), HISTORY_THROUGH, through.to_be_bytes());
         // Not through the log: history is rebuilt from the journal after a
@@ -412,7 +438,7 @@ impl Journal for RocksJournal {
         finished_before: Timestamp,
         max: usize,
     ) -> Result<usize, JournalError> {
-        let end = unfilled_key(finished_before, AgentId(0), OrderId(0));
+        let end = unfilled_key(finished_before, 0);
         let mut batch = WriteBatch::default();
         let mut forgotten = 0;
         let mut last = None;
@@ -420,23 +446,24 @@ impl Journal for RocksJournal {
             self.history_cf(),
             IteratorMode::From(&self.forget_from, Direction::Forward),
         );
-        for item in dated.take(max) {
-            let (key, client_id) = item.map_err(store)?;
-            if *key >= end[..] {
+        for item in dated {
+            let (key, orders) = item.map_err(store)?;
+            if forgotten >= max || *key >= end[..] {
                 break;
             }
-            let (agent, id) = unfilled_order(&key)?;
-            batch.delete_cf(self.history_cf(), order_key(agent, id));
-            if !client_id.is_empty() {
-                // Unless a newer order took the client id over.
-                let named = client_id_key(agent, &client_id);
-                let current = self.db.get_cf(self.history_cf(), &named).map_err(store)?;
-                if current.as_deref() == Some(&id.0.to_be_bytes()[..]) {
-                    batch.delete_cf(self.history_cf(), named);
+            for (agent, id, client_id) in unfilled_orders(&orders)? {
+                batch.delete_cf(self.history_cf(), order_key(agent, id));
+                if !client_id.is_empty() {
+                    // Unless a newer order took the client id over.
+                    let named = client_id_key(agent, client_id);
+                    let current = self.db.get_cf(self.history_cf(), &named).map_err(store)?;
+                    if current.as_deref() == Some(&id.0.to_be_bytes()[..]) {
+                        batch.delete_cf(self.history_cf(), named);
+                    }
                 }
+                forgotten += 1;
             }
             batch.delete_cf(self.history_cf(), &key);
-            forgotten += 1;
             last = Some(key);
         }
         if let Some(last) = last {
@@ -733,4 +760,61 @@ fn direct_io_works(dir: &Path) -> bool {
         .open(&probe);
     let _ = std::fs::remove_file(&probe);
     opened.is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use agora_engine::units::{ClientOrderId, Quantity, Symbol, SCALE};
+    use agora_engine::{OrderStatus, OrderType, SelfTradePrevention, Side, TimeInForce};
+
+    fn unfilled(agent: u64, id: u64, client_id: Option<&str>) -> OrderView {
+        OrderView {
+            order_id: OrderId(id),
+            client_order_id: client_id.map(|c| ClientOrderId::new(c).unwrap()),
+            agent: AgentId(agent),
+            asset: Symbol::new("GPU").unwrap(),
+            side: Side::Sell,
+            order_type: OrderType::Limit,
+            time_in_force: TimeInForce::Gtc,
+            stp: SelfTradePrevention::CancelResting,
+            price: None,
+            quantity: Quantity(SCALE),
+            filled: Quantity::ZERO,
+            remaining: Quantity(SCALE),
+            status: OrderStatus::Cancelled,
+            placed_at: Timestamp(1),
+        }
+    }
+
+    #[test]
+    fn a_list_of_unfilled_orders_reads_back_and_damage_is_named() {
+        let longest = "x".repeat(40);
+        let orders = [
+            unfilled(1, 7, None),
+            unfilled(u64::MAX, u64::MAX, Some(&longest)),
+            unfilled(2, 9, Some("q")),
+        ];
+        let value = unfilled_value(orders.iter());
+        let read = unfilled_orders(&value).unwrap();
+        let expected: Vec<(AgentId, OrderId, &[u8])> = vec![
+            (AgentId(1), OrderId(7), b""),
+            (AgentId(u64::MAX), OrderId(u64::MAX), longest.as_bytes()),
+            (AgentId(2), OrderId(9), b"q"),
+        ];
+        assert_eq!(read, expected);
+        assert_eq!(unfilled_orders(&[]), Ok(vec![]));
+        for cut in [1, 16, 17 + 1, value.len() - 1] {
+            assert!(
+                matches!(
+                    unfilled_orders(&value[..cut]),
+                    Err(JournalError::Corrupt { .. })
+                ),
+                "cut at {cut}"
+            );
+        }
+        // Times sort as numbers, negative ones first.
+        assert!(unfilled_key(Timestamp(-1), 9) < unfilled_key(Timestamp(0), 1));
+        assert!(unfilled_key(Timestamp(5), 9) < unfilled_key(Timestamp(6), 1));
+    }
 }

@@ -29,9 +29,10 @@ const BATCHES_PER_HISTORY_WRITE: usize = 1_024;
 /// acknowledgements by about this much more.
 const GATHER: Duration = Duration::from_millis(10);
 
-/// Unfilled orders the snapshotter forgets per history write at most, so
-/// its replay never stalls behind a backlog (after the retention is first
-/// shortened, say): the rest go with the next writes, milliseconds apart.
+/// Unfilled orders the snapshotter forgets per history write (a stored
+/// write's orders at a time, so a few more), so its replay never stalls
+/// behind a backlog (after the retention is first shortened, say): the
+/// rest go with the next writes, milliseconds apart.
 const FORGET_PER_WRITE: usize = 10_000;
 
 /// When to take a snapshot, how many to keep, and how long the archive

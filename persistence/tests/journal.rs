@@ -1057,20 +1057,22 @@ fn check_forgetting(journal: &mut impl Journal) {
             .unwrap();
         page.iter().map(|o| o.order_id.0).collect::<Vec<_>>()
     };
-    // Only what finished strictly before the time, at most `max` a call,
-    // oldest first.
+    journal.add_history(&dated(300, &[(108, None)]), 3).unwrap();
+    // Only what finished strictly before the time, oldest first, a
+    // write's orders at a time, stopping once `max` are forgotten.
     assert_eq!(journal.forget_unfilled_orders(Timestamp(100), 10), Ok(0));
-    assert_eq!(journal.forget_unfilled_orders(Timestamp(150), 1), Ok(1));
-    assert_eq!(listed(journal), [101, 102, 104, 106]);
-    assert_eq!(journal.forget_unfilled_orders(Timestamp(150), 10), Ok(1));
-    assert_eq!(listed(journal), [101, 104, 106]);
+    assert_eq!(journal.forget_unfilled_orders(Timestamp(250), 1), Ok(2));
+    assert_eq!(listed(journal), [101, 104, 106, 108]);
     assert_eq!(get(journal, OrderRef::Id(OrderId(100))), None);
     // The client id went with its order only where it still named it.
     assert_eq!(get(journal, client("q")), Some(104));
-    assert_eq!(get(journal, client("r")), Some(106));
+    assert_eq!(journal.forget_unfilled_orders(Timestamp(250), 10), Ok(2));
+    assert_eq!(listed(journal), [101, 108]);
+    assert_eq!(get(journal, client("q")), None);
+    assert_eq!(get(journal, client("r")), None);
     assert_eq!(
         journal.forget_unfilled_orders(Timestamp(i64::MAX), 10),
-        Ok(2)
+        Ok(1)
     );
     assert_eq!(
         journal.forget_unfilled_orders(Timestamp(i64::MAX), 10),
@@ -1079,8 +1081,6 @@ fn check_forgetting(journal: &mut impl Journal) {
     // Orders with a fill stay for good.
     assert_eq!(listed(journal), [101]);
     assert_eq!(get(journal, OrderRef::Id(OrderId(101))), Some(101));
-    assert_eq!(get(journal, client("q")), None);
-    assert_eq!(get(journal, client("r")), None);
 }
 
 #[test]
