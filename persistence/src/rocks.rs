@@ -119,9 +119,12 @@ fn unfilled_value<'a>(orders: impl Iterator<Item = &'a OrderView>) -> Vec<u8> {
     v
 }
 
-/// Each order an [`unfilled_value`] lists: agent, id, client id bytes
+/// An order an [`unfilled_value`] lists: agent, id, client id bytes
 /// (empty for none).
-fn unfilled_orders(value: &[u8]) -> Result<Vec<(AgentId, OrderId, &[u8])>, JournalError> {
+type UnfilledOrder<'a> = (AgentId, OrderId, &'a [u8]);
+
+/// Each order an [`unfilled_value`] lists.
+fn unfilled_orders(value: &[u8]) -> Result<Vec<UnfilledOrder<'_>>, JournalError> {
     let damaged = || JournalError::Corrupt {
         seq: 0,
         reason: "a list of archived unfilled orders is damaged".into(),
@@ -797,7 +800,7 @@ mod tests {
         ];
         let value = unfilled_value(orders.iter());
         let read = unfilled_orders(&value).unwrap();
-        let expected: Vec<(AgentId, OrderId, &[u8])> = vec![
+        let expected: Vec<UnfilledOrder> = vec![
             (AgentId(1), OrderId(7), b""),
             (AgentId(u64::MAX), OrderId(u64::MAX), longest.as_bytes()),
             (AgentId(2), OrderId(9), b"q"),
