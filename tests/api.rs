@@ -1162,19 +1162,43 @@ fn all_pages(s: &Server, path: &str, key: &str) -> Vec<Value> {
     }
 }
 
-#[test]
-fn orders_finished_long_ago_are_still_found_listed_and_final() {
-    let mut s = Server::start(&[]);
+/// A maker and a taker, registered and funded: the maker's id and key,
+/// and the taker's key.
+fn maker_and_taker(s: &Server) -> (String, String, String) {
     let (a_id, a) = s.register("maker");
     let (b_id, b) = s.register("taker");
     s.deposit(&a_id, "100000");
     s.deposit(&b_id, "100000");
+    (a_id, a, b)
+}
+
+/// Places `body` as an order of `key`'s; its id.
+fn placed(s: &Server, key: &str, body: &str) -> String {
+    let r = s.post("/api/v1/orderbook/orders", Some(key), body);
+    assert_eq!(r.status, 201, "{r:?}");
+    r.body["order"]["id"].as_str().unwrap().to_string()
+}
+
+/// Finishes 4,200 of `key`'s orders on X (rested, then all cancelled):
+/// more than the market keeps (4,096 by default), so every order of
+/// `key`'s that finished before is only in the archive.
+fn finish_more_than_the_market_keeps(s: &Server, key: &str) {
+    rest_buys_on_x(s, key, 42);
+    let c = s.call(
+        "DELETE",
+        "/api/v1/orderbook/orders?asset=X",
+        Some(key),
+        None,
+    );
+    assert_eq!(c.body, json!({"cancelled": 4200}));
+}
+
+#[test]
+fn orders_finished_long_ago_are_still_found_listed_and_final() {
+    let mut s = Server::start(&[]);
+    let (_, a, b) = maker_and_taker(&s);
     let all = "/api/v1/orderbook/orders";
-    let place = |key: &str, body: &str| {
-        let r = s.post(all, Some(key), body);
-        assert_eq!(r.status, 201, "{r:?}");
-        r.body["order"]["id"].as_str().unwrap().to_string()
-    };
+    let place = |key: &str, body: &str| placed(&s, key, body);
     let filled = place(
         &a,
         r#"{"asset":"Z","side":"buy","order_type":"limit","quantity":"2","price":"1","client_order_id":"first"}"#,
@@ -1189,11 +1213,8 @@ fn orders_finished_long_ago_are_still_found_listed_and_final() {
     );
     let c = s.call("DELETE", &format!("{all}/{cancelled}"), Some(&a), None);
     assert_eq!(c.status, 200, "{c:?}");
-    // More orders finish than the market keeps (4,096 by default): the
-    // first ones are now only in the archive.
-    rest_buys_on_x(&s, &a, 42);
-    let c = s.call("DELETE", &format!("{all}?asset=X"), Some(&a), None);
-    assert_eq!(c.body, json!({"cancelled": 4200}));
+    // The first ones are now only in the archive.
+    finish_more_than_the_market_keeps(&s, &a);
     let check = |s: &Server| {
         let got = s.get(&format!("{all}/{filled}"), Some(&a));
         assert_eq!(got.status, 200, "{got:?}");
@@ -1282,16 +1303,9 @@ fn orders_finished_long_ago_are_still_found_listed_and_final() {
 #[test]
 fn orders_that_finished_unfilled_are_forgotten_after_the_retention() {
     let mut s = Server::start(&["--unfilled-order-retention-s", "1"]);
-    let (a_id, a) = s.register("maker");
-    let (b_id, b) = s.register("taker");
-    s.deposit(&a_id, "100000");
-    s.deposit(&b_id, "100000");
+    let (a_id, a, b) = maker_and_taker(&s);
     let all = "/api/v1/orderbook/orders";
-    let place = |key: &str, body: &str| {
-        let r = s.post(all, Some(key), body);
-        assert_eq!(r.status, 201, "{r:?}");
-        r.body["order"]["id"].as_str().unwrap().to_string()
-    };
+    let place = |key: &str, body: &str| placed(&s, key, body);
     let filled = place(
         &a,
         r#"{"asset":"Z","side":"buy","order_type":"limit","quantity":"2","price":"1","client_order_id":"kept"}"#,
@@ -1309,11 +1323,8 @@ fn orders_that_finished_unfilled_are_forgotten_after_the_retention() {
     );
     let c = s.call("DELETE", &format!("{all}/{unfilled}"), Some(&a), None);
     assert_eq!(c.status, 200, "{c:?}");
-    // Pushed out of the market's own 4,096 newest finished orders: from
-    // now on only the archive has it.
-    rest_buys_on_x(&s, &a, 42);
-    let c = s.call("DELETE", &format!("{all}?asset=X"), Some(&a), None);
-    assert_eq!(c.body, json!({"cancelled": 4200}));
+    // From now on only the archive has it.
+    finish_more_than_the_market_keeps(&s, &a);
     let by_client = |s: &Server, c: &str| s.get(&format!("{all}/{c}?by=client_order_id"), Some(&a));
     assert_eq!(by_client(&s, "gone").body["id"], json!(unfilled));
     // Forgetting follows the market's clock: commands after the second

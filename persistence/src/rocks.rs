@@ -43,8 +43,8 @@ const HISTORY_THROUGH: &[u8] = b"through";
 const ORDER_TAG: u8 = 0xFF;
 /// First byte of the key mapping a client id to an archived order.
 const CLIENT_ID_TAG: u8 = 0xFE;
-/// First byte of the key dating an archived order that finished unfilled
-/// (see [`unfilled_key`]).
+/// First byte of the key listing the archived orders of one history write
+/// that finished unfilled (see [`unfilled_key`]).
 const UNFILLED_TAG: u8 = 0xFD;
 /// Memtable size of a synced journal's column family (RocksDB's default
 /// is 64 MB).

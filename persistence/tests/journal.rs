@@ -902,7 +902,7 @@ fn finished(agent: u64, id: u64, asset: &str, client_id: Option<&str>) -> OrderV
 /// Archives of two agents' orders, interleaved: agent 1 has 25,000 (ids
 /// 1, 3, 5, …), three at each end in asset `RARE`; agent 2 has the even
 /// ids. Client id `dup` names two of agent 1's, `solo` one.
-fn archive_of_two_agents(journal: &mut impl Journal) {
+fn archive_of_two_agents(journal: &mut dyn Journal) {
     let mut history = History::default();
     for n in 0..50_000u64 {
         let id = n + 1;
@@ -927,7 +927,7 @@ fn archive_of_two_agents(journal: &mut impl Journal) {
 /// Pages through `agent`'s archived orders that `keep` accepts, `limit`
 /// at a time, following stopped walks: the ids, and how many pages.
 fn archived_ids(
-    journal: &impl Journal,
+    journal: &dyn Journal,
     agent: u64,
     limit: usize,
     keep: &dyn Fn(&OrderView) -> bool,
@@ -949,7 +949,7 @@ fn archived_ids(
 }
 
 /// What every journal's archive of finished orders must do.
-fn check_archive(journal: &mut impl Journal) {
+fn check_archive(journal: &mut dyn Journal) {
     archive_of_two_agents(journal);
     assert_eq!(journal.history_through(), Ok(7));
     let odd: Vec<u64> = (1..50_000).step_by(2).collect();
@@ -1008,15 +1008,23 @@ fn check_archive(journal: &mut impl Journal) {
     assert_eq!(archived_ids(journal, 1, 1_000, &|_| true).0, odd);
 }
 
-#[test]
-fn the_archive_of_finished_orders_answers_by_id_client_id_and_pages() {
-    check_archive(&mut MemoryJournal::default());
+/// Runs `check` on a journal in memory and on one in RocksDB, then
+/// reopens the latter: what the check left, read back from the disk (the
+/// directory lives as long as the journal is used).
+fn check_both_then_reopen(check: fn(&mut dyn Journal)) -> (tempfile::TempDir, RocksJournal) {
+    check(&mut MemoryJournal::default());
     let dir = tempfile::tempdir().unwrap();
     let mut journal = RocksJournal::open(dir.path(), Durability::Sync).unwrap();
-    check_archive(&mut journal);
-    // Stored, it is there after reopening.
+    check(&mut journal);
     drop(journal);
     let journal = RocksJournal::open(dir.path(), Durability::Sync).unwrap();
+    (dir, journal)
+}
+
+#[test]
+fn the_archive_of_finished_orders_answers_by_id_client_id_and_pages() {
+    // Stored, it is there after reopening.
+    let (_dir, journal) = check_both_then_reopen(check_archive);
     assert_eq!(journal.history_through(), Ok(8));
     let (all, _) = archived_ids(&journal, 1, 5_000, &|_| true);
     assert_eq!(all.len(), 25_000);
@@ -1024,7 +1032,7 @@ fn the_archive_of_finished_orders_answers_by_id_client_id_and_pages() {
 
 /// What every journal's archive must do when told to forget the orders
 /// that finished unfilled before a time.
-fn check_forgetting(journal: &mut impl Journal) {
+fn check_forgetting(journal: &mut dyn Journal) {
     // Even ids finish unfilled, odd ones with a fill (see `finished`).
     let dated = |time: i64, orders: &[(u64, Option<&str>)]| History {
         orders: orders
@@ -1085,13 +1093,8 @@ fn check_forgetting(journal: &mut impl Journal) {
 
 #[test]
 fn the_archive_forgets_orders_that_finished_unfilled_before_a_time() {
-    check_forgetting(&mut MemoryJournal::default());
-    let dir = tempfile::tempdir().unwrap();
-    let mut journal = RocksJournal::open(dir.path(), Durability::Sync).unwrap();
-    check_forgetting(&mut journal);
     // Forgotten for good: not back after reopening.
-    drop(journal);
-    let journal = RocksJournal::open(dir.path(), Durability::Sync).unwrap();
+    let (_dir, journal) = check_both_then_reopen(check_forgetting);
     let (page, _) = journal
         .finished_orders(AgentId(3), None, 100, &|_| true)
         .unwrap();
