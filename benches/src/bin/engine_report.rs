@@ -167,6 +167,7 @@ fn main() {
     }
     if only.is_none() || args.iter().any(|a| a == "--memory") {
         memory_per_resting_order(if quick { 100_000 } else { 1_000_000 });
+        memory_per_fill(if quick { 100_000 } else { 1_000_000 });
     }
 }
 
@@ -614,11 +615,11 @@ fn snapshot_costs(market: &Market) {
     );
 }
 
-/// Heap bytes per resting order, measured with a counting allocator.
-fn memory_per_resting_order(orders: u64) {
+/// A market where agents 1 to 1,000 hold ample credits, for the memory
+/// probes.
+fn funded_market() -> Market {
     let mut market = Market::new(EngineConfig::default());
     let mut events = Vec::new();
-    let asset = Symbol::new("MEM").expect("symbol");
     let credits = Currency::new("CREDITS").expect("currency");
     for agent in 1..=1_000 {
         let deposit = Command::Deposit(Deposit {
@@ -632,40 +633,49 @@ fn memory_per_resting_order(orders: u64) {
         };
         market.apply(&input, &mut events).expect("deposit");
     }
-    // Register the asset and a first order before measuring.
-    let place = |market: &mut Market, i: u64, events: &mut Vec<_>| {
-        let side = if i.is_multiple_of(2) {
-            Side::Sell
-        } else {
-            Side::Buy
-        };
-        let level = (i / 2) % 10_000;
-        let ticks = match side {
-            Side::Sell => 200_000 + level as i64,
-            Side::Buy => 100_000 - level as i64,
-        };
-        let input = Input {
-            time: Timestamp(i as i64),
-            command: Command::PlaceOrder(PlaceOrder {
-                order_id: OrderId(i),
-                agent: AgentId(1 + i % 1_000),
-                asset,
-                side,
-                order_type: OrderType::Limit,
-                price: Some(Price(ticks * SCALE / 10_000)),
-                quantity: Quantity(SCALE),
-                time_in_force: TimeInForce::Gtc,
-                client_order_id: None,
-                stp: SelfTradePrevention::CancelResting,
-            }),
-        };
-        market.apply(&input, events).expect("order rests");
-        events.clear();
+    market
+}
+
+/// Places order `i` for one unit of asset `MEM` at `ticks`, by `agent`, at
+/// time `i`; it must be accepted.
+fn place_unit(market: &mut Market, i: u64, agent: u64, side: Side, ticks: i64) {
+    let input = Input {
+        time: Timestamp(i as i64),
+        command: Command::PlaceOrder(PlaceOrder {
+            order_id: OrderId(i),
+            agent: AgentId(agent),
+            asset: Symbol::new("MEM").expect("symbol"),
+            side,
+            order_type: OrderType::Limit,
+            price: Some(Price(ticks * SCALE / 10_000)),
+            quantity: Quantity(SCALE),
+            time_in_force: TimeInForce::Gtc,
+            client_order_id: None,
+            stp: SelfTradePrevention::CancelResting,
+        }),
     };
-    place(&mut market, 0, &mut events);
+    let mut events = Vec::new();
+    market.apply(&input, &mut events).expect("order accepted");
+}
+
+/// Heap bytes per resting order, measured with a counting allocator.
+fn memory_per_resting_order(orders: u64) {
+    let mut market = funded_market();
+    // Buys below sells over 10,000 levels a side: every order rests.
+    let place = |market: &mut Market, i: u64| {
+        let level = (i / 2) % 10_000;
+        let (side, ticks) = if i.is_multiple_of(2) {
+            (Side::Sell, 200_000 + level as i64)
+        } else {
+            (Side::Buy, 100_000 - level as i64)
+        };
+        place_unit(market, i, 1 + i % 1_000, side, ticks);
+    };
+    // Register the asset and a first order before measuring.
+    place(&mut market, 0);
     let before = ALLOCATED.load(Ordering::Relaxed);
     for i in 1..=orders {
-        place(&mut market, i, &mut events);
+        place(&mut market, i);
     }
     let after = ALLOCATED.load(Ordering::Relaxed);
     market.check_invariants().expect("invariants hold");
@@ -676,4 +686,32 @@ fn memory_per_resting_order(orders: u64) {
         (after - before) as f64 / orders as f64
     );
     snapshot_costs(&market);
+}
+
+/// Heap and snapshot bytes per order-book fill: each fill opens an
+/// escrowed transaction, which the market keeps for good (finished orders
+/// and recent trades it keeps only up to a bound, so over many fills
+/// they add next to nothing).
+fn memory_per_fill(fills: u64) {
+    let mut market = funded_market();
+    // A sell rests, then a buy from another agent takes it whole.
+    let fill = |market: &mut Market, i: u64| {
+        place_unit(market, 2 * i, 1 + i % 1_000, Side::Sell, 100_000);
+        place_unit(market, 2 * i + 1, 1 + (i + 1) % 1_000, Side::Buy, 100_000);
+    };
+    fill(&mut market, 0);
+    let (before, snapshot_before) = (ALLOCATED.load(Ordering::Relaxed), market.snapshot().len());
+    for i in 1..=fills {
+        fill(&mut market, i);
+    }
+    let after = ALLOCATED.load(Ordering::Relaxed);
+    market.check_invariants().expect("invariants hold");
+    let snapshot = market.snapshot().len() - snapshot_before;
+    println!(
+        "== memory: {} fills (each an escrowed transaction) take {:.1} MB of heap: {:.1} bytes per fill; the snapshot grows {:.1} bytes per fill",
+        fills,
+        (after - before) as f64 / 1e6,
+        (after - before) as f64 / fills as f64,
+        snapshot as f64 / fills as f64
+    );
 }
