@@ -13,7 +13,8 @@ use agora_engine::units::{AgentId, OrderId, Timestamp};
 use agora_engine::{Input, OrderRef};
 use rocksdb::{
     ColumnFamilyDescriptor, DBCompressionType, DBRecoveryMode, Direction,
-    IngestExternalFileOptions, IteratorMode, Options, SstFileWriter, WriteBatch, WriteOptions, DB,
+    IngestExternalFileOptions, IteratorMode, Options, ReadOptions, SstFileWriter, WriteBatch,
+    WriteOptions, DB,
 };
 
 use crate::history::{archive_page, forgettable, ArchivePage, History};
@@ -736,11 +737,30 @@ impl Journal for RocksJournal {
 
     fn read_snapshot(&self, seq: u64, read: &mut dyn FnMut(&[u8])) -> Result<(), JournalError> {
         let start = key(seq);
-        let pieces = self.db.iterator_cf(
+        // Room for every piece up to the last one, so the bytes are copied
+        // once, into memory allocated once.
+        let last_piece = self
+            .db
+            .iterator_cf(
+                self.snapshots_cf(),
+                IteratorMode::From(&snapshot_piece_key(seq, u32::MAX), Direction::Reverse),
+            )
+            .next()
+            .transpose()
+            .map_err(store)?
+            .and_then(|(k, _)| Some(u32::from_be_bytes(k.strip_prefix(&start)?.try_into().ok()?)));
+        let room = last_piece.map_or(0, |last| (last as usize + 1) * SNAPSHOT_PIECE);
+        // Read straight through, without filling the block cache with
+        // what is read once.
+        let mut options = ReadOptions::default();
+        options.fill_cache(false);
+        options.set_readahead_size(8 * SNAPSHOT_PIECE);
+        let pieces = self.db.iterator_cf_opt(
             self.snapshots_cf(),
-            IteratorMode::From(&start, rocksdb::Direction::Forward),
+            options,
+            IteratorMode::From(&start, Direction::Forward),
         );
-        let mut bytes = Vec::new();
+        let mut bytes = Vec::with_capacity(room);
         let mut found = false;
         for (expected, item) in (0u32..).zip(pieces) {
             let (k, piece) = item.map_err(store)?;
@@ -758,7 +778,9 @@ impl Journal for RocksJournal {
             found = true;
         }
         if !found {
-            return Err(JournalError::Store(format!("no snapshot after record {seq}")));
+            return Err(JournalError::Store(format!(
+                "no snapshot after record {seq}"
+            )));
         }
         read(&bytes);
         Ok(())
@@ -767,7 +789,9 @@ impl Journal for RocksJournal {
     fn delete_snapshot(&mut self, seq: u64) -> Result<(), JournalError> {
         let mut batch = WriteBatch::default();
         // Every piece (and a whole value in the old layout).
-        let end = seq.checked_add(1).map_or(vec![0xFF; 9], |next| key(next).to_vec());
+        let end = seq
+            .checked_add(1)
+            .map_or(vec![0xFF; 9], |next| key(next).to_vec());
         batch.delete_range_cf(self.snapshots_cf(), key(seq).to_vec(), end);
         batch.delete_cf(self.snapshot_index_cf(), key(seq));
         self.db.write_opt(batch, &Self::synced()).map_err(store)
@@ -841,7 +865,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut journal = RocksJournal::open(dir.path(), Durability::Sync).unwrap();
         // Two and a half pieces, each byte telling its place.
-        let big: Vec<u8> = (0..SNAPSHOT_PIECE * 5 / 2).map(|i| (i % 251) as u8).collect();
+        let big: Vec<u8> = (0..SNAPSHOT_PIECE * 5 / 2)
+            .map(|i| (i % 251) as u8)
+            .collect();
         journal.save_snapshot(7, &big).unwrap();
         journal.save_snapshot(9, b"small").unwrap();
         let stored = |journal: &RocksJournal, seq: u64| {
@@ -863,7 +889,10 @@ mod tests {
         journal.delete_snapshot(7).unwrap();
         journal.delete_snapshot(5).unwrap();
         assert_eq!((stored(&journal, 7), stored(&journal, 5)), (0, 0));
-        assert!(matches!(journal.load_snapshot(7), Err(JournalError::Store(_))));
+        assert!(matches!(
+            journal.load_snapshot(7),
+            Err(JournalError::Store(_))
+        ));
         assert_eq!(journal.load_snapshot(9).unwrap(), b"small");
         // A missing piece is named, not read around.
         journal.save_snapshot(11, &big).unwrap();
