@@ -2,7 +2,7 @@
 //! latency on the mixed workload (1 and 100 assets), throughput through the
 //! engine thread with its channel, auctions (bids on one hot English
 //! auction, 100k auctions closing at one moment), and memory per resting
-//! order at 1M resting orders. `--restart` instead journals 10M commands
+//! order at 1M resting orders and per fill over 1M fills. `--restart` instead journals 10M commands
 //! in RocksDB with a snapshot 1M commands before the end, and times a
 //! restart over them.
 //!
