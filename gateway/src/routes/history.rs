@@ -2,9 +2,10 @@
 //! [`agora_persistence::History`]): wallet ledgers, and the finished
 //! orders the market no longer keeps. The market keeps only its most
 //! recently finished orders; order lookups and lists fall back to the
-//! archive for the rest, first waiting, if need be, until it holds every
-//! order the market has let go (the snapshotter writes it a little behind
-//! the journal).
+//! archive for the rest, waiting, if need be, until it holds every order
+//! the market has let go (the snapshotter writes it a little behind the
+//! journal). A lookup by order id that finds its order there needs no
+//! wait.
 
 use std::time::{Duration, Instant};
 
@@ -70,6 +71,16 @@ pub(super) async fn archived_order(
     agent: AgentId,
     order: OrderRef,
 ) -> Result<Option<OrderView>, ApiError> {
+    // An order id names one order for good: found in the archive, it is
+    // the answer, without asking the market how far the archive must
+    // have come. (A client id may since name a newer order the archive
+    // does not hold yet, so a lookup by one waits first.)
+    if let OrderRef::Id(id) = order {
+        let found = read_history(state, move |h| h.finished_order(agent, &OrderRef::Id(id)));
+        if let Some(order) = found.await? {
+            return Ok(Some(order));
+        }
+    }
     caught_up(state).await?;
     read_history(state, move |h| h.finished_order(agent, &order)).await
 }
