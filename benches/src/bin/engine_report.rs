@@ -2,9 +2,9 @@
 //! latency on the mixed workload (1 and 100 assets), throughput through the
 //! engine thread with its channel, auctions (bids on one hot English
 //! auction, 100k auctions closing at one moment), and memory per resting
-//! order at 1M resting orders and per fill over 1M fills. `--restart` instead journals 10M commands
-//! in RocksDB with a snapshot 1M commands before the end, and times a
-//! restart over them.
+//! order at 1M resting orders and per fill over 1M fills. `--restart`
+//! instead journals 10M commands in RocksDB with a snapshot 1M commands
+//! before the end, and times a restart over them.
 //!
 //! `cargo run --release -p agora-benches --bin engine-report [-- --quick] [--commands N] [--assets N] [--engine-only] [--channel] [--recovery] [--journal] [--memory] [--auctions] [--restart]`
 

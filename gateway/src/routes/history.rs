@@ -75,8 +75,8 @@ pub(super) async fn archived_order(
     // the answer, without asking the market how far the archive must
     // have come. (A client id may since name a newer order the archive
     // does not hold yet, so a lookup by one waits first.)
-    if let OrderRef::Id(id) = order {
-        let found = read_history(state, move |h| h.finished_order(agent, &OrderRef::Id(id)));
+    if matches!(order, OrderRef::Id(_)) {
+        let found = read_history(state, move |h| h.finished_order(agent, &order));
         if let Some(order) = found.await? {
             return Ok(Some(order));
         }
