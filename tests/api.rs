@@ -1302,7 +1302,14 @@ fn orders_finished_long_ago_are_still_found_listed_and_final() {
 
 #[test]
 fn orders_that_finished_unfilled_are_forgotten_after_the_retention() {
-    let mut s = Server::start(&["--unfilled-order-retention-s", "1"]);
+    // Long enough for the order to be read from the archive before it
+    // is forgotten, also in a debug build on a busy machine (with one
+    // second, finishing the 4,200 orders below outlasted it in CI).
+    let retention = Duration::from_secs(5);
+    let mut s = Server::start(&[
+        "--unfilled-order-retention-s",
+        &retention.as_secs().to_string(),
+    ]);
     let (a_id, a, b) = maker_and_taker(&s);
     let all = "/api/v1/orderbook/orders";
     let place = |key: &str, body: &str| placed(&s, key, body);
@@ -1323,13 +1330,24 @@ fn orders_that_finished_unfilled_are_forgotten_after_the_retention() {
     );
     let c = s.call("DELETE", &format!("{all}/{unfilled}"), Some(&a), None);
     assert_eq!(c.status, 200, "{c:?}");
+    let cancelled_at = Instant::now();
     // From now on only the archive has it.
     finish_more_than_the_market_keeps(&s, &a);
+    let all_finished_at = Instant::now();
     let by_client = |s: &Server, c: &str| s.get(&format!("{all}/{c}?by=client_order_id"), Some(&a));
-    assert_eq!(by_client(&s, "gone").body["id"], json!(unfilled));
-    // Forgetting follows the market's clock: commands after the second
-    // has passed move it on.
-    std::thread::sleep(Duration::from_millis(1_100));
+    let before_forgetting = by_client(&s, "gone");
+    assert!(
+        cancelled_at.elapsed() < retention,
+        "finishing the orders took longer than the retention: raise it"
+    );
+    assert_eq!(before_forgetting.body["id"], json!(unfilled));
+    // Forgetting follows the market's clock: commands after the
+    // retention has passed for every order finished above move it on,
+    // and one history write forgets them all (oldest first, up to
+    // 10,000).
+    std::thread::sleep(
+        retention.saturating_sub(all_finished_at.elapsed()) + Duration::from_millis(100),
+    );
     let deadline = Instant::now() + Duration::from_secs(20);
     while by_client(&s, "gone").status != 404 {
         assert!(
