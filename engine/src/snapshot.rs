@@ -3,12 +3,15 @@
 //! beginning. Encoding is pure computation; where the bytes go is the
 //! journal's business.
 //!
-//! Layout: `AGSN`, format (u16 LE), CRC32 of the payload (u32 LE), then the
-//! payload (bincode of the [`Market`]). Derived indexes are not stored:
-//! they are rebuilt on restore, and the restored state must pass every
-//! invariant check.
+//! Layout: `AGSN`, format (u16 LE), the payload (bincode of the
+//! [`Market`]), then CRC32 of the payload (u32 LE). The checksum comes
+//! last so a snapshot streams out as it is encoded, never whole in
+//! memory. (Format 6 had the checksum in front of the payload; it still
+//! reads.) Derived indexes are not stored: they are rebuilt on restore,
+//! and the restored state must pass every invariant check.
 
 use std::fmt;
+use std::io::{self, BufWriter, Write};
 
 use crate::market::Market;
 
@@ -16,9 +19,14 @@ const MAGIC: &[u8; 4] = b"AGSN";
 /// Format of snapshots written now (3: transactions with their dispute
 /// queue, requests, listings, auctions, terms; 5: each agent's open
 /// orders as (id, slot, asset) entries in id order; 6: the count of
-/// orders ever finished).
-const FORMAT: u16 = 6;
-const HEADER_BYTES: usize = 10;
+/// orders ever finished; 7: the checksum after the payload).
+const FORMAT: u16 = 7;
+/// The last format with the checksum in front of the payload.
+const FORMAT_CHECKSUM_FIRST: u16 = 6;
+const MARKER_BYTES: usize = 6;
+const CHECKSUM_BYTES: usize = 4;
+/// Bytes the encoder gathers before it checksums them and hands them on.
+const ENCODE_BUFFER: usize = 64 * 1024;
 
 /// Why bytes are not a usable snapshot.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,7 +48,8 @@ impl fmt::Display for SnapshotError {
             SnapshotError::NotASnapshot => write!(f, "not a snapshot"),
             SnapshotError::UnknownFormat(v) => write!(
                 f,
-                "snapshot format {v} is not supported (this version reads format {FORMAT})"
+                "snapshot format {v} is not supported (this version reads formats \
+                 {FORMAT_CHECKSUM_FIRST} and {FORMAT})"
             ),
             SnapshotError::Checksum => write!(f, "snapshot checksum mismatch"),
             SnapshotError::Invalid(why) => write!(f, "snapshot is invalid: {why}"),
@@ -50,39 +59,75 @@ impl fmt::Display for SnapshotError {
 
 impl std::error::Error for SnapshotError {}
 
+/// Passes bytes on to `out`, checksumming them on the way.
+struct Checksummed<W> {
+    out: W,
+    crc: crc32fast::Hasher,
+}
+
+impl<W: Write> Write for Checksummed<W> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        let n = self.out.write(bytes)?;
+        self.crc.update(&bytes[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
 impl Market {
     /// The whole state as snapshot bytes.
     pub fn snapshot(&self) -> Vec<u8> {
-        self.snapshot_sized(1 << 16)
+        let mut bytes = Vec::new();
+        self.write_snapshot(&mut bytes)
+            .expect("writing to memory does not fail");
+        bytes
     }
 
-    /// [`Market::snapshot`] into a buffer of `expected` bytes to start
-    /// with: a snapshotter that passes a little more than its last
-    /// snapshot's size writes the next without growing the buffer, which
-    /// copies what it holds and touches fresh pages each time it doubles.
-    pub fn snapshot_sized(&self, expected: usize) -> Vec<u8> {
-        let mut out = Vec::with_capacity(expected.max(HEADER_BYTES));
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&FORMAT.to_le_bytes());
-        out.extend_from_slice(&[0; 4]);
-        bincode::serialize_into(&mut out, self).expect("the state always serializes");
-        let crc = crc32fast::hash(&out[HEADER_BYTES..]);
-        out[6..HEADER_BYTES].copy_from_slice(&crc.to_le_bytes());
-        out
+    /// Writes the snapshot to `out` as it is encoded, in pieces of tens of
+    /// kilobytes: the snapshotter streams it into the store this way, so a
+    /// snapshot of hundreds of megabytes never sits whole in memory (nor
+    /// on fresh pages the kernel must zero first). Fails only when `out`
+    /// does.
+    pub fn write_snapshot<W: Write>(&self, out: W) -> io::Result<()> {
+        let mut out = out;
+        out.write_all(MAGIC)?;
+        out.write_all(&FORMAT.to_le_bytes())?;
+        let mut payload = BufWriter::with_capacity(
+            ENCODE_BUFFER,
+            Checksummed {
+                out,
+                crc: crc32fast::Hasher::new(),
+            },
+        );
+        bincode::serialize_into(&mut payload, self).map_err(|e| match *e {
+            bincode::ErrorKind::Io(e) => e,
+            other => io::Error::other(other.to_string()),
+        })?;
+        let Checksummed { mut out, crc } = payload.into_inner().map_err(|e| e.into_error())?;
+        out.write_all(&crc.finalize().to_le_bytes())?;
+        out.flush()
     }
 
     /// The state a snapshot holds, with its indexes rebuilt and every
     /// invariant checked.
     pub fn from_snapshot(bytes: &[u8]) -> Result<Market, SnapshotError> {
-        if bytes.len() < HEADER_BYTES || &bytes[..4] != MAGIC {
+        if bytes.len() < MARKER_BYTES + CHECKSUM_BYTES || &bytes[..4] != MAGIC {
             return Err(SnapshotError::NotASnapshot);
         }
         let format = u16::from_le_bytes([bytes[4], bytes[5]]);
-        if format != FORMAT {
-            return Err(SnapshotError::UnknownFormat(format));
-        }
-        let crc = u32::from_le_bytes(bytes[6..HEADER_BYTES].try_into().expect("4 bytes"));
-        let payload = &bytes[HEADER_BYTES..];
+        let rest = &bytes[MARKER_BYTES..];
+        let (crc, payload) = match format {
+            FORMAT => {
+                let (payload, crc) = rest.split_at(rest.len() - CHECKSUM_BYTES);
+                (crc, payload)
+            }
+            FORMAT_CHECKSUM_FIRST => rest.split_at(CHECKSUM_BYTES),
+            other => return Err(SnapshotError::UnknownFormat(other)),
+        };
+        let crc = u32::from_le_bytes(crc.try_into().expect("4 bytes"));
         if crc32fast::hash(payload) != crc {
             return Err(SnapshotError::Checksum);
         }
@@ -112,18 +157,52 @@ mod tests {
         h
     }
 
+    /// A writer that takes at most 7 bytes per call.
+    struct Trickle(Vec<u8>);
+
+    impl Write for Trickle {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            let n = bytes.len().min(7);
+            self.0.extend_from_slice(&bytes[..n]);
+            Ok(n)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A writer that fails after `room` bytes.
+    struct Full {
+        room: usize,
+    }
+
+    impl Write for Full {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            if bytes.len() > self.room {
+                return Err(io::Error::other("disk full"));
+            }
+            self.room -= bytes.len();
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
     #[test]
     fn a_restored_snapshot_is_the_same_state_and_goes_on_the_same_way() {
         let mut a = busy_market();
         let mut b = a.clone();
         b.market = Market::from_snapshot(&a.market.snapshot()).unwrap();
         assert_eq!(b.market.state_digest(), a.market.state_digest());
-        // The room a snapshot starts with changes nothing in it.
+        // Streamed to a writer that takes a few bytes at a time, the
+        // snapshot is the same bytes.
         let bytes = a.market.snapshot();
-        for room in [0, 3, bytes.len() - 1, 10 * bytes.len()] {
-            assert_eq!(a.market.snapshot_sized(room), bytes);
-        }
-        // Both answer the same commands the same way afterwards.
+        let mut trickled = Trickle(Vec::new());
+        a.market.write_snapshot(&mut trickled).unwrap();
+        assert_eq!(trickled.0, bytes);
         for h in [&mut a, &mut b] {
             let id = h.limit(1, Side::Buy, 5, 5).order_id;
             h.cancel(1, id).unwrap();
@@ -147,12 +226,44 @@ mod tests {
         let last = flipped.len() - 1;
         flipped[last] ^= 0x40;
         check(&flipped, SnapshotError::Checksum);
-        let mut truncated = bytes[..bytes.len() - 8].to_vec();
-        let crc = crc32fast::hash(&truncated[HEADER_BYTES..]);
-        truncated[6..HEADER_BYTES].copy_from_slice(&crc.to_le_bytes());
+        let end = bytes.len() - CHECKSUM_BYTES;
+        let mut truncated = bytes[..end - 8].to_vec();
+        let crc = crc32fast::hash(&truncated[MARKER_BYTES..]);
+        truncated.extend_from_slice(&crc.to_le_bytes());
         assert!(matches!(
             Market::from_snapshot(&truncated),
             Err(SnapshotError::Invalid(_))
         ));
+    }
+
+    #[test]
+    fn a_snapshot_with_its_checksum_in_front_still_reads() {
+        let h = busy_market();
+        let bytes = h.market.snapshot();
+        let (front, rest) = bytes.split_at(MARKER_BYTES);
+        let (payload, crc) = rest.split_at(rest.len() - CHECKSUM_BYTES);
+        let mut old = front.to_vec();
+        old[4..MARKER_BYTES].copy_from_slice(&FORMAT_CHECKSUM_FIRST.to_le_bytes());
+        old.extend_from_slice(crc);
+        old.extend_from_slice(payload);
+        let restored = Market::from_snapshot(&old).unwrap();
+        assert_eq!(restored.state_digest(), h.market.state_digest());
+        let last = old.len() - 1;
+        old[last] ^= 1;
+        assert_eq!(
+            Market::from_snapshot(&old).err(),
+            Some(SnapshotError::Checksum)
+        );
+    }
+
+    #[test]
+    fn a_failing_writer_fails_the_snapshot() {
+        let h = busy_market();
+        let len = h.market.snapshot().len();
+        for room in [0, 3, MARKER_BYTES + 1, len - 1] {
+            let error = h.market.write_snapshot(Full { room }).unwrap_err();
+            assert_eq!(error.to_string(), "disk full", "room {room}");
+        }
+        h.market.write_snapshot(Full { room: len }).unwrap();
     }
 }

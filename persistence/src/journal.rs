@@ -2,6 +2,7 @@
 //! consecutive sequence numbers starting at 1.
 
 use std::fmt;
+use std::io::{self, Write};
 
 use agora_engine::query::OrderView;
 use agora_engine::units::{AgentId, OrderId, Timestamp};
@@ -159,8 +160,21 @@ pub trait Journal: Send + 'static {
     /// The last record's sequence number, 0 if there is none.
     fn last_seq(&self) -> Result<u64, JournalError>;
 
-    /// Stores, durably, a snapshot of the state after record `seq`.
-    fn save_snapshot(&mut self, seq: u64, bytes: &[u8]) -> Result<(), JournalError>;
+    /// Stores, durably, a snapshot of the state after record `seq`, as
+    /// `write` writes it: piece by piece, so a store can take a snapshot
+    /// of hundreds of megabytes without ever holding it whole. A failure
+    /// of `write` stores nothing and is returned as a store error.
+    fn write_snapshot(
+        &mut self,
+        seq: u64,
+        write: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>,
+    ) -> Result<(), JournalError>;
+
+    /// Stores, durably, the snapshot `bytes` of the state after record
+    /// `seq`.
+    fn save_snapshot(&mut self, seq: u64, bytes: &[u8]) -> Result<(), JournalError> {
+        self.write_snapshot(seq, &mut |out| out.write_all(bytes))
+    }
 
     /// The records after which snapshots are stored, newest first.
     fn snapshots(&self) -> Result<Vec<u64>, JournalError>;

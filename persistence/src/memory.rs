@@ -2,6 +2,7 @@
 //! reads back has crossed the same encoding as a journal on disk.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::io::{self, Write};
 use std::ops::Bound;
 
 use agora_engine::query::OrderView;
@@ -243,8 +244,14 @@ impl Journal for MemoryJournal {
         Ok(self.pruned + self.records.len() as u64)
     }
 
-    fn save_snapshot(&mut self, seq: u64, bytes: &[u8]) -> Result<(), JournalError> {
-        self.snapshots.insert(seq, bytes.to_vec());
+    fn write_snapshot(
+        &mut self,
+        seq: u64,
+        write: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>,
+    ) -> Result<(), JournalError> {
+        let mut bytes = Vec::new();
+        write(&mut bytes).map_err(|e| JournalError::Store(e.to_string()))?;
+        self.snapshots.insert(seq, bytes);
         Ok(())
     }
 

@@ -5,6 +5,7 @@
 //! command keeps RocksDB's per-key work (memtable inserts) off the
 //! durable path.
 
+use std::io::{self, Write};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -182,6 +183,54 @@ fn snapshot_piece_key(seq: u64, piece: u32) -> [u8; 12] {
     k[..8].copy_from_slice(&key(seq));
     k[8..].copy_from_slice(&piece.to_be_bytes());
     k
+}
+
+/// Writes a snapshot into its table file piece by piece, as it is
+/// encoded, through one piece-sized buffer.
+struct Pieces<'a> {
+    table: SstFileWriter<'a>,
+    /// The record the snapshot follows.
+    seq: u64,
+    /// The number of the piece being gathered.
+    next: u32,
+    /// The piece being gathered.
+    piece: Vec<u8>,
+}
+
+impl Pieces<'_> {
+    /// Stores the piece gathered so far.
+    fn put(&mut self) -> io::Result<()> {
+        self.table
+            .put(snapshot_piece_key(self.seq, self.next), &self.piece)
+            .map_err(io::Error::other)?;
+        self.next += 1;
+        self.piece.clear();
+        Ok(())
+    }
+
+    /// Stores the last piece (nothing at all is stored as one empty
+    /// piece).
+    fn finish(&mut self) -> io::Result<()> {
+        if !self.piece.is_empty() || self.next == 0 {
+            self.put()?;
+        }
+        Ok(())
+    }
+}
+
+impl Write for Pieces<'_> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        let n = bytes.len().min(SNAPSHOT_PIECE - self.piece.len());
+        self.piece.extend_from_slice(&bytes[..n]);
+        if self.piece.len() == SNAPSHOT_PIECE {
+            self.put()?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The key of record `seq`: big-endian, so keys sort in sequence order.
@@ -690,7 +739,11 @@ impl Journal for RocksJournal {
         }
     }
 
-    fn save_snapshot(&mut self, seq: u64, bytes: &[u8]) -> Result<(), JournalError> {
+    fn write_snapshot(
+        &mut self,
+        seq: u64,
+        write: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>,
+    ) -> Result<(), JournalError> {
         // History bypasses the log: before a snapshot lets recovery skip
         // the records that made it, it goes to disk.
         self.db.flush_cf(self.history_cf()).map_err(store)?;
@@ -709,16 +762,22 @@ impl Journal for RocksJournal {
         // million commands under the batch load).
         let path = self.db.path().join(SNAPSHOT_TABLE);
         let options = snapshot_options();
-        let mut table = SstFileWriter::create(&options);
+        let table = SstFileWriter::create(&options);
         table.open(&path).map_err(store)?;
-        // (Nothing at all is stored as one empty piece.)
-        let pieces = bytes
-            .chunks(SNAPSHOT_PIECE)
-            .chain(bytes.is_empty().then_some(&[][..]));
-        for (piece, bytes) in (0u32..).zip(pieces) {
-            table
-                .put(snapshot_piece_key(seq, piece), bytes)
-                .map_err(store)?;
+        let mut pieces = Pieces {
+            table,
+            seq,
+            next: 0,
+            piece: Vec::with_capacity(SNAPSHOT_PIECE),
+        };
+        let written = write(&mut pieces).and_then(|()| pieces.finish());
+        let mut table = pieces.table;
+        if let Err(e) = written {
+            drop(table);
+            let _ = std::fs::remove_file(&path);
+            return Err(JournalError::Store(format!(
+                "snapshot after record {seq}: {e}"
+            )));
         }
         table.finish().map_err(store)?;
         let mut ingest = IngestExternalFileOptions::default();
@@ -802,21 +861,27 @@ impl Journal for RocksJournal {
     }
 
     fn delete_records_through(&mut self, seq: u64) -> Result<(), JournalError> {
-        // Whole frames only: a frame that also holds later records stays.
-        let mut end = None;
-        for item in self.db.iterator_cf(self.cf(), IteratorMode::Start) {
-            let (key, value) = item.map_err(store)?;
-            let first = seq_of(&key)?;
-            if first > seq || first + record::frame_len(first, &value)? - 1 > seq {
-                break;
-            }
-            end = Some(first);
-        }
-        let Some(last_whole) = end else {
+        // Whole frames only: the frame that holds `seq` (the last one
+        // starting at or before it) goes too only if it ends there. One
+        // seek reads that frame alone: a scan from the start read every
+        // record it deleted back from disk, a hundred megabytes per
+        // snapshot under the batch load.
+        let Some(item) = self
+            .db
+            .iterator_cf(self.cf(), IteratorMode::From(&key(seq), Direction::Reverse))
+            .next()
+        else {
             return Ok(());
         };
+        let (holding, value) = item.map_err(store)?;
+        let first = seq_of(&holding)?;
+        let kept_from = if first + record::frame_len(first, &value)? - 1 > seq {
+            first
+        } else {
+            first + 1
+        };
         let mut batch = WriteBatch::default();
-        batch.delete_range_cf(self.cf(), key(0), key(last_whole + 1));
+        batch.delete_range_cf(self.cf(), key(0), key(kept_from));
         self.db.write_opt(batch, &Self::synced()).map_err(store)
     }
 }
@@ -909,6 +974,44 @@ mod tests {
             matches!(&read, Err(JournalError::Corrupt { seq: 11, reason }) if reason.contains("piece 1")),
             "{read:?}"
         );
+    }
+
+    #[test]
+    fn deleting_records_takes_whole_frames_only() {
+        let deposit = |i: u64| Input {
+            time: Timestamp(i as i64),
+            command: agora_engine::Command::Deposit(agora_engine::cmd::Deposit {
+                agent: AgentId(i),
+                currency: agora_engine::units::Currency::new("CREDITS").unwrap(),
+                amount: agora_engine::units::Amount(1),
+            }),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let mut journal = RocksJournal::open(dir.path(), Durability::Sync).unwrap();
+        // Frames 1-3, 4-6, 7-9, 10-12.
+        for first in [1, 4, 7, 10] {
+            let frame: Vec<Input> = (first..first + 3).map(deposit).collect();
+            journal.append(first, &frame).unwrap();
+        }
+        let first_kept = |journal: &RocksJournal| {
+            let mut frames = journal.db.iterator_cf(journal.cf(), IteratorMode::Start);
+            frames.next().map(|item| seq_of(&item.unwrap().0).unwrap())
+        };
+        // Before the first frame ends: nothing goes.
+        journal.delete_records_through(2).unwrap();
+        assert_eq!(first_kept(&journal), Some(1));
+        // Through the middle of a frame: the frames before it go.
+        journal.delete_records_through(8).unwrap();
+        assert_eq!(first_kept(&journal), Some(7));
+        // Through a frame's last record: that frame goes too.
+        journal.delete_records_through(9).unwrap();
+        assert_eq!(first_kept(&journal), Some(10));
+        assert_eq!(journal.last_seq().unwrap(), 12);
+        // Past the end: everything goes, and appending goes on.
+        journal.delete_records_through(40).unwrap();
+        assert_eq!(first_kept(&journal), None);
+        journal.append(13, &[deposit(13)]).unwrap();
+        assert_eq!(first_kept(&journal), Some(13));
     }
 
     #[test]

@@ -160,9 +160,6 @@ fn run<J: Journal>(
     let mut since = 0u64;
     let mut last_snapshot = Instant::now();
     let mut taken = None;
-    // The last snapshot's size: the next starts with room for a little
-    // more.
-    let mut snapshot_bytes = 0;
     loop {
         let next = batches.recv_timeout(policy.every.min(Duration::from_secs(1)));
         let closed = matches!(next, Err(crossbeam_channel::RecvTimeoutError::Disconnected));
@@ -214,9 +211,7 @@ fn run<J: Journal>(
         let due = since >= policy.every_commands
             || (since > 0 && (closed || last_snapshot.elapsed() >= policy.every));
         if due {
-            let snapshot = market.snapshot_sized(snapshot_bytes + snapshot_bytes / 8);
-            snapshot_bytes = snapshot.len();
-            journal.save_snapshot(last_seq, &snapshot)?;
+            journal.write_snapshot(last_seq, &mut |out| market.write_snapshot(out))?;
             prune(&mut journal, policy.keep)?;
             taken = Some(last_seq);
             since = 0;

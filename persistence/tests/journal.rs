@@ -1,6 +1,7 @@
 //! The journal end to end: records survive reopening, batches are released
 //! only after they are journaled, and recovery rebuilds the exact state.
 
+use std::io::{self, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -494,8 +495,12 @@ impl Journal for CountingJournal {
     fn last_seq(&self) -> Result<u64, JournalError> {
         self.inner.last_seq()
     }
-    fn save_snapshot(&mut self, seq: u64, bytes: &[u8]) -> Result<(), JournalError> {
-        self.inner.save_snapshot(seq, bytes)
+    fn write_snapshot(
+        &mut self,
+        seq: u64,
+        write: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>,
+    ) -> Result<(), JournalError> {
+        self.inner.write_snapshot(seq, write)
     }
     fn snapshots(&self) -> Result<Vec<u64>, JournalError> {
         self.inner.snapshots()
