@@ -51,6 +51,9 @@ const UNFILLED_TAG: u8 = 0xFD;
 /// Memtable size of a synced journal's column family (RocksDB's default
 /// is 64 MB).
 const SYNCED_JOURNAL_MEMTABLE_BYTES: usize = 2 << 20;
+/// Most bytes of a journal table written by compaction (RocksDB's default
+/// is 64 MB).
+const JOURNAL_TABLE_BYTES: u64 = 4 << 20;
 /// Memtables a synced journal may hold before writes wait for flushes.
 const SYNCED_JOURNAL_MEMTABLES_MAX: i32 = 32;
 /// How much a flush writes to the disk at once (RocksDB's default is 1 MB).
@@ -363,6 +366,12 @@ impl RocksJournal {
             // flush stopped every write for 300 ms.
             journal_options.set_max_write_buffer_number(SYNCED_JOURNAL_MEMTABLES_MAX);
         }
+        // Compaction writes the journal's tables no bigger than a synced
+        // memtable's, so pruning drops most of what it deletes as whole
+        // files, unread (one table of 58 MB, the default's size, held
+        // records on both sides of every later prune and was rewritten
+        // each time).
+        journal_options.set_target_file_size_base(JOURNAL_TABLE_BYTES);
         let families = [
             ColumnFamilyDescriptor::new(JOURNAL_CF, journal_options),
             ColumnFamilyDescriptor::new(SNAPSHOTS_CF, snapshot_options()),
@@ -880,6 +889,16 @@ impl Journal for RocksJournal {
         } else {
             first + 1
         };
+        // Table files wholly before it go first, unread. The range delete
+        // then covers the rest; the memtable file it flushes into spans
+        // from its start to the newest records, so compaction rewrites
+        // every table in between: without the files dropped first, those
+        // holding only deleted records too (read and written again, about
+        // twice what is kept).
+        // (The range's end is inclusive: the last key before `kept_from`.)
+        self.db
+            .delete_file_in_range_cf(self.cf(), key(0), key(kept_from.saturating_sub(1)))
+            .map_err(store)?;
         let mut batch = WriteBatch::default();
         batch.delete_range_cf(self.cf(), key(0), key(kept_from));
         self.db.write_opt(batch, &Self::synced()).map_err(store)
@@ -988,15 +1007,27 @@ mod tests {
         };
         let dir = tempfile::tempdir().unwrap();
         let mut journal = RocksJournal::open(dir.path(), Durability::Sync).unwrap();
-        // Frames 1-3, 4-6, 7-9, 10-12.
-        for first in [1, 4, 7, 10] {
+        let append = |journal: &mut RocksJournal, first: u64| {
             let frame: Vec<Input> = (first..first + 3).map(deposit).collect();
             journal.append(first, &frame).unwrap();
-        }
+        };
+        // Moves every record into table files at the last level, where
+        // whole files can be dropped.
+        let compact = |journal: &RocksJournal| {
+            journal.db.flush_cf(journal.cf()).unwrap();
+            journal
+                .db
+                .compact_range_cf(journal.cf(), None::<&[u8]>, None::<&[u8]>);
+        };
         let first_kept = |journal: &RocksJournal| {
             let mut frames = journal.db.iterator_cf(journal.cf(), IteratorMode::Start);
             frames.next().map(|item| seq_of(&item.unwrap().0).unwrap())
         };
+        // Frames 1-3, 4-6, 7-9, 10-12, in a table file.
+        for first in [1, 4, 7, 10] {
+            append(&mut journal, first);
+        }
+        compact(&journal);
         // Before the first frame ends: nothing goes.
         journal.delete_records_through(2).unwrap();
         assert_eq!(first_kept(&journal), Some(1));
@@ -1006,12 +1037,27 @@ mod tests {
         // Through a frame's last record: that frame goes too.
         journal.delete_records_through(9).unwrap();
         assert_eq!(first_kept(&journal), Some(10));
-        assert_eq!(journal.last_seq().unwrap(), 12);
+        // A table file whose last frame is the first one kept (10-12,
+        // 13-15) stays, though every key but that one is deleted.
+        append(&mut journal, 13);
+        compact(&journal);
+        journal.delete_records_through(14).unwrap();
+        assert_eq!(first_kept(&journal), Some(13));
+        let mut kept = Vec::new();
+        journal
+            .read_from(13, &mut |seq, _| {
+                kept.push(seq);
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(kept, [13, 14, 15]);
         // Past the end: everything goes, and appending goes on.
+        compact(&journal);
         journal.delete_records_through(40).unwrap();
         assert_eq!(first_kept(&journal), None);
-        journal.append(13, &[deposit(13)]).unwrap();
-        assert_eq!(first_kept(&journal), Some(13));
+        append(&mut journal, 16);
+        assert_eq!(first_kept(&journal), Some(16));
+        assert_eq!(journal.last_seq().unwrap(), 18);
     }
 
     #[test]
