@@ -193,7 +193,10 @@ pub trait Journal: Send + 'static {
     /// Deletes the snapshot stored after record `seq`.
     fn delete_snapshot(&mut self, seq: u64) -> Result<(), JournalError>;
 
-    /// Deletes every record up to and including `seq`.
+    /// Deletes the records up to and including `seq`: at least all but the
+    /// newest few megabytes of them (a store may delete whole files only,
+    /// keeping the rest until a later call). Reading from after `seq`
+    /// never sees the difference.
     fn delete_records_through(&mut self, seq: u64) -> Result<(), JournalError>;
 }
 
