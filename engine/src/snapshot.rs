@@ -91,8 +91,7 @@ impl Market {
     /// snapshot of hundreds of megabytes never sits whole in memory (nor
     /// on fresh pages the kernel must zero first). Fails only when `out`
     /// does.
-    pub fn write_snapshot<W: Write>(&self, out: W) -> io::Result<()> {
-        let mut out = out;
+    pub fn write_snapshot<W: Write>(&self, mut out: W) -> io::Result<()> {
         out.write_all(MAGIC)?;
         out.write_all(&FORMAT.to_le_bytes())?;
         let mut payload = BufWriter::with_capacity(

@@ -51,9 +51,6 @@ const UNFILLED_TAG: u8 = 0xFD;
 /// Memtable size of a synced journal's column family (RocksDB's default
 /// is 64 MB).
 const SYNCED_JOURNAL_MEMTABLE_BYTES: usize = 2 << 20;
-/// Most bytes of a journal table written by compaction (RocksDB's default
-/// is 64 MB).
-const JOURNAL_TABLE_BYTES: u64 = 4 << 20;
 /// Memtables a synced journal may hold before writes wait for flushes.
 const SYNCED_JOURNAL_MEMTABLES_MAX: i32 = 32;
 /// How much a flush writes to the disk at once (RocksDB's default is 1 MB).
@@ -366,12 +363,6 @@ impl RocksJournal {
             // flush stopped every write for 300 ms.
             journal_options.set_max_write_buffer_number(SYNCED_JOURNAL_MEMTABLES_MAX);
         }
-        // Compaction writes the journal's tables no bigger than a synced
-        // memtable's, so pruning drops most of what it deletes as whole
-        // files, unread (one table of 58 MB, the default's size, held
-        // records on both sides of every later prune and was rewritten
-        // each time).
-        journal_options.set_target_file_size_base(JOURNAL_TABLE_BYTES);
         let families = [
             ColumnFamilyDescriptor::new(JOURNAL_CF, journal_options),
             ColumnFamilyDescriptor::new(SNAPSHOTS_CF, snapshot_options()),
