@@ -22,6 +22,7 @@
 //!   wallet ledger and the archive of finished orders ([`History`]).
 
 mod history;
+mod idle_priority;
 mod journal;
 mod ledger;
 mod memory;

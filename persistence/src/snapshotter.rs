@@ -4,7 +4,10 @@
 //! the sequence it covers, and prunes what recovery no longer needs. The
 //! engine thread never pauses for a snapshot. The same replay stores the
 //! history (see [`crate::history`]): wallet ledgers and finished orders.
+//! It runs at idle CPU priority while it keeps up
+//! ([`crate::idle_priority`]), so it takes no CPU the request path needs.
 
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -13,6 +16,7 @@ use agora_engine::{Input, Market};
 use crossbeam_channel::{Receiver, Sender};
 
 use crate::history::{ArchiveProgress, History};
+use crate::idle_priority::IdlePriority;
 use crate::journal::{prune, Journal, JournalError};
 use crate::ledger;
 
@@ -73,6 +77,7 @@ impl Default for SnapshotPolicy {
 pub struct SnapshotFeed {
     batches: Sender<(u64, Vec<Input>)>,
     spent: Receiver<Vec<Input>>,
+    priority: Arc<IdlePriority>,
 }
 
 impl SnapshotFeed {
@@ -89,6 +94,9 @@ impl SnapshotFeed {
             // If the snapshotter stopped (an error it logged), snapshots
             // simply stop; the journal goes on.
             let _ = self.batches.send((first_seq, inputs));
+            if self.batches.len() >= BOOST_BACKLOG {
+                self.priority.boost();
+            }
         }
     }
 }
@@ -100,6 +108,15 @@ pub type SnapshotThread = JoinHandle<Result<Option<u64>, JournalError>>;
 /// Batches the snapshotter may lag behind before the writer waits.
 const FEED_CAPACITY: usize = 4_096;
 
+/// Batches waiting in the feed that put the snapshotter back to normal
+/// CPU priority (see [`crate::idle_priority`]): a sixteenth of the
+/// feed, so the writer never waits for a thread at idle priority.
+const BOOST_BACKLOG: usize = FEED_CAPACITY / 16;
+
+/// Batches waiting, at most, when the snapshotter returns to idle
+/// priority.
+const RELAX_BACKLOG: usize = 8;
+
 /// Emptied input vectors kept for the sender's reuse (more are dropped).
 const SPENT_KEPT_MAX: usize = 64;
 
@@ -108,6 +125,7 @@ const SPENT_KEPT_MAX: usize = 64;
 struct Feeds {
     batches: Receiver<(u64, Vec<Input>)>,
     spent: Sender<Vec<Input>>,
+    priority: Arc<IdlePriority>,
 }
 
 /// Makes the snapshotter's copy of the market, on the snapshotter's
@@ -128,13 +146,16 @@ pub fn spawn_snapshotter<J: Journal>(
 ) -> std::io::Result<(SnapshotFeed, SnapshotThread)> {
     let (batches_in, batches_out) = crossbeam_channel::bounded(FEED_CAPACITY);
     let (spent_in, spent_out) = crossbeam_channel::bounded(SPENT_KEPT_MAX);
+    let priority = Arc::new(IdlePriority::default());
     let feeds = Feeds {
         batches: batches_out,
         spent: spent_in,
+        priority: Arc::clone(&priority),
     };
     let thread = std::thread::Builder::new()
         .name("agora-snapshot".into())
         .spawn(move || {
+            feeds.priority.take();
             let mut market = start(&mut journal)?;
             market.keep_finished_orders();
             progress.advance(market.orders_finished_total());
@@ -143,6 +164,7 @@ pub fn spawn_snapshotter<J: Journal>(
     let feed = SnapshotFeed {
         batches: batches_in,
         spent: spent_out,
+        priority,
     };
     Ok((feed, thread))
 }
@@ -152,7 +174,11 @@ fn run<J: Journal>(
     mut last_seq: u64,
     mut journal: J,
     policy: SnapshotPolicy,
-    Feeds { batches, spent }: Feeds,
+    Feeds {
+        batches,
+        spent,
+        priority,
+    }: Feeds,
     progress: ArchiveProgress,
 ) -> Result<Option<u64>, JournalError> {
     let mut events = Vec::new();
@@ -201,6 +227,9 @@ fn run<J: Journal>(
             market.take_finished_orders(&mut history.orders);
             journal.add_history(&history, last_seq)?;
             progress.advance(market.orders_finished_total());
+            if batches.len() <= RELAX_BACKLOG {
+                priority.relax();
+            }
             if let Some(kept) = policy.unfilled_orders_kept {
                 let kept = i64::try_from(kept.as_nanos()).unwrap_or(i64::MAX);
                 let before = Timestamp(history.time.0.saturating_sub(kept));
