@@ -94,9 +94,7 @@ impl SnapshotFeed {
             // If the snapshotter stopped (an error it logged), snapshots
             // simply stop; the journal goes on.
             let _ = self.batches.send((first_seq, inputs));
-            if self.batches.len() >= BOOST_BACKLOG {
-                self.priority.boost();
-            }
+            self.priority.boost_if_behind(self.batches.len());
         }
     }
 }
@@ -113,8 +111,13 @@ const FEED_CAPACITY: usize = 4_096;
 /// feed, so the writer never waits for a thread at idle priority.
 const BOOST_BACKLOG: usize = FEED_CAPACITY / 16;
 
-/// Batches waiting, at most, when the snapshotter returns to idle
-/// priority.
+/// How long the snapshotter may go without catching up before it is put
+/// back to normal priority: the most the history trails the market by
+/// while other work fills the CPUs (beyond a replay's own time).
+const LAG_MAX: Duration = Duration::from_millis(100);
+
+/// Batches waiting, at most, when the snapshotter counts as caught up
+/// (and returns to idle priority).
 const RELAX_BACKLOG: usize = 8;
 
 /// Emptied input vectors kept for the sender's reuse (more are dropped).
@@ -146,7 +149,7 @@ pub fn spawn_snapshotter<J: Journal>(
 ) -> std::io::Result<(SnapshotFeed, SnapshotThread)> {
     let (batches_in, batches_out) = crossbeam_channel::bounded(FEED_CAPACITY);
     let (spent_in, spent_out) = crossbeam_channel::bounded(SPENT_KEPT_MAX);
-    let priority = Arc::new(IdlePriority::default());
+    let priority = Arc::new(IdlePriority::new(LAG_MAX, BOOST_BACKLOG));
     let feeds = Feeds {
         batches: batches_out,
         spent: spent_in,
@@ -155,10 +158,13 @@ pub fn spawn_snapshotter<J: Journal>(
     let thread = std::thread::Builder::new()
         .name("agora-snapshot".into())
         .spawn(move || {
-            feeds.priority.take();
+            // At normal priority: readers wait for the history this
+            // stores.
             let mut market = start(&mut journal)?;
             market.keep_finished_orders();
             progress.advance(market.orders_finished_total());
+            let waiting = feeds.batches.clone();
+            let _idle = feeds.priority.take(move || waiting.len());
             run(market, last_seq, journal, policy, feeds, progress)
         })?;
     let feed = SnapshotFeed {
@@ -187,8 +193,13 @@ fn run<J: Journal>(
     let mut last_snapshot = Instant::now();
     let mut taken = None;
     loop {
-        let next = batches.recv_timeout(policy.every.min(Duration::from_secs(1)));
+        // Waking at least twice per `LAG_MAX` keeps a quiet snapshotter
+        // counted as caught up.
+        let next = batches.recv_timeout(policy.every.min(LAG_MAX / 2));
         let closed = matches!(next, Err(crossbeam_channel::RecvTimeoutError::Disconnected));
+        if matches!(next, Err(crossbeam_channel::RecvTimeoutError::Timeout)) {
+            priority.caught_up();
+        }
         if let Ok(first) = next {
             // Replay this batch and every one queued behind it (up to a
             // bound), then store their history in one write: under load,
@@ -228,7 +239,7 @@ fn run<J: Journal>(
             journal.add_history(&history, last_seq)?;
             progress.advance(market.orders_finished_total());
             if batches.len() <= RELAX_BACKLOG {
-                priority.relax();
+                priority.caught_up();
             }
             if let Some(kept) = policy.unfilled_orders_kept {
                 let kept = i64::try_from(kept.as_nanos()).unwrap_or(i64::MAX);
