@@ -84,23 +84,47 @@ pub(crate) fn archive_page(
     Ok((page, None))
 }
 
-/// How far the archive of finished orders has come: how many orders had
-/// finished, ever, by the last record whose history is stored. Orders the
-/// market no longer keeps (all but the newest
+/// How far the history has come. The archive of finished orders: how
+/// many orders had finished, ever, by the last record whose history is
+/// stored; orders the market no longer keeps (all but the newest
 /// `orders_finished_retained_max` of those finished) are in the archive
-/// once this reaches their count. Shared between the snapshotter, which
-/// advances it, and readers.
+/// once this reaches their count. And the records: the last one whose
+/// history is stored, against the last one whose replies went out, so
+/// that a reader can wait for everything already acknowledged. Shared
+/// between the journal writer and the snapshotter, which advance it, and
+/// readers.
 #[derive(Clone, Debug, Default)]
-pub struct ArchiveProgress(Arc<AtomicU64>);
+pub struct ArchiveProgress(Arc<Progress>);
+
+#[derive(Debug, Default)]
+struct Progress {
+    finished: AtomicU64,
+    stored_through: AtomicU64,
+    released_through: AtomicU64,
+}
 
 impl ArchiveProgress {
     /// Orders finished by the last record whose history is stored.
     pub fn finished(&self) -> u64 {
-        self.0.load(Ordering::Acquire)
+        self.0.finished.load(Ordering::Acquire)
     }
 
-    /// Records that the history of orders up to `finished` is stored.
-    pub(crate) fn advance(&self, finished: u64) {
-        self.0.store(finished, Ordering::Release);
+    /// Whether the history of every record acknowledged so far is stored.
+    pub fn covers_acknowledged(&self) -> bool {
+        let released = self.0.released_through.load(Ordering::Acquire);
+        self.0.stored_through.load(Ordering::Acquire) >= released
+    }
+
+    /// Records that the history up to record `through`, by which
+    /// `finished` orders had finished, is stored.
+    pub(crate) fn advance(&self, finished: u64, through: u64) {
+        self.0.finished.store(finished, Ordering::Release);
+        self.0.stored_through.store(through, Ordering::Release);
+    }
+
+    /// Records that the replies of records up to `through` may go out:
+    /// from then on readers wait for their history.
+    pub(crate) fn releasing(&self, through: u64) {
+        self.0.released_through.fetch_max(through, Ordering::AcqRel);
     }
 }

@@ -78,9 +78,16 @@ pub struct SnapshotFeed {
     batches: Sender<(u64, Vec<Input>)>,
     spent: Receiver<Vec<Input>>,
     priority: Arc<IdlePriority>,
+    progress: ArchiveProgress,
 }
 
 impl SnapshotFeed {
+    /// Before the replies of records up to `through` go out: readers of
+    /// the history wait for theirs from then on.
+    pub fn releasing(&self, through: u64) {
+        self.progress.releasing(through);
+    }
+
     /// Hands on a durable batch's `inputs`, leaving an empty vector in
     /// their place. Blocks while the snapshotter is behind by the
     /// channel's capacity: its copy must see every command.
@@ -154,6 +161,10 @@ pub fn spawn_snapshotter<J: Journal>(
     let (batches_in, batches_out) = crossbeam_channel::bounded(FEED_CAPACITY);
     let (spent_in, spent_out) = crossbeam_channel::bounded(SPENT_KEPT_MAX);
     let priority = Arc::new(IdlePriority::new(LAG_MAX, BOOST_BACKLOG));
+    // What recovery replayed was acknowledged before the stop: readers
+    // wait until the starting copy has stored its history.
+    progress.releasing(last_seq);
+    let fed = progress.clone();
     let feeds = Feeds {
         batches: batches_out,
         spent: spent_in,
@@ -166,7 +177,7 @@ pub fn spawn_snapshotter<J: Journal>(
             // stores.
             let mut market = start(&mut journal)?;
             market.keep_finished_orders();
-            progress.advance(market.orders_finished_total());
+            progress.advance(market.orders_finished_total(), last_seq);
             let waiting = feeds.batches.clone();
             let _idle = feeds.priority.take(move || waiting.len());
             run(market, last_seq, journal, policy, feeds, progress)
@@ -175,6 +186,7 @@ pub fn spawn_snapshotter<J: Journal>(
         batches: batches_in,
         spent: spent_out,
         priority,
+        progress: fed,
     };
     Ok((feed, thread))
 }
@@ -241,7 +253,7 @@ fn run<J: Journal>(
             }
             market.take_finished_orders(&mut history.orders);
             journal.add_history(&history, last_seq)?;
-            progress.advance(market.orders_finished_total());
+            progress.advance(market.orders_finished_total(), last_seq);
             if batches.len() <= RELAX_BACKLOG {
                 priority.caught_up();
             }

@@ -184,6 +184,9 @@ fn write<R, J: Journal, L: Release<R>>(
                 for (mut batch, recycler) in group.drain(..) {
                     let first_seq = next_seq;
                     next_seq += batch.inputs.len() as u64;
+                    if let Some(feed) = &sinks.snapshots {
+                        feed.releasing(next_seq - 1);
+                    }
                     sinks.release.release(&mut batch, journal_time);
                     if let Some(feed) = &sinks.snapshots {
                         feed.send(first_seq, &mut batch.inputs);

@@ -50,13 +50,25 @@ async fn caught_up(state: &State) -> Result<(), ApiError> {
     };
     let retained = u64::from(EngineConfig::default().orders_finished_retained_max);
     let needed = stats.orders_finished.saturating_sub(retained);
+    wait_for_history(|| state.archived.finished() >= needed).await
+}
+
+/// Waits until the history holds what every reply sent so far did (the
+/// caller's own acknowledged commands among them): wallet ledgers read
+/// after it are as up to date as the caller's last answer.
+pub(super) async fn acknowledged_stored(state: &State) -> Result<(), ApiError> {
+    wait_for_history(|| state.archived.covers_acknowledged()).await
+}
+
+/// Waits until `done`, for at most [`CATCH_UP_MAX`].
+async fn wait_for_history(done: impl Fn() -> bool) -> Result<(), ApiError> {
     let deadline = Instant::now() + CATCH_UP_MAX;
-    while state.archived.finished() < needed {
+    while !done() {
         if Instant::now() >= deadline {
             return Err(ApiError::new(
                 hyper::StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
-                "The order history is catching up with the market; retry shortly.",
+                "The history is catching up with the market; retry shortly.",
             )
             .with_details(json!({ "retry_after_seconds": 1 })));
         }

@@ -8,7 +8,7 @@ use agora_persistence::Journal;
 use hyper::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use super::history::read_history;
+use super::history::{acknowledged_stored, read_history};
 use super::{State, OPERATOR};
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -55,6 +55,7 @@ pub async fn ledger(state: &State, call: &Call, caller: Caller) -> Result<Out, A
         })
         .transpose()?;
     let agent = caller.agent;
+    acknowledged_stored(state).await?;
     // One more than asked, to know whether another page follows.
     let mut entries = read_history(state, move |h| h.ledger(agent, after, limit + 1)).await?;
     let next_cursor = (entries.len() > limit).then(|| {
