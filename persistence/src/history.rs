@@ -8,7 +8,7 @@
 //! acknowledgement and the snapshotter reaching it, what it derived may
 //! not be stored yet. [`ArchiveProgress`] tells how far the archive is.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use agora_engine::query::OrderView;
@@ -101,6 +101,19 @@ struct Progress {
     finished: AtomicU64,
     stored_through: AtomicU64,
     released_through: AtomicU64,
+    /// Readers waiting for the history to catch up.
+    readers_waiting: AtomicU32,
+}
+
+/// A reader waiting for the history, from [`ArchiveProgress::reader_waits`]
+/// until dropped.
+#[must_use]
+pub struct ReaderWaiting(ArchiveProgress);
+
+impl Drop for ReaderWaiting {
+    fn drop(&mut self) {
+        self.0 .0.readers_waiting.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl ArchiveProgress {
@@ -115,6 +128,19 @@ impl ArchiveProgress {
         self.0.stored_through.load(Ordering::Acquire) >= released
     }
 
+    /// Says a reader waits for the history until the answer is dropped:
+    /// the snapshotter then runs at normal priority (see
+    /// `crate::idle_priority`), so the reader waits for its replay only.
+    pub fn reader_waits(&self) -> ReaderWaiting {
+        self.0.readers_waiting.fetch_add(1, Ordering::AcqRel);
+        ReaderWaiting(self.clone())
+    }
+
+    /// Whether any reader waits for the history.
+    pub(crate) fn readers_waiting(&self) -> bool {
+        self.0.readers_waiting.load(Ordering::Acquire) > 0
+    }
+
     /// Records that the history up to record `through`, by which
     /// `finished` orders had finished, is stored.
     pub(crate) fn advance(&self, finished: u64, through: u64) {
@@ -126,5 +152,36 @@ impl ArchiveProgress {
     /// from then on readers wait for their history.
     pub(crate) fn releasing(&self, through: u64) {
         self.0.released_through.fetch_max(through, Ordering::AcqRel);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readers_count_as_waiting_until_their_guards_drop() {
+        let progress = ArchiveProgress::default();
+        assert!(!progress.readers_waiting());
+        let one = progress.reader_waits();
+        let two = progress.clone().reader_waits();
+        drop(one);
+        assert!(progress.readers_waiting());
+        drop(two);
+        assert!(!progress.readers_waiting());
+    }
+
+    #[test]
+    fn the_history_covers_what_was_acknowledged_once_stored_that_far() {
+        let progress = ArchiveProgress::default();
+        assert!(progress.covers_acknowledged());
+        progress.releasing(10);
+        progress.releasing(7);
+        assert!(!progress.covers_acknowledged());
+        progress.advance(3, 9);
+        assert!(!progress.covers_acknowledged());
+        progress.advance(4, 10);
+        assert!(progress.covers_acknowledged());
+        assert_eq!(progress.finished(), 4);
     }
 }

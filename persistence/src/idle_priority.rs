@@ -11,7 +11,7 @@
 //! feed's capacity the writer waits, holding every acknowledgement behind
 //! it. So the thread stays idle only while it keeps up: whoever hands it
 //! work ([`IdlePriority::boost_if_behind`]), and a watch thread of its
-//! own every half `lag_max`, put it back to normal priority when it has
+//! own every 50 ms (or half `lag_max`), put it back to normal priority when it has
 //! not caught up for `lag_max` or work piles up, and the thread returns
 //! to idle ([`IdlePriority::caught_up`]) once it has caught up.
 //!
@@ -22,6 +22,10 @@
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
+
+/// How often the watch looks at most: a reader waiting on the thread
+/// waits about this long for its boost.
+const WATCH_EVERY_MAX: Duration = Duration::from_millis(50);
 
 /// One background thread's priority, shared by the thread and whoever
 /// hands it work.
@@ -87,7 +91,7 @@ impl IdlePriority {
             .name("agora-idle-watch".into())
             .spawn(move || {
                 while !watched.stopped.load(Ordering::Acquire) {
-                    std::thread::sleep(watched.lag_max / 2);
+                    std::thread::sleep((watched.lag_max / 2).min(WATCH_EVERY_MAX));
                     watched.boost_if_behind(backlog());
                 }
             });
@@ -269,6 +273,21 @@ mod tests {
         }
         assert!(!step("look"));
         assert_eq!(step("caught up"), can, "idle again once caught up");
+    }
+
+    #[test]
+    fn the_watch_boosts_the_thread_when_its_backlog_grows() {
+        let priority = Arc::new(IdlePriority::new(Duration::from_secs(3600), 5));
+        let backlog = Arc::new(AtomicUsize::new(0));
+        let mut step = background(&priority, &backlog);
+        let can = reversible();
+        assert_eq!(step("look"), can);
+        // Nobody hands it work; its watch sees the backlog.
+        backlog.store(5, Ordering::Relaxed);
+        while priority.is_idle() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert!(!step("look"));
     }
 
     #[test]

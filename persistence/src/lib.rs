@@ -32,7 +32,7 @@ mod rocks;
 mod snapshotter;
 mod writer;
 
-pub use history::{ArchivePage, ArchiveProgress, History, ARCHIVE_SCAN_BUDGET};
+pub use history::{ArchivePage, ArchiveProgress, History, ReaderWaiting, ARCHIVE_SCAN_BUDGET};
 pub use journal::{prune, BackgroundSync, Journal, JournalError};
 pub use ledger::LedgerEntry;
 pub use memory::MemoryJournal;

@@ -178,8 +178,14 @@ pub fn spawn_snapshotter<J: Journal>(
             let mut market = start(&mut journal)?;
             market.keep_finished_orders();
             progress.advance(market.orders_finished_total(), last_seq);
-            let waiting = feeds.batches.clone();
-            let _idle = feeds.priority.take(move || waiting.len());
+            // A waiting reader counts as a full backlog.
+            let (waiting, readers) = (feeds.batches.clone(), progress.clone());
+            let _idle = feeds
+                .priority
+                .take(move || match readers.readers_waiting() {
+                    true => BOOST_BACKLOG,
+                    false => waiting.len(),
+                });
             run(market, last_seq, journal, policy, feeds, progress)
         })?;
     let feed = SnapshotFeed {

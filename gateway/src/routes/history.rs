@@ -50,18 +50,23 @@ async fn caught_up(state: &State) -> Result<(), ApiError> {
     };
     let retained = u64::from(EngineConfig::default().orders_finished_retained_max);
     let needed = stats.orders_finished.saturating_sub(retained);
-    wait_for_history(|| state.archived.finished() >= needed).await
+    wait_for_history(state, || state.archived.finished() >= needed).await
 }
 
 /// Waits until the history holds what every reply sent so far did (the
 /// caller's own acknowledged commands among them): wallet ledgers read
 /// after it are as up to date as the caller's last answer.
 pub(super) async fn acknowledged_stored(state: &State) -> Result<(), ApiError> {
-    wait_for_history(|| state.archived.covers_acknowledged()).await
+    wait_for_history(state, || state.archived.covers_acknowledged()).await
 }
 
-/// Waits until `done`, for at most [`CATCH_UP_MAX`].
-async fn wait_for_history(done: impl Fn() -> bool) -> Result<(), ApiError> {
+/// Waits until `done`, for at most [`CATCH_UP_MAX`], saying so to the
+/// snapshotter meanwhile.
+async fn wait_for_history(state: &State, done: impl Fn() -> bool) -> Result<(), ApiError> {
+    if done() {
+        return Ok(());
+    }
+    let _waiting = state.archived.reader_waits();
     let deadline = Instant::now() + CATCH_UP_MAX;
     while !done() {
         if Instant::now() >= deadline {
