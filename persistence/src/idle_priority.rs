@@ -11,9 +11,10 @@
 //! feed's capacity the writer waits, holding every acknowledgement behind
 //! it. So the thread stays idle only while it keeps up: whoever hands it
 //! work ([`IdlePriority::boost_if_behind`]), and a watch thread of its
-//! own every 50 ms (or half `lag_max`), put it back to normal priority when it has
-//! not caught up for `lag_max` or work piles up, and the thread returns
-//! to idle ([`IdlePriority::caught_up`]) once it has caught up.
+//! own every 50 ms (or half `lag_max`), put it back to normal priority
+//! when it has not caught up for `lag_max` or work piles up, and the
+//! thread returns to idle ([`IdlePriority::caught_up`]) once it has
+//! caught up.
 //!
 //! Leaving `SCHED_IDLE` needs `CAP_SYS_NICE` or an `RLIMIT_NICE` that
 //! allows nice 0. Where the process may not, the thread never goes idle
