@@ -377,7 +377,86 @@ impl RocksJournal {
             forget_from: vec![UNFILLED_TAG],
         };
         journal.index_snapshots()?;
+        journal.drop_unfinished_snapshots()?;
         Ok(journal)
+    }
+
+    /// Drops the index entries of snapshots that never went in: a crash
+    /// between listing a snapshot and RocksDB taking in its table leaves
+    /// an entry with no pieces (taking the table in is all or nothing),
+    /// and the table file itself. Kept, such an entry counted as one of
+    /// the snapshots pruning keeps: the next prune deleted the older,
+    /// good snapshot and the records after it in its place, leaving the
+    /// newest snapshot nothing to fall back to. Nothing writes snapshots
+    /// while the store opens, so an entry without pieces now is one of
+    /// those.
+    fn drop_unfinished_snapshots(&self) -> Result<(), JournalError> {
+        let _ = std::fs::remove_file(self.db.path().join(SNAPSHOT_TABLE));
+        let mut batch = WriteBatch::default();
+        for seq in self.snapshots()? {
+            let start = key(seq);
+            let has_pieces = self
+                .db
+                .iterator_cf(
+                    self.snapshots_cf(),
+                    IteratorMode::From(&start, Direction::Forward),
+                )
+                .next()
+                .transpose()
+                .map_err(store)?
+                .is_some_and(|(k, _)| k.starts_with(&start));
+            if !has_pieces {
+                batch.delete_cf(self.snapshot_index_cf(), start);
+            }
+        }
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.db.write_opt(batch, &Self::synced()).map_err(store)
+    }
+
+    /// Writes the snapshot after record `seq` into a table file and has
+    /// RocksDB take it in.
+    fn store_snapshot_table(
+        &self,
+        seq: u64,
+        write: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>,
+    ) -> Result<(), JournalError> {
+        // The snapshot goes into a table file of its own (synced when
+        // finished) that RocksDB then takes in whole: written through the
+        // log instead, hundreds of megabytes would sit in front of every
+        // journal sync until written and synced, stalling each
+        // acknowledgement for as long (p99.9 790 ms with a snapshot every
+        // million commands under the batch load).
+        let path = self.db.path().join(SNAPSHOT_TABLE);
+        let options = snapshot_options();
+        let table = SstFileWriter::create(&options);
+        table.open(&path).map_err(store)?;
+        let mut pieces = Pieces {
+            table,
+            seq,
+            next: 0,
+            piece: Vec::with_capacity(SNAPSHOT_PIECE),
+        };
+        let written = write(&mut pieces).and_then(|()| pieces.finish());
+        let mut table = pieces.table;
+        if let Err(e) = written {
+            drop(table);
+            let _ = std::fs::remove_file(&path);
+            return Err(JournalError::Store(format!(
+                "snapshot after record {seq}: {e}"
+            )));
+        }
+        table.finish().map_err(store)?;
+        let mut ingest = IngestExternalFileOptions::default();
+        ingest.set_move_files(true);
+        let taken = self
+            .db
+            .ingest_external_file_cf_opts(self.snapshots_cf(), &ingest, vec![&path]);
+        if taken.is_err() {
+            let _ = std::fs::remove_file(&path);
+        }
+        taken.map_err(store)
     }
 
     /// Lists in the index the snapshots of a store written before it had
@@ -748,47 +827,18 @@ impl Journal for RocksJournal {
         // the records that made it, it goes to disk.
         self.db.flush_cf(self.history_cf()).map_err(store)?;
         // Listed first: a crash before the snapshot is in leaves an entry
-        // whose snapshot cannot be read, which recovery skips for the one
-        // before it (the records after that one are still there), and
-        // pruning deletes in its turn.
+        // without pieces, which opening the store drops (the records after
+        // the snapshot before it are still there). A failure drops it here.
         let mut index = WriteBatch::default();
         index.put_cf(self.snapshot_index_cf(), key(seq), []);
         self.db.write_opt(index, &Self::synced()).map_err(store)?;
-        // The snapshot goes into a table file of its own (synced when
-        // finished) that RocksDB then takes in whole: written through the
-        // log instead, hundreds of megabytes would sit in front of every
-        // journal sync until written and synced, stalling each
-        // acknowledgement for as long (p99.9 790 ms with a snapshot every
-        // million commands under the batch load).
-        let path = self.db.path().join(SNAPSHOT_TABLE);
-        let options = snapshot_options();
-        let table = SstFileWriter::create(&options);
-        table.open(&path).map_err(store)?;
-        let mut pieces = Pieces {
-            table,
-            seq,
-            next: 0,
-            piece: Vec::with_capacity(SNAPSHOT_PIECE),
-        };
-        let written = write(&mut pieces).and_then(|()| pieces.finish());
-        let mut table = pieces.table;
-        if let Err(e) = written {
-            drop(table);
-            let _ = std::fs::remove_file(&path);
-            return Err(JournalError::Store(format!(
-                "snapshot after record {seq}: {e}"
-            )));
+        let stored = self.store_snapshot_table(seq, write);
+        if stored.is_err() {
+            let mut unlist = WriteBatch::default();
+            unlist.delete_cf(self.snapshot_index_cf(), key(seq));
+            let _ = self.db.write_opt(unlist, &Self::synced());
         }
-        table.finish().map_err(store)?;
-        let mut ingest = IngestExternalFileOptions::default();
-        ingest.set_move_files(true);
-        let taken = self
-            .db
-            .ingest_external_file_cf_opts(self.snapshots_cf(), &ingest, vec![&path]);
-        if taken.is_err() {
-            let _ = std::fs::remove_file(&path);
-        }
-        taken.map_err(store)
+        stored
     }
 
     fn snapshots(&self) -> Result<Vec<u64>, JournalError> {
@@ -916,6 +966,7 @@ fn direct_io_works(dir: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::journal::prune;
     use agora_engine::units::{ClientOrderId, Quantity, Symbol, SCALE};
     use agora_engine::{OrderStatus, OrderType, SelfTradePrevention, Side, TimeInForce};
 
@@ -985,16 +1036,57 @@ mod tests {
         );
     }
 
-    #[test]
-    fn deleting_records_takes_whole_frames_only() {
-        let deposit = |i: u64| Input {
+    /// Record `i`: a deposit to agent `i`.
+    fn deposit(i: u64) -> Input {
+        Input {
             time: Timestamp(i as i64),
             command: agora_engine::Command::Deposit(agora_engine::cmd::Deposit {
                 agent: AgentId(i),
                 currency: agora_engine::units::Currency::new("CREDITS").unwrap(),
                 amount: agora_engine::units::Amount(1),
             }),
-        };
+        }
+    }
+
+    #[test]
+    fn a_snapshot_a_crash_or_failure_cut_short_is_dropped_not_kept_in_place_of_a_good_one() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut journal = RocksJournal::open(dir.path(), Durability::Sync).unwrap();
+            let records: Vec<Input> = (1..=30).map(deposit).collect();
+            journal.append(1, &records).unwrap();
+            journal.save_snapshot(10, b"ten").unwrap();
+            // A crash after listing the snapshot after record 20, before
+            // RocksDB took in its table.
+            let index = journal.snapshot_index_cf();
+            journal.db.put_cf(index, key(20), []).unwrap();
+            std::fs::write(dir.path().join(SNAPSHOT_TABLE), b"half a table").unwrap();
+        }
+        let mut journal = RocksJournal::open(dir.path(), Durability::Sync).unwrap();
+        assert_eq!(journal.snapshots().unwrap(), [10]);
+        assert!(!dir.path().join(SNAPSHOT_TABLE).exists());
+        // A snapshot whose writing fails is not listed either.
+        let failed = journal.write_snapshot(22, &mut |_| Err(io::Error::other("disk full")));
+        assert!(matches!(failed, Err(JournalError::Store(_))), "{failed:?}");
+        assert_eq!(journal.snapshots().unwrap(), [10]);
+        // Pruning to two keeps the good snapshot before the new one, and
+        // every record after it, for the new one to fall back on.
+        journal.save_snapshot(25, b"twenty-five").unwrap();
+        prune(&mut journal, 2).unwrap();
+        assert_eq!(journal.snapshots().unwrap(), [25, 10]);
+        assert_eq!(journal.load_snapshot(10).unwrap(), b"ten");
+        let mut seen = Vec::new();
+        journal
+            .read_from(11, &mut |seq, _| {
+                seen.push(seq);
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(seen, (11..=30).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn deleting_records_takes_whole_frames_only() {
         let dir = tempfile::tempdir().unwrap();
         let mut journal = RocksJournal::open(dir.path(), Durability::Sync).unwrap();
         let append = |journal: &mut RocksJournal, first: u64| {
