@@ -59,7 +59,14 @@ impl Call {
                 "The request needs a JSON body.",
             ));
         }
-        serde_json::from_slice(&self.body).map_err(|e| {
+        // Checked as UTF-8 once, whole, the body's strings need no check
+        // each (a quarter of the parse of a 100-order batch); a body that
+        // is not UTF-8 is read as bytes, for the error's position.
+        let parsed = match std::str::from_utf8(&self.body) {
+            Ok(text) => serde_json::from_str(text),
+            Err(_) => serde_json::from_slice(&self.body),
+        };
+        parsed.map_err(|e| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "validation_error",
@@ -284,6 +291,38 @@ mod tests {
         assert!(out.headers.contains(&("retry-after", "5".to_string())));
         let plain = Out::error(&ApiError::not_found("order"));
         assert!(plain.headers.iter().all(|(name, _)| *name != "retry-after"));
+    }
+
+    #[test]
+    fn a_body_reads_as_json_and_bad_bytes_are_placed() {
+        #[derive(serde::Deserialize, Debug)]
+        #[serde(deny_unknown_fields)]
+        struct Named {
+            name: String,
+        }
+        let call = |body: &[u8]| Call {
+            method: Method::POST,
+            path: "/".into(),
+            query: HashMap::new(),
+            headers: HeaderMap::new(),
+            body: Bytes::copy_from_slice(body),
+            peer: IpAddr::from([127, 0, 0, 1]),
+        };
+        let named: Named = call("{\"name\":\"b\u{e9}b \\u00e9\"}".as_bytes())
+            .json()
+            .unwrap();
+        assert_eq!(named.name, "b\u{e9}b \u{e9}");
+        // Not UTF-8 inside a string, on the second line.
+        let e = call(b"{\n\"name\":\"b\xffb\"}")
+            .json::<Named>()
+            .unwrap_err();
+        assert_eq!(
+            (e.status, e.code),
+            (StatusCode::BAD_REQUEST, "validation_error")
+        );
+        assert_eq!(e.details["line"], 2, "{:?}", e.details);
+        let e = call(b"{\"name\":1}").json::<Named>().unwrap_err();
+        assert_eq!(e.code, "validation_error");
     }
 
     #[test]
