@@ -2,8 +2,8 @@
 //! time, sends them to the engine thread, and awaits their replies, which
 //! the journal writer releases only once their batch is durable.
 
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use agora_engine::units::{OrderId, Timestamp};
@@ -32,27 +32,101 @@ pub enum Outcome {
 /// commands keep none, and every waiter is moved through a batch).
 pub type Kept = Box<Result<Answer, Reject>>;
 
-/// The one-shot handle a request waits on.
+/// The handle a command or query answers through.
 pub struct Waiter {
-    sender: oneshot::Sender<Outcome>,
+    to: ReplyTo,
     kept: Option<Kept>,
+}
+
+/// Where a waiter's outcome goes.
+enum ReplyTo {
+    /// The request that sent it alone awaits it.
+    Own(oneshot::Sender<Outcome>),
+    /// One command of a request that sent many: its place among their
+    /// outcomes.
+    Slot(Slot),
 }
 
 impl Waiter {
     /// A waiter and the receiver that awaits its outcome.
     fn new() -> (Waiter, oneshot::Receiver<Outcome>) {
         let (sender, receiver) = oneshot::channel();
-        (Waiter { sender, kept: None }, receiver)
+        let to = ReplyTo::Own(sender);
+        (Waiter { to, kept: None }, receiver)
+    }
+}
+
+impl ReplyTo {
+    fn deliver(self, outcome: Outcome) {
+        match self {
+            ReplyTo::Own(sender) => {
+                let _ = sender.send(outcome);
+            }
+            ReplyTo::Slot(slot) => slot.fill(outcome),
+        }
     }
 }
 
 impl Responder for Waiter {
     fn answer(self, answer: Result<Answer, Reject>) {
-        let _ = self.sender.send(Outcome::Query(answer));
+        self.to.deliver(Outcome::Query(answer));
     }
 
     fn keep(&mut self, answer: Result<Answer, Reject>) {
         self.kept = Some(Box::new(answer));
+    }
+}
+
+/// The outcomes of a request's many commands, gathered as they come, and
+/// one signal once all are in: one allocation and one wake-up per
+/// request, not one per command (a batch request holds up to a hundred).
+struct Gathered {
+    outcomes: Mutex<Vec<Option<Outcome>>>,
+    missing: AtomicUsize,
+    /// Sent once every outcome is in; dropped unsent as soon as one
+    /// command's waiter is dropped unanswered (its batch was never made
+    /// durable), so the request fails at once instead of waiting forever.
+    all_in: Mutex<Option<oneshot::Sender<()>>>,
+}
+
+impl Gathered {
+    fn signal(&self, complete: bool) {
+        let sender = self
+            .all_in
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let (Some(sender), true) = (sender, complete) {
+            let _ = sender.send(());
+        }
+    }
+}
+
+/// One command's place in a [`Gathered`].
+struct Slot {
+    gathered: Arc<Gathered>,
+    index: usize,
+    filled: bool,
+}
+
+impl Slot {
+    fn fill(mut self, outcome: Outcome) {
+        self.gathered
+            .outcomes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)[self.index] = Some(outcome);
+        self.filled = true;
+        if self.gathered.missing.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.gathered.signal(true);
+        }
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if !self.filled {
+            self.gathered.signal(false);
+        }
     }
 }
 
@@ -67,8 +141,10 @@ impl Release<Waiter> for Deliver {
         self.metrics.observe_batch(batch, journal_time);
         for c in batch.completions.drain(..) {
             let events = answer_events(&c.reply, &batch.events[c.events]);
-            let outcome = Outcome::Command(c.reply, events, c.responder.kept);
-            let _ = c.responder.sender.send(outcome);
+            let kept = c.responder.kept;
+            c.responder
+                .to
+                .deliver(Outcome::Command(c.reply, events, kept));
         }
     }
 }
@@ -180,25 +256,44 @@ impl EngineLink {
         &self,
         commands: Vec<Command>,
     ) -> Result<Vec<(Reply, Vec<Event>)>, ApiError> {
+        if commands.is_empty() {
+            return Ok(Vec::new());
+        }
         let time = self.clock.now();
-        let mut waits = Vec::with_capacity(commands.len());
+        let (all_in, receiver) = oneshot::channel();
+        let gathered = Arc::new(Gathered {
+            outcomes: Mutex::new((0..commands.len()).map(|_| None).collect()),
+            missing: AtomicUsize::new(commands.len()),
+            all_in: Mutex::new(Some(all_in)),
+        });
         let requests = commands
             .into_iter()
-            .map(|command| {
-                let (responder, rx) = Waiter::new();
-                waits.push(rx);
-                (Input { time, command }, responder)
+            .enumerate()
+            .map(|(index, command)| {
+                let slot = Slot {
+                    gathered: gathered.clone(),
+                    index,
+                    filled: false,
+                };
+                let to = ReplyTo::Slot(slot);
+                (Input { time, command }, Waiter { to, kept: None })
             })
             .collect();
         self.send_commands(Request::Commands(requests))?;
-        let mut out = Vec::with_capacity(waits.len());
-        for rx in waits {
-            match rx.await {
-                Ok(Outcome::Command(reply, events, _)) => out.push((reply, events)),
-                _ => return Err(ApiError::unavailable()),
-            }
-        }
-        Ok(out)
+        receiver.await.map_err(|_| ApiError::unavailable())?;
+        let outcomes = std::mem::take(
+            &mut *gathered
+                .outcomes
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        outcomes
+            .into_iter()
+            .map(|outcome| match outcome {
+                Some(Outcome::Command(reply, events, _)) => Ok((reply, events)),
+                _ => Err(ApiError::unavailable()),
+            })
+            .collect()
     }
 
     /// Runs `command` and asks `query` right after it in one hand-off;
@@ -232,5 +327,99 @@ impl EngineLink {
             Ok(Outcome::Query(answer)) => Ok(answer),
             _ => Err(ApiError::unavailable()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use agora_engine::cmd::Deposit;
+    use agora_engine::units::{AgentId, Amount, Currency};
+
+    /// A link whose engine is the test: it receives what the link sends.
+    fn link() -> (EngineLink, crossbeam_channel::Receiver<Request<Waiter>>) {
+        let (sender, engine) = crossbeam_channel::bounded(4);
+        let disk = Arc::new(DiskGuard::new(std::env::temp_dir(), 0));
+        (EngineLink::new(sender, 0, disk), engine)
+    }
+
+    fn deposits(n: u64) -> Vec<Command> {
+        (0..n)
+            .map(|i| {
+                Command::Deposit(Deposit {
+                    agent: AgentId(i),
+                    currency: Currency::new("CREDITS").unwrap(),
+                    amount: Amount(1),
+                })
+            })
+            .collect()
+    }
+
+    /// The reply the test engine gives command `i`, told apart by amount.
+    fn reply(i: usize) -> Reply {
+        Err(Reject::SplitOutOfRange {
+            amount: Amount(i as i64),
+        })
+    }
+
+    /// Runs `run_many` of `n` commands against a test engine that does
+    /// `serve` with the waiters it receives.
+    fn run_many(
+        n: u64,
+        serve: impl FnOnce(Vec<Waiter>) + Send + 'static,
+    ) -> Result<Vec<(Reply, Vec<Event>)>, ApiError> {
+        let (link, engine) = link();
+        let engine = std::thread::spawn(move || match engine.recv().unwrap() {
+            Request::Commands(list) => serve(list.into_iter().map(|(_, w)| w).collect()),
+            _ => panic!("the commands come in one request"),
+        });
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let replies = runtime.block_on(link.run_many(deposits(n)));
+        engine.join().unwrap();
+        replies
+    }
+
+    #[test]
+    fn many_commands_get_their_replies_in_order_whatever_order_they_come_in() {
+        let replies = run_many(5, |waiters| {
+            let mut waiters: Vec<(usize, Waiter)> = waiters.into_iter().enumerate().collect();
+            waiters.reverse();
+            for (i, w) in waiters {
+                w.to.deliver(Outcome::Command(reply(i), Vec::new(), None));
+            }
+        })
+        .unwrap();
+        let got: Vec<Reply> = replies.into_iter().map(|(r, _)| r).collect();
+        assert_eq!(got, (0..5).map(reply).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_command_dropped_unanswered_fails_the_request_at_once() {
+        // The engine answers all but one and keeps holding another
+        // answered one: the request fails as soon as the one is dropped.
+        let failed = run_many(3, |mut waiters| {
+            let held = waiters.pop().unwrap();
+            let dropped = waiters.pop().unwrap();
+            for (i, w) in waiters.into_iter().enumerate() {
+                w.to.deliver(Outcome::Command(reply(i), Vec::new(), None));
+            }
+            drop(dropped);
+            std::thread::sleep(Duration::from_millis(50));
+            held.to
+                .deliver(Outcome::Command(reply(2), Vec::new(), None));
+        });
+        assert!(matches!(failed, Err(e) if e.status == hyper::StatusCode::SERVICE_UNAVAILABLE));
+        // No commands, no hand-off.
+        let (link, engine) = link();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        assert!(runtime
+            .block_on(link.run_many(Vec::new()))
+            .unwrap()
+            .is_empty());
+        assert!(engine.is_empty());
     }
 }
