@@ -121,6 +121,9 @@ pub async fn serve(
         }
         other => format!("cannot open the journal in {data_dir}: {other}"),
     })?;
+    for seq in journal.unfinished_snapshots_dropped() {
+        warn!(seq, "dropped a snapshot a crash cut short");
+    }
     let recovered = recover(&journal, EngineConfig::default())?;
     for (seq, reason) in &recovered.snapshots_skipped {
         warn!(seq, reason, "skipped a snapshot");

@@ -268,6 +268,8 @@ pub struct RocksJournal {
     /// before it are deleted, and a walk from the first one would step
     /// over their tombstones, millions of them until compaction.
     forget_from: Vec<u8>,
+    /// The snapshots a crash cut short that opening the store dropped.
+    unfinished_dropped: Vec<u64>,
 }
 
 impl Drop for RocksJournal {
@@ -370,15 +372,22 @@ impl RocksJournal {
             ColumnFamilyDescriptor::new(HISTORY_CF, Options::default()),
         ];
         let db = DB::open_cf_descriptors(&options, path, families).map_err(store)?;
-        let journal = RocksJournal {
+        let mut journal = RocksJournal {
             db: Arc::new(db),
             durability,
             buffer: Vec::with_capacity(256),
             forget_from: vec![UNFILLED_TAG],
+            unfinished_dropped: Vec::new(),
         };
         journal.index_snapshots()?;
-        journal.drop_unfinished_snapshots()?;
+        journal.unfinished_dropped = journal.drop_unfinished_snapshots()?;
         Ok(journal)
+    }
+
+    /// The snapshots (by the record they were taken after) that a crash
+    /// cut short, which opening the store dropped: for the operator's log.
+    pub fn unfinished_snapshots_dropped(&self) -> &[u64] {
+        &self.unfinished_dropped
     }
 
     /// Drops the index entries of snapshots that never went in: a crash
@@ -389,10 +398,11 @@ impl RocksJournal {
     /// good snapshot and the records after it in its place, leaving the
     /// newest snapshot nothing to fall back to. Nothing writes snapshots
     /// while the store opens, so an entry without pieces now is one of
-    /// those.
-    fn drop_unfinished_snapshots(&self) -> Result<(), JournalError> {
+    /// those. Returns the snapshots dropped.
+    fn drop_unfinished_snapshots(&self) -> Result<Vec<u64>, JournalError> {
         let _ = std::fs::remove_file(self.db.path().join(SNAPSHOT_TABLE));
         let mut batch = WriteBatch::default();
+        let mut dropped = Vec::new();
         for seq in self.snapshots()? {
             let start = key(seq);
             let has_pieces = self
@@ -407,12 +417,13 @@ impl RocksJournal {
                 .is_some_and(|(k, _)| k.starts_with(&start));
             if !has_pieces {
                 batch.delete_cf(self.snapshot_index_cf(), start);
+                dropped.push(seq);
             }
         }
-        if batch.is_empty() {
-            return Ok(());
+        if !batch.is_empty() {
+            self.db.write_opt(batch, &Self::synced()).map_err(store)?;
         }
-        self.db.write_opt(batch, &Self::synced()).map_err(store)
+        Ok(dropped)
     }
 
     /// Writes the snapshot after record `seq` into a table file and has
@@ -493,6 +504,7 @@ impl RocksJournal {
             durability: self.durability,
             buffer: Vec::with_capacity(256),
             forget_from: vec![UNFILLED_TAG],
+            unfinished_dropped: Vec::new(),
         }
     }
 
@@ -1064,6 +1076,7 @@ mod tests {
         }
         let mut journal = RocksJournal::open(dir.path(), Durability::Sync).unwrap();
         assert_eq!(journal.snapshots().unwrap(), [10]);
+        assert_eq!(journal.unfinished_snapshots_dropped(), [20]);
         assert!(!dir.path().join(SNAPSHOT_TABLE).exists());
         // A snapshot whose writing fails is not listed either.
         let failed = journal.write_snapshot(22, &mut |_| Err(io::Error::other("disk full")));
