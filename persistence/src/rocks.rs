@@ -399,9 +399,8 @@ impl RocksJournal {
     /// newest snapshot nothing to fall back to. Nothing writes snapshots
     /// while the store opens, so an entry without pieces now is one of
     /// those. Returns the snapshots dropped.
-    fn drop_unfinished_snapshots(&self) -> Result<Vec<u64>, JournalError> {
+    fn drop_unfinished_snapshots(&mut self) -> Result<Vec<u64>, JournalError> {
         let _ = std::fs::remove_file(self.db.path().join(SNAPSHOT_TABLE));
-        let mut batch = WriteBatch::default();
         let mut dropped = Vec::new();
         for seq in self.snapshots()? {
             let start = key(seq);
@@ -416,12 +415,9 @@ impl RocksJournal {
                 .map_err(store)?
                 .is_some_and(|(k, _)| k.starts_with(&start));
             if !has_pieces {
-                batch.delete_cf(self.snapshot_index_cf(), start);
+                self.delete_snapshot(seq)?;
                 dropped.push(seq);
             }
-        }
-        if !batch.is_empty() {
-            self.db.write_opt(batch, &Self::synced()).map_err(store)?;
         }
         Ok(dropped)
     }
@@ -846,9 +842,7 @@ impl Journal for RocksJournal {
         self.db.write_opt(index, &Self::synced()).map_err(store)?;
         let stored = self.store_snapshot_table(seq, write);
         if stored.is_err() {
-            let mut unlist = WriteBatch::default();
-            unlist.delete_cf(self.snapshot_index_cf(), key(seq));
-            let _ = self.db.write_opt(unlist, &Self::synced());
+            let _ = self.delete_snapshot(seq);
         }
         stored
     }
