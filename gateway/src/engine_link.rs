@@ -2,7 +2,7 @@
 //! time, sends them to the engine thread, and awaits their replies, which
 //! the journal writer releases only once their batch is durable.
 
-use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -80,26 +80,16 @@ impl Responder for Waiter {
 /// The outcomes of a request's many commands, gathered as they come, and
 /// one signal once all are in: one allocation and one wake-up per
 /// request, not one per command (a batch request holds up to a hundred).
-struct Gathered {
-    outcomes: Mutex<Vec<Option<Outcome>>>,
-    missing: AtomicUsize,
+type Gathered = Mutex<Gathering>;
+
+/// What a [`Gathered`] holds.
+struct Gathering {
+    outcomes: Vec<Option<Outcome>>,
+    missing: usize,
     /// Sent once every outcome is in; dropped unsent as soon as one
     /// command's waiter is dropped unanswered (its batch was never made
     /// durable), so the request fails at once instead of waiting forever.
-    all_in: Mutex<Option<oneshot::Sender<()>>>,
-}
-
-impl Gathered {
-    fn signal(&self, complete: bool) {
-        let sender = self
-            .all_in
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        if let (Some(sender), true) = (sender, complete) {
-            let _ = sender.send(());
-        }
-    }
+    all_in: Option<oneshot::Sender<()>>,
 }
 
 /// One command's place in a [`Gathered`].
@@ -111,21 +101,24 @@ struct Slot {
 
 impl Slot {
     fn fill(mut self, outcome: Outcome) {
-        self.gathered
-            .outcomes
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)[self.index] = Some(outcome);
-        self.filled = true;
-        if self.gathered.missing.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.gathered.signal(true);
+        let mut gathering = self.gathered.lock().unwrap_or_else(PoisonError::into_inner);
+        gathering.outcomes[self.index] = Some(outcome);
+        gathering.missing -= 1;
+        if gathering.missing == 0 {
+            if let Some(all_in) = gathering.all_in.take() {
+                let _ = all_in.send(());
+            }
         }
+        drop(gathering);
+        self.filled = true;
     }
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
         if !self.filled {
-            self.gathered.signal(false);
+            let mut gathering = self.gathered.lock().unwrap_or_else(PoisonError::into_inner);
+            gathering.all_in = None;
         }
     }
 }
@@ -261,11 +254,11 @@ impl EngineLink {
         }
         let time = self.clock.now();
         let (all_in, receiver) = oneshot::channel();
-        let gathered = Arc::new(Gathered {
-            outcomes: Mutex::new((0..commands.len()).map(|_| None).collect()),
-            missing: AtomicUsize::new(commands.len()),
-            all_in: Mutex::new(Some(all_in)),
-        });
+        let gathered = Arc::new(Mutex::new(Gathering {
+            outcomes: (0..commands.len()).map(|_| None).collect(),
+            missing: commands.len(),
+            all_in: Some(all_in),
+        }));
         let requests = commands
             .into_iter()
             .enumerate()
@@ -282,10 +275,10 @@ impl EngineLink {
         self.send_commands(Request::Commands(requests))?;
         receiver.await.map_err(|_| ApiError::unavailable())?;
         let outcomes = std::mem::take(
-            &mut *gathered
-                .outcomes
+            &mut gathered
                 .lock()
-                .unwrap_or_else(PoisonError::into_inner),
+                .unwrap_or_else(PoisonError::into_inner)
+                .outcomes,
         );
         outcomes
             .into_iter()
