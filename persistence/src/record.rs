@@ -116,13 +116,13 @@ pub(crate) fn decode_frame(
 ) -> Result<(), JournalError> {
     let (count, checksum) = frame_header(first, frame)?;
     let Some(checksum) = checksum else {
-        return walk_frame(first, count, &frame[4..], &mut |seq, record| {
+        return walk_frame(first, count, &frame[4..], |seq, record| {
             visit(decode(seq, record)?)
         });
     };
     let records = &frame[FRAME_HEADER_BYTES..];
     if crc32fast::hash(records) != checksum {
-        walk_frame(first, count, records, &mut |_, _| Ok(()))?;
+        walk_frame(first, count, records, |_, _| Ok(()))?;
         return Err(JournalError::Corrupt {
             seq: first,
             reason: format!(
@@ -131,7 +131,7 @@ pub(crate) fn decode_frame(
             ),
         });
     }
-    walk_frame(first, count, records, &mut |seq, record| {
+    walk_frame(first, count, records, |seq, record| {
         visit(decode_in_frame(seq, record)?)
     })
 }
@@ -143,7 +143,7 @@ fn walk_frame(
     first: u64,
     count: u64,
     mut records: &[u8],
-    visit: &mut dyn FnMut(u64, &[u8]) -> Result<(), JournalError>,
+    mut visit: impl FnMut(u64, &[u8]) -> Result<(), JournalError>,
 ) -> Result<(), JournalError> {
     for seq in first..first + count {
         let corrupt = || JournalError::Corrupt {
@@ -278,7 +278,7 @@ mod tests {
 
     #[test]
     fn a_frame_carries_one_checksum_for_all_its_records() {
-        let inputs = vec![input(), input(), input()];
+        let inputs = [input(), input(), input()];
         let mut frame = Vec::new();
         encode_frame(inputs.iter(), &mut frame);
         let payload = compact().serialize(&VersionedInput::V1(input())).unwrap();
