@@ -1537,6 +1537,23 @@ fn a_taken_address_is_refused_before_anything_starts() {
 }
 
 #[test]
+fn a_stop_signal_sent_the_moment_it_listens_stops_it_cleanly() {
+    // The handlers are in place before the server says it listens, so a
+    // signal sent at once is not met by its default action, which ends
+    // the process with a nonzero status. (When they were set up on the
+    // first poll instead, this failed on its first or second start.)
+    let mut s = Server::start(&[]);
+    for signal in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP]
+        .into_iter()
+        .cycle()
+        .take(12)
+    {
+        s.stop_with(signal);
+        s.relaunch();
+    }
+}
+
+#[test]
 fn a_restart_keeps_agents_balances_and_orders() {
     let mut s = Server::start(&["--signup-credits", "50"]);
     let (id, a) = s.register("persistent");
@@ -1571,7 +1588,7 @@ fn a_restart_keeps_agents_balances_and_orders() {
     assert_eq!(s.credits(&a), ("46.00".into(), "9.00".into()));
     // Ctrl-C and a closed terminal stop it as cleanly as SIGTERM does
     // (a zero exit status: SIGHUP's default action would kill it).
-    for signal in ["INT", "HUP"] {
+    for signal in [libc::SIGINT, libc::SIGHUP] {
         s.stop_with(signal);
         s.relaunch();
         assert_eq!(s.credits(&a), ("46.00".into(), "9.00".into()));

@@ -32,11 +32,16 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    // Before the line below says it listens: see `stop_signal`.
+    let stop = {
+        let _inside = runtime.enter();
+        stop_signal()
+    };
     let result = runtime.block_on(agora_gateway::serve(
         config,
         // A line on stdout that scripts and tests can wait for.
         |address| println!("listening on http://{address}"),
-        stop_signal(),
+        stop,
     ));
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -47,38 +52,38 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-async fn stop_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let (term, hangup) = {
-        use tokio::signal::unix::SignalKind;
-        (
-            unix_signal(SignalKind::terminate()),
-            // The terminal it ran in closed: stop as cleanly as on SIGTERM
-            // rather than die by the default action.
-            unix_signal(SignalKind::hangup()),
-        )
-    };
-    #[cfg(not(unix))]
-    let (term, hangup) = (std::future::pending::<()>(), std::future::pending::<()>());
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
-        () = hangup => {}
-    }
+/// Listens at once for SIGINT (Ctrl-C), SIGTERM and SIGHUP (its terminal
+/// closed), and resolves when one of them arrives: each stops the server
+/// as cleanly as the others. Listening starts when this is called, not
+/// when the future is first polled, so a signal sent the moment the
+/// server says it listens finds the handler in place instead of the
+/// default action, which would kill the process. A signal that cannot be
+/// listened for keeps its default action. Call it inside the runtime.
+#[cfg(unix)]
+fn stop_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut signals: Vec<_> = [
+        SignalKind::interrupt(),
+        SignalKind::terminate(),
+        SignalKind::hangup(),
+    ]
+    .into_iter()
+    .filter_map(|kind| signal(kind).ok())
+    .collect();
+    std::future::poll_fn(move |cx| {
+        if signals.iter_mut().any(|s| s.poll_recv(cx).is_ready()) {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
 }
 
-/// Resolves when `kind` arrives (never, if it cannot be listened for).
-#[cfg(unix)]
-async fn unix_signal(kind: tokio::signal::unix::SignalKind) {
-    match tokio::signal::unix::signal(kind) {
-        Ok(mut s) => {
-            s.recv().await;
-        }
-        Err(_) => std::future::pending::<()>().await,
+/// Resolves on Ctrl-C.
+#[cfg(not(unix))]
+fn stop_signal() -> impl std::future::Future<Output = ()> {
+    async {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

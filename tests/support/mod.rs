@@ -194,20 +194,21 @@ impl Server {
 
     /// Stops the server with SIGTERM and waits for it to exit.
     pub fn stop(&mut self) {
-        self.stop_with("TERM");
+        self.stop_with(libc::SIGTERM);
     }
 
-    /// Stops the server with `signal` (`TERM`, `INT`, `HUP`) and checks
-    /// that it stopped cleanly.
-    pub fn stop_with(&mut self, signal: &str) {
+    /// Stops the server with `signal` (SIGTERM, SIGINT, SIGHUP), sent
+    /// straight from this process, and checks that it stopped cleanly.
+    pub fn stop_with(&mut self, signal: libc::c_int) {
         if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill")
-                .args([&format!("-{signal}"), &child.id().to_string()])
-                .status();
+            let pid = libc::pid_t::try_from(child.id()).expect("a pid fits pid_t");
+            // SAFETY: kill has no memory-safety preconditions; the pid is
+            // our own child, not yet waited for, so it cannot be reused.
+            unsafe { libc::kill(pid, signal) };
             let status = child.wait().expect("the server exits");
             assert!(
                 status.success(),
-                "graceful stop on SIG{signal} failed: {status}"
+                "graceful stop on signal {signal} failed: {status}"
             );
         }
     }
