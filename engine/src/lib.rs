@@ -29,6 +29,7 @@ mod market;
 mod matching;
 mod orders;
 mod posts;
+mod prefetch;
 pub mod query;
 pub mod reject;
 pub mod reply;

@@ -13,6 +13,7 @@ use crate::asset::{Asset, AssetId};
 use crate::cmd::place_order::{OrderType, SelfTradePrevention, Side, TimeInForce};
 use crate::hash32::{key_hash, table_hash};
 use crate::ledger::AgentIdx;
+use crate::prefetch::prefetch;
 use crate::reject::Reject;
 use crate::reply::{OrderAck, OrderStatus};
 use crate::segmented::Segmented;
@@ -92,22 +93,6 @@ fn is_client_order(
     client_id: &ClientOrderId,
 ) -> bool {
     client_ids.get(slot as usize) == Some(&Some(*client_id)) && slots[slot as usize].agent == agent
-}
-
-/// Asks the CPU to start loading `order`'s cache line (a hint: no effect
-/// on results).
-#[inline]
-fn prefetch(order: &Order) {
-    // SAFETY: SSE is part of every x86_64 CPU, and a prefetch never
-    // faults: it only hints at an address.
-    #[cfg(target_arch = "x86_64")]
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-            (order as *const Order).cast(),
-        );
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = order;
 }
 
 /// "No slot" in the intrusive lists.

@@ -12,6 +12,8 @@
 
 use std::ops::{Index, IndexMut};
 
+use crate::prefetch::prefetch_ahead;
+
 use serde::de::{SeqAccess, Visitor};
 use serde::ser::SerializeSeq;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -40,7 +42,10 @@ impl<T> Segmented<T> {
     /// Appends `value`.
     pub fn push(&mut self, value: T) {
         match self.chunks.last_mut() {
-            Some(chunk) if chunk.len() < CHUNK => chunk.push(value),
+            Some(chunk) if chunk.len() < CHUNK => {
+                chunk.push(value);
+                prefetch_ahead(chunk);
+            }
             _ => {
                 let mut chunk = Vec::with_capacity(CHUNK);
                 chunk.push(value);
