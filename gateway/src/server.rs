@@ -133,6 +133,7 @@ pub async fn serve(
         last_seq = recovered.last_seq,
         elapsed_ms = recovered.elapsed.as_millis() as u64,
         snapshot_ms = recovered.restoring.as_millis() as u64,
+        check_ms = recovered.checking.as_millis() as u64,
         "recovered the market"
     );
     let mut market = recovered.market;

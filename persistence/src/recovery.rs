@@ -25,8 +25,12 @@ pub struct Recovered {
     /// How long recovery took.
     pub elapsed: Duration,
     /// How much of it went to reading and restoring snapshots (each tried
-    /// one included); the rest replayed the journal after the one used.
+    /// one included).
     pub restoring: Duration,
+    /// How much of it went to checking the replayed state's invariants
+    /// once at the end: a walk over the whole state, however few records
+    /// were replayed. The rest replayed the journal after the snapshot.
+    pub checking: Duration,
     /// What the replayed records derived that the stored history does
     /// not have yet: store it with [`Journal::add_history`] through
     /// `last_seq`. Only [`recover_through`] collects it; [`recover`], on
@@ -156,6 +160,7 @@ fn rebuild(
     }
     // Replay applies commands one by one; what they built must still be a
     // valid market (a snapshot restore checks this on its own).
+    let checking = Instant::now();
     if replayed > 0 {
         market
             .check_invariants()
@@ -164,6 +169,7 @@ fn rebuild(
                 reason: format!("the replayed state breaks an invariant: {reason}"),
             })?;
     }
+    let checking = checking.elapsed();
     Ok(Recovered {
         market,
         last_seq,
@@ -172,6 +178,7 @@ fn rebuild(
         replayed,
         elapsed: started.elapsed(),
         restoring,
+        checking,
         history,
     })
 }
