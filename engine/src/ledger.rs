@@ -1,7 +1,7 @@
 //! Wallets, escrow records and the double-entry ledger.
 //!
 //! Every change to a balance is a [`Posting`] from one account to another,
-//! made by [`Ledger::transfer`], so money can neither appear nor vanish:
+//! made by `Ledger::transfer`, so money can neither appear nor vanish:
 //! for each currency, wallets + escrows + platform fees = deposits −
 //! withdrawals.
 

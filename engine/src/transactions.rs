@@ -13,7 +13,7 @@
 //!
 //! Every transition is checked against the current status and the caller's
 //! role here, inside the engine, so two racing calls can never both win.
-//! Deadlines are kept in a [`Schedule`] and acted on by `Tick`.
+//! Deadlines are kept in a `Schedule` and acted on by `Tick`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
