@@ -5,10 +5,11 @@
 # connection counts (alternated over rounds, with the median ratio),
 # open-loop latency at 80% of the median 256-connection order rate,
 # the batch endpoint, complete escrowed flows (request to confirmation),
-# and the server's RSS idle and with ~1M resting orders. Snapshots wait
-# for the end of that server; the batch run is then repeated on a fresh
-# server with the default policy (a snapshot every million commands), and
-# the flows run on another.
+# and the server's RSS idle and with a million resting orders. Snapshots
+# wait for the end of that server; the batch run is then repeated on a
+# fresh server with the default policy (a snapshot every million
+# commands), which then rests orders until its book holds a million and
+# reports its RSS; the flows run on another.
 # Usage: benches/http-report.sh [seconds per run, default 10] [rounds, default 3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -58,14 +59,21 @@ echo "open loop at ${rate} req/s (80% of the median 256-connection order rate):"
 load --mode orders --connections 256 --rate $rate | grep -E "throughput|latency"
 # 64 connections keep ~6,400 orders in flight: enough to keep both cores
 # busy across the journal's syncs (16 left them idle a quarter of the time).
-echo "batch endpoint (64 connections, 100 orders per request):"
+echo "batch endpoint (64 connections, 100 actions per request: ~60% resting orders, ~30% cancels, ~10% crossing IOC):"
 load --mode batch --connections 64 | grep -E "orders=|latency"
-echo "RSS now: $(rss)"
 kill $server; wait $server 2>/dev/null || true
 echo "batch endpoint again on a fresh server with the default snapshot policy:"
 serve "$data-2"
 sleep 1
 load --mode batch --connections 64 | grep -E "orders=|latency"
+# Its memory with a million resting orders: batches of orders that only
+# rest fill the book up to that first.
+resting() { curl -s "127.0.0.1:$port/api/v1/assets/LOAD" | grep -o '"resting_orders":[0-9]*' | cut -d: -f2; }
+for _ in $(seq 60); do
+    [ "$(resting)" -lt 1000000 ] || break
+    ./target/release/agora-load --addr 127.0.0.1:$port --mode batch --resting-only --duration 1 --warmup 0 >/dev/null 2>&1
+done
+echo "RSS with $(resting) resting orders: $(rss)"
 kill $server; wait $server 2>/dev/null || true
 # Flows on servers of their own (default snapshot policy), not behind the
 # millions of orders the runs above left resting: one fresh server per

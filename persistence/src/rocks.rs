@@ -570,13 +570,28 @@ impl Journal for RocksJournal {
     fn add_history(&mut self, history: &History, through: u64) -> Result<(), JournalError> {
         let mut batch = WriteBatch::default();
         self.put_ledger(&mut batch, &history.ledger);
-        for o in &history.orders {
+        // Each kind of key in ascending order: RocksDB's memtable then
+        // inserts each key from where the last one went, instead of
+        // searching its skip list from the top for every key.
+        let mut orders: Vec<&OrderView> = history.orders.iter().collect();
+        orders.sort_unstable_by_key(|o| (o.agent, o.order_id));
+        for o in &orders {
             let value = bincode::serialize(o).expect("orders serialize");
             batch.put_cf(self.history_cf(), order_key(o.agent, o.order_id), value);
-            if let Some(client_id) = &o.client_order_id {
-                let key = client_id_key(o.agent, client_id.as_str().as_bytes());
-                batch.put_cf(self.history_cf(), key, o.order_id.0.to_be_bytes());
-            }
+        }
+        let mut named: Vec<_> = (history.orders.iter())
+            .filter_map(|o| {
+                Some((
+                    client_id_key(o.agent, o.client_order_id?.as_str().as_bytes()),
+                    o.order_id,
+                ))
+            })
+            .collect();
+        // Stable: of the orders that took one client id, the newest stays
+        // last, and names it.
+        named.sort_by(|a, b| a.0.cmp(&b.0));
+        for (key, id) in named {
+            batch.put_cf(self.history_cf(), key, id.0.to_be_bytes());
         }
         let unfilled = unfilled_value(history.orders.iter().filter(|o| forgettable(o)));
         if !unfilled.is_empty() {
@@ -1151,6 +1166,37 @@ mod tests {
         append(&mut journal, 13);
         assert_eq!(first_kept(&journal), Some(13));
         assert_eq!(journal.last_seq().unwrap(), 15);
+    }
+
+    #[test]
+    fn one_history_write_stores_orders_finished_in_any_order_and_the_newest_names_a_client_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut journal = RocksJournal::open(dir.path(), Durability::Sync).unwrap();
+        // Out of key order, as orders finish; agent 2 used client id "q"
+        // for order 9, then (once 9 had finished) for order 4.
+        let orders = vec![
+            unfilled(2, 9, Some("q")),
+            unfilled(1, 8, None),
+            unfilled(3, 2, Some("q")),
+            unfilled(1, 3, None),
+            unfilled(2, 4, Some("q")),
+        ];
+        let history = History {
+            ledger: Vec::new(),
+            orders: orders.clone(),
+            time: Timestamp(5),
+        };
+        journal.add_history(&history, 11).unwrap();
+        for o in &orders {
+            let by_id = OrderRef::Id(o.order_id);
+            let found = journal.finished_order(o.agent, &by_id).unwrap();
+            assert_eq!(found.map(|f| f.order_id), Some(o.order_id));
+        }
+        let q = OrderRef::ClientId(ClientOrderId::new("q").unwrap());
+        let named = |agent| journal.finished_order(AgentId(agent), &q).unwrap();
+        assert_eq!(named(2).map(|f| f.order_id), Some(OrderId(4)));
+        assert_eq!(named(3).map(|f| f.order_id), Some(OrderId(2)));
+        assert_eq!(named(1), None);
     }
 
     #[test]

@@ -7,10 +7,17 @@
 //! - `health`: `GET /health`, the baseline of what the server can answer;
 //! - `orders`: ~60% limit orders near the touch, ~30% cancels of the
 //!   connection's own open orders, ~10% IOC orders that cross;
-//! - `batch`: `POST /orderbook/orders/batch` of `--batch-size` limit orders;
+//! - `batch`: `POST /orderbook/orders/batch` of `--batch-size` actions
+//!   in the same mix, the cancels naming orders earlier batches rested
+//!   (so the book stays near a steady depth, as a market maker's does,
+//!   instead of filling up to its limit);
 //! - `flows`: complete escrowed trades, each six requests by two agents:
 //!   request → offer → accept → fund → deliver → confirm (closed loop;
 //!   reports flows per second and latency per step).
+//!
+//! `--resting-only` makes `orders` and `batch` send only orders that rest,
+//! to fill the book (e.g. to measure memory with a million resting
+//! orders).
 //!
 //! Closed loop by default (each connection sends its next request when
 //! the last one is answered); `--rate R` makes it open loop at R requests
@@ -71,9 +78,12 @@ struct Args {
     /// Agents to register (connections share them round-robin).
     #[arg(long, default_value_t = 16)]
     agents: usize,
-    /// Orders per batch request.
+    /// Actions (places and cancels) per batch request.
     #[arg(long, default_value_t = 100)]
     batch_size: usize,
+    /// Send only orders that rest: no cancels, no crossing orders.
+    #[arg(long)]
+    resting_only: bool,
     /// The server's operator key, to fund the agents.
     #[arg(long, default_value = "load")]
     operator_key: String,
@@ -155,6 +165,17 @@ struct Mix {
     asset: String,
     open: Vec<String>,
     batch_size: usize,
+    resting_only: bool,
+    /// Which actions of the last batch were places, in order.
+    places: Vec<bool>,
+}
+
+/// What one action of the mix does.
+enum Action {
+    /// Cancel this open order of the connection's.
+    Cancel(String),
+    /// Place a limit order; crossing ones are IOC.
+    Place { crossing: bool },
 }
 
 const MID: i64 = 10_000;
@@ -200,6 +221,22 @@ impl Mix {
         }
     }
 
+    /// The next action: ~30% cancels of a known open order, ~10% orders
+    /// that cross, the rest orders that rest.
+    fn action(&mut self) -> Action {
+        if self.resting_only {
+            return Action::Place { crossing: false };
+        }
+        let roll = self.rng.gen_range(0..10);
+        if roll < 3 && !self.open.is_empty() {
+            let i = self.rng.gen_range(0..self.open.len());
+            return Action::Cancel(self.open.swap_remove(i));
+        }
+        Action::Place {
+            crossing: roll == 9,
+        }
+    }
+
     /// Method, path and body.
     fn next(&mut self, mode: Mode) -> (Method, String, Option<String>) {
         match mode {
@@ -207,33 +244,69 @@ impl Mix {
             Mode::Batch => {
                 let mut body = String::with_capacity(128 * self.batch_size);
                 body.push_str(r#"{"actions":["#);
+                self.places.clear();
                 for i in 0..self.batch_size {
                     if i > 0 {
                         body.push(',');
                     }
-                    body.push_str(r#"{"action":"place","#);
-                    self.write_limit(false, &mut body);
-                    body.push('}');
+                    let action = self.action();
+                    self.places.push(matches!(action, Action::Place { .. }));
+                    match action {
+                        Action::Cancel(id) => {
+                            body.push_str(r#"{"action":"cancel","order_id":""#);
+                            body.push_str(&id);
+                            body.push_str(r#""}"#);
+                        }
+                        Action::Place { crossing } => {
+                            body.push_str(r#"{"action":"place","#);
+                            self.write_limit(crossing, &mut body);
+                            body.push('}');
+                        }
+                    }
                 }
                 body.push_str("]}");
                 ("POST", "/api/v1/orderbook/orders/batch".into(), Some(body))
             }
             Mode::Flows => unreachable!("flows are driven by `drive_flows`"),
-            Mode::Orders => {
-                let roll = self.rng.gen_range(0..10);
-                if roll < 3 && !self.open.is_empty() {
-                    let i = self.rng.gen_range(0..self.open.len());
-                    let id = self.open.swap_remove(i);
-                    ("DELETE", format!("/api/v1/orderbook/orders/{id}"), None)
-                } else {
+            Mode::Orders => match self.action() {
+                Action::Cancel(id) => ("DELETE", format!("/api/v1/orderbook/orders/{id}"), None),
+                Action::Place { crossing } => {
                     let mut body = String::with_capacity(128);
                     body.push('{');
-                    self.write_limit(roll == 9, &mut body);
+                    self.write_limit(crossing, &mut body);
                     body.push('}');
                     ("POST", "/api/v1/orderbook/orders".into(), Some(body))
                 }
+            },
+        }
+    }
+
+    /// Counts what a batch's response says of its actions (in the order
+    /// [`Mix::next`] wrote them) and notes the orders that rest.
+    fn tally(&mut self, body: &[u8]) -> Tally {
+        const RESULT: &[u8] = br#"{"ok":"#;
+        let starts: Vec<usize> = memchr::memmem::find_iter(body, RESULT).collect();
+        let mut tally = Tally::default();
+        for (i, &start) in starts.iter().enumerate() {
+            let end = starts.get(i + 1).copied().unwrap_or(body.len());
+            let result = &body[start..end];
+            let place = self.places.get(i).copied().unwrap_or(true);
+            if result[RESULT.len()..].starts_with(b"true") {
+                if place {
+                    tally.placed += 1;
+                    self.note(result);
+                } else {
+                    tally.cancelled += 1;
+                }
+            } else if ![&br#""status":404"#[..], br#""status":409"#]
+                .iter()
+                .any(|gone| memchr::memmem::find(result, gone).is_some())
+            {
+                tally.refused += 1;
             }
         }
+        tally.refused += (self.places.len() as u64).saturating_sub(starts.len() as u64);
+        tally
     }
 
     /// Remembers a resting order from a place-order response.
@@ -273,8 +346,20 @@ struct Totals {
     flows: AtomicU64,
     done: AtomicU64,
     errors: AtomicU64,
+    /// Orders a batch placed.
     orders: AtomicU64,
+    /// Orders a batch cancelled.
+    cancels: AtomicU64,
     measuring: AtomicBool,
+}
+
+/// What the actions of one batch did.
+#[derive(Default)]
+struct Tally {
+    placed: u64,
+    cancelled: u64,
+    /// Refused for another reason than the order being gone.
+    refused: u64,
 }
 
 /// Open loop: connection `index` of `connections` sends the requests due
@@ -339,6 +424,8 @@ async fn drive(
         asset: args.asset.clone(),
         open: Vec::new(),
         batch_size: args.batch_size,
+        resting_only: args.resting_only,
+        places: Vec::new(),
     };
     let mut local = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
     let mut sent = 0;
@@ -367,11 +454,15 @@ async fn drive(
                     eprintln!("error {status}: {}", String::from_utf8_lossy(&bytes));
                 }
             }
-            if args.mode == Mode::Batch {
-                // Only the orders the server accepted count.
-                let accepted = count(&bytes, br#""ok":true"#);
-                totals.orders.fetch_add(accepted, Ordering::Relaxed);
-                let refused = args.batch_size as u64 - accepted;
+        }
+        if args.mode == Mode::Batch {
+            // Only the orders the server accepted count; cancels of orders
+            // that had filled meanwhile (404/409) are no errors.
+            let tally = mix.tally(&bytes);
+            if totals.measuring.load(Ordering::Relaxed) {
+                totals.orders.fetch_add(tally.placed, Ordering::Relaxed);
+                totals.cancels.fetch_add(tally.cancelled, Ordering::Relaxed);
+                let refused = tally.refused;
                 if refused > 0 && totals.errors.fetch_add(refused, Ordering::Relaxed) < 5 {
                     eprintln!("refused in a batch: {}", String::from_utf8_lossy(&bytes));
                 }
@@ -384,11 +475,6 @@ async fn drive(
         .await
         .add(&local)
         .expect("same bounds");
-}
-
-/// How often `needle` occurs in `haystack`.
-fn count(haystack: &[u8], needle: &[u8]) -> u64 {
-    memchr::memmem::find_iter(haystack, needle).count() as u64
 }
 
 fn histogram() -> Histogram<u64> {
@@ -515,6 +601,7 @@ async fn run(args: Args) {
         done: AtomicU64::new(0),
         errors: AtomicU64::new(0),
         orders: AtomicU64::new(0),
+        cancels: AtomicU64::new(0),
         measuring: AtomicBool::new(false),
     });
     let start = Instant::now();
@@ -566,10 +653,14 @@ async fn run(args: Args) {
         totals.errors.load(Ordering::Relaxed)
     );
     if args.mode == Mode::Batch {
-        println!(
-            "orders={} throughput={:.0} orders/s",
+        let (orders, cancels) = (
             totals.orders.load(Ordering::Relaxed),
-            totals.orders.load(Ordering::Relaxed) as f64 / elapsed
+            totals.cancels.load(Ordering::Relaxed),
+        );
+        println!(
+            "orders={orders} throughput={:.0} orders/s, cancels={cancels}: {:.0} actions/s",
+            orders as f64 / elapsed,
+            (orders + cancels) as f64 / elapsed
         );
     }
     if args.mode == Mode::Flows {
