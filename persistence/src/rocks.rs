@@ -103,6 +103,15 @@ fn unfilled_key(at: Timestamp, through: u64) -> [u8; 17] {
     k
 }
 
+/// The date of an [`unfilled_key`], or `None` for a key of another kind.
+fn unfilled_key_time(key: &[u8]) -> Option<Timestamp> {
+    let (&UNFILLED_TAG, rest) = key.split_first()? else {
+        return None;
+    };
+    let time: [u8; 8] = rest.get(..8)?.try_into().ok()?;
+    Some(Timestamp((u64::from_be_bytes(time) ^ (1 << 63)) as i64))
+}
+
 /// The value of an [`unfilled_key`]: for each order, agent and id
 /// (big-endian) and its client id (a length byte, then the bytes), so
 /// forgetting needs no read of the orders.
@@ -268,6 +277,12 @@ pub struct RocksJournal {
     /// before it are deleted, and a walk from the first one would step
     /// over their tombstones, millions of them until compaction.
     forget_from: Vec<u8>,
+    /// No list of unfilled orders is dated before this, as far as this
+    /// handle (the one that writes the history) knows; `None` until it
+    /// looks. Until the retention's cut-off passes it, forgetting has
+    /// nothing to do and skips its walk, a seek through the family's
+    /// memtables and tables after every history write.
+    unfilled_not_before: Option<Timestamp>,
     /// The snapshots a crash cut short that opening the store dropped.
     unfinished_dropped: Vec<u64>,
 }
@@ -377,6 +392,7 @@ impl RocksJournal {
             durability,
             buffer: Vec::with_capacity(256),
             forget_from: vec![UNFILLED_TAG],
+            unfilled_not_before: None,
             unfinished_dropped: Vec::new(),
         };
         journal.index_snapshots()?;
@@ -500,6 +516,7 @@ impl RocksJournal {
             durability: self.durability,
             buffer: Vec::with_capacity(256),
             forget_from: vec![UNFILLED_TAG],
+            unfilled_not_before: None,
             unfinished_dropped: Vec::new(),
         }
     }
@@ -597,6 +614,8 @@ impl Journal for RocksJournal {
         if !unfilled.is_empty() {
             let key = unfilled_key(history.time, through);
             batch.put_cf(self.history_cf(), key, unfilled);
+            let time = history.time;
+            self.unfilled_not_before = self.unfilled_not_before.map(|t| t.min(time));
         }
         batch.put_cf(self.history_cf(), HISTORY_THROUGH, through.to_be_bytes());
         // Not through the log: history is rebuilt from the journal after a
@@ -613,10 +632,18 @@ impl Journal for RocksJournal {
         finished_before: Timestamp,
         max: usize,
     ) -> Result<usize, JournalError> {
+        if self
+            .unfilled_not_before
+            .is_some_and(|t| finished_before <= t)
+        {
+            return Ok(0);
+        }
         let end = unfilled_key(finished_before, 0);
         let mut batch = WriteBatch::default();
         let mut forgotten = 0;
         let mut last = None;
+        // The date of the first list left, if any.
+        let mut kept = Timestamp(i64::MAX);
         let dated = self.db.iterator_cf(
             self.history_cf(),
             IteratorMode::From(&self.forget_from, Direction::Forward),
@@ -624,6 +651,7 @@ impl Journal for RocksJournal {
         for item in dated {
             let (key, orders) = item.map_err(store)?;
             if forgotten >= max || *key >= end[..] {
+                kept = unfilled_key_time(&key).unwrap_or(kept);
                 break;
             }
             for (agent, id, client_id) in unfilled_orders(&orders)? {
@@ -648,6 +676,7 @@ impl Journal for RocksJournal {
             self.forget_from = last.to_vec();
             self.forget_from.push(0);
         }
+        self.unfilled_not_before = Some(kept);
         Ok(forgotten)
     }
 

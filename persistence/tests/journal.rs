@@ -1100,6 +1100,12 @@ fn check_forgetting(journal: &mut dyn Journal) {
     // Orders with a fill stay for good.
     assert_eq!(listed(journal), [101]);
     assert_eq!(get(journal, OrderRef::Id(OrderId(101))), Some(101));
+    // With nothing left to forget, a later write still gets forgotten in
+    // its turn.
+    journal.add_history(&dated(400, &[(110, None)]), 4).unwrap();
+    assert_eq!(journal.forget_unfilled_orders(Timestamp(400), 10), Ok(0));
+    assert_eq!(journal.forget_unfilled_orders(Timestamp(401), 10), Ok(1));
+    assert_eq!(listed(journal), [101]);
 }
 
 #[test]
