@@ -533,21 +533,6 @@ impl RocksJournal {
             .expect("history column family exists")
     }
 
-    fn put_ledger(&self, batch: &mut WriteBatch, entries: &[LedgerEntry]) {
-        let mut sorted = entries.to_vec();
-        // Stable: each agent's entries stay in the order they happened.
-        sorted.sort_by_key(|e| e.agent);
-        for group in sorted.chunk_by(|a, b| a.agent == b.agent) {
-            let first = &group[0];
-            let value = bincode::serialize(group).expect("ledger entries serialize");
-            batch.put_cf(
-                self.history_cf(),
-                ledger_key(first.agent, first.seq, first.index),
-                value,
-            );
-        }
-    }
-
     fn snapshots_cf(&self) -> &rocksdb::ColumnFamily {
         self.db
             .cf_handle(SNAPSHOTS_CF)
@@ -585,16 +570,23 @@ impl Journal for RocksJournal {
     }
 
     fn add_history(&mut self, history: &History, through: u64) -> Result<(), JournalError> {
-        let mut batch = WriteBatch::default();
-        self.put_ledger(&mut batch, &history.ledger);
+        let mut write = HistoryWrite::new(&self.db);
         // Each kind of key in ascending order: RocksDB's memtable then
         // inserts each key from where the last one went, instead of
         // searching its skip list from the top for every key.
+        let mut ledger = history.ledger.clone();
+        // Stable: each agent's entries stay in the order they happened.
+        ledger.sort_by_key(|e| e.agent);
+        for group in ledger.chunk_by(|a, b| a.agent == b.agent) {
+            let first = &group[0];
+            let value = bincode::serialize(group).expect("ledger entries serialize");
+            write.put(ledger_key(first.agent, first.seq, first.index), value)?;
+        }
         let mut orders: Vec<&OrderView> = history.orders.iter().collect();
         orders.sort_unstable_by_key(|o| (o.agent, o.order_id));
         for o in &orders {
             let value = bincode::serialize(o).expect("orders serialize");
-            batch.put_cf(self.history_cf(), order_key(o.agent, o.order_id), value);
+            write.put(order_key(o.agent, o.order_id), value)?;
         }
         let mut named: Vec<_> = (history.orders.iter())
             .filter_map(|o| {
@@ -608,23 +600,17 @@ impl Journal for RocksJournal {
         // last, and names it.
         named.sort_by(|a, b| a.0.cmp(&b.0));
         for (key, id) in named {
-            batch.put_cf(self.history_cf(), key, id.0.to_be_bytes());
+            write.put(key, id.0.to_be_bytes())?;
         }
         let unfilled = unfilled_value(history.orders.iter().filter(|o| forgettable(o)));
         if !unfilled.is_empty() {
-            let key = unfilled_key(history.time, through);
-            batch.put_cf(self.history_cf(), key, unfilled);
+            write.put(unfilled_key(history.time, through), unfilled)?;
             let time = history.time;
             self.unfilled_not_before = self.unfilled_not_before.map(|t| t.min(time));
         }
-        batch.put_cf(self.history_cf(), HISTORY_THROUGH, through.to_be_bytes());
-        // Not through the log: history is rebuilt from the journal after a
-        // crash, and in the log (an order's ledger entries alone are
-        // several times its record's bytes) every journal sync would wait
-        // for it too.
-        let mut options = WriteOptions::default();
-        options.disable_wal(true);
-        self.db.write_opt(batch, &options).map_err(store)
+        // Last, so it is never stored without what it covers.
+        write.put(HISTORY_THROUGH, through.to_be_bytes())?;
+        write.finish()
     }
 
     fn forget_unfilled_orders(
@@ -639,7 +625,7 @@ impl Journal for RocksJournal {
             return Ok(0);
         }
         let end = unfilled_key(finished_before, 0);
-        let mut batch = WriteBatch::default();
+        let mut write = HistoryWrite::new(&self.db);
         let mut forgotten = 0;
         let mut last = None;
         // The date of the first list left, if any.
@@ -655,24 +641,22 @@ impl Journal for RocksJournal {
                 break;
             }
             for (agent, id, client_id) in unfilled_orders(&orders)? {
-                batch.delete_cf(self.history_cf(), order_key(agent, id));
+                write.delete(order_key(agent, id))?;
                 if !client_id.is_empty() {
                     // Unless a newer order took the client id over.
                     let named = client_id_key(agent, client_id);
                     let current = self.db.get_cf(self.history_cf(), &named).map_err(store)?;
                     if current.as_deref() == Some(&id.0.to_be_bytes()[..]) {
-                        batch.delete_cf(self.history_cf(), named);
+                        write.delete(named)?;
                     }
                 }
                 forgotten += 1;
             }
-            batch.delete_cf(self.history_cf(), &key);
+            write.delete(&key)?;
             last = Some(key);
         }
+        write.finish()?;
         if let Some(last) = last {
-            let mut options = WriteOptions::default();
-            options.disable_wal(true);
-            self.db.write_opt(batch, &options).map_err(store)?;
             self.forget_from = last.to_vec();
             self.forget_from.push(0);
         }
@@ -992,6 +976,64 @@ impl Journal for RocksJournal {
         self.db
             .delete_file_in_range_cf(self.cf(), key(0), key(kept_from.saturating_sub(1)))
             .map_err(store)
+    }
+}
+
+/// Most keys one RocksDB write of the history holds. The store has a
+/// single queue of writes: under batches of places and cancels, a journal
+/// append that arrived behind one history write of a whole backlog (tens
+/// of thousands of keys) waited 30-120 ms for all of them. In pieces, it
+/// waits for one piece at most.
+const HISTORY_KEYS_PER_WRITE: usize = 4_096;
+
+/// A write of the history in pieces of at most [`HISTORY_KEYS_PER_WRITE`]
+/// keys, stored in order, outside RocksDB's log: history is rebuilt from
+/// the journal after a crash, and in the log (an order's ledger entries
+/// alone are several times its record's bytes) every journal sync would
+/// wait for it too.
+struct HistoryWrite<'a> {
+    db: &'a DB,
+    family: &'a rocksdb::ColumnFamily,
+    batch: WriteBatch,
+}
+
+impl<'a> HistoryWrite<'a> {
+    fn new(db: &'a DB) -> Self {
+        HistoryWrite {
+            db,
+            family: db
+                .cf_handle(HISTORY_CF)
+                .expect("history column family exists"),
+            batch: WriteBatch::default(),
+        }
+    }
+
+    fn put(&mut self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<(), JournalError> {
+        self.batch.put_cf(self.family, key, value);
+        self.write_if_full()
+    }
+
+    fn delete(&mut self, key: impl AsRef<[u8]>) -> Result<(), JournalError> {
+        self.batch.delete_cf(self.family, key);
+        self.write_if_full()
+    }
+
+    fn write_if_full(&mut self) -> Result<(), JournalError> {
+        match self.batch.len() >= HISTORY_KEYS_PER_WRITE {
+            true => self.finish(),
+            false => Ok(()),
+        }
+    }
+
+    /// Stores what is not stored yet.
+    fn finish(&mut self) -> Result<(), JournalError> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let mut options = WriteOptions::default();
+        options.disable_wal(true);
+        let piece = std::mem::take(&mut self.batch);
+        self.db.write_opt(piece, &options).map_err(store)
     }
 }
 
