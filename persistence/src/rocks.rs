@@ -574,19 +574,23 @@ impl Journal for RocksJournal {
         // Each kind of key in ascending order: RocksDB's memtable then
         // inserts each key from where the last one went, instead of
         // searching its skip list from the top for every key.
-        let mut ledger = history.ledger.clone();
+        let mut ledger: Vec<&LedgerEntry> = history.ledger.iter().collect();
         // Stable: each agent's entries stay in the order they happened.
         ledger.sort_by_key(|e| e.agent);
+        // One buffer for every value (the write copies each in).
+        let mut value = Vec::with_capacity(256);
         for group in ledger.chunk_by(|a, b| a.agent == b.agent) {
-            let first = &group[0];
-            let value = bincode::serialize(group).expect("ledger entries serialize");
-            write.put(ledger_key(first.agent, first.seq, first.index), value)?;
+            let first = group[0];
+            value.clear();
+            bincode::serialize_into(&mut value, group).expect("ledger entries serialize");
+            write.put(ledger_key(first.agent, first.seq, first.index), &value)?;
         }
         let mut orders: Vec<&OrderView> = history.orders.iter().collect();
         orders.sort_unstable_by_key(|o| (o.agent, o.order_id));
         for o in &orders {
-            let value = bincode::serialize(o).expect("orders serialize");
-            write.put(order_key(o.agent, o.order_id), value)?;
+            value.clear();
+            bincode::serialize_into(&mut value, o).expect("orders serialize");
+            write.put(order_key(o.agent, o.order_id), &value)?;
         }
         let mut named: Vec<_> = (history.orders.iter())
             .filter_map(|o| {
