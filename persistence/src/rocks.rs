@@ -533,6 +533,15 @@ impl RocksJournal {
             .expect("history column family exists")
     }
 
+    /// A new write of the history, in pieces.
+    fn history_write(&self) -> HistoryWrite<'_> {
+        HistoryWrite {
+            db: &self.db,
+            family: self.history_cf(),
+            batch: WriteBatch::default(),
+        }
+    }
+
     fn snapshots_cf(&self) -> &rocksdb::ColumnFamily {
         self.db
             .cf_handle(SNAPSHOTS_CF)
@@ -570,7 +579,13 @@ impl Journal for RocksJournal {
     }
 
     fn add_history(&mut self, history: &History, through: u64) -> Result<(), JournalError> {
-        let mut write = HistoryWrite::new(&self.db);
+        let unfilled = unfilled_value(history.orders.iter().filter(|o| forgettable(o)));
+        // Lowered before anything is stored: a lower bound stays true.
+        if !unfilled.is_empty() {
+            let time = history.time;
+            self.unfilled_not_before = self.unfilled_not_before.map(|t| t.min(time));
+        }
+        let mut write = self.history_write();
         // Each kind of key in ascending order: RocksDB's memtable then
         // inserts each key from where the last one went, instead of
         // searching its skip list from the top for every key.
@@ -606,11 +621,8 @@ impl Journal for RocksJournal {
         for (key, id) in named {
             write.put(key, id.0.to_be_bytes())?;
         }
-        let unfilled = unfilled_value(history.orders.iter().filter(|o| forgettable(o)));
         if !unfilled.is_empty() {
             write.put(unfilled_key(history.time, through), unfilled)?;
-            let time = history.time;
-            self.unfilled_not_before = self.unfilled_not_before.map(|t| t.min(time));
         }
         // Last, so it is never stored without what it covers.
         write.put(HISTORY_THROUGH, through.to_be_bytes())?;
@@ -629,7 +641,7 @@ impl Journal for RocksJournal {
             return Ok(0);
         }
         let end = unfilled_key(finished_before, 0);
-        let mut write = HistoryWrite::new(&self.db);
+        let mut write = self.history_write();
         let mut forgotten = 0;
         let mut last = None;
         // The date of the first list left, if any.
@@ -1004,16 +1016,6 @@ struct HistoryWrite<'a> {
 }
 
 impl<'a> HistoryWrite<'a> {
-    fn new(db: &'a DB) -> Self {
-        HistoryWrite {
-            db,
-            family: db
-                .cf_handle(HISTORY_CF)
-                .expect("history column family exists"),
-            batch: WriteBatch::default(),
-        }
-    }
-
     fn put(&mut self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<(), JournalError> {
         self.batch.put_cf(self.family, key, value);
         self.write_if_full()
