@@ -172,6 +172,22 @@ fn snapshot_options() -> Options {
     options
 }
 
+/// Options of the history's column family. Its keys span every agent, so
+/// each table flushed from a memtable overlaps all of the first level, and
+/// every compaction of level 0 rewrites that level whole: it waits for
+/// eight tables instead of RocksDB's four, which halves those rewrites.
+/// Under the batch load (one server, 30 and 60 s) compaction took 4.5-4.6
+/// instead of 8.7-9.1 s of CPU, and 18.9 instead of 24.6 s (a sixth of
+/// both cores), writing 225 instead of 390-407 MB, and 816 instead of
+/// 1,014. Eight tables of level 0 are still far from the twenty at which
+/// RocksDB slows writes down; a lookup in the history (a finished order, a
+/// ledger page) searches at most four more tables.
+fn history_options() -> Options {
+    let mut options = Options::default();
+    options.set_level_zero_file_num_compaction_trigger(8);
+    options
+}
+
 /// The table file a snapshot is written to before RocksDB takes it in,
 /// in the store's directory (a name RocksDB does not use).
 const SNAPSHOT_TABLE: &str = "snapshot-ingest.sst";
@@ -395,7 +411,7 @@ impl RocksJournal {
             ColumnFamilyDescriptor::new(JOURNAL_CF, journal_options),
             ColumnFamilyDescriptor::new(SNAPSHOTS_CF, snapshot_options()),
             ColumnFamilyDescriptor::new(SNAPSHOT_INDEX_CF, Options::default()),
-            ColumnFamilyDescriptor::new(HISTORY_CF, Options::default()),
+            ColumnFamilyDescriptor::new(HISTORY_CF, history_options()),
         ];
         let db = DB::open_cf_descriptors(&options, path, families).map_err(store)?;
         let mut journal = RocksJournal {
