@@ -380,10 +380,10 @@ impl RocksJournal {
         // Three compaction threads, not RocksDB's one. The history's
         // compactions rewrite all of its first level each time (its keys
         // span every agent), for seconds once it holds a few hundred
-        // megabytes; the journal's full memtables only move down a level,
+        // megabytes; the journal's flushed tables only move down a level,
         // untouched, but on one thread they waited behind those, its
-        // level 0 reached RocksDB's limit of 20 files, and every write,
-        // the journal's appends with it, was slowed down (batch load, three
+        // level 0 reached the 20 tables at which RocksDB slows down every
+        // write, the journal's appends with them (batch load, three
         // 10 s runs on one server: 12-13 such slowdowns per server,
         // requests held up to 2.7 s; with three threads none, at most
         // 0.33 s, alternated 2 of 2).
