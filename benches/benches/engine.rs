@@ -27,7 +27,7 @@ fn single_thread(c: &mut Criterion) {
         group.throughput(Throughput::Elements(w.commands.len() as u64));
         group.bench_function(format!("{assets}_books_x_{depth_per_book}_resting"), |b| {
             b.iter_batched(
-                || w.market.clone(),
+                || w.served_market(),
                 |mut market| replay(&mut market, &w.commands, 1024),
                 BatchSize::PerIteration,
             )
@@ -46,7 +46,7 @@ fn channel(c: &mut Criterion) {
     group.throughput(Throughput::Elements(w.commands.len() as u64));
     group.bench_function("1_book_x_10000_resting_256_per_message", |b| {
         b.iter_batched(
-            || (w.market.clone(), w.commands.clone()),
+            || (w.served_market(), w.commands.clone()),
             |(market, commands)| through_channel(market, commands, 256).1,
             BatchSize::PerIteration,
         )

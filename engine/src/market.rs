@@ -135,13 +135,14 @@ impl Market {
         }
     }
 
-    /// Makes room for `orders` orders in all (open and recently finished),
-    /// so that a growing book does not stop the engine thread while the
-    /// order slab is copied and its id index rehashed whole (at millions
-    /// of orders, a quarter of a second at each doubling). Room that is
-    /// never used costs address space, and memory only for the index's
-    /// control bytes (about 2 bytes an order). Capacity is not state:
-    /// snapshots and digests do not see it.
+    /// Makes room in the order slab for `orders` orders in all (open and
+    /// recently finished), so that a growing book does not stop the
+    /// engine thread while the slab is copied whole (at millions of
+    /// orders, most of a quarter of a second at each doubling). Room that
+    /// is never used costs address space only. The id index grows with the
+    /// orders: reserved ahead, its entries spread over a table sized for
+    /// all that room, and lookups missed the cache.
+    /// Capacity is not state: snapshots and digests do not see it.
     pub fn reserve_orders(&mut self, orders: usize) {
         self.orders.reserve(orders);
     }

@@ -375,12 +375,16 @@ pub(crate) struct OrderStore {
 }
 
 impl OrderStore {
-    /// Makes room for `orders` orders in all (open and retained finished).
+    /// Makes room in the slab for `orders` orders in all (open and
+    /// retained finished), so that it is never moved. The id index still
+    /// grows as orders come: reserved ahead, its entries spread over a
+    /// table sized for all that room, and every lookup missed the cache
+    /// (one book of 10k resting orders with room for 4M: 2.0-2.3 against
+    /// 4.3-5.3 M commands/s, run side by side). Rehashing it as it grows
+    /// holds one command 19 ms at 0.9M orders and 38 ms at 1.8M; copying
+    /// the slab cost more than that.
     pub fn reserve(&mut self, orders: usize) {
         self.slots.reserve(orders.saturating_sub(self.slots.len()));
-        let indexed = self.by_id.len();
-        self.by_id
-            .reserve(orders.saturating_sub(indexed), IdEntry::hash);
     }
 
     /// Rebuilds the id index from the open and the retained finished
@@ -1027,7 +1031,7 @@ mod tests {
     #[test]
     fn client_ids_keep_their_stored_form_and_index_room_is_made_once() {
         let mut store = OrderStore::default();
-        store.reserve(1_000);
+        store.by_id.reserve(1_000, IdEntry::hash);
         let slot = store.insert(order_of(1, 0), Some(cid("first")));
         let size = store.by_client_id.allocation_size();
         for id in 2..=900 {
@@ -1074,13 +1078,15 @@ mod tests {
         let mut store = OrderStore::default();
         let first = store.insert(order(1), None);
         store.reserve(1_000);
-        let (slab, index) = (store.slots.as_ptr(), store.by_id.capacity());
-        assert!(index >= 1_000);
+        let slab = store.slots.as_ptr();
+        assert!(
+            store.by_id.capacity() < 1_000,
+            "the index is not spread over the room ahead"
+        );
         for id in 2..=1_000 {
             store.insert(order(id), None);
         }
         assert_eq!(store.slots.as_ptr(), slab, "the slab was not moved");
-        assert_eq!(store.by_id.capacity(), index, "the index was not rehashed");
         assert_eq!(store.find(OrderId(1)), Some(first));
         assert!((1..=1_000).all(|id| store.find(OrderId(id)).is_some()));
     }

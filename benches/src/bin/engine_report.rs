@@ -219,7 +219,7 @@ fn throughput(w: &Workload) {
     // reporting the median and the best.
     let mut rates: Vec<f64> = (0..RUNS)
         .map(|_| {
-            let mut market = w.market.clone();
+            let mut market = w.served_market();
             let started = Instant::now();
             let accepted = replay(&mut market, &w.commands, 1024);
             let elapsed = started.elapsed();
@@ -252,7 +252,7 @@ const KINDS: [&str; 5] = ["add", "cancel", "amend", "sweep", "other"];
 
 /// Per-command latency, each command timed on its own.
 fn latency(w: &Workload) {
-    let mut market = w.market.clone();
+    let mut market = w.served_market();
     let mut events = Vec::with_capacity(8192);
     let new_hist = || Histogram::<u64>::new_with_bounds(1, 10_000_000, 3).expect("histogram");
     let mut hist = new_hist();
@@ -369,7 +369,7 @@ fn channel_rates(w: &Workload) {
 /// `per_message` commands to a message.
 fn channel_rate(w: &Workload, per_message: usize) -> f64 {
     let (elapsed, market) =
-        agora_benches::through_channel(w.market.clone(), w.commands.clone(), per_message);
+        agora_benches::through_channel(w.served_market(), w.commands.clone(), per_message);
     market.check_invariants().expect("invariants hold");
     w.commands.len() as f64 / elapsed.as_secs_f64()
 }
@@ -432,7 +432,7 @@ fn through_journal(w: &Workload) {
 /// flooded or paced at `rate` commands/s.
 fn journal_run(w: &Workload, kind: &str, rate: Option<f64>) -> JournalRun {
     fn run<J: Journal>(w: &Workload, journal: J, rate: Option<f64>) -> JournalRun {
-        agora_benches::through_journal(w.market.clone(), w.commands.clone(), 256, journal, rate)
+        agora_benches::through_journal(w.served_market(), w.commands.clone(), 256, journal, rate)
     }
     let dir = tempfile::tempdir().expect("temp dir");
     let open = |durability| RocksJournal::open(dir.path(), durability).expect("open RocksDB");
