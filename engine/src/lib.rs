@@ -21,6 +21,7 @@ pub mod deal_queries;
 mod digest;
 pub mod event;
 mod hash32;
+mod id_index;
 pub mod idempotency;
 mod invariants;
 pub mod ledger;

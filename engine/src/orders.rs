@@ -12,64 +12,13 @@ use serde::{Deserializer, Serializer};
 use crate::asset::{Asset, AssetId};
 use crate::cmd::place_order::{OrderType, SelfTradePrevention, Side, TimeInForce};
 use crate::hash32::{key_hash, table_hash};
+use crate::id_index::IdIndex;
 use crate::ledger::AgentIdx;
 use crate::prefetch::prefetch;
 use crate::reject::Reject;
 use crate::reply::{OrderAck, OrderStatus};
 use crate::segmented::Segmented;
 use crate::units::{ClientOrderId, Lots, OrderId, Ticks, Timestamp};
-
-/// The part of an order id the index keeps: its low 32 bits.
-fn key(id: OrderId) -> u32 {
-    id.0 as u32
-}
-
-/// Consecutive keys share neighbouring buckets in runs of `1 << RUN_BITS`:
-/// 8 entries of 8 bytes, one cache line. Longer runs (64) cut cache
-/// misses a little more under a growing book but, packing the table's
-/// groups full, made removals leave tombstones that forced rehashing in
-/// place, 4% more instructions on the mixed workload; 8 costs 2%.
-const RUN_BITS: u32 = 3;
-
-/// The tag bits of the index's hash (the table compares them before an
-/// entry).
-const TAG: u64 = 0xFE00_0000_0000_0000;
-
-/// The index's hash of an id whose [`key`] is `key`. Ids come from a
-/// counter, so consecutive orders have consecutive keys: the bucket bits
-/// keep the key's low [`RUN_BITS`] and hash the rest, so a run of
-/// consecutive ids shares a cache line of the table's entries and one of
-/// its control bytes, while ids further apart, and any pattern in them,
-/// spread over the table. With random buckets each insert under a book
-/// growing past a million orders was two cache misses; the engine and
-/// snapshotter threads spent 35-40% less per batched order with runs.
-/// The tag hashes the whole key.
-fn spread(key: u32) -> u64 {
-    // Multiplying by an odd constant mixes every bit of the factor into
-    // the product's high half; folding that half down mixes the low one.
-    const K: u64 = 0x9E37_79B9_7F4A_7C15;
-    let run = (1 << RUN_BITS) - 1;
-    let block = u64::from(key >> RUN_BITS).wrapping_mul(K);
-    let bucket = (block >> 32 ^ block) << RUN_BITS | u64::from(key) & run;
-    u64::from(key).wrapping_mul(K) & TAG | bucket & !TAG
-}
-
-/// An entry of the id index: an order's slot and its id's [`key`]. With
-/// the key at hand, growing the index rehashes without reading a single
-/// order (at a million orders, reading each one's slot to hash it again
-/// stalled the engine thread for tens of milliseconds), and a lookup
-/// reads a slot only when the keys agree.
-#[derive(Copy, Clone, Debug)]
-struct IdEntry {
-    slot: u32,
-    key: u32,
-}
-
-impl IdEntry {
-    fn hash(&self) -> u64 {
-        spread(self.key)
-    }
-}
 
 /// Sets the client id of the order in `slot`, first extending the store
 /// to that slot.
@@ -352,10 +301,9 @@ impl ClientEntry {
 pub(crate) struct OrderStore {
     slots: Vec<Order>,
     free: Vec<u32>,
-    /// Slots by order id, 8 bytes an entry (the id itself is read from
-    /// the slot). Not in snapshots: [`OrderStore::rebuild_index`] derives
-    /// it from the kept orders.
-    by_id: HashTable<IdEntry>,
+    /// Slots by order id. Not in snapshots: [`OrderStore::rebuild_index`]
+    /// derives it from the kept orders.
+    by_id: IdIndex,
     /// Slots by agent and client id (the client id is read from
     /// `client_ids`, the agent from the slot).
     by_client_id: HashTable<ClientEntry>,
@@ -376,13 +324,9 @@ pub(crate) struct OrderStore {
 
 impl OrderStore {
     /// Makes room in the slab for `orders` orders in all (open and
-    /// retained finished), so that it is never moved. The id index still
-    /// grows as orders come: reserved ahead, its entries spread over a
-    /// table sized for all that room, and every lookup missed the cache
-    /// (one book of 10k resting orders with room for 4M: 2.0-2.3 against
-    /// 4.3-5.3 M commands/s, run side by side). Rehashing it as it grows
-    /// holds one command 19 ms at 0.9M orders and 38 ms at 1.8M; copying
-    /// the slab cost more than that.
+    /// retained finished), so that it is never moved: copying it held one
+    /// command for tens of milliseconds at a million orders. (The id index
+    /// grows by pages, never all at once.)
     pub fn reserve(&mut self, orders: usize) {
         self.slots.reserve(orders.saturating_sub(self.slots.len()));
     }
@@ -390,39 +334,31 @@ impl OrderStore {
     /// Rebuilds the id index from the open and the retained finished
     /// orders, after the store was restored from a snapshot.
     pub fn rebuild_index(&mut self) {
-        let kept: Vec<u32> = self
+        let mut kept: Vec<(OrderId, u32)> = self
             .agents
             .iter()
             .flat_map(|a| a.after(None).map(|e| e.slot))
             .chain(self.finished.iter().map(|f| f.slot))
+            .map(|slot| (self.slots[slot as usize].id, slot))
             .collect();
-        self.by_id = HashTable::with_capacity(kept.len());
-        for slot in kept {
-            let entry = IdEntry {
-                slot,
-                key: key(self.slots[slot as usize].id),
-            };
-            self.by_id.insert_unique(entry.hash(), entry, IdEntry::hash);
+        // In id order, as they came: neighbours share pages again.
+        kept.sort_unstable();
+        self.by_id = IdIndex::default();
+        for (id, slot) in kept {
+            self.by_id.insert(id, slot);
         }
     }
 
     /// The slot of order `id`.
     pub fn find(&self, id: OrderId) -> Option<u32> {
-        let k = key(id);
-        self.by_id
-            .find(spread(k), |e| {
-                e.key == k && self.slots[e.slot as usize].id == id
-            })
-            .map(|e| e.slot)
+        self.by_id.get(id)
     }
 
     /// Starts loading order `id`'s cache line, for a command about to
-    /// name it. The probe compares keys, not ids, so it never waits for a
-    /// slot; a rare wrong guess only wastes the hint.
+    /// name it.
     pub fn prefetch(&self, id: OrderId) {
-        let k = key(id);
-        if let Some(e) = self.by_id.find(spread(k), |e| e.key == k) {
-            prefetch(&self.slots[e.slot as usize]);
+        if let Some(slot) = self.by_id.get(id) {
+            prefetch(&self.slots[slot as usize]);
         }
     }
 
@@ -484,8 +420,7 @@ impl OrderStore {
                 slot
             }
         };
-        let entry = IdEntry { slot, key: key(id) };
-        self.by_id.insert_unique(entry.hash(), entry, IdEntry::hash);
+        self.by_id.insert(id, slot);
         if let Some(client_id) = client_id {
             let order = &mut self.slots[slot as usize];
             order.traits = order.traits.with_client_id();
@@ -515,11 +450,12 @@ impl OrderStore {
 
     /// Records `client_id` as that of `agent`'s order in `slot`; a finished
     /// order with the same client id is shadowed. The first client id
-    /// makes the index as large as the id index, so that it never grows
-    /// under load.
+    /// makes the index as large as the slab (as many orders as the store
+    /// has held at once), so that it does not grow step by step under
+    /// load.
     fn index_client_id(&mut self, slot: u32, agent: AgentIdx, client_id: ClientOrderId) {
         store_client_id(&mut self.client_ids, slot, client_id);
-        let room = self.by_id.capacity();
+        let room = self.slots.len();
         if self.by_client_id.capacity() < room {
             let more = room - self.by_client_id.len();
             self.by_client_id.reserve(more, ClientEntry::table_hash);
@@ -574,12 +510,7 @@ impl OrderStore {
             has_client_id,
             id,
         } = finished;
-        match self.by_id.find_entry(spread(key(id)), |e| e.slot == slot) {
-            Ok(entry) => {
-                entry.remove();
-            }
-            Err(_) => unreachable!("a stored order is indexed"),
-        }
+        self.by_id.remove(id, slot);
         if has_client_id {
             let agent = self.slots[slot as usize].agent;
             let client_id = self.client_ids[slot as usize]
@@ -840,22 +771,6 @@ impl<'de> Deserialize<'de> for OrderStore {
 mod tests {
     use super::*;
 
-    #[test]
-    fn consecutive_ids_share_a_run_of_buckets_and_runs_spread() {
-        // A run's keys differ only in their low bits and share a tag-free
-        // prefix; the next run lands elsewhere; tags differ within a run.
-        let mask = (1u64 << 20) - 1;
-        let base = spread(1 << 10) & !TAG & mask;
-        for i in 0..8u32 {
-            assert_eq!(spread((1 << 10) + i) & !TAG & mask, base + u64::from(i));
-        }
-        let next = spread((1 << 10) + 8) & !TAG & mask;
-        assert!(next.abs_diff(base) > 8, "the next run is not adjacent");
-        let tags: std::collections::HashSet<u64> =
-            (0..8u32).map(|i| spread((1 << 10) + i) & TAG).collect();
-        assert!(tags.len() > 4, "tags vary within a run");
-    }
-
     /// An open limit buy of one lot with id `id`.
     fn order(id: u64) -> Order {
         Order {
@@ -1031,7 +946,13 @@ mod tests {
     #[test]
     fn client_ids_keep_their_stored_form_and_index_room_is_made_once() {
         let mut store = OrderStore::default();
-        store.by_id.reserve(1_000, IdEntry::hash);
+        // A thousand slots held once, free again.
+        let held: Vec<u32> = (10_001..=11_000)
+            .map(|id| store.insert(order_of(id, 0), None))
+            .collect();
+        for slot in held {
+            store.finish(slot, OrderStatus::Cancelled, 0);
+        }
         let slot = store.insert(order_of(1, 0), Some(cid("first")));
         let size = store.by_client_id.allocation_size();
         for id in 2..=900 {
@@ -1079,10 +1000,6 @@ mod tests {
         let first = store.insert(order(1), None);
         store.reserve(1_000);
         let slab = store.slots.as_ptr();
-        assert!(
-            store.by_id.capacity() < 1_000,
-            "the index is not spread over the room ahead"
-        );
         for id in 2..=1_000 {
             store.insert(order(id), None);
         }

@@ -6,7 +6,7 @@
 //! instead journals 10M commands in RocksDB with a snapshot 1M commands
 //! before the end, and times a restart over them.
 //!
-//! `cargo run --release -p agora-benches --bin engine-report [-- --quick] [--commands N] [--assets N] [--engine-only] [--channel] [--recovery] [--journal] [--memory] [--auctions] [--restart]`
+//! `cargo run --release -p agora-benches --bin engine-report [-- --quick] [--commands N] [--assets N] [--depth N] [--engine-only] [--channel] [--recovery] [--journal] [--memory] [--auctions] [--restart]`
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::sync::atomic::{AtomicIsize, Ordering};
@@ -92,6 +92,11 @@ fn main() {
         .iter()
         .position(|a| a == "--assets")
         .and_then(|i| args.get(i + 1)?.parse().ok());
+    // `--depth N` runs only the workloads with N resting orders per book.
+    let depth: Option<usize> = args
+        .iter()
+        .position(|a| a == "--depth")
+        .and_then(|i| args.get(i + 1)?.parse().ok());
     // (books, resting orders per book): 10k resting orders in one book or
     // spread over 100, and 100 books of 10k each (1M resting orders).
     let shapes = [(1, 10_000), (100, 100), (100, 10_000)];
@@ -114,7 +119,7 @@ fn main() {
     }
     for (assets, depth_per_book) in shapes
         .into_iter()
-        .filter(|(a, _)| only.is_none_or(|n| n == *a))
+        .filter(|(a, d)| only.is_none_or(|n| n == *a) && depth.is_none_or(|n| n == *d))
     {
         let config = MixedConfig {
             assets,
@@ -162,10 +167,10 @@ fn main() {
     if recovery_only || journal_only || channel_only {
         return;
     }
-    if only.is_none() {
+    if only.is_none() && depth.is_none() {
         auctions(if quick { 200_000 } else { 2_000_000 });
     }
-    if only.is_none() || args.iter().any(|a| a == "--memory") {
+    if (only.is_none() && depth.is_none()) || args.iter().any(|a| a == "--memory") {
         memory_per_resting_order(if quick { 100_000 } else { 1_000_000 });
         memory_per_fill(if quick { 100_000 } else { 1_000_000 });
     }
