@@ -4,7 +4,7 @@
 //! the client spends is taken from the server it measures, so it does no
 //! more than that (no header map, no second task per connection).
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -14,8 +14,10 @@ const HEADERS_MAX: usize = 32;
 /// One keep-alive connection.
 pub struct Connection {
     stream: TcpStream,
-    /// Bytes read and not yet consumed.
-    input: Vec<u8>,
+    /// Bytes read and not yet consumed. A body is handed out as a view
+    /// of it, not a copy; once the caller drops the view, the next read
+    /// reuses the same memory.
+    input: BytesMut,
     /// The request being written.
     output: Vec<u8>,
 }
@@ -51,7 +53,7 @@ impl Connection {
         stream.set_nodelay(true)?;
         Ok(Connection {
             stream,
-            input: Vec::with_capacity(16 * 1024),
+            input: BytesMut::with_capacity(16 * 1024),
             output: Vec::with_capacity(16 * 1024),
         })
     }
@@ -105,9 +107,9 @@ impl Connection {
                     while self.input.len() < end {
                         self.fill().await?;
                     }
-                    let body = Bytes::copy_from_slice(&self.input[head..end]);
-                    self.input.drain(..end);
-                    return Ok((status, body));
+                    let mut body = self.input.split_to(end);
+                    body.advance(head);
+                    return Ok((status, body.freeze()));
                 }
                 Ok(httparse::Status::Partial) => self.fill().await?,
                 Err(_) => return Err(HttpError::Malformed("bad head")),
