@@ -18,7 +18,8 @@ const PAGE_IDS: usize = 1 << PAGE_BITS;
 
 /// A page that is no longer the newest keeps at least this many ids;
 /// below it, its ids move to the overflow table and the page is freed.
-/// So a kept page costs at most 2 KB / 16 = 128 bytes per id it holds.
+/// So a page other than the newest costs about 2 KB / 16 = 128 bytes per
+/// id it holds, at most.
 const PAGE_IDS_MIN: u32 = 16;
 
 /// "No slot".
