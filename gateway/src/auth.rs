@@ -8,7 +8,7 @@ use std::sync::RwLock;
 
 use agora_engine::agents::KeyHash;
 use agora_engine::units::AgentId;
-use hyper::header::{HeaderMap, AUTHORIZATION};
+use hyper::header::{HeaderMap, HeaderName, AUTHORIZATION};
 use rand::RngCore;
 
 use crate::error::ApiError;
@@ -42,7 +42,8 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// The key a request carries in `X-API-Key` or `Authorization: Bearer`.
 pub fn presented_key(headers: &HeaderMap) -> Option<&str> {
-    if let Some(v) = headers.get("x-api-key") {
+    const API_KEY: HeaderName = HeaderName::from_static("x-api-key");
+    if let Some(v) = headers.get(API_KEY) {
         return v.to_str().ok();
     }
     let v = headers.get(AUTHORIZATION)?.to_str().ok()?;

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::header::{HeaderMap, HeaderValue, CONTENT_TYPE};
+use hyper::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, RETRY_AFTER};
 use hyper::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -173,8 +173,12 @@ pub fn parse_query(query: Option<&str>) -> HashMap<String, String> {
 /// The path's segments, percent-decoded one by one (so `%2F` stays inside
 /// its segment), or `None` if one decodes to bytes that are not UTF-8.
 pub fn path_segments(path: &str) -> Option<Vec<Cow<'_, str>>> {
-    path.trim_matches('/')
-        .split('/')
+    let segments = path.trim_matches('/').split('/');
+    // Without a `%` nothing decodes, and the text is UTF-8 already.
+    if !path.contains('%') {
+        return Some(segments.map(Cow::Borrowed).collect());
+    }
+    segments
         .map(|seg| percent_encoding::percent_decode_str(seg).decode_utf8().ok())
         .collect()
 }
@@ -221,8 +225,9 @@ pub struct Out {
     pub body: Bytes,
     /// Content type.
     pub content_type: &'static str,
-    /// Extra headers.
-    pub headers: Vec<(&'static str, String)>,
+    /// Extra headers, checked where they are made (not parsed again from
+    /// text for every answer).
+    pub headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl Out {
@@ -259,8 +264,9 @@ impl Out {
     /// An error envelope (with `Retry-After` for `429`).
     pub fn error(e: &ApiError) -> Out {
         let mut out = Out::json(e.status, &e.body());
-        if let Some(seconds) = e.details.get("retry_after_seconds") {
-            out.headers.push(("retry-after", seconds.to_string()));
+        let seconds = e.details.get("retry_after_seconds");
+        if let Some(v) = seconds.and_then(|s| HeaderValue::try_from(s.to_string()).ok()) {
+            out.headers.push((RETRY_AFTER, v));
         }
         out
     }
@@ -272,9 +278,7 @@ impl Out {
         let headers = response.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static(self.content_type));
         for (name, value) in self.headers {
-            if let Ok(v) = HeaderValue::from_str(&value) {
-                headers.insert(name, v);
-            }
+            headers.insert(name, value);
         }
         response
     }
@@ -288,9 +292,11 @@ mod tests {
     fn a_refusal_with_a_retry_time_says_it_in_retry_after() {
         let out = Out::error(&ApiError::unavailable());
         assert_eq!(out.status, StatusCode::SERVICE_UNAVAILABLE);
-        assert!(out.headers.contains(&("retry-after", "5".to_string())));
+        assert!(out
+            .headers
+            .contains(&(RETRY_AFTER, HeaderValue::from_static("5"))));
         let plain = Out::error(&ApiError::not_found("order"));
-        assert!(plain.headers.iter().all(|(name, _)| *name != "retry-after"));
+        assert!(plain.headers.iter().all(|(name, _)| *name != RETRY_AFTER));
     }
 
     #[test]

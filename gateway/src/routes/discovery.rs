@@ -5,7 +5,7 @@
 //! `/.well-known/agent-card.json`. All but `/llms.txt` name the address
 //! clients reach the server at.
 
-use hyper::header::HOST;
+use hyper::header::{HeaderValue, HOST, VARY};
 use hyper::http::uri::Authority;
 use hyper::StatusCode;
 use schemars::JsonSchema;
@@ -134,7 +134,7 @@ impl Base {
     /// it does.
     fn vary(&self, mut out: Out) -> Out {
         if self.from_request {
-            out.headers.push(("vary", "Host".to_string()));
+            out.headers.push((VARY, HeaderValue::from_static("Host")));
         }
         out
     }

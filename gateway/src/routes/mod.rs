@@ -26,6 +26,7 @@ use agora_engine::idempotency::{IdempotencyKey, RequestHash};
 use agora_engine::units::{AgentId, Amount, Currency};
 use agora_engine::{Ack, Answer, Command, Event, Query, Reject};
 use agora_persistence::{ArchiveProgress, RocksJournal};
+use hyper::header::{HeaderValue, ALLOW};
 use hyper::{Method, StatusCode};
 
 use crate::auth::{hash_key, presented_key, same_secret, Caller, Directory};
@@ -945,8 +946,8 @@ pub async fn handle(state: &State, call: Call) -> Out {
         Ok(out) => out,
         Err(e) => Out::error(&e),
     };
-    if let Some(allowed) = allow {
-        out.headers.push(("allow", allowed));
+    if let Some(allowed) = allow.and_then(|a| HeaderValue::try_from(a).ok()) {
+        out.headers.push((ALLOW, allowed));
     }
     if let Some(a) = allowance {
         out.headers.extend(a.headers());
