@@ -139,10 +139,9 @@ impl Market {
     /// recently finished), so that a growing book does not stop the
     /// engine thread while the slab is copied whole (at millions of
     /// orders, most of a quarter of a second at each doubling). Room that
-    /// is never used costs address space only. The id index grows with the
-    /// orders: reserved ahead, its entries spread over a table sized for
-    /// all that room, and lookups missed the cache.
-    /// Capacity is not state: snapshots and digests do not see it.
+    /// is never used costs address space only. The id index is not
+    /// reserved: it grows a page at a time. Capacity is not state:
+    /// snapshots and digests do not see it.
     pub fn reserve_orders(&mut self, orders: usize) {
         self.orders.reserve(orders);
     }

@@ -155,10 +155,8 @@ pub struct ServeConfig {
     /// Orders (open and recently finished) the engine makes room for in
     /// its order slab at start-up, so a growing book never stops it to
     /// move them all (most of a quarter of a second at millions). Room not
-    /// yet used costs address space only; the id index grows with the
-    /// orders (a rehash holds one command 19 ms at 0.9M orders, 38 ms at
-    /// 1.8M), as one sized for all the room made every lookup miss the
-    /// cache.
+    /// yet used costs address space only; the id index is not reserved
+    /// but grows a page of ids at a time.
     #[arg(long, env = "AGORA_RESERVE_ORDERS", default_value_t = DEFAULT_RESERVE_ORDERS)]
     pub reserve_orders: usize,
 
