@@ -90,7 +90,9 @@ impl IdIndex {
         if page > self.newest {
             let left = self.newest;
             self.newest = page;
-            self.shed_if_sparse(left);
+            if self.pages.get(&left).is_some_and(|p| p.held < PAGE_IDS_MIN) {
+                self.shed(left);
+            }
         }
         if opens {
             let mut p = Box::new(Page {
@@ -112,7 +114,9 @@ impl IdIndex {
             p.slots[at] = NONE;
             p.held -= 1;
             self.len -= 1;
-            self.shed_if_sparse(page);
+            if p.held < PAGE_IDS_MIN && page != self.newest {
+                self.shed(page);
+            }
             return;
         }
         match self
@@ -128,17 +132,11 @@ impl IdIndex {
         }
     }
 
-    /// Frees `page` if it is not the newest and holds too few ids for its
-    /// size, moving them to the overflow table.
-    fn shed_if_sparse(&mut self, page: u64) {
-        if page == self.newest {
-            return;
-        }
-        let sparse = self.pages.get(&page).is_some_and(|p| p.held < PAGE_IDS_MIN);
-        if !sparse {
-            return;
-        }
-        let p = self.pages.remove(&page).expect("checked above");
+    /// Frees `page`, which is not the newest and holds too few ids for
+    /// its size, moving them to the overflow table.
+    fn shed(&mut self, page: u64) {
+        debug_assert_ne!(page, self.newest, "the newest page stays");
+        let p = self.pages.remove(&page).expect("a page to shed");
         let first = page << PAGE_BITS;
         for (at, &slot) in p.slots.iter().enumerate() {
             if slot != NONE {
