@@ -35,10 +35,15 @@ struct Page {
 /// Slots by order id (see the module's doc).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct IdIndex {
+    /// Every page but the newest.
     pages: FxHashMap<u64, Box<Page>>,
+    /// The newest page, if open: every new id lands there, and most
+    /// lookups of recent orders, without hashing.
+    newest_page: Option<Box<Page>>,
     /// Ids outside the pages, with their slots.
     overflow: HashTable<(u64, u32)>,
-    /// The newest page: the highest page number an id was added to.
+    /// The newest page's number: the highest page number an id was added
+    /// to.
     newest: u64,
     len: usize,
 }
@@ -53,11 +58,29 @@ fn overflow_hash(id: u64) -> u64 {
 }
 
 impl IdIndex {
+    /// Page `page`, if open.
+    #[inline]
+    fn page(&self, page: u64) -> Option<&Page> {
+        match page == self.newest {
+            true => self.newest_page.as_deref(),
+            false => self.pages.get(&page).map(|p| &**p),
+        }
+    }
+
+    /// Page `page`, if open, to change.
+    #[inline]
+    fn page_mut(&mut self, page: u64) -> Option<&mut Page> {
+        match page == self.newest {
+            true => self.newest_page.as_deref_mut(),
+            false => self.pages.get_mut(&page).map(|p| &mut **p),
+        }
+    }
+
     /// The slot of order `id`, if indexed.
     #[inline]
     pub fn get(&self, id: OrderId) -> Option<u32> {
         let (page, at) = page_of(id);
-        if let Some(p) = self.pages.get(&page) {
+        if let Some(p) = self.page(page) {
             let slot = p.slots[at];
             if slot != NONE {
                 return Some(slot);
@@ -78,7 +101,7 @@ impl IdIndex {
         debug_assert!(self.get(id).is_none(), "order {id:?} indexed twice");
         self.len += 1;
         let (page, at) = page_of(id);
-        if let Some(p) = self.pages.get_mut(&page) {
+        if let Some(p) = self.page_mut(page) {
             p.slots[at] = slot;
             p.held += 1;
             return;
@@ -90,8 +113,12 @@ impl IdIndex {
         if page > self.newest {
             let left = self.newest;
             self.newest = page;
-            if self.pages.get(&left).is_some_and(|p| p.held < PAGE_IDS_MIN) {
-                self.shed(left);
+            if let Some(p) = self.newest_page.take() {
+                let sparse = p.held < PAGE_IDS_MIN;
+                self.pages.insert(left, p);
+                if sparse {
+                    self.shed(left);
+                }
             }
         }
         if opens {
@@ -100,7 +127,7 @@ impl IdIndex {
                 slots: [NONE; PAGE_IDS],
             });
             p.slots[at] = slot;
-            self.pages.insert(page, p);
+            self.newest_page = Some(p);
         } else {
             self.overflow
                 .insert_unique(overflow_hash(id.0), (id.0, slot), |e| overflow_hash(e.0));
@@ -110,11 +137,13 @@ impl IdIndex {
     /// Removes `id`, indexed at `slot`.
     pub fn remove(&mut self, id: OrderId, slot: u32) {
         let (page, at) = page_of(id);
-        if let Some(p) = self.pages.get_mut(&page).filter(|p| p.slots[at] == slot) {
+        let newest = self.newest;
+        if let Some(p) = self.page_mut(page).filter(|p| p.slots[at] == slot) {
             p.slots[at] = NONE;
             p.held -= 1;
+            let sparse = p.held < PAGE_IDS_MIN;
             self.len -= 1;
-            if p.held < PAGE_IDS_MIN && page != self.newest {
+            if sparse && page != newest {
                 self.shed(page);
             }
             return;
@@ -155,7 +184,8 @@ impl IdIndex {
     /// Bytes held by pages and the overflow table (for tests of the bound).
     #[cfg(test)]
     fn bytes(&self) -> usize {
-        self.pages.len() * std::mem::size_of::<Page>() + self.overflow.allocation_size()
+        let pages = self.pages.len() + usize::from(self.newest_page.is_some());
+        pages * std::mem::size_of::<Page>() + self.overflow.allocation_size()
     }
 }
 
@@ -224,8 +254,8 @@ mod tests {
 
     proptest! {
         /// Against a map, under any mix of ids, nearby and far: every id
-        /// reads back its slot, and every page but the newest holds enough
-        /// ids to be worth its size.
+        /// reads back its slot, and every page but the newest (kept apart)
+        /// holds enough ids to be worth its size.
         #[test]
         fn matches_a_map(ops in proptest::collection::vec((0u8..4, 0u64..4_000, any::<bool>()), 1..2_000)) {
             let mut index = IdIndex::default();
@@ -249,7 +279,7 @@ mod tests {
                 }
                 prop_assert_eq!(index.len(), model.len());
                 for (&page, p) in &index.pages {
-                    prop_assert!(page == index.newest || p.held >= PAGE_IDS_MIN);
+                    prop_assert!(page != index.newest && p.held >= PAGE_IDS_MIN);
                 }
             }
             for (&id, &slot) in &model {
