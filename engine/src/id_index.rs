@@ -114,10 +114,10 @@ impl IdIndex {
             let left = self.newest;
             self.newest = page;
             if let Some(p) = self.newest_page.take() {
-                let sparse = p.held < PAGE_IDS_MIN;
-                self.pages.insert(left, p);
-                if sparse {
-                    self.shed(left);
+                if p.held < PAGE_IDS_MIN {
+                    self.shed(left, &p);
+                } else {
+                    self.pages.insert(left, p);
                 }
             }
         }
@@ -144,7 +144,8 @@ impl IdIndex {
             let sparse = p.held < PAGE_IDS_MIN;
             self.len -= 1;
             if sparse && page != newest {
-                self.shed(page);
+                let p = self.pages.remove(&page).expect("an open page");
+                self.shed(page, &p);
             }
             return;
         }
@@ -161,11 +162,11 @@ impl IdIndex {
         }
     }
 
-    /// Frees `page`, which is not the newest and holds too few ids for
-    /// its size, moving them to the overflow table.
-    fn shed(&mut self, page: u64) {
+    /// Moves the ids of `p`, page number `page` (out of the map already:
+    /// not the newest, and holding too few ids for its size), to the
+    /// overflow table.
+    fn shed(&mut self, page: u64, p: &Page) {
         debug_assert_ne!(page, self.newest, "the newest page stays");
-        let p = self.pages.remove(&page).expect("a page to shed");
         let first = page << PAGE_BITS;
         for (at, &slot) in p.slots.iter().enumerate() {
             if slot != NONE {
