@@ -1,29 +1,15 @@
-//! One asset's order book: price levels per side, each a FIFO queue of
-//! orders linked through their slots in the [`OrderStore`].
-//!
-//! Each side keeps its levels in a `Vec` sorted so that the best price is
-//! last: most activity happens near the touch, where inserting or removing
-//! a level moves only a few elements.
+//! One asset's order book: price levels per side (a [`Ladder`] each),
+//! each level a FIFO queue of orders linked through their slots in the
+//! [`OrderStore`].
 
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
 use crate::cmd::place_order::Side;
+use crate::ladder::Ladder;
+pub(crate) use crate::ladder::Level;
 use crate::orders::{OrderStore, NIL};
 use crate::units::{Lots, Ticks, Timestamp, TradeId};
-
-/// All resting orders at one price on one side.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Level {
-    pub price: Ticks,
-    /// Sum of the remaining lots of the level's orders.
-    pub total: Lots,
-    pub count: u32,
-    /// Oldest order (first to fill).
-    pub head: u32,
-    /// Newest order.
-    pub tail: u32,
-}
 
 /// A trade, as the book remembers it for the recent-trades query.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,22 +22,49 @@ pub(crate) struct TradeRecord {
 }
 
 /// An order book.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(from = "StoredBook")]
 pub(crate) struct Book {
-    /// Ascending by price: best (highest) bid last.
+    /// Best (highest) bid last.
+    bids: Ladder,
+    /// Best (lowest) ask last.
+    asks: Ladder,
+    orders_count: u32,
+    trades: VecDeque<TradeRecord>,
+    last_price: Option<Ticks>,
+}
+
+impl Default for Book {
+    fn default() -> Self {
+        Book {
+            bids: Ladder::new(Side::Buy),
+            asks: Ladder::new(Side::Sell),
+            orders_count: 0,
+            trades: VecDeque::new(),
+            last_price: None,
+        }
+    }
+}
+
+/// A book as stored: each side's levels in a sorted list.
+#[derive(Deserialize)]
+struct StoredBook {
     bids: Vec<Level>,
-    /// Descending by price: best (lowest) ask last.
     asks: Vec<Level>,
     orders_count: u32,
     trades: VecDeque<TradeRecord>,
     last_price: Option<Ticks>,
 }
 
-/// Sort key that puts the best price last on either side.
-fn key(side: Side, price: Ticks) -> i64 {
-    match side {
-        Side::Buy => price.0,
-        Side::Sell => -price.0,
+impl From<StoredBook> for Book {
+    fn from(stored: StoredBook) -> Book {
+        Book {
+            bids: Ladder::from_levels(Side::Buy, stored.bids),
+            asks: Ladder::from_levels(Side::Sell, stored.asks),
+            orders_count: stored.orders_count,
+            trades: stored.trades,
+            last_price: stored.last_price,
+        }
     }
 }
 
@@ -64,15 +77,19 @@ pub(crate) fn crosses(taker_side: Side, limit: Ticks, resting: Ticks) -> bool {
 }
 
 impl Book {
-    /// Levels of `side`, best last.
-    pub fn levels(&self, side: Side) -> &[Level] {
+    /// Levels of `side` that hold orders, best last.
+    pub fn levels(&self, side: Side) -> impl DoubleEndedIterator<Item = &Level> + '_ {
+        self.ladder(side).iter()
+    }
+
+    fn ladder(&self, side: Side) -> &Ladder {
         match side {
             Side::Buy => &self.bids,
             Side::Sell => &self.asks,
         }
     }
 
-    fn levels_mut(&mut self, side: Side) -> &mut Vec<Level> {
+    fn ladder_mut(&mut self, side: Side) -> &mut Ladder {
         match side {
             Side::Buy => &mut self.bids,
             Side::Sell => &mut self.asks,
@@ -81,7 +98,7 @@ impl Book {
 
     /// Best level of `side`.
     pub fn best(&self, side: Side) -> Option<&Level> {
-        self.levels(side).last()
+        self.ladder(side).best()
     }
 
     /// Number of resting orders on both sides.
@@ -99,43 +116,17 @@ impl Book {
         &self.trades
     }
 
-    /// Where the level at `price` is (`Ok`) or would go (`Err`).
-    ///
-    /// Prices are whole ticks and levels distinct, so a price `d` ticks
-    /// inside the best has at most `d` levels above it, and one `w` ticks
-    /// beyond the worst at most `w` below it. The search covers only the
-    /// index range those bounds leave: one slot in a book without gaps,
-    /// as many as there are gaps otherwise.
-    fn position(levels: &[Level], side: Side, price: Ticks) -> Result<usize, usize> {
-        let k = key(side, price);
-        let (Some(worst), Some(best)) = (levels.first(), levels.last()) else {
-            return Err(0);
-        };
-        let (worst_key, best_key) = (key(side, worst.price), key(side, best.price));
-        if k >= best_key {
-            return if k == best_key {
-                Ok(levels.len() - 1)
-            } else {
-                Err(levels.len())
-            };
-        }
-        if k <= worst_key {
-            return if k == worst_key { Ok(0) } else { Err(0) };
-        }
-        let last = levels.len() - 1;
-        let lo = last.saturating_sub(usize::try_from(best_key - k).unwrap_or(usize::MAX));
-        let hi = last.min(usize::try_from(k - worst_key).unwrap_or(usize::MAX));
-        match levels[lo..=hi].binary_search_by(|l| key(side, l.price).cmp(&k)) {
-            Ok(i) => Ok(lo + i),
-            Err(i) => Err(lo + i),
-        }
+    /// Checks both sides' own structure (see [`Ladder::check`]).
+    pub fn check(&self) -> Result<(), String> {
+        self.bids.check()?;
+        self.asks.check()
     }
 
     /// Whether an order at `price` on `side` could rest without exceeding
     /// `levels_max` levels on that side.
     pub fn has_room(&self, side: Side, price: Ticks, levels_max: u32) -> bool {
-        let levels = self.levels(side);
-        levels.len() < levels_max as usize || Self::position(levels, side, price).is_ok()
+        let ladder = self.ladder(side);
+        ladder.len() < levels_max || ladder.find(price).is_some()
     }
 
     /// Appends the open order in `slot` to the tail of its price level.
@@ -145,10 +136,9 @@ impl Book {
             (o.side(), o.price, o.remaining)
         };
         debug_assert!(remaining.0 > 0);
-        let levels = self.levels_mut(side);
-        match Self::position(levels, side, price) {
-            Ok(i) => {
-                let level = &mut levels[i];
+        let ladder = self.ladder_mut(side);
+        match ladder.find_mut(price) {
+            Some((_, level)) => {
                 let tail = level.tail;
                 level.tail = slot;
                 level.total.0 += remaining.0;
@@ -158,17 +148,14 @@ impl Book {
                 o.prev = tail;
                 o.next = NIL;
             }
-            Err(i) => {
-                levels.insert(
-                    i,
-                    Level {
-                        price,
-                        total: remaining,
-                        count: 1,
-                        head: slot,
-                        tail: slot,
-                    },
-                );
+            None => {
+                ladder.insert(Level {
+                    price,
+                    total: remaining,
+                    count: 1,
+                    head: slot,
+                    tail: slot,
+                });
                 let o = orders.get_mut(slot);
                 o.prev = NIL;
                 o.next = NIL;
@@ -184,13 +171,12 @@ impl Book {
             let o = orders.get(slot);
             (o.side(), o.price, o.remaining, o.prev, o.next)
         };
-        let levels = self.levels_mut(side);
-        let i = Self::position(levels, side, price).expect("an open order has a level");
-        let level = &mut levels[i];
+        let ladder = self.ladder_mut(side);
+        let (i, level) = ladder.find_mut(price).expect("an open order has a level");
         level.count -= 1;
         level.total.0 -= remaining.0;
         if level.count == 0 {
-            levels.remove(i);
+            ladder.remove_at(i);
         } else {
             if prev == NIL {
                 level.head = next;
@@ -212,10 +198,10 @@ impl Book {
     /// Lowers the level total at `price` by `lots`, when an order there is
     /// partly filled or reduced in place.
     pub fn reduce(&mut self, side: Side, price: Ticks, lots: Lots) {
-        let levels = self.levels_mut(side);
-        let i = Self::position(levels, side, price).expect("an open order has a level");
-        levels[i].total.0 -= lots.0;
-        debug_assert!(levels[i].total.0 > 0);
+        let ladder = self.ladder_mut(side);
+        let (_, level) = ladder.find_mut(price).expect("an open order has a level");
+        level.total.0 -= lots.0;
+        debug_assert!(level.total.0 > 0);
     }
 
     /// Records a trade for the recent-trades query.

@@ -29,20 +29,10 @@ impl Market {
         for (id, asset) in self.assets.iter() {
             let book = self.book(id);
             let mut orders = 0u32;
+            book.check()
+                .map_err(|e| format!("{}: {e}", asset.spec.symbol))?;
             for side in [Side::Buy, Side::Sell] {
-                let levels = book.levels(side);
-                for pair in levels.windows(2) {
-                    let sorted = match side {
-                        Side::Buy => pair[0].price < pair[1].price,
-                        Side::Sell => pair[0].price > pair[1].price,
-                    };
-                    ensure!(
-                        sorted,
-                        "{}: {side:?} levels out of order",
-                        asset.spec.symbol
-                    );
-                }
-                for level in levels {
+                for level in book.levels(side) {
                     let mut slot = level.head;
                     let mut prev = NIL;
                     let (mut count, mut total) = (0u32, 0i64);

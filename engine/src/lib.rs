@@ -24,6 +24,7 @@ mod hash32;
 mod id_index;
 pub mod idempotency;
 mod invariants;
+mod ladder;
 pub mod ledger;
 pub mod listings;
 mod market;

@@ -365,7 +365,7 @@ impl Market {
         let asset_ref = self.assets.get(asset);
         let mut filled = 0i64;
         let mut cost = 0i128;
-        'levels: for level in self.book(asset).levels(side.opposite()).iter().rev() {
+        'levels: for level in self.book(asset).levels(side.opposite()).rev() {
             if !crate::book::crosses(side, limit, level.price) {
                 break;
             }

@@ -511,7 +511,7 @@ impl Market {
         let a = self.assets.get(id);
         let mut out = Vec::new();
         for side in [Side::Buy, Side::Sell] {
-            for level in self.book(id).levels(side).iter().rev() {
+            for level in self.book(id).levels(side).rev() {
                 let mut slot = level.head;
                 while slot != crate::orders::NIL {
                     let o = self.orders.get(slot);
@@ -860,7 +860,6 @@ impl Market {
         let n = levels.min(self.config.depth_levels_max) as usize;
         let side = |side: Side| -> Vec<LevelView> {
             book.levels(side)
-                .iter()
                 .rev()
                 .take(n)
                 .map(|l| LevelView {
