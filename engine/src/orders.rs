@@ -403,6 +403,32 @@ impl OrderStore {
         Ok(())
     }
 
+    /// Asks the CPU to start loading the end of `agent`'s list of open
+    /// orders, where [`OrderStore::insert`] will add its next one: a line
+    /// untouched since that agent's last order.
+    pub fn prefetch_agent_end(&self, agent: AgentIdx) {
+        if let Some(a) = self.agents.get(agent.0 as usize) {
+            prefetch(
+                a.entries
+                    .as_ptr()
+                    .wrapping_add(a.entries.len())
+                    .wrapping_sub(1),
+            );
+        }
+    }
+
+    /// Asks the CPU to start loading the entry of the open order in `slot`
+    /// in its agent's list, which finishing the order marks.
+    pub fn prefetch_agent_entry(&self, slot: u32) {
+        let Order {
+            agent, agent_pos, ..
+        } = self.slots[slot as usize];
+        if let Some(a) = self.agents.get(agent.0 as usize) {
+            let index = agent_pos.wrapping_sub(a.base) as usize;
+            prefetch(a.entries.as_ptr().wrapping_add(index));
+        }
+    }
+
     /// Stores a new open order (checked by [`OrderStore::check_new`]) and
     /// links it into its agent's list.
     pub fn insert(&mut self, order: Order, client_id: Option<ClientOrderId>) -> u32 {

@@ -25,6 +25,7 @@ impl CancelOrder {
         events: &mut Vec<Event>,
     ) -> Reply {
         let slot = market.own_open_order(self.agent, &self.order)?;
+        market.orders.prefetch_agent_entry(slot);
         let asset = market.orders.get(slot).asset;
         let mut ctx = market.book_ctx(asset, time, events);
         ctx.cancel_resting(slot, CancelReason::Requested);

@@ -142,6 +142,9 @@ impl PlaceOrder {
             self.client_order_id.as_ref(),
             market.config.agent_orders_open_max,
         )?;
+        if let Some(agent) = agent {
+            market.orders.prefetch_agent_end(agent);
+        }
         let book = asset_id.map(|id| market.book(id));
         if may_rest {
             if let Some(book) = book {
