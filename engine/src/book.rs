@@ -6,8 +6,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
 use crate::cmd::place_order::Side;
-use crate::ladder::Ladder;
-pub(crate) use crate::ladder::Level;
+use crate::ladder::{Ladder, Level};
 use crate::orders::{OrderStore, NIL};
 use crate::units::{Lots, Ticks, Timestamp, TradeId};
 
