@@ -66,6 +66,19 @@ impl<T: Ord + Copy> Schedule<T> {
     pub fn insert(&mut self, at: Timestamp, item: T) {
         debug_assert!(!self.contains(at, item), "scheduled twice");
         let key = (at, item);
+        let entry = Entry {
+            at,
+            item,
+            live: true,
+        };
+        // Most often there is one run (the fills' delivery deadlines) and
+        // the item goes at its end, as the search below would choose.
+        if let [run] = self.runs.as_mut_slice() {
+            if run.back().is_some_and(|last| last.key() < key) {
+                run.push_back(entry);
+                return;
+            }
+        }
         // The run whose last entry is the latest one before `key`: runs
         // stay few when items of several windows interleave.
         let fit = self
@@ -79,11 +92,6 @@ impl<T: Ord + Copy> Schedule<T> {
             })
             .max_by(|a, b| a.1.cmp(&b.1))
             .map(|(i, _)| i);
-        let entry = Entry {
-            at,
-            item,
-            live: true,
-        };
         match fit {
             Some(i) => self.runs[i].push_back(entry),
             None if self.runs.len() < RUNS_MAX => {
