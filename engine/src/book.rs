@@ -121,6 +121,11 @@ impl Book {
         self.asks.check()
     }
 
+    /// Asks the CPU to start loading the level at `price` on `side`.
+    pub fn prefetch_level(&self, side: Side, price: Ticks) {
+        self.ladder(side).prefetch(price);
+    }
+
     /// Whether an order at `price` on `side` could rest without exceeding
     /// `levels_max` levels on that side.
     pub fn has_room(&self, side: Side, price: Ticks, levels_max: u32) -> bool {

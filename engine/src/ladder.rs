@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use crate::cmd::place_order::Side;
 use crate::orders::NIL;
+use crate::prefetch::prefetch;
 use crate::units::{Lots, Ticks};
 
 /// All resting orders at one price on one side.
@@ -158,6 +159,15 @@ impl Ladder {
         match self.levels.get(i) {
             Some(level) if level.count > 0 => Some(i),
             _ => None,
+        }
+    }
+
+    /// Asks the CPU to start loading the slot of `price`, on a dense side.
+    #[inline]
+    pub fn prefetch(&self, price: Ticks) {
+        if self.dense {
+            let i = key(self.side, price).wrapping_sub(self.origin) as usize;
+            prefetch(self.levels.as_ptr().wrapping_add(i));
         }
     }
 

@@ -148,6 +148,8 @@ impl PlaceOrder {
         let book = asset_id.map(|id| market.book(id));
         if may_rest {
             if let Some(book) = book {
+                // Where the order will rest, after validation and matching.
+                book.prefetch_level(self.side, limit);
                 if book.orders_count() >= market.config.book_orders_max {
                     return Err(Reject::BookFull);
                 }
