@@ -84,6 +84,11 @@ fn price_of(side: Side, key: i64) -> Ticks {
     }
 }
 
+/// Empty slots for the keys `keys` on `side`.
+fn gaps(side: Side, keys: std::ops::Range<i64>) -> impl Iterator<Item = Level> {
+    keys.map(move |k| Level::empty(price_of(side, k)))
+}
+
 /// One side's levels (see the module's doc).
 #[derive(Clone, Debug)]
 pub(crate) struct Ladder {
@@ -155,7 +160,7 @@ impl Ladder {
         if !self.dense {
             return self.find_sparse(price);
         }
-        let i = usize::try_from(key(self.side, price).wrapping_sub(self.origin)).ok()?;
+        let i = self.slot(price)?;
         match self.levels.get(i) {
             Some(level) if level.count > 0 => Some(i),
             _ => None,
@@ -165,8 +170,7 @@ impl Ladder {
     /// Asks the CPU to start loading the slot of `price`, on a dense side.
     #[inline]
     pub fn prefetch(&self, price: Ticks) {
-        if self.dense {
-            let i = key(self.side, price).wrapping_sub(self.origin) as usize;
+        if let Some(i) = self.slot(price).filter(|_| self.dense) {
             prefetch(self.levels.as_ptr().wrapping_add(i));
         }
     }
@@ -191,8 +195,7 @@ impl Ladder {
     pub fn insert(&mut self, level: Level) {
         debug_assert!(level.count > 0 && self.find(level.price).is_none());
         if self.dense && self.live > 0 {
-            let i = key(self.side, level.price).wrapping_sub(self.origin);
-            if let Some(i) = usize::try_from(i).ok().filter(|&i| i < self.levels.len()) {
+            if let Some(i) = self.slot(level.price).filter(|&i| i < self.levels.len()) {
                 self.levels[i] = level;
                 self.start = self.start.min(i);
                 self.live += 1;
@@ -214,16 +217,11 @@ impl Ladder {
             self.after_sparse_op();
             return;
         }
-        let (first, last) = match (self.levels.get(self.start), self.levels.last()) {
-            (Some(worst), Some(best)) if self.live > 0 => {
-                (key(self.side, worst.price), key(self.side, best.price))
-            }
-            _ => {
-                self.levels.clear();
-                self.levels.push(level);
-                (self.origin, self.start, self.live) = (k, 0, 1);
-                return;
-            }
+        let Some((first, last)) = self.ends() else {
+            self.levels.clear();
+            self.levels.push(level);
+            (self.origin, self.start, self.live) = (k, 0, 1);
+            return;
         };
         if k.max(last).abs_diff(k.min(first)) >= dense_span_max(self.live + 1) {
             // Too far from the rest to stay dense.
@@ -232,9 +230,7 @@ impl Ladder {
             return;
         }
         if k > last {
-            let side = self.side;
-            self.levels
-                .extend((last + 1..k).map(|gap| Level::empty(price_of(side, gap))));
+            self.levels.extend(gaps(self.side, last + 1..k));
             self.levels.push(level);
             self.live += 1;
         } else {
@@ -242,12 +238,9 @@ impl Ladder {
             // slots in use, so that the next orders there find it.
             let needed = (self.origin - k) as usize;
             let room = needed.max(self.levels.len() - self.start);
-            let side = self.side;
             let origin = self.origin - room as i64;
-            self.levels.splice(
-                0..0,
-                (0..room as i64).map(|i| Level::empty(price_of(side, origin + i))),
-            );
+            self.levels
+                .splice(0..0, gaps(self.side, origin..self.origin));
             (self.origin, self.start) = (origin, self.start + room);
             self.insert(level);
         }
@@ -264,8 +257,8 @@ impl Ladder {
             self.after_sparse_op();
         } else if i == self.start || i + 1 == self.levels.len() {
             self.trim();
-        } else if self.span() > 2 * dense_span_max(self.live) {
-            self.make_sparse();
+        } else {
+            self.make_sparse_if_spread();
         }
     }
 
@@ -290,9 +283,7 @@ impl Ladder {
             self.origin += self.start as i64;
             self.start = 0;
         }
-        if self.span() > 2 * dense_span_max(self.live) {
-            self.make_sparse();
-        }
+        self.make_sparse_if_spread();
     }
 
     /// Checks the side's own structure: levels in order, the right count,
@@ -329,13 +320,37 @@ impl Ladder {
         self.dense
     }
 
-    /// Ticks from the worst level to the best, both included.
-    fn span(&self) -> u64 {
+    /// The slot of `price` on a dense side: `None` below slot 0, past the
+    /// end above the last.
+    #[inline]
+    fn slot(&self, price: Ticks) -> Option<usize> {
+        usize::try_from(key(self.side, price).wrapping_sub(self.origin)).ok()
+    }
+
+    /// The keys of the worst and best levels, if any.
+    #[inline]
+    fn ends(&self) -> Option<(i64, i64)> {
         match (self.levels.get(self.start), self.levels.last()) {
             (Some(worst), Some(best)) if self.live > 0 => {
-                key(self.side, best.price).abs_diff(key(self.side, worst.price)) + 1
+                Some((key(self.side, worst.price), key(self.side, best.price)))
             }
-            _ => 0,
+            _ => None,
+        }
+    }
+
+    /// Ticks from the worst level to the best, both included.
+    #[inline]
+    fn span(&self) -> u64 {
+        self.ends()
+            .map_or(0, |(worst, best)| best.abs_diff(worst) + 1)
+    }
+
+    /// Turns a dense side sparse once removals have left its levels
+    /// spread over more than twice the span it may grow to.
+    #[inline]
+    fn make_sparse_if_spread(&mut self) {
+        if self.span() > 2 * dense_span_max(self.live) {
+            self.make_sparse();
         }
     }
 
@@ -364,7 +379,7 @@ impl Ladder {
         for level in self.levels.drain(..) {
             let k = key(side, level.price);
             let next = slots.last().map_or(k, |l| key(side, l.price) + 1);
-            slots.extend((next..k).map(|gap| Level::empty(price_of(side, gap))));
+            slots.extend(gaps(side, next..k));
             slots.push(level);
         }
         self.origin = slots.first().map_or(0, |l| key(side, l.price));
