@@ -407,7 +407,7 @@ pub fn replay(market: &mut Market, commands: &[Input], batch: usize) -> usize {
     for chunk in commands.chunks(batch) {
         for (i, input) in chunk.iter().enumerate() {
             // As the engine thread does with a message of many commands.
-            let reply = market.apply_before(input, chunk.get(i + 1), &mut events);
+            let reply = market.apply_before(input, &chunk[i + 1..], &mut events);
             accepted += usize::from(reply.is_ok());
         }
         events.clear();

@@ -10,6 +10,7 @@
 use hashbrown::HashTable;
 use rustc_hash::FxHashMap;
 
+use crate::prefetch::prefetch;
 use crate::units::OrderId;
 
 /// Ids per page: 2^9, a 2 KB page of slots.
@@ -94,6 +95,16 @@ impl IdIndex {
         self.overflow
             .find(overflow_hash(id.0), |e| e.0 == id.0)
             .map(|e| e.1)
+    }
+
+    /// Asks the CPU to start loading the entry of `id`, if on a page,
+    /// without waiting for it: [`IdIndex::get`] then reads it from cache.
+    #[inline]
+    pub fn prefetch(&self, id: OrderId) {
+        let (page, at) = page_of(id);
+        if let Some(p) = self.page(page) {
+            prefetch(&p.slots[at]);
+        }
     }
 
     /// Indexes `id` (not indexed yet) at `slot`.

@@ -19,7 +19,8 @@ use crate::reply::{OrderAck, Reply};
 use crate::requests::Requests;
 use crate::transactions::{Origin, Settlement, Transactions, TxRecord, TxStatus};
 use crate::units::{
-    AgentId, Amount, Currency, Lots, Price, Quantity, Symbol, Ticks, Timestamp, TransactionId,
+    AgentId, Amount, Currency, Lots, OrderId, Price, Quantity, Symbol, Ticks, Timestamp,
+    TransactionId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -205,36 +206,46 @@ impl Market {
         reply
     }
 
-    /// [`Market::apply`] `input`, first hinting that `next` follows: the
-    /// way a thread applying a run of commands applies each of them.
-    pub fn apply_before(
+    /// [`Market::apply`] `input`, first hinting at the commands known to
+    /// follow it (`upcoming`, in order; only the first two are looked
+    /// at): the way a thread applying a run of commands applies each of
+    /// them.
+    pub fn apply_before<'a>(
         &mut self,
         input: &Input,
-        next: Option<&Input>,
+        upcoming: impl IntoIterator<Item = &'a Input>,
         events: &mut Vec<Event>,
     ) -> Reply {
-        if let Some(next) = next {
-            self.prefetch(next);
+        let mut upcoming = upcoming.into_iter();
+        if let Some(next) = upcoming.next() {
+            if let Some(id) = Self::named_order(next) {
+                self.orders.prefetch(id);
+            }
+        }
+        if let Some(id) = upcoming.next().and_then(Self::named_order) {
+            self.orders.prefetch_index(id);
         }
         self.apply(input, events)
     }
 
-    /// A hint that `input` comes next: starts loading the order it
-    /// cancels or amends, so that its memory access overlaps the command
-    /// before. Changes nothing.
-    fn prefetch(&self, input: &Input) {
-        let (Command::CancelOrder(CancelOrder {
-            order: OrderRef::Id(id),
-            ..
-        })
-        | Command::AmendOrder(AmendOrder {
-            order: OrderRef::Id(id),
-            ..
-        })) = &input.command
-        else {
-            return;
-        };
-        self.orders.prefetch(*id);
+    /// The order `input` cancels or amends by id, if it does: the memory
+    /// [`Market::apply_before`] starts loading ahead, in two steps, so
+    /// that each command's order lookup overlaps the commands before it
+    /// (its index entry two commands ahead, its slot, found through the
+    /// entry, one ahead). Under a million resting orders, both are cache
+    /// misses.
+    fn named_order(input: &Input) -> Option<OrderId> {
+        match &input.command {
+            Command::CancelOrder(CancelOrder {
+                order: OrderRef::Id(id),
+                ..
+            })
+            | Command::AmendOrder(AmendOrder {
+                order: OrderRef::Id(id),
+                ..
+            }) => Some(*id),
+            _ => None,
+        }
     }
 
     /// The asset an order names: registered, or (when implicit assets are

@@ -362,6 +362,13 @@ impl OrderStore {
         }
     }
 
+    /// Starts loading order `id`'s entry in the id index, for a command
+    /// two ahead: when [`OrderStore::prefetch`] then looks the order up,
+    /// one command later, it does not wait for the entry.
+    pub fn prefetch_index(&self, id: OrderId) {
+        self.by_id.prefetch(id);
+    }
+
     /// The slot of `agent`'s order with client id `client_id`.
     pub fn find_by_client_id(&self, agent: AgentIdx, client_id: &ClientOrderId) -> Option<u32> {
         let hash = key_hash(&(agent, client_id));

@@ -216,10 +216,10 @@ fn run<R: Responder, S: BatchSink<R>>(
                 }
                 Request::Commands(list) => {
                     commands += list.len();
-                    let mut list = list.into_iter().peekable();
+                    let mut list = list.into_iter();
                     while let Some((input, responder)) = list.next() {
-                        let next = list.peek().map(|(next, _)| next);
-                        apply(&mut market, &mut batch, input, next, responder);
+                        let upcoming = list.as_slice().iter().map(|(next, _)| next);
+                        apply(&mut market, &mut batch, input, upcoming, responder);
                     }
                 }
                 Request::Query { query, responder } => responder.answer(market.query(&query)),
@@ -253,17 +253,17 @@ fn run<R: Responder, S: BatchSink<R>>(
     market
 }
 
-/// Applies one command (hinting at the `next` one, if known) and records
+/// Applies one command (hinting at those known to follow it) and records
 /// it, its reply and its events in `batch`.
-fn apply<R>(
+fn apply<'a, R>(
     market: &mut Market,
     batch: &mut Batch<R>,
     input: Input,
-    next: Option<&Input>,
+    upcoming: impl IntoIterator<Item = &'a Input>,
     responder: R,
 ) {
     let start = batch.events.len();
-    let reply = market.apply_before(&input, next, &mut batch.events);
+    let reply = market.apply_before(&input, upcoming, &mut batch.events);
     if reply.is_ok() {
         batch.inputs.push(input);
     }

@@ -123,7 +123,7 @@ fn rebuild(
     };
     let mut replayed = 0;
     let from = last_seq + 1;
-    let mut apply = |seq: u64, input: &Input, next: Option<&Input>| {
+    let mut apply = |seq: u64, input: &Input, upcoming: &[(u64, Input)]| {
         // Records come in order: finished orders are kept from the first
         // record whose history the store lacks, none before it.
         let lacking = stored_through.is_some_and(|stored| seq > stored);
@@ -132,7 +132,7 @@ fn rebuild(
         }
         events.clear();
         market
-            .apply_before(input, next, &mut events)
+            .apply_before(input, upcoming.iter().map(|(_, next)| next), &mut events)
             .map_err(|reject| JournalError::Diverged {
                 seq,
                 reason: format!("{reject:?}"),
@@ -184,8 +184,8 @@ fn rebuild(
 }
 
 /// What replay does with each record: its sequence number, its input and
-/// the input after it, if known (a hint for [`Market::apply_before`]).
-type ApplyRecord<'a> = dyn FnMut(u64, &Input, Option<&Input>) -> Result<(), JournalError> + 'a;
+/// the records known to follow it (a hint for [`Market::apply_before`]).
+type ApplyRecord<'a> = dyn FnMut(u64, &Input, &[(u64, Input)]) -> Result<(), JournalError> + 'a;
 
 /// Records decoded together and handed from the reading thread to the
 /// applying one.
@@ -195,7 +195,7 @@ const REPLAY_CHUNK: usize = 1024;
 const REPLAY_CHUNKS_AHEAD: usize = 8;
 
 /// Feeds the records of `journal` in `seqs` to `apply`, in order, each
-/// with the record after it in the same chunk (for
+/// with the records after it in the same chunk (for
 /// [`Market::apply_before`]'s prefetch): one thread reads and decodes the
 /// records while this one applies them, so replay runs at the speed of
 /// the slower of the two rather than of both in turn. The first error in
@@ -240,9 +240,8 @@ fn replay_pipelined(
             })
             .map_err(|e| JournalError::Store(format!("cannot start the replay reader: {e}")))?;
         let applied = decoded.iter().try_for_each(|chunk| {
-            let mut records = chunk.iter().peekable();
-            while let Some((seq, input)) = records.next() {
-                apply(*seq, input, records.peek().map(|(_, next)| next))?;
+            for (i, (seq, input)) in chunk.iter().enumerate() {
+                apply(*seq, input, &chunk[i + 1..])?;
             }
             Ok(())
         });
