@@ -58,10 +58,26 @@ done
 # The issue's figure is p99 at 80% of the order rate, measured first (each
 # run leaves orders resting); 65% and 50% then show how the tail shrinks
 # with the load.
+# Next to each client-side figure, the server's own (from its handler
+# duration histogram, the run's share of it): the difference is time a
+# request spent outside the handlers (socket queues, the load generator
+# waiting for a core).
+# order_buckets: the cumulative POST order-duration buckets, "le count" a line.
+order_buckets() {
+    curl -s "127.0.0.1:$port/metrics" |
+        sed -n 's|.*request_duration_seconds_bucket{le="\([^"]*\)",route="POST /api/v1/orderbook/orders"} \([0-9.e+]*\)$|\1 \2|p'
+}
 for pct in 80 65 50; do
     rate=$(( last * pct / 100 ))
     echo "open loop at ${rate} req/s (${pct}% of the median 256-connection order rate):"
+    before=$(order_buckets)
     load --mode orders --connections 256 --rate $rate | grep -E "throughput|latency"
+    paste <(echo "$before") <(order_buckets) | awk '
+        { le[NR] = $1; n[NR] = $4 - $2 }
+        END {
+            printf "   server-side (handler) p50 <= %s s, p99 <= %s s (histogram bucket bounds)\n", at(0.5), at(0.99)
+        }
+        function at(q,   i) { for (i = 1; i <= NR; i++) if (n[i] >= q * n[NR]) return le[i] }'
 done
 # 64 connections keep ~6,400 orders in flight: enough to keep both cores
 # busy across the journal's syncs (16 left them idle a quarter of the time).
