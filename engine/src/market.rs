@@ -216,13 +216,11 @@ impl Market {
         upcoming: impl IntoIterator<Item = &'a Input>,
         events: &mut Vec<Event>,
     ) -> Reply {
-        let mut upcoming = upcoming.into_iter();
-        if let Some(next) = upcoming.next() {
-            if let Some(id) = Self::named_order(next) {
-                self.orders.prefetch(id);
-            }
+        let mut named = upcoming.into_iter().map(Self::named_order);
+        if let Some(id) = named.next().flatten() {
+            self.orders.prefetch(id);
         }
-        if let Some(id) = upcoming.next().and_then(Self::named_order) {
+        if let Some(id) = named.next().flatten() {
             self.orders.prefetch_index(id);
         }
         self.apply(input, events)
