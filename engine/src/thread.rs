@@ -83,6 +83,9 @@ pub struct Batch<R> {
     pub completions: Vec<Completion<R>>,
     /// Every event of the batch, in order.
     pub events: Vec<Event>,
+    /// Whether the engine cut the batch at its size limit with requests
+    /// still waiting in its channel: the next batch follows at once.
+    pub more_waiting: bool,
 }
 
 impl<R> Batch<R> {
@@ -91,6 +94,7 @@ impl<R> Batch<R> {
             inputs: Vec::with_capacity(commands),
             completions: Vec::with_capacity(commands),
             events: Vec::with_capacity(commands * 4),
+            more_waiting: false,
         }
     }
 }
@@ -115,6 +119,7 @@ impl<R> Recycler<R> {
         batch.inputs.clear();
         batch.completions.clear();
         batch.events.clear();
+        batch.more_waiting = false;
         let _ = self.0.try_send(batch);
     }
 }
@@ -241,6 +246,7 @@ fn run<R: Responder, S: BatchSink<R>>(
                 request = receiver.try_recv().ok();
             }
         }
+        batch.more_waiting = commands >= batch_max && !receiver.is_empty();
         if batch.completions.is_empty() {
             recycler.give_back(batch);
         } else if sink.complete(batch, &recycler).is_err() {
@@ -315,6 +321,33 @@ mod tests {
         }
     }
 
+    /// A responder whose answer waits until the test opens its gate, if
+    /// it has one: a query answered through it holds the engine thread.
+    struct Held(Option<crossbeam_channel::Receiver<()>>);
+
+    impl Responder for Held {
+        fn answer(self, _: Result<Answer, Reject>) {
+            if let Some(gate) = self.0 {
+                let _ = gate.recv();
+            }
+        }
+    }
+
+    /// Tells the test, for every batch, whether more requests were waiting.
+    struct MoreWaiting(crossbeam_channel::Sender<bool>);
+
+    impl BatchSink<Held> for MoreWaiting {
+        fn complete(
+            &mut self,
+            batch: Batch<Held>,
+            recycler: &Recycler<Held>,
+        ) -> Result<(), SinkStopped> {
+            self.0.send(batch.more_waiting).map_err(|_| SinkStopped)?;
+            recycler.give_back(batch);
+            Ok(())
+        }
+    }
+
     /// A sink whose journal has failed: it refuses every batch.
     struct Failed;
 
@@ -343,6 +376,48 @@ mod tests {
                 amount: Amount(amount),
             }),
         }
+    }
+
+    #[test]
+    fn a_batch_cut_at_its_limit_with_requests_waiting_says_more_follow() {
+        let (flags, seen) = crossbeam_channel::unbounded();
+        let options = ThreadOptions {
+            channel_capacity: 16,
+            batch_commands_max: 2,
+        };
+        let engine = EngineHandle::spawn(
+            Market::new(EngineConfig::default()),
+            MoreWaiting(flags),
+            options,
+        )
+        .unwrap();
+        let sender = engine.sender();
+        // A query whose answer waits holds the engine while two messages
+        // of three commands queue up behind it.
+        let (open, gate) = crossbeam_channel::bounded(0);
+        let query = Request::Query {
+            query: crate::Query::Stats,
+            responder: Held(Some(gate)),
+        };
+        sender.send(query).unwrap();
+        let three =
+            |agent| Request::Commands((0..3).map(|_| (deposit(agent, 1), Held(None))).collect());
+        sender.send(three(1)).unwrap();
+        sender.send(three(2)).unwrap();
+        open.send(()).unwrap();
+        // The first message fills a batch with the second still waiting;
+        // the second fills one with nothing behind it.
+        assert!(seen.recv().unwrap());
+        assert!(!seen.recv().unwrap());
+        // A batch closed because the channel ran dry says nothing follows.
+        let one = Request::Command {
+            input: deposit(3, 1),
+            responder: Held(None),
+        };
+        sender.send(one).unwrap();
+        assert!(!seen.recv().unwrap());
+        drop(sender);
+        engine.shutdown();
     }
 
     #[test]
