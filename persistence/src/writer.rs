@@ -232,9 +232,8 @@ fn write<R, J: Journal, L: Release<R>>(
 /// project's virtual machines that wake-up (a futex and an interrupt to
 /// the other core) held the engine thread about 15 µs per batch: flooded
 /// through a buffered RocksDB journal, 24-64 ms of each run of 0.5-0.8 s,
-/// against about 1 ms polled.
-/// Polled, the engine never waits on the writer's wake-up, and the writer's
-/// own timer wakes it on its own core. Batches cut short because the
+/// against about 1 ms polled. Polled, the engine never waits on the
+/// writer's wake-up, and the writer's own timer wakes it on its own core. Batches cut short because the
 /// engine's channel ran dry (every batch of an unhurried server) are not
 /// due, so an idle or lightly loaded writer sleeps as before.
 fn next_batch<T>(queue: &Receiver<T>, due: bool, timeout: Duration) -> Result<T, RecvTimeoutError> {
@@ -301,7 +300,7 @@ mod tests {
 
     #[test]
     fn a_due_batch_is_polled_for_and_the_wait_falls_back_to_the_channel() {
-        // A batch sent while the writer polls is taken by the poll.
+        // A batch sent while the writer polls is received.
         let (send, queue) = crossbeam_channel::bounded(1);
         let sender = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_micros(300));
