@@ -67,7 +67,9 @@ pub struct Workload {
 }
 
 impl Workload {
-    /// A copy of the market with room for as many orders as the server
+    /// A copy of the market as the server's engine thread runs it: it
+    /// leaves out ledger postings (`Market::leave_out_postings`), and it
+    /// has room for as many orders as the server
     /// makes at start-up (`--reserve-orders`): without it, a run whose
     /// books grow past the copy's capacity stops for the order slab to be
     /// moved whole, which the server never does (100 books of 10k resting
@@ -78,6 +80,7 @@ impl Workload {
     pub fn served_market(&self) -> Market {
         let mut market = self.market.clone();
         market.reserve_orders(agora_gateway::config::DEFAULT_RESERVE_ORDERS);
+        market.leave_out_postings();
         market
     }
 }

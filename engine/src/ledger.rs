@@ -77,6 +77,10 @@ pub(crate) struct Ledger {
     agent_index: FxHashMap<AgentId, AgentIdx>,
     /// Escrow accounts by transaction id − 1.
     escrows: Segmented<EscrowAccount>,
+    /// Set by [`Ledger::leave_out_postings`]. Not state: snapshots and
+    /// digests do not see it.
+    #[serde(skip)]
+    postings_left_out: bool,
 }
 
 impl Ledger {
@@ -221,6 +225,9 @@ impl Ledger {
                 *self.account_mut(to, currency) += amount.0;
             }
         }
+        if self.postings_left_out {
+            return;
+        }
         events.push(Event::Posting(Posting {
             kind,
             currency: self.currency_code(currency),
@@ -229,6 +236,12 @@ impl Ledger {
             amount,
             order_id,
         }));
+    }
+
+    /// From now on, moves money without reporting each posting as an
+    /// event.
+    pub fn leave_out_postings(&mut self) {
+        self.postings_left_out = true;
     }
 
     fn public(&self, account: Acct) -> Account {

@@ -138,6 +138,9 @@ pub async fn serve(
     );
     let mut market = recovered.market;
     market.reserve_orders(config.reserve_orders);
+    // Nothing on the engine thread's side reads postings: the
+    // snapshotter's copy reports them and stores the wallet ledger.
+    market.leave_out_postings();
     let Ok(Answer::ApiKeys(keys)) = market.query(&Query::ApiKeys) else {
         unreachable!("the key query answers keys")
     };
