@@ -382,10 +382,12 @@ fn channel_rate(w: &Workload, per_message: usize) -> f64 {
 /// Journals a flooded run is compared in.
 const JOURNAL_KINDS: [&str; 3] = ["in memory", "RocksDB, buffered", "RocksDB, sync"];
 
-/// Rounds of flooded runs: each round runs the pipeline without a journal
-/// and then with each journal, so that every ratio compares runs made
-/// seconds apart (this machine's speed drifts by a third from minute to
-/// minute).
+/// Rounds of flooded runs: each round runs the pipeline with each journal
+/// between two runs without one (the one after a round is the one before
+/// the next), and each journal's ratio in the round compares it with the
+/// mean of those two, so that every ratio compares runs made seconds apart
+/// (this machine's speed drifts by a third from minute to minute) and a
+/// steady drift within the round weighs on neither side.
 const ROUNDS: usize = 5;
 
 /// The stream through the engine thread and the group-commit journal
@@ -396,33 +398,34 @@ fn through_journal(w: &Workload) {
         h.value_at_quantile(q) as f64 / 1e6
     }
     // Flooded (as fast as the producer can send) for throughput.
-    let mut none = Vec::new();
+    // In run order: `none[r]` and `none[r + 1]` are either side of round r.
+    let mut none = vec![channel_rate(w, 256)];
     let mut rates = vec![Vec::new(); JOURNAL_KINDS.len()];
-    let mut ratios = vec![Vec::new(); JOURNAL_KINDS.len()];
     for _ in 0..ROUNDS {
-        let base = channel_rate(w, 256);
-        none.push(base);
         for (k, kind) in JOURNAL_KINDS.into_iter().enumerate() {
             let run = journal_run(w, kind, None);
-            let rate = w.commands.len() as f64 / run.elapsed.as_secs_f64();
-            rates[k].push(rate);
-            ratios[k].push(rate / base);
+            rates[k].push(w.commands.len() as f64 / run.elapsed.as_secs_f64());
         }
+        none.push(channel_rate(w, 256));
     }
     println!(
-        "   through the engine thread, no journal ({ROUNDS} rounds, each followed by one run per journal): median {:.2} M commands/s",
-        median(&mut none) / 1e6
+        "   through the engine thread, no journal ({} runs, one before and one after each of {ROUNDS} rounds of one run per journal): median {:.2} M commands/s",
+        none.len(),
+        median(&mut none.clone()) / 1e6
     );
     // Paced at 500k commands/s for the latency a command sees when the
     // pipeline is not queueing behind itself.
     const PACE: f64 = 500_000.0;
     for (k, kind) in JOURNAL_KINDS.into_iter().enumerate() {
         let paced = journal_run(w, kind, Some(PACE)).latencies;
-        let (low, high) = range(&ratios[k]);
+        let mut ratios: Vec<f64> = (rates[k].iter().enumerate())
+            .map(|(round, rate)| rate / ((none[round] + none[round + 1]) / 2.0))
+            .collect();
+        let (low, high) = range(&ratios);
         println!(
-            "   + journal ({kind}): median {:.2} M commands/s; {:.0}% of no journal (median of the rounds' ratios, {:.0}-{:.0}%); at {:.0}k/s send→release p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms",
+            "   + journal ({kind}): median {:.2} M commands/s; {:.0}% of no journal (median of the rounds' ratios, each to the mean of the runs without a journal around it, {:.0}-{:.0}%); at {:.0}k/s send→release p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms",
             median(&mut rates[k]) / 1e6,
-            100.0 * median(&mut ratios[k]),
+            100.0 * median(&mut ratios),
             100.0 * low,
             100.0 * high,
             PACE / 1e3,
