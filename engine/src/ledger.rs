@@ -189,8 +189,9 @@ impl Ledger {
     }
 
     /// Moves `amount` (positive) from one account to another and records
-    /// the posting (unless [`Ledger::leave_out_postings`]). The caller has checked that `from` can pay; an account
-    /// other than `External` going negative is a bug and panics.
+    /// the posting (unless [`Ledger::leave_out_postings`]). The caller has
+    /// checked that `from` can pay; an account other than `External` going
+    /// negative is a bug and panics.
     #[allow(clippy::too_many_arguments)]
     pub fn transfer(
         &mut self,

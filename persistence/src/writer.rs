@@ -233,9 +233,10 @@ fn write<R, J: Journal, L: Release<R>>(
 /// the other core) held the engine thread about 15 µs per batch: flooded
 /// through a buffered RocksDB journal, 24-64 ms of each run of 0.5-0.8 s,
 /// against about 1 ms polled. Polled, the engine never waits on the
-/// writer's wake-up, and the writer's own timer wakes it on its own core. Batches cut short because the
-/// engine's channel ran dry (every batch of an unhurried server) are not
-/// due, so an idle or lightly loaded writer sleeps as before.
+/// writer's wake-up, and the writer's own timer wakes it on its own core.
+/// Batches cut short because the engine's channel ran dry (every batch of
+/// an unhurried server) are not due, so an idle or lightly loaded writer
+/// sleeps as before.
 fn next_batch<T>(queue: &Receiver<T>, due: bool, timeout: Duration) -> Result<T, RecvTimeoutError> {
     if due {
         let until = Instant::now() + POLL_MAX;
